@@ -1,0 +1,3 @@
+from viewfinder.cli import app
+
+app(prog_name="viewfinder")
