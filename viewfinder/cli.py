@@ -81,6 +81,61 @@ def prompt(
     out.print(table)
 
 
+STAGES = ("generate", "analyze", "score", "report")
+
+
+@app.command()
+@friendly
+def run(
+    study: Path = typer.Argument(..., help="Study file (TOML)."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
+    model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
+    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
+) -> None:
+    """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
+    from viewfinder.runfolder import init_run
+
+    if until not in STAGES:
+        raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
+    store, loaded = init_run(study, workdir, list(model) or None)
+    with store:
+        from viewfinder.generate.runner import GenerateOptions, run_generation
+
+        options = GenerateOptions(limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run)
+        generated = run_generation(store, loaded, options, console)
+        failed = generated.failed
+        if dry_run or until == "generate":
+            raise typer.Exit(1 if failed else 0)
+        from viewfinder.analyze.runner import run_analysis
+
+        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        failed += analysis.failed
+        if until == "analyze":
+            raise typer.Exit(1 if failed else 0)
+        from viewfinder.score import run_scoring
+
+        run_scoring(store, loaded, console)
+        if until == "score":
+            raise typer.Exit(1 if failed else 0)
+        from viewfinder.report import build_report
+
+        build_report(store, loaded, console)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _names(value: Optional[str]) -> Optional[list[str]]:
+    """Split a comma-separated option; None keeps the study's default."""
+    if value is None:
+        return None
+    return [name.strip() for name in value.split(",") if name.strip() and name.strip() != "none"]
+
+
 @app.command()
 @friendly
 def status(
