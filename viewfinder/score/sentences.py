@@ -1,0 +1,111 @@
+"""The conclusion sentences of a score report: numbers with intervals and the table's words."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from viewfinder.score.verdicts import SCALES, Sentence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from viewfinder.score.model import Agreement, Comparison, DimensionResult, GridEffect, ScoreReport, ScoreResult
+
+
+def _num(scale: str, value: float | None) -> str:
+    return "n/a" if value is None else SCALES[scale].format(value)
+
+
+def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
+    out = []
+    for model, rate in result.per_model.items():
+        if rate.rate is None:
+            out.append(Sentence(text=(
+                f"{result.label} adherence for {model} could not be measured: none of its "
+                f"{rate.n_not_judged} images could be judged."
+            )))
+            continue
+        text = (
+            f"{result.label} adherence for {model} scored {_num(result.scale, rate.rate)} "
+            f"(95% CI {_num(result.scale, rate.ci_low)}-{_num(result.scale, rate.ci_high)}; "
+            f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged), "
+            f"which is {rate.verdict}."
+        )
+        out.append(Sentence(text=text, scale=result.scale, value=rate.rate))
+    return out
+
+
+def score_sentences(result: "ScoreResult") -> list[Sentence]:
+    out = []
+    for model, mean in result.per_model.items():
+        if mean.mean is None:
+            continue
+        text = (
+            f"{result.label} for {model} scored {_num(result.scale, mean.mean)} "
+            f"(mean of {mean.n} images, 95% CI {_num(result.scale, mean.ci_low)}-"
+            f"{_num(result.scale, mean.ci_high)}), which is {mean.verdict}."
+        )
+        out.append(Sentence(text=text, scale=result.scale, value=mean.mean))
+    return out
+
+
+def agreement_sentence(item: "Agreement") -> Sentence:
+    subject = f"Agreement of the {item.method_a} and {item.method_b} methods on {item.dimension.replace('_', ' ')}"
+    if item.kappa is None:
+        return Sentence(text=f"{subject} could not be measured: {item.n} images were judged by both.")
+    observed = "n/a" if item.observed is None else f"{item.observed:.0%}"
+    return Sentence(
+        text=(
+            f"{subject}: Cohen's kappa scored {_num('kappa', item.kappa)} (95% CI "
+            f"{_num('kappa', item.ci_low)}-{_num('kappa', item.ci_high)}; {item.n} images judged by both, "
+            f"{observed} identical answers), which is {item.verdict}."
+        ),
+        scale="kappa",
+        value=item.kappa,
+    )
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+
+def comparison_sentence(item: "Comparison") -> Sentence:
+    if item.effect is None:
+        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.target}: "
+                             f"{item.n_pairs} paired images.")
+    outcome = "a significant difference" if item.significant else "no significant difference"
+    return Sentence(text=(
+        f"On {item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
+        f"{item.value_a:.2f} vs {item.value_b:.2f}, {item.effect_name} {item.effect:+.2f} "
+        f"(95% CI {item.effect_ci_low:+.2f} to {item.effect_ci_high:+.2f}); {item.test} p {_p(item.p_value)}, "
+        f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
+    ))
+
+
+def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
+    rows = [row for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None]
+    if len(rows) < 2:
+        return None
+    low = min(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
+    high = max(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
+    return Sentence(text=(
+        f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method}) ranges from "
+        f"{low.rate.rate:.2f} ({low.level}) to {high.rate.rate:.2f} ({high.level}) across {item.by} values "
+        f"({item.test} p {_p(item.p_value)})."
+    ))
+
+
+def report_sentences(report: "ScoreReport") -> list[Sentence]:
+    """All conclusion sentences, in report order."""
+    out: list[Sentence] = []
+    for result in report.dimensions:
+        out += dimension_sentences(result)
+    for score in report.scores:
+        out += score_sentences(score)
+    out += [agreement_sentence(item) for item in report.agreements]
+    out += [comparison_sentence(item) for item in report.comparisons]
+    for effect in report.grid_effects:
+        sentence = grid_effect_sentence(effect)
+        if sentence:
+            out.append(sentence)
+    return out
