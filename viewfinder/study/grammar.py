@@ -7,6 +7,7 @@ Parsing keeps the exact spacing around each field so that ``format(parse(text)) 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from viewfinder.errors import BadInput
@@ -83,12 +84,12 @@ def parse_prompt(text: str) -> Prompt:
     lead, before_text, gap = _split_ws(before)
     if not before_text:
         raise _fail(text, "the topic and the emotion before ':' are empty")
-    if " " not in before_text:
+    if not re.search(r"\s", before_text):
         raise _fail(text, "the emotion is missing: the text before ':' needs '{topic} {emotion}'")
-    topic, emotion = before_text.split(" ", 1)
+    topic, separator, emotion = re.split(r"(\s+)", before_text, maxsplit=1)
     v_lead, variant, v_trail = _split_ws(variant_part)
     values = {"topic": topic, "emotion": emotion, "variant": variant}
-    spacing = [lead, gap, v_lead, v_trail]
+    spacing = [lead, separator, gap, v_lead, v_trail]
     for name, part in zip(_SEGMENT_FIELDS, parts[1:]):
         s_lead, value, s_trail = _split_ws(part)
         values[name] = value
@@ -99,16 +100,16 @@ def parse_prompt(text: str) -> Prompt:
     return Prompt(**values, spacing=tuple(spacing))
 
 
-_DEFAULT_SPACING: tuple[str, ...] = ("", "", " ", " ", " ", "", " ", "", " ", "", " ", "", " ", "")
+_DEFAULT_SPACING: tuple[str, ...] = ("", " ", "", " ", " ", " ", "", " ", "", " ", "", " ", "", " ", "")
 
 
 def format_prompt(prompt: Prompt) -> str:
     """Format ``prompt`` in the grammar; parsed prompts give back their exact text."""
     sp = prompt.spacing or _DEFAULT_SPACING
-    head = f"{sp[0]}{prompt.topic} {prompt.emotion}{sp[1]}:{sp[2]}{prompt.variant}{sp[3]}"
+    head = f"{sp[0]}{prompt.topic}{sp[1]}{prompt.emotion}{sp[2]}:{sp[3]}{prompt.variant}{sp[4]}"
     segments = [head]
     for i, name in enumerate(_SEGMENT_FIELDS):
-        segments.append(f"{sp[4 + 2 * i]}{getattr(prompt, name)}{sp[5 + 2 * i]}")
+        segments.append(f"{sp[5 + 2 * i]}{getattr(prompt, name)}{sp[6 + 2 * i]}")
     return ";".join(segments)
 
 

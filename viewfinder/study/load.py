@@ -122,7 +122,9 @@ def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
             found = next((n for n in range(start, end) if key.match(lines[n])), None)
             if found is not None:
                 return found + 1
-            return None if hit is None else hit + 1
+            if hit is not None:
+                return hit + 1
+            return start + 1 if prefix else None
         i += 1
     return start + 1 if parts else None
 
@@ -131,6 +133,8 @@ def _describe(exc: ValidationError, text: str, path: str | Path) -> str:
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
+        if "index" in error.get("ctx", {}):
+            loc += (error["ctx"]["index"],)
         line = _line_of(loc, text) if loc else None
         where = f"{path}:{line}" if line else str(path)
         problems.append(f"{where}: field {_field_path(loc)}: {_fix(error, _model_at(loc))}")

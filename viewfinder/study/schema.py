@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from viewfinder.study.grammar import FIELDS
@@ -54,9 +55,11 @@ class Emotion(Strict):
         for index, case in enumerate(value):
             key = (case.variant, case.subject, case.category, case.scene)
             if key in seen:
-                raise ValueError(
-                    f"case {index + 1} (variant {case.variant!r}) repeats an earlier case; "
-                    "remove it or change one of its fields"
+                raise PydanticCustomError(
+                    "duplicate_case",
+                    "case {number} (variant '{variant}') repeats an earlier case; "
+                    "remove it or change one of its fields",
+                    {"index": index, "number": index + 1, "variant": case.variant},
                 )
             seen.add(key)
         return value

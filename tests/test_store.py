@@ -1,0 +1,131 @@
+"""The run store: schema, migrations, job states, images, measurements, ledger, status."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from viewfinder.errors import BadInput
+from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
+from viewfinder.store.schema import SCHEMA_VERSION
+from viewfinder.study import expand_jobs, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> RunStore:
+    with RunStore(tmp_path / "run") as opened:
+        yield opened
+
+
+@pytest.fixture()
+def seed_jobs():
+    return list(expand_jobs(load_study(ROOT / "examples" / "seed.toml")))
+
+
+def test_new_store_is_wal_with_foreign_keys_and_current_schema(store: RunStore) -> None:
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert store.query("PRAGMA foreign_keys")[0][0] == 1
+    assert store.schema_version == SCHEMA_VERSION
+    assert (store.run_dir / "images").is_dir()
+
+
+def test_foreign_keys_are_enforced(store: RunStore) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO jobs(id, prompt_id, model, seed, params) VALUES ('j', 'missing', 'm', 0, '{}')")
+
+
+def test_reopening_keeps_data_and_does_not_remigrate(tmp_path: Path, seed_jobs) -> None:
+    with RunStore(tmp_path) as first:
+        assert first.add_jobs(seed_jobs) == 10
+    with RunStore(tmp_path) as second:
+        assert second.add_jobs(seed_jobs) == 0
+        assert second.job_counts()["pending"] == 10
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    with RunStore(tmp_path) as opened:
+        opened.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(BadInput, match="newer than this viewfinder"):
+        RunStore(tmp_path)
+
+
+def test_open_without_create_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="not a run folder"):
+        RunStore(tmp_path / "absent", create=False)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_job_lifecycle_image_cost_and_status(store: RunStore, seed_jobs) -> None:
+    store.add_jobs(seed_jobs)
+    job = store.jobs()[0]
+    assert job["prompt_text"].startswith("facial-expressions Jealousy: Lonely and envious")
+    store.update_job(job["id"], state="submitted", request_id="req-1", attempts=1, request={"status_url": "u"})
+    data = b"\x89PNG fake bytes"
+    digest, rel = write_image(store.run_dir, data, "png")
+    assert (store.run_dir / rel).read_bytes() == data
+    assert rel == f"images/{digest[:2]}/{digest}.png"
+    with store.transaction() as conn:
+        image_id = store.add_image(
+            job_id=job["id"], sha256=digest, path=rel, size=len(data), fmt="png", width=8, height=8,
+            model=job["model"], seed=job["seed"], cost_usd=0.003, conn=conn,
+        )
+        store.add_cost("generation", job["model"], 0.003, job_id=job["id"], image_id=image_id, conn=conn)
+    store.update_job(job["id"], state="completed", cost_usd=0.003)
+    store.update_job(store.jobs()[1]["id"], state="failed", last_error="422: bad prompt", attempts=1)
+    info = store.status()
+    assert info["jobs"] == {"pending": 8, "submitted": 0, "completed": 1, "failed": 1}
+    assert info["images"] == 1
+    assert info["cost_usd"]["generation"] == pytest.approx(0.003)
+    assert json.loads(store.jobs(ids=[job["id"]])[0]["request"]) == {"status_url": "u"}
+    row = store.images()[0]
+    assert row["emotion"] == "Jealousy" and row["camera"] == "eye-level"
+    with pytest.raises(ValueError):
+        store.update_job(job["id"], state="done")
+
+
+def test_measurements_are_versioned_and_failures_recorded(store: RunStore, seed_jobs) -> None:
+    store.add_jobs(seed_jobs[:2])
+    ids = []
+    for job in store.jobs():
+        digest, rel = write_image(store.run_dir, job["id"].encode(), "png")
+        ids.append(store.add_image(job_id=job["id"], sha256=digest, path=rel, size=16, fmt="png", width=1,
+                                   height=1, model=job["model"], seed=job["seed"], cost_usd=0))
+    store.register_specs("pixels", "1", [MeasurementSpec("entropy", "bits", "none", "Shannon entropy")])
+    store.write_analysis("pixels", "1", [Measurement(ids[0], "entropy", 6.5)], [ids[0]], {ids[1]: "cannot decode"})
+    assert store.analyzed_image_ids("pixels", "1") == {ids[0]}
+    assert store.analyzed_image_ids("pixels", "1", include_failed=True) == set(ids)
+    assert store.analyzed_image_ids("pixels", "2") == set()
+    assert store.measurement_table() == {ids[0]: {"pixels.entropy": 6.5}}
+    store.write_analysis("pixels", "2", [Measurement(ids[0], "entropy", 7.0, None)], [ids[0]])
+    assert store.measurement_table()[ids[0]]["pixels.entropy"] == 7.0
+    assert store.specs()[("pixels", "entropy")]["unit"] == "bits"
+
+
+def test_failed_transaction_rolls_back(store: RunStore, seed_jobs) -> None:
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.conn.execute("INSERT INTO meta(key, value) VALUES ('k', '1')")
+            raise RuntimeError("boom")
+    assert store.get_meta("k") is None
+
+
+def test_status_command_json(tmp_path: Path, seed_jobs) -> None:
+    with RunStore(tmp_path) as opened:
+        opened.add_jobs(seed_jobs)
+        opened.set_meta("study_name", "seed")
+    result = subprocess.run([sys.executable, "-m", "viewfinder", "status", str(tmp_path), "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["jobs"]["pending"] == 10 and info["images"] == 0 and info["study"] == "seed"
+    table = subprocess.run([sys.executable, "-m", "viewfinder", "status", str(tmp_path)],
+                           capture_output=True, text=True, timeout=60)
+    assert "jobs pending" in table.stdout and "10" in table.stdout

@@ -1,0 +1,145 @@
+"""Study files: the grid, deterministic ids, the examples, and a clear error for each bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from viewfinder.errors import BadInput
+from viewfinder.study import expand_jobs, expand_prompts, load_study, parse_study
+from viewfinder.study.grammar import parse_prompt
+from viewfinder.study.vocabulary import CameraPosition, parse_camera
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_PROMPTS = (ROOT / "tests" / "data" / "seed_prompts.txt").read_text(encoding="utf-8").splitlines()
+
+MINIMAL = """\
+name = "mini"
+topic = "facial-expressions"
+cameras = ["eye-level", "low-angle"]
+styles = ["cinematic"]
+seeds = [1, 2]
+
+[[emotions]]
+name = "Joy"
+expressions = ["happiness"]
+
+[[emotions.cases]]
+variant = "Laughing"
+subject = "A child"
+category = "Kids"
+scene = "A park"
+"""
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "viewfinder", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_seed_example_expands_to_the_seed_prompts_in_order() -> None:
+    result = run_cli("expand", "examples/seed.toml", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["text"] for row in rows] == SEED_PROMPTS
+    for row in rows:
+        assert set(row) == {"id", "text", "topic", "emotion", "variant", "subject", "camera", "category", "scene", "style"}
+        assert parse_prompt(row["text"]).fields() == {k: row[k] for k in row if k not in {"id", "text"}}
+
+
+def test_facial_expressions_example_is_a_real_study() -> None:
+    study = load_study(ROOT / "examples" / "facial-expressions.toml")
+    assert len(study.emotions) >= 6
+    assert all(len(emotion.cases) >= 2 and emotion.expressions for emotion in study.emotions)
+    assert len(study.cameras) >= 4 and len(study.styles) >= 2
+    prompts = expand_prompts(study)
+    cases = sum(len(e.cases) for e in study.emotions)
+    assert len(prompts) == cases * len(study.cameras) * len(study.styles)
+    assert len({p.text for p in prompts}) == len(prompts)
+
+
+def test_grid_crosses_everything_with_deterministic_ids() -> None:
+    study = parse_study(MINIMAL)
+    jobs = list(expand_jobs(study, ["fal:a/b", "fal:c/d"]))
+    assert len(jobs) == 1 * 2 * 1 * 2 * 2
+    assert len({job.id for job in jobs}) == len(jobs)
+    again = [job.id for job in expand_jobs(parse_study(MINIMAL), ["fal:a/b", "fal:c/d"])]
+    assert again == [job.id for job in jobs]
+    changed = parse_study(MINIMAL.replace("seeds = [1, 2]", "seeds = [1, 3]"))
+    changed_ids = {job.id for job in expand_jobs(changed, ["fal:a/b", "fal:c/d"])}
+    assert len(changed_ids & set(again)) == 4  # seed 1 jobs are unchanged, seed 3 ones are new
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("eye-level", CameraPosition("eye-level", None)),
+        ("Low angle", CameraPosition("low-angle", None)),
+        ("close-up", CameraPosition(None, "close-up")),
+        ("extreme close-up", CameraPosition(None, "extreme close-up")),
+        ("low-angle close-up", CameraPosition("low-angle", "close-up")),
+        ("bird's eye view, wide shot", CameraPosition("bird's-eye", "wide")),
+        ("worm\u2019s-eye", CameraPosition("worm's-eye", None)),
+        ("dutch angle medium shot", CameraPosition("dutch", "medium")),
+        ("sideways", None),
+        ("eye-level banana", None),
+    ],
+)
+def test_camera_vocabulary(text: str, expected: CameraPosition | None) -> None:
+    assert parse_camera(text) == expected
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD_STUDIES = [
+    pytest.param(MINIMAL.replace('styles = ["cinematic"]', 'styles = ["cinematic"'), "study.toml:5", "TOML syntax error", id="toml-syntax"),
+    pytest.param(MINIMAL.replace('topic = "facial-expressions"\n', ""), "study.toml", "field topic: add the key 'topic'", id="missing-key"),
+    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = [1, 2]\ncolour = "red"'), "study.toml:6", "field colour: unknown key 'colour'", id="unknown-key"),
+    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = ["one"]'), "study.toml:5", "field seeds[0]: expected a int", id="wrong-type"),
+    pytest.param(MINIMAL.replace('styles = ["cinematic"]', "styles = []"), "study.toml:4", "field styles: the list is empty", id="empty-list"),
+    pytest.param(
+        MINIMAL + '\n[[emotions.cases]]\nvariant = "Laughing"\nsubject = "A child"\ncategory = "Kids"\nscene = "A park"\n',
+        "study.toml:17",
+        "field emotions[0].cases[1]: case 2 (variant 'Laughing') repeats an earlier case",
+        id="duplicate-case",
+    ),
+    pytest.param(MINIMAL.replace('"low-angle"', '"sideways"'), "study.toml:3", "unknown camera position 'sideways'", id="unknown-camera"),
+    pytest.param(
+        MINIMAL.replace('subject = "A child"\n', ""), "study.toml:11", "field emotions[0].cases[0].subject: add the key 'subject'", id="missing-nested"
+    ),
+    pytest.param(MINIMAL.replace('["happiness"]', '["glee"]'), "study.toml:9", "unknown facial expression 'glee'", id="unknown-expression"),
+]
+
+
+@pytest.mark.parametrize(("text", "where", "expected"), BAD_STUDIES)
+def test_bad_study_gives_one_clear_message(tmp_path: Path, text: str, where: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(BadInput) as info:
+        load_study(path)
+    message = str(info.value)
+    assert message.startswith(str(tmp_path / where)), message
+    assert expected in message
+
+
+@pytest.mark.parametrize(("text", "where", "expected"), BAD_STUDIES[:3] + BAD_STUDIES[5:7])
+def test_bad_study_exits_2_without_traceback(tmp_path: Path, text: str, where: str, expected: str) -> None:
+    result = run_cli("expand", str(write(tmp_path, text)))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
+    assert where.split(":")[0] in result.stderr
+
+
+def test_missing_study_file(tmp_path: Path) -> None:
+    result = run_cli("expand", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert "study file not found" in result.stderr
