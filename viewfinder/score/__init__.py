@@ -5,6 +5,7 @@
 with :func:`load_score_report`.
 """
 
+from viewfinder.score.aggregate import build_score_report, run_scoring
 from viewfinder.score.model import (
     AGGREGATE_NAME,
     Agreement,
@@ -32,11 +33,13 @@ __all__ = [
     "Mean",
     "Rate",
     "SCALES",
+    "build_score_report",
     "ScoreReport",
     "ScoreResult",
     "Sentence",
     "check_sentences",
     "check_text",
     "load_score_report",
+    "run_scoring",
     "verdict",
 ]

@@ -124,6 +124,7 @@ class Comparison(_Model):
     """Two models compared on the same prompts and seeds for one dimension or score."""
 
     target: str = Field(description="dimension/method for adherence ('emotion/judge') or score key")
+    label: str = Field("", description="human name of the target, e.g. 'Emotion (VLM judge)' or 'CLIP score'")
     kind: Literal["binary", "continuous"]
     model_a: str
     model_b: str
@@ -133,6 +134,7 @@ class Comparison(_Model):
     test: str = Field(description="'McNemar exact', 'McNemar chi-square', 'paired permutation', 'Wilcoxon'")
     statistic: float | None = None
     p_value: float | None = None
+    p_wilcoxon: float | None = Field(None, description="continuous only: Wilcoxon signed-rank p (a check on the permutation test)")
     p_holm: float | None = Field(None, description="Holm-adjusted p across all targets of this model pair")
     effect_name: str = Field(description="'difference in rates' (paired, Newcombe CI) or 'mean difference'")
     effect: float | None = Field(None, description="value_a - value_b")

@@ -71,11 +71,11 @@ def _p(value: float | None) -> str:
 
 def comparison_sentence(item: "Comparison") -> Sentence:
     if item.effect is None:
-        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.target}: "
+        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target}: "
                              f"{item.n_pairs} paired images.")
     outcome = "a significant difference" if item.significant else "no significant difference"
     return Sentence(text=(
-        f"On {item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
+        f"On {item.label or item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
         f"{item.value_a:.2f} vs {item.value_b:.2f}, {item.effect_name} {item.effect:+.2f} "
         f"(95% CI {item.effect_ci_low:+.2f} to {item.effect_ci_high:+.2f}); {item.test} p {_p(item.p_value)}, "
         f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
@@ -88,10 +88,12 @@ def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
         return None
     low = min(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
     high = max(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
+    subject = f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method})"
+    if high.rate.rate == low.rate.rate:  # type: ignore[union-attr]
+        return Sentence(text=f"{subject} is {low.rate.rate:.2f} at every {item.by} value.")  # type: ignore[union-attr]
     return Sentence(text=(
-        f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method}) ranges from "
-        f"{low.rate.rate:.2f} ({low.level}) to {high.rate.rate:.2f} ({high.level}) across {item.by} values "
-        f"({item.test} p {_p(item.p_value)})."
+        f"{subject} ranges from {low.rate.rate:.2f} ({low.level}) to {high.rate.rate:.2f} ({high.level}) "  # type: ignore[union-attr]
+        f"across {item.by} values ({item.test} p {_p(item.p_value)})."
     ))
 
 

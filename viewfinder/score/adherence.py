@@ -1,0 +1,141 @@
+"""Per-image adherence: does an image follow each prompt dimension, according to each method?
+
+A flag is ``True`` (follows), ``False`` (does not), or ``None`` (not judged: no face, an
+"unclear" answer, or a missing measurement). A dimension the prompt does not request (a
+camera with no shot size, an emotion that lists no facial expressions) is absent, so it is
+neither counted nor "not judged".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from viewfinder.study import Study
+from viewfinder.study.vocabulary import canonical_angle, canonical_expression, canonical_shot_size, parse_camera
+
+FACTORS: tuple[str, ...] = ("category", "emotion", "camera", "style")
+
+
+@dataclass(frozen=True)
+class DimensionMethod:
+    """One way to judge one dimension: the measurement it reads and how to read it."""
+
+    dimension: str
+    method: str
+    column: str  # measurement column "analyzer.name"
+    kind: str  # "label": compare a canonical label with the request; "match": a stored 1/0
+    label: str
+    measures: str
+
+
+METHOD_NAMES = {"judge": "VLM judge", "faces": "faces analyzer"}
+
+DIMENSION_METHODS: tuple[DimensionMethod, ...] = (
+    DimensionMethod("camera_angle", "judge", "judge.camera_angle", "label", "Camera angle (VLM judge)",
+                    "Share of images whose camera angle, as named by the VLM judge, is the angle the prompt asks for."),
+    DimensionMethod("camera_angle", "faces", "faces.camera_angle", "label", "Camera angle (faces analyzer)",
+                    "Share of images whose camera angle, estimated from the main face's head pose, is the angle the prompt asks for."),
+    DimensionMethod("shot_size", "judge", "judge.shot_size", "label", "Shot size (VLM judge)",
+                    "Share of images whose shot size, as named by the VLM judge, is the size the prompt asks for."),
+    DimensionMethod("shot_size", "faces", "faces.shot_size", "label", "Shot size (faces analyzer)",
+                    "Share of images whose shot size, estimated from the main face's size in the frame, is the size the prompt asks for."),
+    DimensionMethod("scene", "judge", "judge.scene_match", "match", "Scene (VLM judge)",
+                    "Share of images the VLM judge says show the scene the prompt describes."),
+    DimensionMethod("style", "judge", "judge.style_match", "match", "Style (VLM judge)",
+                    "Share of images the VLM judge says are in the style the prompt names."),
+    DimensionMethod("emotion", "judge", "judge.expression", "label", "Emotion (VLM judge)",
+                    "Share of images with a face whose expression, as named by the VLM judge, is one the study counts as showing the prompt's emotion."),
+    DimensionMethod("emotion", "faces", "faces.expression", "label", "Emotion (faces analyzer)",
+                    "Share of images with a face whose top expression from the faces analyzer is one the study counts as showing the prompt's emotion."),
+)
+
+_CANON: dict[str, Callable[[str], str | None]] = {
+    "camera_angle": canonical_angle,
+    "shot_size": canonical_shot_size,
+    "emotion": canonical_expression,
+}
+
+
+@dataclass
+class ImageAdherence:
+    """One image: its grid factors, each method's answer (canonical label) and adherence flag."""
+
+    image_id: int
+    model: str
+    seed: int | None
+    prompt_id: str
+    idx: int
+    factors: dict[str, str]
+    flags: dict[tuple[str, str], bool | None] = field(default_factory=dict)
+    answers: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pair_key(self) -> tuple[str, int | None, int]:
+        """Images of different models with the same key saw the same prompt and seed."""
+        return (self.prompt_id, self.seed, self.idx)
+
+
+def requested(dimension: str, row: Mapping[str, Any], study: Study) -> set[str] | None:
+    """What the prompt asks for on ``dimension`` (a set of accepted answers); None if nothing."""
+    if dimension in ("camera_angle", "shot_size"):
+        camera = parse_camera(row["camera"] or "")
+        if camera is None:
+            return None
+        wanted = camera.angle if dimension == "camera_angle" else camera.shot_size
+        return {wanted} if wanted else None
+    if dimension == "emotion":
+        try:
+            expressions = study.emotion(row["emotion"]).expressions
+        except KeyError:
+            return None
+        return set(expressions) or None
+    return {"1"}  # scene and style: the judge answers the match question itself
+
+
+def read_answer(method: DimensionMethod, raw: Any) -> str | None:
+    """The method's answer as a canonical label ("1"/"0" for match questions); None = not judged."""
+    if raw is None:
+        return None
+    if method.kind == "match":
+        try:
+            return "1" if float(raw) >= 0.5 else "0"
+        except (TypeError, ValueError):
+            return None
+    return _CANON[method.dimension](str(raw))
+
+
+def image_adherence(
+    images: list[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study,
+    methods: tuple[DimensionMethod, ...] = DIMENSION_METHODS, score_columns: tuple[str, ...] = (),
+) -> list[ImageAdherence]:
+    """Adherence of every image (``images`` rows of ``RunStore.images``, ``table`` from
+    ``RunStore.measurement_table``) for each dimension and method in ``methods``."""
+    out = []
+    for row in images:
+        values = table.get(row["id"], {})
+        item = ImageAdherence(
+            image_id=row["id"], model=row["model"], seed=row["seed"], prompt_id=row["prompt_id"], idx=row["idx"],
+            factors={name: row[name] for name in FACTORS},
+        )
+        for method in methods:
+            wanted = requested(method.dimension, row, study)
+            if wanted is None:
+                continue
+            answer = read_answer(method, values.get(method.column))
+            key = (method.dimension, method.method)
+            item.answers[key] = answer
+            item.flags[key] = None if answer is None else answer in wanted
+        for column in score_columns:
+            value = values.get(column)
+            if isinstance(value, (int, float)):
+                item.scores[column] = float(value)
+        out.append(item)
+    return out
+
+
+def present_methods(table: Mapping[int, Mapping[str, Any]]) -> tuple[DimensionMethod, ...]:
+    """The dimension methods whose measurement was stored for at least one image."""
+    columns = {column for values in table.values() for column in values}
+    return tuple(method for method in DIMENSION_METHODS if method.column in columns)

@@ -1,0 +1,233 @@
+"""Build the :class:`ScoreReport` of a run and store it: ``run_scoring(store, study, console)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from viewfinder.score.adherence import (
+    FACTORS, METHOD_NAMES, DimensionMethod, ImageAdherence, image_adherence, present_methods,
+)
+from viewfinder.score.compare import compare_models
+from viewfinder.score.model import (
+    AGGREGATE_NAME, Agreement, Breakdown, BreakdownRow, DimensionResult, GridEffect, Mean, Rate,
+    ScoreReport, ScoreResult,
+)
+from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
+from viewfinder.score.verdicts import SCALES, verdict
+from viewfinder.study import Study
+from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
+
+ALL_MODELS = "*"
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """A continuous score summarised with a mean and a bootstrap interval."""
+
+    column: str
+    label: str
+    unit: str
+    scale: str
+    measures: str
+
+
+SCORE_SPECS: tuple[ScoreSpec, ...] = (
+    ScoreSpec("clip.clip_score", "CLIP score", "cosine", "clip_score",
+              "Cosine similarity of the CLIP embeddings of the image and of the full prompt."),
+    ScoreSpec("clip.aesthetic", "Aesthetic score (LAION, 1-10)", "1-10", "aesthetic_laion",
+              "The LAION aesthetic predictor's rating of the image from its CLIP embedding."),
+    ScoreSpec("judge.aesthetic", "Judge aesthetic score (0-1)", "0-1", "probability",
+              "The VLM judge's rating of how aesthetically pleasing the image is."),
+    ScoreSpec("judge.scene_p_yes", "Scene P(yes)", "probability", "probability",
+              "The judge's probability of answering yes to 'does the image show the prompt's scene?', from token log-probabilities."),
+    ScoreSpec("judge.style_p_yes", "Style P(yes)", "probability", "probability",
+              "The judge's probability of answering yes to 'is the image in the prompt's style?', from token log-probabilities."),
+    ScoreSpec("judge.ai_likelihood", "Likelihood of AI (0-1)", "0-1", "ai_likelihood",
+              "The VLM judge's estimate that the image was made by an AI; lower means more natural-looking."),
+)
+
+NOTES = (
+    "Adherence rates are shares of judged images with 95% Wilson score intervals; images a method could not "
+    "judge (no face, 'unclear', missing answer) are counted apart and never as failures.",
+    "Means of continuous scores have 95% BCa bootstrap intervals (scipy.stats.bootstrap, 2,000 resamples, fixed seed).",
+    "Agreement between the VLM judge and the faces analyzer is Cohen's kappa with the Fleiss-Cohen-Everitt "
+    "large-sample 95% interval, over images both judged.",
+    "Models are compared on the same prompts and seeds: McNemar's test (exact binomial below 25 discordant pairs) "
+    "with Newcombe's interval for the difference in rates; a paired sign-flip permutation test (9,999 resamples) "
+    "with a bootstrap interval for score differences; Holm's correction across all targets of a model pair.",
+    "Grid effects test whether adherence differs across the levels of another grid factor "
+    "(Fisher's exact test for two levels, chi-square for more), pooled over models.",
+)
+
+
+def rate_of(flags: Sequence[bool | None]) -> Rate:
+    """The adherence rate of a list of per-image flags (None = not judged)."""
+    judged = [flag for flag in flags if flag is not None]
+    k, n = sum(judged), len(judged)
+    low, high = wilson_interval(k, n)
+    value = k / n if n else None
+    return Rate(k=k, n=n, n_not_judged=len(flags) - n, rate=value, ci_low=low, ci_high=high,
+                verdict=verdict("adherence", value))
+
+
+def mean_of(values: Sequence[float], scale: str, *, seed: int = 0, resamples: int = 2000) -> Mean:
+    result = bootstrap_mean(values, seed=seed, resamples=resamples)
+    return Mean(n=result.n, mean=result.mean, sd=result.sd, ci_low=result.low, ci_high=result.high,
+                verdict=verdict(scale, result.mean))
+
+
+def _levels(items: Sequence[ImageAdherence], factor: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item.factors[factor], None)
+    return list(seen)
+
+
+def _cells(items: Sequence[ImageAdherence], models: Sequence[str], factor: str):
+    """(model, level, images) for every model (and all models pooled) and level of ``factor``."""
+    for level in _levels(items, factor):
+        at_level = [item for item in items if item.factors[factor] == level]
+        for model in [*models, ALL_MODELS]:
+            chosen = at_level if model == ALL_MODELS else [item for item in at_level if item.model == model]
+            if chosen:
+                yield model, level, chosen
+
+
+def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> DimensionResult:
+    key = (method.dimension, method.method)
+    applicable = [item for item in items if key in item.flags]
+    breakdowns = []
+    for factor in FACTORS:
+        rows = [BreakdownRow(model=model, level=level, rate=rate_of([item.flags[key] for item in cell]))
+                for model, level, cell in _cells(applicable, models, factor)]
+        breakdowns.append(Breakdown(by=factor, rows=rows))
+    return DimensionResult(
+        dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
+        overall=rate_of([item.flags[key] for item in applicable]),
+        per_model={model: rate_of([item.flags[key] for item in applicable if item.model == model])
+                   for model in models},
+        breakdowns=breakdowns,
+    )
+
+
+def score_result(spec: ScoreSpec, items: Sequence[ImageAdherence], models: Sequence[str], *, seed: int = 0) -> ScoreResult:
+    scored = [item for item in items if spec.column in item.scores]
+
+    def values(chosen: Sequence[ImageAdherence]) -> list[float]:
+        return [item.scores[spec.column] for item in chosen]
+
+    breakdowns = []
+    for factor in FACTORS:
+        rows = [BreakdownRow(model=model, level=level, mean=mean_of(values(cell), spec.scale, seed=seed, resamples=1000))
+                for model, level, cell in _cells(scored, models, factor)]
+        breakdowns.append(Breakdown(by=factor, rows=rows))
+    return ScoreResult(
+        key=spec.column, label=spec.label, measures=spec.measures, unit=spec.unit, scale=spec.scale,
+        direction=SCALES[spec.scale].direction,  # type: ignore[arg-type]
+        overall=mean_of(values(scored), spec.scale, seed=seed),
+        per_model={model: mean_of(values([i for i in scored if i.model == model]), spec.scale, seed=seed)
+                   for model in models},
+        breakdowns=breakdowns,
+    )
+
+
+_LABEL_ORDER = {"camera_angle": CAMERA_ANGLES, "shot_size": SHOT_SIZES, "emotion": EXPRESSIONS}
+
+
+def agreement(dimension: str, items: Sequence[ImageAdherence]) -> Agreement:
+    """Cohen's kappa of the judge's and the faces analyzer's labels on ``dimension``."""
+    a_key, b_key = (dimension, "judge"), (dimension, "faces")
+    pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    used = {label for pair in pairs for label in pair}
+    labels = [label for label in _LABEL_ORDER[dimension] if label in used]
+    result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
+    return Agreement(
+        dimension=dimension, method_a=METHOD_NAMES["judge"], method_b=METHOD_NAMES["faces"], n=result.n,
+        observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
+        verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
+    )
+
+
+def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> list[GridEffect]:
+    """Adherence to ``method``'s dimension split by each other grid factor with two or more levels."""
+    key = (method.dimension, method.method)
+    applicable = [item for item in items if key in item.flags]
+    out = []
+    for factor in FACTORS:
+        if factor == {"camera_angle": "camera", "shot_size": "camera"}.get(method.dimension, method.dimension):
+            continue
+        if len(_levels(applicable, factor)) < 2:
+            continue
+        rows = [BreakdownRow(model=model, level=level, rate=rate_of([item.flags[key] for item in cell]))
+                for model, level, cell in _cells(applicable, models, factor)]
+        pooled = [row.rate for row in rows if row.model == ALL_MODELS and row.rate is not None]
+        test, p_value = homogeneity_test([(rate.k, rate.n - rate.k) for rate in pooled])
+        rates = [rate.rate for rate in pooled if rate.rate is not None]
+        out.append(GridEffect(dimension=method.dimension, method=method.method, by=factor, rows=rows, test=test,
+                              p_value=p_value, spread=(max(rates) - min(rates)) if len(rates) > 1 else None))
+    return out
+
+
+def ordered_models(items: Sequence[ImageAdherence], study: Study) -> list[str]:
+    """Models with images: the study's order first, then any others (from --model) by name."""
+    present = {item.model for item in items}
+    return [m for m in study.models if m in present] + sorted(present - set(study.models))
+
+
+def build_score_report(
+    images: Sequence[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
+) -> ScoreReport:
+    """The score report of ``images`` (``RunStore.images`` rows) and their measurements."""
+    methods = present_methods(table)
+    columns = {column for values in table.values() for column in values}
+    specs = [spec for spec in SCORE_SPECS if spec.column in columns]
+    items = image_adherence(list(images), table, study, methods, tuple(spec.column for spec in specs))
+    models = ordered_models(items, study)
+    notes = list(NOTES)
+    for emotion in study.emotions:
+        if not emotion.expressions:
+            notes.append(f"Emotion {emotion.name!r} lists no facial expressions, so its images are not scored for emotion adherence.")
+    both = {m.dimension for m in methods if m.method == "judge"} & {m.dimension for m in methods if m.method == "faces"}
+    return ScoreReport(
+        study=study.name, models=models, n_images=len(items),
+        dimensions=[dimension_result(method, items, models) for method in methods],
+        scores=[score_result(spec, items, models, seed=seed) for spec in specs],
+        agreements=[agreement(dimension, items) for dimension in ("camera_angle", "shot_size", "emotion") if dimension in both],
+        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs}, seed=seed),
+        grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
+        notes=notes,
+    )
+
+
+def run_scoring(store: Any, study: Study, console: Console | None = None) -> ScoreReport:
+    """Compute the score report of the run in ``store``, save it as an aggregate and return it."""
+    console = console or Console(stderr=True)
+    with console.status("scoring: adherence, intervals, agreement, model comparisons"):
+        report = build_score_report(store.images(), store.measurement_table(), study)
+    store.save_aggregate(AGGREGATE_NAME, report.to_dict())
+    console.print(summary_table(report))
+    return report
+
+
+def summary_table(report: ScoreReport) -> Table:
+    """Adherence per dimension and model, as the terminal shows it after scoring."""
+    table = Table(title=f"adherence, {report.n_images} images (share of judged images, 95% CI)")
+    table.add_column("dimension")
+    for model in report.models:
+        table.add_column(model, overflow="fold")
+    for result in report.dimensions:
+        cells = []
+        for model in report.models:
+            rate = result.per_model.get(model)
+            if rate is None or rate.rate is None:
+                cells.append("not judged")
+            else:
+                cells.append(f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
+                             f"(n={rate.n}, +{rate.n_not_judged} not judged)")
+        table.add_row(result.label, *cells)
+    return table

@@ -1,0 +1,258 @@
+"""Statistics for adherence studies: intervals, agreement, paired tests, multiple testing.
+
+All functions take plain numbers or arrays and return plain floats (``None`` when a value is
+undefined), so results serialise to JSON without NaN. Random procedures take a seed and are
+reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+Z95 = float(stats.norm.ppf(0.975))
+MCNEMAR_EXACT_BELOW = 25  # discordant pairs; below this McNemar uses the exact binomial test
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+# -- proportions ------------------------------------------------------------------------------
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """Wilson score interval for ``k`` successes in ``n`` trials (None, None when n == 0)."""
+    if n <= 0:
+        return None, None
+    if not 0 <= k <= n:
+        raise ValueError(f"k={k} must lie in 0..n={n}")
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the bounds: k == 0 has lower bound 0, k == n has upper bound 1
+    return (0.0 if k == 0 else low), (1.0 if k == n else high)
+
+
+# -- means ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeanInterval:
+    n: int
+    mean: float | None
+    sd: float | None
+    low: float | None
+    high: float | None
+
+
+def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
+    """Mean with a 95% BCa bootstrap interval (scipy.stats.bootstrap); percentile when BCa fails."""
+    data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    n = int(data.size)
+    if n == 0:
+        return MeanInterval(0, None, None, None, None)
+    mean = float(data.mean())
+    sd = float(data.std(ddof=1)) if n > 1 else None
+    if n == 1 or np.ptp(data) == 0:
+        return MeanInterval(n, mean, sd, mean if n > 1 else None, mean if n > 1 else None)
+    rng = np.random.default_rng(seed)
+    result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method="BCa", random_state=rng)
+    low, high = result.confidence_interval
+    if not (math.isfinite(low) and math.isfinite(high)):
+        result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method="percentile",
+                                 random_state=np.random.default_rng(seed))
+        low, high = result.confidence_interval
+    return MeanInterval(n, mean, sd, _finite(low), _finite(high))
+
+
+# -- agreement --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KappaResult:
+    n: int
+    observed: float | None
+    kappa: float | None
+    low: float | None
+    high: float | None
+    labels: list[str]
+    matrix: list[list[int]]
+
+
+def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Counts ``m[i, j]`` of items that ``a`` called ``labels[i]`` and ``b`` called ``labels[j]``."""
+    if len(a) != len(b):
+        raise ValueError("both raters must rate the same items")
+    names = list(labels) if labels is not None else sorted(set(a) | set(b))
+    index = {name: i for i, name in enumerate(names)}
+    matrix = np.zeros((len(names), len(names)), dtype=int)
+    for x, y in zip(a, b):
+        matrix[index[x], index[y]] += 1
+    return names, matrix
+
+
+def cohens_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> KappaResult:
+    """Cohen's kappa with the large-sample 95% interval of Fleiss, Cohen & Everitt (1969)."""
+    names, matrix = confusion_matrix(a, b, labels)
+    n = int(matrix.sum())
+    if n == 0:
+        return KappaResult(0, None, None, None, None, names, matrix.tolist())
+    p = matrix / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    po = float(np.trace(p))
+    pe = float(rows @ cols)
+    if pe >= 1:
+        return KappaResult(n, po, None, None, None, names, matrix.tolist())
+    kappa = (po - pe) / (1 - pe)
+    diag = np.diag(p)
+    term1 = float(np.sum(diag * (1 - (rows + cols) * (1 - kappa)) ** 2))
+    off = p * (cols[:, None] + rows[None, :]) ** 2
+    np.fill_diagonal(off, 0.0)
+    term2 = (1 - kappa) ** 2 * float(off.sum())
+    term3 = (kappa - pe * (1 - kappa)) ** 2
+    variance = max(term1 + term2 - term3, 0.0) / (n * (1 - pe) ** 2)
+    half = Z95 * math.sqrt(variance)
+    return KappaResult(n, po, kappa, max(-1.0, kappa - half), min(1.0, kappa + half), names, matrix.tolist())
+
+
+# -- paired comparisons -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairedBinary:
+    n: int
+    rate_a: float | None
+    rate_b: float | None
+    a_only: int
+    b_only: int
+    test: str
+    statistic: float | None
+    p_value: float | None
+    difference: float | None
+    low: float | None
+    high: float | None
+    odds_ratio: float | None
+
+
+def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> PairedBinary:
+    """McNemar's test on paired binary outcomes (exact binomial below 25 discordant pairs),
+    with the rate difference ``a - b`` and its Newcombe (1998, method 10) 95% interval."""
+    x, y = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    if x.shape != y.shape:
+        raise ValueError("paired outcomes must have the same length")
+    n = int(x.size)
+    if n == 0:
+        return PairedBinary(0, None, None, 0, 0, "McNemar", None, None, None, None, None, None)
+    both = int(np.sum(x & y))
+    a_only = int(np.sum(x & ~y))
+    b_only = int(np.sum(~x & y))
+    neither = n - both - a_only - b_only
+    discordant = a_only + b_only
+    if discordant == 0:
+        test, statistic, p_value = "McNemar exact", 0.0, 1.0
+    elif discordant < MCNEMAR_EXACT_BELOW:
+        test, statistic = "McNemar exact", float(a_only)
+        p_value = float(stats.binomtest(a_only, discordant, 0.5).pvalue)
+    else:
+        test = "McNemar chi-square"
+        statistic = (abs(a_only - b_only) - 1) ** 2 / discordant
+        p_value = float(stats.chi2.sf(statistic, 1))
+    low, high = _newcombe_paired(both, a_only, b_only, neither)
+    odds = None if b_only == 0 else a_only / b_only
+    rate_a, rate_b = (both + a_only) / n, (both + b_only) / n
+    return PairedBinary(n, rate_a, rate_b, a_only, b_only, test, statistic, p_value,
+                        rate_a - rate_b, low, high, odds)
+
+
+def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for the difference of paired proportions."""
+    n = a + b + c + d
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson_interval(a + b, n)
+    l2, u2 = wilson_interval(a + c, n)
+    assert l1 is not None and u1 is not None and l2 is not None and u2 is not None
+    denominator = (a + b) * (c + d) * (a + c) * (b + d)
+    if denominator == 0:
+        phi = 0.0
+    else:
+        numerator = a * d - b * c
+        numerator = max(numerator - n / 2, 0.0) if numerator > 0 else numerator
+        phi = numerator / math.sqrt(denominator)
+    delta = p1 - p2
+    dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
+    du = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
+    return max(-1.0, delta - math.sqrt(max(dl, 0.0))), min(1.0, delta + math.sqrt(max(du, 0.0)))
+
+
+@dataclass(frozen=True)
+class PairedContinuous:
+    n: int
+    mean_a: float | None
+    mean_b: float | None
+    test: str
+    statistic: float | None
+    p_value: float | None
+    difference: float | None
+    low: float | None
+    high: float | None
+    cohens_dz: float | None
+
+
+def paired_permutation(a: Sequence[float], b: Sequence[float], *, resamples: int = 9999, seed: int = 0) -> PairedContinuous:
+    """Paired sign-flip permutation test of the mean difference ``a - b`` (exact for n <= 13),
+    with a bootstrap 95% interval of the difference and Cohen's d_z."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError("paired scores must have the same length")
+    n = int(x.size)
+    if n == 0:
+        return PairedContinuous(0, None, None, "paired permutation", None, None, None, None, None, None)
+    diff = x - y
+    mean_diff = float(diff.mean())
+    sd = float(diff.std(ddof=1)) if n > 1 else 0.0
+    if n < 2 or sd == 0:
+        p_value = 1.0 if mean_diff == 0 else None
+        return PairedContinuous(n, float(x.mean()), float(y.mean()), "paired permutation", mean_diff, p_value,
+                                mean_diff, mean_diff if n > 1 else None, mean_diff if n > 1 else None, None)
+    result = stats.permutation_test(
+        (x, y), lambda u, v, axis: np.mean(u - v, axis=axis), permutation_type="samples",
+        vectorized=True, n_resamples=resamples, alternative="two-sided", random_state=np.random.default_rng(seed),
+    )
+    interval = bootstrap_mean(diff, seed=seed)
+    return PairedContinuous(n, float(x.mean()), float(y.mean()), "paired permutation", mean_diff,
+                            float(min(1.0, result.pvalue)), mean_diff, interval.low, interval.high, mean_diff / sd)
+
+
+def wilcoxon_signed_rank(a: Sequence[float], b: Sequence[float]) -> tuple[float | None, float | None]:
+    """Wilcoxon signed-rank statistic and two-sided p for paired scores (None when all ties)."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if diff.size == 0 or np.all(diff == 0):
+        return None, None
+    result = stats.wilcoxon(diff)
+    return _finite(result.statistic), _finite(result.pvalue)
+
+
+# -- multiple testing and grid effects --------------------------------------------------------
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (None stays None and is not counted)."""
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    m = len(present)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def homogeneity_test(table: Sequence[tuple[int, int]]) -> tuple[str, float | None]:
+    """Do rates differ across levels? ``table`` rows are (adherent, not adherent) per level.
+    Fisher's exact test for two levels, the chi-square test of independence for more."""
+    rows = [row for row in table if sum(row) > 0]
+    if len(rows) < 2:
+        return "", None
+    counts = np.asarray(rows, dtype=int)
+    if np.any(counts.sum(axis=0) == 0):
+        return ("Fisher exact" if len(rows) == 2 else "chi-square"), 1.0
+    if len(rows) == 2:
+        return "Fisher exact", float(stats.fisher_exact(counts).pvalue)
+    return "chi-square", float(stats.chi2_contingency(counts).pvalue)
