@@ -159,6 +159,43 @@ def status(
     out.print(table)
 
 
+@app.command()
+@friendly
+def analyze(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+) -> None:
+    """Measure the run's images; skips what the same analyzer version already stored."""
+    from viewfinder.analyze.runner import run_analysis
+    from viewfinder.runfolder import open_run
+
+    store, loaded = open_run(run_dir)
+    with store:
+        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+models_app = typer.Typer(help="Model weights used by the analyzers.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("fetch")
+@friendly
+def models_fetch(
+    study: Optional[Path] = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
+    model: list[str] = typer.Option([], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."),
+) -> None:
+    """Download analyzer weights into the Hugging Face cache, for later offline runs."""
+    from viewfinder.analyze.models import fetch_models, required_models
+    from viewfinder.study.schema import Analysis
+
+    settings = load_study(study).analysis if study else Analysis()
+    for ref, path in fetch_models(list(model) or required_models(settings), console=console):
+        out.print(f"{ref}\t{path}", markup=False, highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

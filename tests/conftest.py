@@ -1,0 +1,66 @@
+"""Shared pytest fixtures (each engineer adds small, separate fixtures here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+
+# -- analysis: a run folder holding given images ---------------------------------------------
+def write_image_run(
+    run_dir: Path,
+    images: list[np.ndarray],
+    *,
+    analysis: dict[str, Any] | None = None,
+    fmt: str = "png",
+    emotion: str = "Jealousy",
+    expressions: tuple[str, ...] = ("contempt", "anger", "sadness"),
+) -> Path:
+    """Make a run folder whose jobs are completed with ``images`` (RGB uint8 arrays).
+
+    One study case per image; ``analysis`` becomes the study's ``[analysis]`` table.
+    """
+    import io
+
+    from PIL import Image
+
+    from viewfinder.runfolder import init_run
+    from viewfinder.store import write_image
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        'name = "analysis-test"', 'topic = "facial-expressions"',
+        'cameras = ["low-angle close-up"]', 'styles = ["cinematic"]', 'models = ["fal:test/model"]', "seeds = [0]",
+        "[analysis]",
+        *(f"{key} = {json.dumps(value)}" for key, value in (analysis or {}).items()),
+        "[[emotions]]", f"name = {json.dumps(emotion)}", f"expressions = {json.dumps(list(expressions))}",
+    ]
+    for index in range(len(images)):
+        lines += [
+            "[[emotions.cases]]", f'variant = "Variant {index}"', f'subject = "A person number {index}"',
+            'category = "Single Persons"', f'scene = "A crowded party, table {index}"',
+        ]
+    study_path = run_dir.parent / f"{run_dir.name}.toml"
+    study_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store, _ = init_run(study_path, run_dir)
+    with store:
+        for job, pixels in zip(store.jobs(), images):
+            buffer = io.BytesIO()
+            Image.fromarray(pixels).save(buffer, format="PNG" if fmt == "png" else "JPEG", quality=95)
+            digest, rel = write_image(run_dir, buffer.getvalue(), fmt)
+            store.add_image(job_id=job["id"], sha256=digest, path=rel, size=len(buffer.getvalue()), fmt=fmt,
+                            width=pixels.shape[1], height=pixels.shape[0], model=job["model"], seed=job["seed"],
+                            cost_usd=0.0)
+            store.update_job(job["id"], state="completed")
+    return run_dir
+
+
+@pytest.fixture()
+def image_run(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``image_run(images, analysis={...})`` -> a run folder holding those images."""
+    counter = iter(range(1000))
+    return lambda images, **kw: write_image_run(tmp_path / f"run{next(counter)}", images, **kw)

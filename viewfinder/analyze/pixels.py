@@ -1,0 +1,159 @@
+"""Pixel statistics: entropy, noise, sharpness, clipping and colourfulness, vectorised.
+
+Every statistic works on the decoded 8-bit image; luminance is ITU-R BT.601
+(``Y = 0.299 R + 0.587 G + 0.114 B``), the weights OpenCV and JPEG use.
+
+- ``entropy``: Shannon entropy of the 256-bin histogram of 8-bit luminance, in bits (0-8).
+- ``noise``: the robust wavelet estimator of Donoho and Johnstone (1994): the median
+  absolute value of the finest diagonal Haar wavelet coefficients of 8-bit luminance,
+  divided by 0.6745. For white Gaussian noise of standard deviation s those coefficients
+  are N(0, s^2), so the estimate is s, in 8-bit levels (rounding to 8 bits adds 1/12 in
+  variance); edges and texture affect the median little.
+- ``sharpness``: variance of the 3x3 Laplacian of 8-bit luminance (Pech-Pacheco et al. 2000).
+- ``clipped``: share of pixels whose 8-bit luminance is 0 or 255 (lost shadows or highlights).
+- ``colourfulness``: Hasler and Suesstrunk (2003), M = sqrt(sd_rg^2 + sd_yb^2) +
+  0.3 sqrt(mean_rg^2 + mean_yb^2) with rg = R - G and yb = (R + G) / 2 - B.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.errors import BadInput
+from viewfinder.store import Measurement, MeasurementSpec
+
+MAD_TO_SIGMA = 0.6745  # median(|N(0, 1)|)
+
+SPECS = [
+    MeasurementSpec("entropy", "bits (0-8)", "higher",
+                    "Shannon entropy of the 256-bin histogram of 8-bit BT.601 luminance; 0 for a flat image, "
+                    "8 when every level is equally common"),
+    MeasurementSpec("noise", "8-bit levels", "lower",
+                    "noise standard deviation estimated as median(|finest diagonal Haar wavelet coefficients "
+                    "of luminance|) / 0.6745 (Donoho-Johnstone)"),
+    MeasurementSpec("sharpness", "variance of Laplacian (8-bit levels squared)", "higher",
+                    "variance of the 3x3 Laplacian of 8-bit luminance; low values mean blur"),
+    MeasurementSpec("clipped", "share of pixels (0-1)", "lower",
+                    "share of pixels whose 8-bit luminance is 0 or 255 (clipped shadows or highlights)"),
+    MeasurementSpec("colourfulness", "Hasler-Suesstrunk M (8-bit)", "none",
+                    "Hasler-Suesstrunk colourfulness: 0 for grey images, about 100 for very colourful ones"),
+]
+
+
+def read_bgr(path: Path) -> np.ndarray:
+    """Decode an image file to 8-bit BGR (OpenCV first, Pillow for what OpenCV cannot read)."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as pil:
+                image = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2BGR)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise BadInput(f"{path}: not a readable image ({exc})") from None
+    return image
+
+
+def pixel_stats(bgr: np.ndarray) -> dict[str, float]:
+    """All pixel statistics of one 8-bit BGR (or greyscale) image."""
+    if bgr.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit image, got {bgr.dtype}")
+    if bgr.ndim == 2:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    hist = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    return {
+        "entropy": entropy_from_histogram(hist),
+        "noise": noise_sigma(grey),
+        "sharpness": laplacian_variance(grey),
+        "clipped": float((hist[0] + hist[255]) / hist.sum()),
+        "colourfulness": colourfulness(bgr),
+    }
+
+
+def entropy_from_histogram(hist: np.ndarray) -> float:
+    """Shannon entropy in bits of a histogram of counts."""
+    p = hist[hist > 0] / hist.sum()
+    return float(max(0.0, -(p * np.log2(p)).sum()))
+
+
+def noise_sigma(grey: np.ndarray) -> float:
+    """Donoho-Johnstone MAD estimate of Gaussian noise sigma from the finest diagonal Haar band.
+
+    On 8-bit input the coefficients ``(a - b - c + d) / 2`` of each 2x2 block are multiples
+    of 0.5, so their median is read from their histogram with linear interpolation inside
+    the median bin (a grouped median) rather than snapped to the grid.
+    """
+    rows, cols = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
+    if rows == 0 or cols == 0:
+        return 0.0
+    grey = grey[:rows, :cols]
+    row_diff = cv2.subtract(grey[0::2], grey[1::2], dtype=cv2.CV_16S).reshape(-1, 2)
+    twice = np.abs(row_diff[:, 0] - row_diff[:, 1])  # |a - b - c + d| = 2 |coefficient|
+    counts = np.bincount(twice)
+    half = twice.size / 2.0
+    below = np.cumsum(counts) - counts
+    k = int(np.searchsorted(below + counts, half))
+    lower, width = (0.0, 0.0) if k == 0 else (k - 0.5, 1.0)  # exact zeros stay zero
+    median_twice = lower + (half - below[k]) / counts[k] * width
+    return float(median_twice / 2.0 / MAD_TO_SIGMA)
+
+
+def laplacian_variance(grey: np.ndarray) -> float:
+    """Variance of the 3x3 Laplacian of an 8-bit grey image."""
+    _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
+    return float(std[0, 0] ** 2)
+
+
+def colourfulness(bgr: np.ndarray) -> float:
+    """Hasler-Suesstrunk colourfulness of an 8-bit BGR image."""
+    b, g, r = cv2.split(bgr)
+    rg = cv2.subtract(r, g, dtype=cv2.CV_16S)
+    twice_yb = cv2.subtract(cv2.add(r, g, dtype=cv2.CV_16S), cv2.add(b, b, dtype=cv2.CV_16S), dtype=cv2.CV_16S)
+    mean_rg, sd_rg = (float(v[0, 0]) for v in cv2.meanStdDev(rg))
+    mean_yb, sd_yb = (float(v[0, 0]) / 2.0 for v in cv2.meanStdDev(twice_yb))
+    return float(np.hypot(sd_rg, sd_yb) + 0.3 * np.hypot(mean_rg, mean_yb))
+
+
+class PixelAnalyzer(Analyzer):
+    """Pixel statistics of each image, decoded and measured on all cores."""
+
+    name = "pixels"
+    version = "1"
+    batch_size = 64
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+
+    @property
+    def specs(self) -> list[MeasurementSpec]:
+        return list(SPECS)
+
+    def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        for item, outcome in zip(batch, self._pool.map(_measure_file, [item.path for item in batch])):
+            if isinstance(outcome, str):
+                result.failures[item.image_id] = outcome
+                continue
+            result.measurements.extend(
+                Measurement(item.image_id, name, value=value) for name, value in outcome.items()
+            )
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _measure_file(path: Path) -> dict[str, float] | str:
+    """The statistics of one file, or the reason it could not be measured."""
+    try:
+        return pixel_stats(read_bgr(path))
+    except (BadInput, ValueError, OSError, cv2.error) as exc:
+        return str(exc)

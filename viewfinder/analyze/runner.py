@@ -1,0 +1,217 @@
+"""Run analyzers over a run folder's images: batched, resumable, one transaction per batch.
+
+For each analyzer the runner registers its measurement specs, skips the images already
+analyzed by the same analyzer version, hands the rest over in batches, and stores each
+batch (measurements, done and failed images) in one transaction. A failure on one image is
+recorded and the rest go on; an analyzer that cannot be built (weights not downloaded, no
+network) is reported as failed with its message while the other analyzers run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.registry import ANALYZERS, check_names
+from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.store import RunStore
+from viewfinder.study import Study
+from viewfinder.study.grammar import FIELDS
+
+COST_KIND = "judge"  # the ledger kind of money spent while analyzing
+
+
+@dataclass
+class AnalyzerOutcome:
+    """What one analyzer did in this call."""
+
+    name: str
+    version: str | None = None
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    cost_usd: float = 0.0
+    error: str | None = None  # why the analyzer could not run or stopped early
+
+
+@dataclass
+class AnalysisSummary:
+    """The outcome per analyzer; ``failed`` counts images not measured (exit code 1)."""
+
+    analyzers: list[AnalyzerOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(outcome.failed for outcome in self.analyzers)
+
+    @property
+    def done(self) -> int:
+        return sum(outcome.done for outcome in self.analyzers)
+
+    @property
+    def skipped(self) -> int:
+        return sum(outcome.skipped for outcome in self.analyzers)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(outcome.cost_usd for outcome in self.analyzers)
+
+
+def image_items(store: RunStore, study: Study) -> list[ImageItem]:
+    """Every stored image with its prompt fields and the emotion's facial expressions."""
+    expressions = {emotion.name: tuple(emotion.expressions) for emotion in study.emotions}
+    return [_item(store, row, expressions) for row in store.images()]
+
+
+def _item(store: RunStore, row: sqlite3.Row, expressions: dict[str, tuple[str, ...]]) -> ImageItem:
+    return ImageItem(
+        image_id=row["id"],
+        path=store.image_path(row),
+        sha256=row["sha256"],
+        model=row["model"],
+        seed=row["seed"],
+        prompt_text=row["prompt_text"],
+        fields={name: row[name] for name in FIELDS},
+        expressions=expressions.get(row["emotion"], ()),
+    )
+
+
+def run_analysis(
+    store: RunStore,
+    study: Study,
+    names: list[str] | None,
+    *,
+    judge: str | None,
+    max_cost: float | None,
+    console: Console | None = None,
+) -> AnalysisSummary:
+    """Run the analyzers ``names`` (default: the study's) over every stored image."""
+    console = console or Console(stderr=True)
+    selected = check_names(list(study.analysis.analyzers if names is None else names))
+    settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
+    items = image_items(store, study)
+    summary = AnalysisSummary()
+    context = AnalysisContext(
+        study=study,
+        run_dir=store.run_dir,
+        budget_left_usd=None if max_cost is None else (lambda: max_cost - store.total_cost()),
+        log=lambda message: console.print(message, markup=False, highlight=False),
+    )
+    with _progress(console) as progress:
+        for name in selected:
+            outcome = AnalyzerOutcome(name=name)
+            summary.analyzers.append(outcome)
+            try:
+                analyzer = ANALYZERS[name](settings)
+            except Exception as exc:  # weights missing, no network, bad settings: report, go on
+                outcome.error = _message(exc)
+                outcome.failed = len(_never_done(store, name, items))
+                console.print(f"[red]analyzer {name} cannot run:[/] {outcome.error}", highlight=False)
+                continue
+            try:
+                _run_one(store, analyzer, items, context, outcome, progress)
+            finally:
+                analyzer.close()
+    _print_summary(console, summary)
+    return summary
+
+
+def _run_one(
+    store: RunStore,
+    analyzer: Analyzer,
+    items: list[ImageItem],
+    context: AnalysisContext,
+    outcome: AnalyzerOutcome,
+    progress: Progress,
+) -> None:
+    outcome.version = analyzer.version
+    store.register_specs(analyzer.name, analyzer.version, analyzer.specs)
+    stored = store.analyzed_image_ids(analyzer.name, analyzer.version)
+    pending = [item for item in items if item.image_id not in stored]
+    outcome.skipped = len(items) - len(pending)
+    task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
+    for position, batch in enumerate(_batches(pending, max(1, analyzer.batch_size))):
+        missing = {item.image_id: f"image file missing: {item.path}" for item in batch if not item.path.is_file()}
+        present = [item for item in batch if item.image_id not in missing]
+        try:
+            result = analyzer.analyze(present, context) if present else AnalysisResult()
+        except FatalRunError as exc:
+            outcome.error = _message(exc)
+            rest = pending[position * max(1, analyzer.batch_size):]
+            outcome.failed += len(rest)
+            context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
+            return
+        except Exception as exc:  # one broken batch must not stop the run
+            result = AnalysisResult(failures={item.image_id: _message(exc) for item in present})
+        result.failures.update(missing)
+        _store_batch(store, analyzer, batch, result)
+        done = result.done_ids(batch)
+        outcome.done += len(done)
+        outcome.failed += len(batch) - len(done)
+        outcome.cost_usd += sum(cost.usd for cost in result.costs)
+        progress.advance(task, len(batch))
+
+
+def _store_batch(store: RunStore, analyzer: Analyzer, batch: list[ImageItem], result: AnalysisResult) -> None:
+    """Write the ledger entries, then the measurements and statuses of one batch.
+
+    Money already spent is recorded first, so a crash between the two writes can only
+    repeat an analysis, never forget a cost.
+    """
+    if result.costs:
+        with store.transaction() as conn:
+            for cost in result.costs:
+                store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
+    batch_ids = {item.image_id for item in batch}
+    done = result.done_ids(batch)
+    done_set = set(done)
+    measurements = [m for m in result.measurements if m.image_id in done_set]
+    failures = {image_id: error for image_id, error in result.failures.items() if image_id in batch_ids}
+    store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
+
+
+def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[ImageItem]:
+    """Images that no version of analyzer ``name`` has measured yet."""
+    rows = store.query("SELECT image_id FROM analysis_runs WHERE analyzer=? AND status='done'", (name,))
+    done = {row["image_id"] for row in rows}
+    return [item for item in items if item.image_id not in done]
+
+
+def _batches(items: list[ImageItem], size: int) -> Iterator[list[ImageItem]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, ViewfinderError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]analyze[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _print_summary(console: Console, summary: AnalysisSummary) -> None:
+    for outcome in summary.analyzers:
+        version = f" {outcome.version}" if outcome.version else ""
+        line = (
+            f"{outcome.name}{version}: {outcome.done} measured, {outcome.skipped} already stored, "
+            f"{outcome.failed} failed"
+        )
+        if outcome.cost_usd:
+            line += f", ${outcome.cost_usd:.4f}"
+        console.print(line, markup=False, highlight=False)
