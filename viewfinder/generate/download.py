@@ -1,0 +1,113 @@
+"""Fetch generated images safely: size limit, content-type check, full Pillow decode under
+a decompression-bomb guard, then storage by content hash.
+
+Image hosts get no credentials: the download client is a separate one without the API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from viewfinder.generate.backend import JobFailed, RetryableError
+from viewfinder.generate.retry import parse_retry_after
+from viewfinder.store import write_image
+
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class VerifiedImage:
+    """A decoded, checked image ready to store."""
+
+    data: bytes
+    format: str  # jpeg | png | webp
+    ext: str
+    width: int
+    height: int
+
+
+async def fetch_image(client: httpx.AsyncClient, url: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes at ``url`` (http(s) or a data: URI), refusing non-images and oversize bodies."""
+    if url.startswith("data:"):
+        return _data_uri(url, max_bytes)
+    if not url.startswith(("http://", "https://")):
+        raise JobFailed(f"image URL scheme not supported: {url[:40]!r}")
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code in RETRYABLE_STATUS:
+                raise RetryableError(
+                    f"image download HTTP {response.status_code}",
+                    parse_retry_after(response.headers.get("retry-after")),
+                )
+            if response.status_code != 200:
+                raise JobFailed(f"image download failed with HTTP {response.status_code}")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if not content_type.startswith("image/"):
+                raise JobFailed(f"image URL returned {content_type or 'no content type'}, not an image")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise JobFailed(f"image is {int(declared)} bytes, over the {max_bytes}-byte limit")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise JobFailed(f"image is over the {max_bytes}-byte limit")
+                chunks.append(chunk)
+    except httpx.TransportError as exc:  # timeouts, resets, truncated bodies
+        raise RetryableError(f"image download: {type(exc).__name__}") from None
+    return b"".join(chunks)
+
+
+def verify_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> VerifiedImage:
+    """Decode ``data`` fully with Pillow; reject bombs, truncation and unknown formats."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                fmt = probe.format or ""
+                if width * height > max_pixels:
+                    raise JobFailed(
+                        f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+                        f"{max_pixels / 1e6:.0f} MP decompression-bomb limit"
+                    )
+                if fmt not in FORMATS:
+                    raise JobFailed(f"image format {fmt or 'unknown'} is not one of {', '.join(FORMATS)}")
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except JobFailed:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise JobFailed(f"image does not decode: {exc}") from None
+    return VerifiedImage(data=data, format=fmt.lower(), ext=FORMATS[fmt], width=width, height=height)
+
+
+def store_verified(run_dir: Path, image: VerifiedImage) -> tuple[str, str]:
+    """Write the image under its content hash; returns (sha256, relative path)."""
+    return write_image(run_dir, image.data, image.ext)
+
+
+def _data_uri(url: str, max_bytes: int) -> bytes:
+    header, _, payload = url.partition(",")
+    if not header.startswith("data:image/") or ";base64" not in header:
+        raise JobFailed("data URI is not a base64 image")
+    if len(payload) * 3 // 4 > max_bytes:
+        raise JobFailed(f"image is over the {max_bytes}-byte limit")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise JobFailed("data URI is not valid base64") from None
+

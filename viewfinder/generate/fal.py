@@ -1,0 +1,259 @@
+"""fal.ai queue backend (any ``owner/app[/path]`` endpoint) over httpx.
+
+Protocol (see fal's queue docs): ``POST {base}/{endpoint}`` submits and answers
+``request_id`` with ``status_url``, ``response_url`` and ``cancel_url``, which we always
+follow; ``GET {status_url}/stream`` sends server-sent status events until ``COMPLETED``
+(plain ``GET {status_url}`` polling is the fallback); ``GET {response_url}`` is the model
+output; ``PUT {cancel_url}`` cancels. Auth is ``Authorization: Key $FAL_KEY``.
+We use httpx rather than fal-client: fal-client is https-only, reads its hosts at import
+time and retries invisibly, while the runner needs its own logged retries and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from typing import Any
+
+import httpx
+
+from viewfinder.errors import BadInput, FatalRunError
+from viewfinder.generate.backend import (
+    BackendSettings,
+    GenerationRequest,
+    GenerationResult,
+    ImageRef,
+    JobFailed,
+    RequestUnknown,
+    RetryableError,
+    Submission,
+)
+from viewfinder.generate.retry import parse_retry_after
+
+DEFAULT_QUEUE_URL = "https://queue.fal.run"
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+ENDPOINT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+
+
+class FalBackend:
+    """One fal endpoint; thread-unsafe, one per run and model."""
+
+    name = "fal"
+
+    def __init__(
+        self,
+        endpoint: str,
+        key: str,
+        settings: BackendSettings,
+        base_url: str = DEFAULT_QUEUE_URL,
+    ) -> None:
+        if not ENDPOINT.match(endpoint):
+            raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
+        self.endpoint = endpoint
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings
+        self.stream_status = True
+        self._secrets = [s for s in {key, *key.split(":")} if len(s) >= 4]
+        connections = settings.concurrency + 8
+        self.client = httpx.AsyncClient(
+            headers={"Authorization": f"Key {key}", "User-Agent": "viewfinder (fal queue)"},
+            timeout=httpx.Timeout(settings.timeout_s),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+
+    @classmethod
+    def from_env(cls, endpoint: str, settings: BackendSettings) -> "FalBackend":
+        key = os.environ.get("FAL_KEY", "").strip()
+        if not key:
+            raise BadInput(
+                f"model 'fal:{endpoint}': FAL_KEY is not set; export FAL_KEY=<your fal.ai API key> "
+                "(https://fal.ai/dashboard/keys), or use --dry-run to see the jobs without calling fal"
+            )
+        return cls(endpoint, key, settings, os.environ.get("VIEWFINDER_FAL_URL") or DEFAULT_QUEUE_URL)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def payload(self, request: GenerationRequest) -> dict[str, Any]:
+        params = request.params
+        if params.get("width") and params.get("height"):
+            size: Any = {"width": int(params["width"]), "height": int(params["height"])}
+        else:
+            size = params.get("image_size", "landscape_4_3")
+        body: dict[str, Any] = {
+            "prompt": request.prompt,
+            "image_size": size,
+            "num_inference_steps": int(params.get("num_inference_steps", 4)),
+            "seed": request.seed,
+            "num_images": 1,
+            "enable_safety_checker": bool(params.get("enable_safety_checker", True)),
+            "output_format": params.get("output_format", "jpeg"),
+        }
+        if params.get("guidance_scale") is not None:
+            body["guidance_scale"] = float(params["guidance_scale"])
+        return body
+
+    async def submit(self, request: GenerationRequest) -> Submission:
+        data = await self._json("POST", f"{self.base_url}/{self.endpoint}", "submit", json=self.payload(request))
+        request_id = data.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise RetryableError("fal submit answer has no request_id")
+        base = f"{self.base_url}/{'/'.join(self.endpoint.split('/')[:2])}/requests/{request_id}"
+        urls = {
+            "status_url": data.get("status_url") or f"{base}/status",
+            "response_url": data.get("response_url") or base,
+            "cancel_url": data.get("cancel_url") or f"{base}/cancel",
+        }
+        return Submission(request_id=request_id, urls=urls)
+
+    async def wait(self, submission: Submission) -> GenerationResult:
+        status = await (self._stream(submission) if self.stream_status else self._poll(submission))
+        if status.get("error"):
+            kind = status.get("error_type") or "error"
+            raise JobFailed(self.redact(f"fal reported {kind}: {status['error']}"))
+        output = await self._json("GET", submission.urls["response_url"], "result", unknown_is_gone=True)
+        return self._result(output, status)
+
+    async def cancel(self, submission: Submission) -> bool:
+        try:
+            response = await self.client.put(submission.urls["cancel_url"])
+        except httpx.HTTPError:
+            return False
+        return response.is_success
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- status -----------------------------------------------------------------------------
+    async def _status(self, submission: Submission) -> dict[str, Any]:
+        return await self._json(
+            "GET", submission.urls["status_url"], "status", params={"logs": "0"}, unknown_is_gone=True
+        )
+
+    async def _poll(self, submission: Submission) -> dict[str, Any]:
+        while True:
+            status = await self._status(submission)
+            if status.get("status") == "COMPLETED":
+                return status
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def _stream(self, submission: Submission) -> dict[str, Any]:
+        """Follow ``{status_url}/stream`` until COMPLETED; a quiet stream is re-checked."""
+        url = submission.urls["status_url"].split("?")[0] + "/stream"
+        while True:
+            try:
+                async with self.client.stream("GET", url, params={"logs": "0"}) as response:
+                    if response.status_code in (404, 405):
+                        await response.aread()
+                        return await self._without_stream(submission)
+                    if response.status_code != 200:
+                        await response.aread()
+                        self._raise_for_status(response, "status stream")
+                    async for line in response.aiter_lines():
+                        if line.startswith("data:"):
+                            event = json.loads(line[5:])
+                            if event.get("status") == "COMPLETED":
+                                return event
+            except httpx.ReadTimeout:
+                pass  # nothing said within the timeout: check once, then listen again
+            except httpx.TransportError as exc:
+                raise RetryableError(f"fal status stream: {type(exc).__name__}") from None
+            except ValueError:
+                raise RetryableError("fal status stream sent invalid JSON") from None
+            else:
+                raise RetryableError("fal status stream closed before COMPLETED")
+            status = await self._status(submission)
+            if status.get("status") == "COMPLETED":
+                return status
+
+    async def _without_stream(self, submission: Submission) -> dict[str, Any]:
+        """The stream URL is missing: tell a gone request (404) from a server without streams."""
+        status = await self._status(submission)
+        self.stream_status = False
+        return status if status.get("status") == "COMPLETED" else await self._poll(submission)
+
+    # -- HTTP plumbing ----------------------------------------------------------------------
+    async def _json(
+        self, method: str, url: str, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise RetryableError(f"fal {what}: {type(exc).__name__}") from None
+        if response.status_code == 404 and unknown_is_gone:
+            raise RequestUnknown(f"fal no longer knows this request ({what} answered 404)")
+        self._raise_for_status(response, what)
+        try:
+            data = response.json()
+        except ValueError:
+            raise RetryableError(f"fal {what} answer is not valid JSON (truncated?)") from None
+        if not isinstance(data, dict):
+            raise RetryableError(f"fal {what} answer is not a JSON object")
+        return data
+
+    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        code = response.status_code
+        if code < 300:
+            return
+        detail = self.redact(_detail(response))
+        if code in (401, 403):
+            raise FatalRunError(
+                f"fal refused the API key ({what}: HTTP {code}: {detail}); check FAL_KEY "
+                "(https://fal.ai/dashboard/keys). Finished images are kept; run again to resume."
+            )
+        if code in RETRYABLE_STATUS:
+            raise RetryableError(
+                f"fal {what}: HTTP {code}: {detail}", parse_retry_after(response.headers.get("retry-after"))
+            )
+        if code == 422:
+            raise JobFailed(f"fal rejected the input (HTTP 422): {detail}")
+        raise JobFailed(f"fal {what}: HTTP {code}: {detail}")
+
+    def _result(self, output: dict[str, Any], status: dict[str, Any]) -> GenerationResult:
+        images = []
+        for item in output.get("images") or []:
+            if isinstance(item, dict) and isinstance(item.get("url"), str):
+                images.append(
+                    ImageRef(
+                        url=item["url"],
+                        content_type=item.get("content_type"),
+                        width=_int(item.get("width")),
+                        height=_int(item.get("height")),
+                    )
+                )
+        if not images:
+            raise JobFailed(self.redact(f"fal returned no images: {json.dumps(output)[:300]}"))
+        response = dict(output)
+        if status.get("metrics"):
+            response["metrics"] = status["metrics"]
+        return GenerationResult(images=images, response=response, seed=_int(output.get("seed")))
+
+
+def _detail(response: httpx.Response) -> str:
+    """fal's error text: ``detail`` as a string or a list of validation errors."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                parts.append(f"{loc}: {item.get('msg', '')} ({item.get('type', '')})".strip())
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    text = str(detail) if detail is not None else json.dumps(body)[:300]
+    error_type = body.get("error_type") if isinstance(body, dict) else None
+    return f"{text} ({error_type})" if error_type else text
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
