@@ -1,0 +1,123 @@
+"""Export a run as one row per image: prompt fields, job, model, seed, image file, every
+measurement (column ``analyzer.name``) and adherence flags (``adherence.<dimension>.<method>``).
+
+Formats: ``parquet`` (pyarrow), ``csv`` and ``jsonl``; each loads in one line with pandas
+(``pd.read_parquet``, ``pd.read_csv``, ``pd.read_json(lines=True)``) or DuckDB
+(``duckdb.sql("SELECT * FROM 'export.parquet'")``). API keys never reach an export: any
+text that contains the value of a key variable is masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from viewfinder.errors import BadInput
+from viewfinder.score.adherence import image_adherence, present_methods
+from viewfinder.store import RunStore
+from viewfinder.study import Study
+
+FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+SECRET_ENV = ("FAL_KEY", "OPENAI_API_KEY", "REPLICATE_API_TOKEN", "BFL_API_KEY")
+IMAGE_COLUMNS = (
+    "image_id", "job_id", "model", "seed", "idx", "prompt_id", "position", "prompt_text", "topic", "emotion",
+    "variant", "subject", "camera", "category", "scene", "style", "sha256", "path", "bytes", "format", "width",
+    "height", "cost_usd", "source_url", "created_at",
+)
+_ROW_FIELDS = {"image_id": "id", "idx": "idx"}
+
+
+def _mask(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+    return value
+
+
+def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str, Any]]]:
+    """Column names and one dict per image, in grid order."""
+    images = store.images()
+    table = store.measurement_table()
+    methods = present_methods(table)
+    adherence = {item.image_id: item for item in image_adherence(images, table, study, methods)}
+    measure_columns = sorted({column for values in table.values() for column in values})
+    flag_columns = [f"adherence.{m.dimension}.{m.method}" for m in methods]
+    secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
+    rows = []
+    for image in images:
+        row: dict[str, Any] = {name: image[_ROW_FIELDS.get(name, name)] for name in IMAGE_COLUMNS}
+        values = table.get(image["id"], {})
+        row.update({column: values.get(column) for column in measure_columns})
+        flags = adherence[image["id"]].flags
+        row.update({f"adherence.{m.dimension}.{m.method}": flags.get((m.dimension, m.method)) for m in methods})
+        rows.append({key: _mask(value, secrets) for key, value in row.items()})
+    return [*IMAGE_COLUMNS, *measure_columns, *flag_columns], rows
+
+
+def _column_types(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, str]:
+    """'bool', 'int', 'float' or 'string' per column; a column mixing numbers and text is text."""
+    kinds: dict[str, str] = {}
+    for column in columns:
+        seen = {type(row[column]) for row in rows if row[column] is not None}
+        if seen <= {bool}:
+            kinds[column] = "bool" if seen else "string"
+        elif seen <= {int}:
+            kinds[column] = "int"
+        elif seen <= {int, float}:
+            kinds[column] = "float"
+        else:
+            kinds[column] = "string"
+    return kinds
+
+
+def _coerce(rows: list[dict[str, Any]], kinds: dict[str, str]) -> list[dict[str, Any]]:
+    convert = {"float": float, "string": str, "int": int, "bool": bool}
+    return [{key: None if value is None else convert[kinds[key]](value) for key, value in row.items()} for row in rows]
+
+
+def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise BadInput(f"--format parquet needs pyarrow ({exc}); install it with: pip install 'viewfinder[export]', "
+                       "or use --format csv or jsonl") from None
+    kinds = _column_types(columns, rows)
+    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "string": pa.string()}
+    schema = pa.schema([(column, types[kinds[column]]) for column in columns])
+    pq.write_table(pa.Table.from_pylist(_coerce(rows, kinds), schema=schema), path)
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_jsonl(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps({column: row[column] for column in columns}, ensure_ascii=False) + "\n")
+
+
+WRITERS = {"parquet": write_parquet, "csv": write_csv, "jsonl": write_jsonl}
+
+
+def export_run(store: RunStore, study: Study, fmt: str, output: Path | None = None) -> tuple[Path, int]:
+    """Write the export of the run in ``store``; returns the file written and its row count."""
+    if fmt not in WRITERS:
+        raise BadInput(f"--format {fmt!r} is not supported; use one of: {', '.join(WRITERS)}")
+    target = output or store.run_dir / f"export.{FORMATS[fmt]}"
+    if target.is_dir():
+        raise BadInput(f"--output {target}: is a folder; give a file name such as {target / ('export.' + fmt)}")
+    if not target.parent.exists():
+        raise BadInput(f"--output {target}: folder {target.parent} does not exist; create it or choose another path")
+    columns, rows = export_rows(store, study)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    WRITERS[fmt](tmp, columns, rows)
+    os.replace(tmp, target)
+    return target, len(rows)
