@@ -1,0 +1,167 @@
+"""A run folder filled directly through RunStore, as the pipeline stages would fill it.
+
+Used by the report tests: real SQLite, real image files, realistic measurement names and
+specs from the cross-team contracts, judge answers that may carry hostile text.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from rich.console import Console
+
+from viewfinder.score import run_scoring
+from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
+from viewfinder.study import Study, expand_jobs, parse_study
+
+HOSTILE_VARIANT = 'Sly <script>window.__pwned = 1</script> **bold** ![x](javascript:alert(1)) <img src=x onerror="window.__pwned=2">'
+HOSTILE_TITLE = '<img src=x onerror="window.__pwned=3"> # Heading <script>window.__pwned=4</script>'
+HOSTILE_DESCRIPTION = "[click](javascript:window.__pwned=5) | table | <b>bold</b> &amp; `code` \n# not a heading"
+
+STUDY_TOML = """
+name = "report-test"
+topic = "facial-expressions"
+description = "A small study for the report tests."
+cameras = ["eye-level", "low-angle close-up"]
+styles = ["cinematic"]
+models = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]
+seeds = [0, 1]
+sources = ["https://dramaresource.com/storytelling/", "javascript:alert(1)"]
+
+[[emotions]]
+name = "Jealousy"
+expressions = ["contempt", "anger", "sadness"]
+[[emotions.cases]]
+variant = "Lonely and envious"
+subject = "A single woman"
+category = "Single Persons"
+scene = "A crowded party with couples dancing and laughing"
+
+[[emotions]]
+name = "Joy"
+expressions = ["happiness"]
+[[emotions.cases]]
+variant = "Delighted"
+subject = "A child with a kite"
+category = "Children"
+scene = "A windy beach"
+"""
+
+HOSTILE_CASE = """
+[[emotions.cases]]
+variant = '''{variant}'''
+subject = "A man"
+category = "Normal People"
+scene = "A cafe"
+"""
+
+SPECS = {
+    "pixels": [
+        MeasurementSpec("entropy", "bits 0-8", "higher", "Shannon entropy of the 8-bit luminance histogram"),
+        MeasurementSpec("noise", "8-bit levels", "lower", "noise standard deviation (wavelet estimator)"),
+        MeasurementSpec("sharpness", "variance of Laplacian", "higher", "variance of the Laplacian of luminance"),
+    ],
+    "clip": [
+        MeasurementSpec("clip_score", "cosine -1..1", "higher", "cosine of CLIP image and prompt embeddings"),
+        MeasurementSpec("aesthetic", "1-10", "higher", "LAION aesthetic predictor"),
+    ],
+    "judge": [
+        MeasurementSpec("title", "text", "none", "a short title"),
+        MeasurementSpec("description", "text", "none", "what the image shows"),
+        MeasurementSpec("shot", "text", "none", "the shot"),
+        MeasurementSpec("moods", "three words", "none", "moods"),
+        MeasurementSpec("image_errors", "text", "none", "visible errors"),
+        MeasurementSpec("aesthetic", "0-1", "higher", "the judge's aesthetic score"),
+        MeasurementSpec("ai_likelihood", "0-1", "lower", "likelihood the image is AI-made"),
+        MeasurementSpec("camera_angle", "canonical angle", "none", "camera angle the judge sees"),
+        MeasurementSpec("expression", "canonical expression", "none", "expression the judge sees"),
+        MeasurementSpec("scene_match", "1/0", "higher", "the scene matches the prompt"),
+        MeasurementSpec("style_match", "1/0", "higher", "the style matches the prompt"),
+        MeasurementSpec("judge_model", "text", "none", "the judge model"),
+    ],
+    "faces": [
+        MeasurementSpec("face_count", "faces", "none", "faces found"),
+        MeasurementSpec("expression", "canonical expression", "none", "top expression"),
+        MeasurementSpec("camera_angle", "canonical angle", "none", "angle from head pose"),
+    ],
+}
+ANGLES = ("eye-level", "low-angle", "high-angle", "unclear")
+EXPRESSIONS = ("contempt", "happiness", "neutral", "no face", "anger")
+
+
+def study_text(hostile: bool) -> str:
+    text = STUDY_TOML
+    if hostile:
+        head, _, tail = text.partition('\n[[emotions]]\nname = "Joy"')
+        text = head + HOSTILE_CASE.format(variant=HOSTILE_VARIANT) + '\n[[emotions]]\nname = "Joy"' + tail
+    return text
+
+
+def _jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
+    base = rng.integers(0, 255, 3)
+    pixels = np.clip(base + rng.normal(0, 30, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed: int = 7,
+             score: bool = True) -> tuple[RunStore, Study]:
+    """A run with every job's image stored and measured (the first ``unmeasured`` images have
+    no pixels/clip numbers, to show "not measured"), scored by the scoring stage."""
+    text = study_text(hostile)
+    study = parse_study(text)
+    store = RunStore(run_dir)
+    store.set_meta("study_name", study.name)
+    store.set_meta("study_toml", text)
+    jobs = list(expand_jobs(study))
+    store.add_jobs(jobs)
+    for analyzer, specs in SPECS.items():
+        store.register_specs(analyzer, "1.0", specs)
+    rng = np.random.default_rng(seed)
+    for i, job in enumerate(jobs):
+        digest, rel = write_image(run_dir, _jpeg(rng), "jpg")
+        image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=(run_dir / rel).stat().st_size,
+                                   fmt="jpeg", width=96, height=72, model=job.model, seed=job.seed, cost_usd=0.003)
+        store.update_job(job.id, state="completed", cost_usd=0.003)
+        store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
+        store.add_cost("judge", "openai:gpt-4o-mini", 0.0004, image_id=image_id)
+        if i >= unmeasured:
+            store.write_analysis("pixels", "1.0", [
+                Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),
+                Measurement(image_id, "noise", float(rng.uniform(40, 90))),
+                Measurement(image_id, "sharpness", float(rng.uniform(50, 900))),
+            ], [image_id])
+            store.write_analysis("clip", "1.0", [
+                Measurement(image_id, "clip_score", float(rng.uniform(0.18, 0.32))),
+                Measurement(image_id, "aesthetic", float(rng.uniform(4, 7))),
+            ], [image_id])
+        title = HOSTILE_TITLE if hostile and i % 2 == 0 else f"A look that speaks volumes {i}"
+        description = HOSTILE_DESCRIPTION if hostile else f"A person in a scene, image {i}."
+        store.write_analysis("judge", "1.0", [
+            Measurement(image_id, "title", text=title),
+            Measurement(image_id, "description", text=description),
+            Measurement(image_id, "shot", text="A woman looking at the camera."),
+            Measurement(image_id, "moods", text="mysterious, alluring, intimate"),
+            Measurement(image_id, "image_errors", text="Some noise in the shadows."),
+            Measurement(image_id, "aesthetic", float(round(rng.uniform(0.5, 0.9), 1))),
+            Measurement(image_id, "ai_likelihood", float(round(rng.uniform(0.1, 0.4), 1))),
+            Measurement(image_id, "camera_angle", text=ANGLES[i % len(ANGLES)]),
+            Measurement(image_id, "expression", text=EXPRESSIONS[i % len(EXPRESSIONS)]),
+            Measurement(image_id, "scene_match", float(i % 3 != 0)),
+            Measurement(image_id, "style_match", 1.0),
+            Measurement(image_id, "judge_model", text="openai:gpt-4o-mini"),
+        ], [image_id])
+        store.write_analysis("faces", "1.0", [
+            Measurement(image_id, "face_count", float(i % 3)),
+            Measurement(image_id, "expression", text=EXPRESSIONS[(i + 1) % len(EXPRESSIONS)]),
+            Measurement(image_id, "camera_angle", text=ANGLES[(i + 1) % len(ANGLES)]),
+        ], [image_id])
+    store.save_text("judge_prompt", "v1", "Describe the image ...")
+    if score:
+        run_scoring(store, study, Console(quiet=True))
+    return store, study

@@ -1,0 +1,152 @@
+// The gallery: cards rendered from the JSON data island, one page at a time, with filters.
+// Every text goes in through textContent, never innerHTML: prompt and model text is data.
+(function () {
+  "use strict";
+  var cards = JSON.parse(document.getElementById("cards-data").textContent);
+  var gallery = document.getElementById("gallery");
+  var info = document.getElementById("page-info");
+  var prev = document.getElementById("prev-page");
+  var next = document.getElementById("next-page");
+  var controls = {
+    model: document.getElementById("filter-model"),
+    emotion: document.getElementById("filter-emotion"),
+    camera: document.getElementById("filter-camera"),
+    verdict: document.getElementById("filter-verdict"),
+    text: document.getElementById("filter-text"),
+    size: document.getElementById("page-size")
+  };
+  var page = 0;
+  var shown = cards;
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function fillSelect(select, values, label) {
+    values.forEach(function (value) {
+      var option = el("option", null, label ? label(value) : value);
+      option.value = value;
+      select.appendChild(option);
+    });
+  }
+
+  function unique(key) {
+    var seen = {}, out = [];
+    cards.forEach(function (c) { if (!(c[key] in seen)) { seen[c[key]] = 1; out.push(c[key]); } });
+    return out;
+  }
+
+  function verdictOptions() {
+    var seen = {}, out = [];
+    cards.forEach(function (c) {
+      c.v.forEach(function (v) {
+        var key = v[0] + " (" + v[1] + "): " + v[2];
+        if (!(key in seen)) { seen[key] = 1; out.push(key); }
+      });
+    });
+    return out.sort();
+  }
+
+  function matches(card, f) {
+    if (f.model && card.m !== f.model) return false;
+    if (f.emotion && card.e !== f.emotion) return false;
+    if (f.camera && card.c !== f.camera) return false;
+    if (f.verdict && !card.v.some(function (v) { return v[0] + " (" + v[1] + "): " + v[2] === f.verdict; })) return false;
+    if (f.text) {
+      var hay = ((card.t || "") + " " + (card.d || "") + " " + card.p).toLowerCase();
+      if (hay.indexOf(f.text) < 0) return false;
+    }
+    return true;
+  }
+
+  function renderCard(c) {
+    var card = el("article", "card");
+    card.dataset.id = c.id;
+    card.dataset.model = c.m;
+    var link = el("a", "shot");
+    link.href = c.img;
+    var img = el("img");
+    img.loading = "lazy";
+    img.decoding = "async";
+    img.src = c.th;
+    img.width = c.w; img.height = c.h;
+    img.alt = c.t || c.p;
+    link.appendChild(img);
+    card.appendChild(link);
+    var body = el("div", "body");
+    body.appendChild(el("h3", "title", c.t || "(no judge title)"));
+    if (c.d) body.appendChild(el("p", "desc", c.d));
+    var tags = el("div", "tags");
+    [c.m, "seed " + c.s, c.e, c.c, c.st].forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
+    body.appendChild(tags);
+    body.appendChild(el("h4", null, "Prompt"));
+    body.appendChild(el("p", "prompt", c.p));
+    c.sec.forEach(function (section) {
+      body.appendChild(el("h4", null, section[0]));
+      var dl = el("dl");
+      section[1].forEach(function (row) {
+        dl.appendChild(el("dt", null, row[0]));
+        var dd = el("dd", row[3] ? null : "missing", row[1]);
+        if (row[3] && row[2]) dd.appendChild(el("span", "scale", "(" + row[2] + ")"));
+        dl.appendChild(dd);
+      });
+      body.appendChild(dl);
+    });
+    body.appendChild(el("h4", null, "Verdicts"));
+    var list = el("ul", "verdicts");
+    if (!c.v.length) list.appendChild(el("li", "not-judged", "not judged"));
+    c.v.forEach(function (v) {
+      var li = el("li", v[2].replace(" ", "-"), v[0] + " (" + v[1] + "): " + v[2] + " ");
+      if (v[3]) li.appendChild(el("span", "detail", v[3]));
+      list.appendChild(li);
+    });
+    body.appendChild(list);
+    card.appendChild(body);
+    return card;
+  }
+
+  function render() {
+    var size = parseInt(controls.size.value, 10) || shown.length || 1;
+    var pages = Math.max(1, Math.ceil(shown.length / size));
+    page = Math.min(page, pages - 1);
+    var start = page * size, end = Math.min(shown.length, start + size);
+    var frag = document.createDocumentFragment();
+    for (var i = start; i < end; i++) frag.appendChild(renderCard(shown[i]));
+    gallery.replaceChildren(frag);
+    if (!shown.length) gallery.appendChild(el("p", "empty", "No image matches these filters."));
+    info.textContent = shown.length
+      ? "Showing " + (start + 1) + "-" + end + " of " + shown.length + " images" +
+        (shown.length !== cards.length ? " (filtered from " + cards.length + ")" : "") +
+        " · page " + (page + 1) + " of " + pages
+      : "0 of " + cards.length + " images";
+    gallery.dataset.total = String(shown.length);
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+  }
+
+  function applyFilters() {
+    var f = {
+      model: controls.model.value, emotion: controls.emotion.value, camera: controls.camera.value,
+      verdict: controls.verdict.value, text: controls.text.value.trim().toLowerCase()
+    };
+    shown = cards.filter(function (c) { return matches(c, f); });
+    page = 0;
+    render();
+  }
+
+  fillSelect(controls.model, unique("m"));
+  fillSelect(controls.emotion, unique("e"));
+  fillSelect(controls.camera, unique("c"));
+  fillSelect(controls.verdict, verdictOptions());
+  ["model", "emotion", "camera", "verdict", "size"].forEach(function (k) {
+    controls[k].addEventListener("change", applyFilters);
+  });
+  controls.text.addEventListener("input", applyFilters);
+  prev.addEventListener("click", function () { page -= 1; render(); window.scrollTo(0, gallery.offsetTop - 80); });
+  next.addEventListener("click", function () { page += 1; render(); window.scrollTo(0, gallery.offsetTop - 80); });
+  applyFilters();
+  document.documentElement.dataset.ready = "1";
+})();

@@ -1,0 +1,139 @@
+"""``build_report``: write report/post.md and report/index.html (with thumbs/ and plots/)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from viewfinder.report.data import ReportData, embed_json, gather
+from viewfinder.report.escape import md_text
+from viewfinder.report.plots import render_plots
+from viewfinder.report.thumbs import make_thumbs
+from viewfinder.score.verdicts import SCALES
+from viewfinder.store import RunStore
+from viewfinder.study import Study
+
+REPORT_DIR = "report"
+_URL = re.compile(r"^https?://[^\s<>\"'`]+$")
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    """A number for a table cell; "n/a" when it could not be computed (never 0)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def verdict_class(word: str | None) -> str:
+    return "v-" + (word or "none").replace(" ", "-")
+
+
+def is_url(text: str) -> bool:
+    """An http(s) address safe to print as a link (no spaces, quotes or angle brackets)."""
+    return bool(_URL.match(text))
+
+
+def _environment(markdown: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("viewfinder.report", "templates"),
+        autoescape=False if markdown else select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_text
+    env.globals.update(fmt=fmt, vclass=verdict_class, is_url=is_url)
+    return env
+
+
+def _asset(name: str) -> str:
+    return resources.files("viewfinder.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def headline(data: ReportData) -> tuple[str, list[str]]:
+    """The post's title and summary paragraphs, from the numbers and the verdict table's words."""
+    study = data.study
+    models = ", ".join(m.split(":", 1)[-1] for m in data.models) or "no model yet"
+    n_prompts = len({c.prompt for c in data.cards})
+    summary = [study.description] if study.description else []
+    summary.append(
+        f"We made {len(data.cards)} images of {n_prompts} prompts with {len(data.models)} model(s) "
+        f"({models}) and measured each one: what a vision-language judge sees, faces and expressions, "
+        "pixel statistics and the CLIP similarity to the prompt."
+    )
+    rated = []
+    if data.score is not None:
+        for dim in data.score.dimensions:
+            if dim.overall.rate is not None:
+                rated.append(dim)
+    if not rated:
+        return f"{study.topic}: how {models} follows structured prompts", summary
+    best = max(rated, key=lambda d: d.overall.rate)
+    worst = min(rated, key=lambda d: d.overall.rate)
+    summary.append(
+        f"Best followed: {best.label}, {best.overall.rate:.2f} of judged images "
+        f"(95% CI {fmt(best.overall.ci_low)}-{fmt(best.overall.ci_high)}), {best.overall.verdict}. "
+        f"Least followed: {worst.label}, {worst.overall.rate:.2f} "
+        f"(95% CI {fmt(worst.overall.ci_low)}-{fmt(worst.overall.ci_high)}), {worst.overall.verdict}."
+    )
+    if best is worst:
+        title = f"{study.topic} with {models}: {best.label} {best.overall.verdict}"
+    else:
+        title = (f"{best.label} {best.overall.verdict}, {worst.label} {worst.overall.verdict}: "
+                 f"{study.topic} with {models}")
+    return title, summary
+
+
+def build_report(store: RunStore, study: Study, console: Console | None = None) -> Path:
+    """Write the run's report (Markdown post and self-contained HTML page); returns report/."""
+    console = console or Console(stderr=True)
+    report_dir = store.run_dir / REPORT_DIR
+    report_dir.mkdir(parents=True, exist_ok=True)
+    rows = store.images()
+    with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("thumbnails", total=len(rows))
+        thumbs = make_thumbs(((r["sha256"], store.image_path(r)) for r in rows), report_dir,
+                             advance=lambda n: progress.advance(task, n))
+    data = gather(store, study, thumbs)
+    plots = render_plots(data, report_dir / "plots")
+    title, summary = headline(data)
+    js = _asset("report.js")
+    context: dict[str, Any] = {
+        "data": data,
+        "score": data.score,
+        "title": title,
+        "summary": summary,
+        "plots": plots,
+        "metric_rows": data.metric_summary,
+        "conclusions": [s.text for s in data.score.sentences()] if data.score is not None else [],
+        "adherence_legend": SCALES["adherence"].legend(),
+        "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    html = _environment(markdown=False).get_template("index.html.j2").render(
+        **context,
+        css=_asset("report.css"),
+        js=js,
+        js_hash=base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii"),
+        cards_json=embed_json([card.to_json() for card in data.cards]),
+    )
+    markdown = _environment(markdown=True).get_template("post.md.j2").render(**context)
+    _write(report_dir / "index.html", html)
+    _write(report_dir / "post.md", markdown)
+    console.print(f"report: {len(data.cards)} images, {len(plots)} plots -> {report_dir / 'index.html'}")
+    return report_dir
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

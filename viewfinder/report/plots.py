@@ -1,0 +1,179 @@
+"""The report's plots: matplotlib (Agg) to SVG, each with a caption saying what is measured
+and which way is better."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from viewfinder.report.data import Card, ReportData  # noqa: E402
+
+STYLE = {
+    "svg.fonttype": "none",  # real text in the SVG: small files, selectable labels
+    "svg.hashsalt": "viewfinder",  # stable ids: the same data gives the same file
+    "text.parse_math": False,  # "$" in a model or emotion name is just a dollar sign
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titleweight": "bold",
+}
+PALETTE = ["#3b6ea5", "#e07b39", "#5a9e6f", "#b04a5a", "#8c6bb1", "#c9a227", "#4aa3b0", "#777777"]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure written under report/plots/: its file (relative to report/) and caption."""
+
+    key: str
+    path: str
+    title: str
+    caption: str
+
+
+def _short(text: str, width: int = 28) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _save(fig: Any, out_dir: Path, key: str) -> str:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{key}.svg"
+    fig.savefig(target, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return f"plots/{key}.svg"
+
+
+def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
+    """Adherence rate per dimension and method, one bar per model, with 95% intervals."""
+    score = data.score
+    if score is None or not score.dimensions:
+        return None
+    models = score.models or data.models
+    dims = score.dimensions
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 0.55 * len(dims) * max(1, len(models)) + 1.4))
+        height = 0.8 / max(1, len(models))
+        for j, model in enumerate(models):
+            ys, xs, lo, hi = [], [], [], []
+            for i, dim in enumerate(dims):
+                rate = dim.per_model.get(model)
+                if rate is None or rate.rate is None:
+                    continue
+                ys.append(i + j * height)
+                xs.append(rate.rate)
+                lo.append(rate.rate - (rate.ci_low if rate.ci_low is not None else rate.rate))
+                hi.append((rate.ci_high if rate.ci_high is not None else rate.rate) - rate.rate)
+            ax.barh(ys, xs, height=height * 0.9, color=PALETTE[j % len(PALETTE)], label=_short(model, 40),
+                    xerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333"})
+        ax.set_yticks([i + height * (len(models) - 1) / 2 for i in range(len(dims))])
+        ax.set_yticklabels([_short(d.label, 34) for d in dims])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of judged images that follow the prompt (0-1, higher is better)")
+        ax.axvline(0.5, color="#bbb", lw=0.8, ls=":")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.set_title("Prompt adherence per dimension")
+        path = _save(fig, out_dir, "adherence")
+    return Plot("adherence", path, "Prompt adherence per dimension",
+                "Share of judged images that follow each prompt dimension, per model and judging method; "
+                "bars show the rate, whiskers its 95% Wilson interval. Higher is better; images that could "
+                "not be judged (no face, unclear) are left out of the denominator.")
+
+
+DISTRIBUTION_KEYS = ("clip.clip_score", "clip.aesthetic", "judge.aesthetic", "pixels.entropy", "pixels.noise")
+
+
+def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
+    for card in cards:
+        for section in (card.characteristic, card.quality, card.ai_evaluation):
+            for f in section:
+                if f.key == key and f.value is not None:
+                    out[card.model].append(f.value)
+    return out
+
+
+def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
+    """Box plots of the main numbers per model, each panel titled with its scale and direction."""
+    keys = [k for k in DISTRIBUTION_KEYS if k in data.specs and any(_values(data.cards, k).values())]
+    if not keys:
+        return None
+    models = data.models
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 0.6, 3.4), squeeze=False)
+        for ax, key in zip(axes[0], keys):
+            spec = data.specs[key]
+            per_model = _values(data.cards, key)
+            series = [per_model.get(m, []) for m in models]
+            parts = ax.boxplot([s if s else [np.nan] for s in series], patch_artist=True, widths=0.6,
+                               medianprops={"color": "#222"}, flierprops={"markersize": 2})
+            for patch, colour in zip(parts["boxes"], PALETTE):
+                patch.set_facecolor(colour)
+                patch.set_alpha(0.75)
+            ax.set_xticks(range(1, len(models) + 1))
+            ax.set_xticklabels([_short(m.split(":")[-1], 16) for m in models], rotation=20, ha="right", fontsize=8)
+            arrow = {"higher": "↑ higher is better", "lower": "↓ lower is better"}.get(spec.better, "")
+            ax.set_title(f"{spec.analyzer}.{spec.name}", fontsize=9)
+            ax.set_ylabel(f"{_short(spec.unit, 30)}\n{arrow}".strip(), fontsize=8)
+        fig.suptitle("Quality numbers per model", fontweight="bold")
+        fig.tight_layout()
+        path = _save(fig, out_dir, "distributions")
+    directions = "; ".join(f"{data.specs[k].name}: {data.specs[k].unit}, {data.specs[k].direction}" for k in keys)
+    return Plot("distributions", path, "Quality numbers per model",
+                f"Distribution over images of each number, one box per model (median line, quartile box, "
+                f"1.5 IQR whiskers). {directions}.")
+
+
+def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -> Plot | None:
+    """Camera position x emotion: adherence rate of ``dimension`` by ``method`` in each cell."""
+    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for card in data.cards:
+        for v in card.verdicts:
+            if v.dimension == dimension and v.method == method and v.outcome != "not judged":
+                cell = cells[(card.camera_label, card.fields.get("emotion", ""))]
+                cell[0] += v.outcome == "follows"
+                cell[1] += 1
+    if not cells:
+        return None
+    cameras = [c for c in data.cameras if any(k[0] == c for k in cells)]
+    emotions = [e for e in data.emotions if any(k[1] == e for k in cells)]
+    grid = np.full((len(cameras), len(emotions)), np.nan)
+    for (camera, emotion), (k, n) in cells.items():
+        grid[cameras.index(camera), emotions.index(emotion)] = k / n
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.3 * len(emotions) + 2.6, 0.55 * len(cameras) + 1.6))
+        image = ax.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+        ax.set_xticks(range(len(emotions)))
+        ax.set_xticklabels([_short(e, 18) for e in emotions], rotation=30, ha="right")
+        ax.set_yticks(range(len(cameras)))
+        ax.set_yticklabels([_short(c, 26) for c in cameras])
+        for (camera, emotion), (k, n) in cells.items():
+            i, j = cameras.index(camera), emotions.index(emotion)
+            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=7,
+                    color="#111")
+        fig.colorbar(image, ax=ax, label="adherence rate (higher is better)", shrink=0.85)
+        label = dimension.replace("_", " ")
+        ax.set_title(f"{label.capitalize()} adherence ({method}) by camera and emotion")
+        ax.spines[:].set_visible(False)
+        key = f"heatmap_{dimension.replace(' ', '_')}_{method}"
+        path = _save(fig, out_dir, key)
+    return Plot(key, path, f"{label.capitalize()} adherence by camera position and emotion ({method})",
+                f"Share of judged images whose {label} follows the prompt, for each requested camera position "
+                f"(rows) and emotion (columns), judged by the {method}; each cell shows the rate and k/n. "
+                "Higher (green) is better; empty cells had no judged image.")
+
+
+def render_plots(data: ReportData, out_dir: Path) -> list[Plot]:
+    """Write every plot the data supports; returns them in reading order."""
+    plots = [adherence_plot(data, out_dir), distributions_plot(data, out_dir)]
+    for dimension in ("emotion", "camera_angle"):
+        for method in ("judge", "faces"):
+            plots.append(heatmap_plot(data, out_dir, dimension, method))
+    return [p for p in plots if p is not None]

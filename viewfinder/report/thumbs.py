@@ -1,0 +1,85 @@
+"""Thumbnails for the HTML gallery, written with Pillow into report/thumbs/ (by content hash)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+from PIL import Image
+
+THUMB_SIZE = 384
+THUMB_DIR = "thumbs"
+
+
+def thumb_name(sha256: str) -> str:
+    return f"{sha256}.jpg"
+
+
+def make_thumb(source: Path, target: Path, size: int = THUMB_SIZE) -> bool:
+    """Write a JPEG thumbnail of ``source`` (longest side ``size``); False when unreadable."""
+    try:
+        with Image.open(source) as image:
+            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+            image = image.convert("RGB")
+            image.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            image.save(tmp, "JPEG", quality=78, optimize=False)
+        os.replace(tmp, target)
+        return True
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _make_batch(batch: list[tuple[str, str]]) -> list[bool]:
+    return [make_thumb(Path(s), Path(t)) for s, t in batch]
+
+
+def make_thumbs(
+    items: Iterable[tuple[str, Path]],
+    report_dir: Path,
+    *,
+    workers: int | None = None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> dict[str, str]:
+    """Thumbnails for ``(sha256, image path)`` pairs; returns sha256 -> path relative to report/.
+
+    Existing thumbnails are kept (a file's name is its content hash, so it never goes
+    stale). Images that cannot be read are left out: the page then shows the original.
+    """
+    out_dir = report_dir / THUMB_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done: dict[str, str] = {}
+    todo: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for sha, source in items:
+        if sha in seen:
+            continue
+        seen.add(sha)
+        target = out_dir / thumb_name(sha)
+        if target.exists():
+            done[sha] = f"{THUMB_DIR}/{target.name}"
+            advance(1)
+        else:
+            todo.append((sha, str(source), str(target)))
+    workers = workers or min(8, os.cpu_count() or 1)
+    chunk = 64
+    batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    results: Iterable[list[bool]]
+    if workers > 1 and len(todo) > chunk:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(_make_batch, [[(s, t) for _, s, t in b] for b in batches])
+            for batch, oks in zip(batches, results):
+                _collect(batch, oks, done, advance)
+    else:
+        for batch in batches:
+            _collect(batch, _make_batch([(s, t) for _, s, t in batch]), done, advance)
+    return done
+
+
+def _collect(batch: list[tuple[str, str, str]], oks: list[bool], done: dict[str, str], advance: Callable[[int], None]) -> None:
+    for (sha, _, target), ok in zip(batch, oks):
+        if ok:
+            done[sha] = f"{THUMB_DIR}/{Path(target).name}"
+    advance(len(batch))
