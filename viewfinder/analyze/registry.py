@@ -34,10 +34,17 @@ def _judge(analysis: Analysis) -> Analyzer:
     return JudgeAnalyzer(analysis)
 
 
+def _faces(analysis: Analysis) -> Analyzer:
+    from viewfinder.faces.analyzer import FacesAnalyzer
+
+    return FacesAnalyzer.from_settings(analysis)
+
+
 ANALYZERS: dict[str, Callable[[Analysis], Analyzer]] = {
     "pixels": _pixels,
     "clip": _clip,
     "judge": _judge,
+    "faces": _faces,
 }
 
 

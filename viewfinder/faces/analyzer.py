@@ -1,0 +1,188 @@
+"""The ``faces`` analyzer: face count, main face box, head pose, expression, camera geometry.
+
+Per image it stores ``face_count`` and, for the main (largest) face, ``face_box`` (JSON
+[x, y, w, h] in pixels), ``face_height`` (share of the image height), ``yaw``/``pitch``/
+``roll`` (degrees, :mod:`viewfinder.faces.pose`), ``expr_<expression>`` probabilities, the
+top ``expression`` and the ``expression_method``, and ``camera_angle``/``shot_size`` in the
+canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
+``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
+box and shot size but no pose or expression.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.errors import BadInput
+from viewfinder.faces.camera import NO_FACE, camera_angle, shot_size
+from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop
+from viewfinder.faces.expression import landmark_expression
+from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
+from viewfinder.faces.pose import PITCH_ZERO_DEG, head_pose
+from viewfinder.store import Measurement, MeasurementSpec
+from viewfinder.study.schema import Analysis
+from viewfinder.study.vocabulary import EXPRESSIONS
+
+FOREHEAD, CHIN = 10, 152
+LANDMARK_METHOD = "landmarks"
+
+SPECS: list[MeasurementSpec] = [
+    MeasurementSpec("face_count", "faces", "none", "faces found by MediaPipe's full-range face detector (score >= 0.5)"),
+    MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", "none", "box of the main (largest) face"),
+    MeasurementSpec("face_height", "share of image height (0-1)", "none",
+                    "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height"),
+    MeasurementSpec("yaw", "degrees", "none",
+                    "head yaw from solvePnP on mesh landmarks; > 0 when the nose points to the image's right"),
+    MeasurementSpec("pitch", "degrees", "none",
+                    "head pitch relative to the camera ray, solvePnP on mesh landmarks minus a "
+                    f"{PITCH_ZERO_DEG:g} degree zero point; > 0 when the face is seen from above (camera above "
+                    "the eyes, high angle), < 0 when seen from below (low angle)"),
+    MeasurementSpec("roll", "degrees", "none",
+                    "head roll; > 0 when the face is turned counter-clockwise in the picture"),
+    *[
+        MeasurementSpec(f"expr_{name}", "probability (0-1)", "none",
+                        f"probability that the main face shows {name} (see expression_method)")
+        for name in EXPRESSIONS
+    ],
+    MeasurementSpec("expression", "word", "none", "the most probable expression of the main face, or 'no face'"),
+    MeasurementSpec("expression_method", "word", "none",
+                    "'landmarks' (a heuristic on mesh geometry: smile, mouth, eye and brow measures) or "
+                    "'model:<hub id>' (an image classifier of the face crop)"),
+    MeasurementSpec("camera_angle", "canonical angle", "none",
+                    "from head pitch: within +-15 degrees eye-level, beyond high-angle (camera above) or "
+                    "low-angle (below), beyond 45 bird's-eye or worm's-eye; the face's place in the frame "
+                    "breaks ties within 3 degrees of +-15; 'no face' without a face"),
+    MeasurementSpec("shot_size", "canonical shot size", "none",
+                    "from face height / image height: > 0.5 extreme close-up, > 0.25 close-up, > 0.1 medium, "
+                    "else wide; 'no face' without a face"),
+]
+
+
+class FacesAnalyzer(Analyzer):
+    """Faces, head pose and expression with MediaPipe, OpenCV and an optional classifier."""
+
+    name = "faces"
+
+    def __init__(self, classifier: ExpressionClassifier | None = None, workers: int | None = None) -> None:
+        self.classifier = classifier
+        self.version = "1" if classifier is None else f"1+{classifier.model_id}"
+        # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
+        self._local = threading.local()
+        self._finders: list[FaceFinder] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="faces")
+
+    @classmethod
+    def from_settings(cls, analysis: Analysis) -> "FacesAnalyzer":
+        """Landmarks only when ``expression_model`` is empty, else load that classifier."""
+        model_id = analysis.expression_model.strip()
+        return cls(ExpressionClassifier.from_pretrained(model_id) if model_id else None)
+
+    @property
+    def specs(self) -> list[MeasurementSpec]:
+        return SPECS
+
+    def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        pending: list[tuple[int, np.ndarray]] = []  # (image id, face crop) for the classifier
+        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch)):
+            if isinstance(outcome, str):
+                result.failures[item.image_id] = outcome
+                continue
+            measurements, crop = outcome
+            result.measurements.extend(measurements)
+            if crop is not None:
+                pending.append((item.image_id, crop))
+        if self.classifier is not None and pending:
+            probabilities = self.classifier.predict([crop for _, crop in pending])
+            for (image_id, _), probs in zip(pending, probabilities):
+                result.measurements.extend(expression_measurements(image_id, probs, self.classifier.method))
+        return result
+
+    def _scan_one(self, item: ImageItem) -> tuple[list[Measurement], np.ndarray | None] | str:
+        """Measurements of one image and its face crop for the classifier, or an error message."""
+        try:
+            rgb = read_rgb(item.path)
+        except BadInput as exc:
+            return str(exc)
+        finder = getattr(self._local, "finder", None)
+        if finder is None:
+            finder = self._local.finder = FaceFinder()
+            self._finders.append(finder)
+        scan = finder.scan(rgb)
+        crop = None
+        if self.classifier is not None and scan.landmarks is not None and scan.main is not None:
+            crop, _, _ = face_crop(rgb, scan.main, FACE_CROP_SCALE, self.classifier.input_side)
+        return measure(item.image_id, scan, self.classifier is None), crop
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for finder in self._finders:
+            finder.close()
+        self._finders.clear()
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to 8-bit RGB; BadInput naming the file when it cannot be read."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as pil:
+                return np.ascontiguousarray(pil.convert("RGB"))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise BadInput(f"{path}: not a readable image ({exc})") from None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool) -> list[Measurement]:
+    """The measurements of one scanned image (expression only when ``with_landmark_expression``)."""
+    out = [Measurement(image_id, "face_count", value=float(len(scan.faces)))]
+    main = scan.main
+    if main is None:
+        return out + [
+            Measurement(image_id, name, text=NO_FACE) for name in ("expression", "camera_angle", "shot_size")
+        ]
+    width, height = scan.image_size
+    face_height = main.height
+    if scan.landmarks is not None:
+        face_height = float(np.linalg.norm(scan.landmarks[CHIN, :2] - scan.landmarks[FOREHEAD, :2]))
+    ratio = face_height / height
+    out += [
+        Measurement(image_id, "face_box", text=json.dumps(main.as_list())),
+        Measurement(image_id, "face_height", value=ratio),
+        Measurement(image_id, "shot_size", text=shot_size(ratio)),
+    ]
+    if scan.landmarks is None:
+        return out
+    pose = head_pose(scan.landmarks, scan.image_size)
+    if pose is not None:
+        centre_y = (main.y + main.height / 2) / height
+        out += [
+            Measurement(image_id, "yaw", value=pose.yaw),
+            Measurement(image_id, "pitch", value=pose.pitch),
+            Measurement(image_id, "roll", value=pose.roll),
+            Measurement(image_id, "camera_angle", text=camera_angle(pose.pitch, centre_y)),
+        ]
+    if with_landmark_expression:
+        out += expression_measurements(image_id, landmark_expression(scan.landmarks), LANDMARK_METHOD)
+    return out
+
+
+def expression_measurements(image_id: int, probabilities: dict[str, float], method: str) -> list[Measurement]:
+    """``expr_*`` values, the top ``expression`` and the ``expression_method``."""
+    top = max(probabilities, key=probabilities.__getitem__)
+    return [
+        *(Measurement(image_id, f"expr_{name}", value=p) for name, p in probabilities.items()),
+        Measurement(image_id, "expression", text=top),
+        Measurement(image_id, "expression_method", text=method),
+    ]

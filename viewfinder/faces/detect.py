@@ -1,0 +1,135 @@
+"""Face detection and the 478-point face mesh with MediaPipe's legacy ``mp.solutions`` API.
+
+mediapipe 0.10.21 (the ``[faces]`` extra) ships both TFLite models in its wheel, so nothing
+is downloaded. For speed the detector runs on a copy whose longer side is ``DETECT_SIDE``
+pixels (its model reads 192 x 192 anyway), and the mesh runs on a square crop of the main
+face (twice the detector's box) scaled to ``MESH_SIDE`` pixels; landmarks are mapped back to
+the full image. The main face is the one with the largest box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from viewfinder.errors import BadInput
+
+DETECT_SIDE = 256
+MESH_SIDE = 256
+CROP_SCALE = 2.0
+MIN_DETECTION_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face: box in image pixels (x, y, width, height) and the detector's score."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def as_list(self) -> list[int]:
+        return [round(self.x), round(self.y), round(self.width), round(self.height)]
+
+
+@dataclass(frozen=True)
+class FaceScan:
+    """Every face found in one image, the main face and its mesh (None when not found)."""
+
+    image_size: tuple[int, int]  # (width, height)
+    faces: tuple[FaceBox, ...]
+    landmarks: np.ndarray | None  # 478 x 3 (x, y in image pixels; z relative depth, same scale)
+
+    @property
+    def main(self) -> FaceBox | None:
+        return max(self.faces, key=lambda box: box.area) if self.faces else None
+
+
+def _solutions() -> Any:
+    try:
+        from mediapipe.python.solutions import face_detection, face_mesh
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise BadInput(
+            "the faces analyzer needs mediapipe 0.10.21: pip install 'viewfinder[faces]' "
+            f"(or drop 'faces' from the study's [analysis] analyzers) ({exc})"
+        ) from None
+    return face_detection, face_mesh
+
+
+class FaceFinder:
+    """Detect faces and fit the mesh to the main one; one instance per thread."""
+
+    def __init__(self) -> None:
+        face_detection, face_mesh = _solutions()
+        self._detector = face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+        )
+        self._mesh = face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+        )
+
+    def scan(self, rgb: np.ndarray) -> FaceScan:
+        """Find the faces in an RGB uint8 image (H x W x 3)."""
+        height, width = rgb.shape[:2]
+        scale = DETECT_SIDE / max(width, height)
+        small = rgb if scale >= 1 else cv2.resize(
+            rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
+        found = self._detector.process(np.ascontiguousarray(small)).detections or []
+        faces = tuple(_box(detection, width, height) for detection in found)
+        if not faces:
+            return FaceScan((width, height), (), None)
+        main = max(faces, key=lambda box: box.area)
+        crop, origin, side = face_crop(rgb, main, CROP_SCALE, MESH_SIDE)
+        result = self._mesh.process(crop)
+        if not result.multi_face_landmarks:
+            return FaceScan((width, height), faces, None)
+        mesh = result.multi_face_landmarks[0].landmark
+        points = np.array([(p.x, p.y, p.z) for p in mesh], dtype=np.float64) * side
+        points[:, 0] += origin[0]
+        points[:, 1] += origin[1]
+        return FaceScan((width, height), faces, points)
+
+    def close(self) -> None:
+        self._detector.close()
+        self._mesh.close()
+
+
+def _box(detection: Any, width: int, height: int) -> FaceBox:
+    rel = detection.location_data.relative_bounding_box
+    x0 = max(0.0, rel.xmin) * width
+    y0 = max(0.0, rel.ymin) * height
+    x1 = min(1.0, rel.xmin + rel.width) * width
+    y1 = min(1.0, rel.ymin + rel.height) * height
+    return FaceBox(x0, y0, max(0.0, x1 - x0), max(0.0, y1 - y0), float(detection.score[0]))
+
+
+def face_crop(
+    rgb: np.ndarray, box: FaceBox, scale: float, out_side: int
+) -> tuple[np.ndarray, tuple[float, float], float]:
+    """A square crop ``scale`` times the box (padded with black) resized to ``out_side`` pixels.
+
+    Returns the crop, its top-left corner in the image and its side in image pixels.
+    """
+    side = max(box.width, box.height, 1.0) * scale
+    x0 = box.x + box.width / 2 - side / 2
+    y0 = box.y + box.height / 2 - side / 2
+    factor = out_side / side
+    affine = np.array([[factor, 0.0, -x0 * factor], [0.0, factor, -y0 * factor]])
+    if factor < 0.5:  # warpAffine has no area filter: shrink first, then warp
+        step = 2.0 * factor
+        rgb = cv2.resize(rgb, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
+        affine[:, :2] /= step
+    crop = cv2.warpAffine(
+        rgb, affine, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+    )
+    return np.ascontiguousarray(crop), (x0, y0), side

@@ -1,0 +1,92 @@
+"""Head pose (yaw, pitch, roll in degrees) from face-mesh landmarks with ``cv2.solvePnP``.
+
+A generic six-point head (nose tip, chin, outer eye corners, mouth corners; millimetres,
+a common anthropometric approximation) is fitted to the matching MediaPipe mesh points
+with a pinhole camera whose principal point is the face centre and whose focal length is
+the image's longer side, so the angles are relative to the ray from the camera to the face.
+Pitch is shifted by a documented zero point (``PITCH_ZERO_DEG``); typical spread on one
+face is a few degrees (a horizontally flipped portrait moves yaw by up to ~5 degrees).
+
+Sign convention (image axes as displayed: x right, y down):
+
+* ``yaw`` > 0: the nose points towards the image's right side (a horizontal flip negates it).
+* ``pitch`` > 0: the face is seen from above (the camera is above the eyes, the nose points
+  down in the picture); < 0: seen from below. This is the camera's elevation over the face.
+* ``roll`` > 0: the face is turned counter-clockwise in the picture as the viewer sees it
+  (the eye on the image's right side is higher).
+
+The head frame uses the same axes as the camera for a face looking straight into the lens
+(x to the image's right, y down, z away from the viewer), so a frontal face gives all zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# MediaPipe face-mesh indices and the generic head they are fitted to (x right, y down,
+# z away from the camera, origin at the nose tip).
+POSE_LANDMARKS: tuple[int, ...] = (1, 152, 33, 263, 61, 291)
+HEAD_MODEL_MM = np.array(
+    [
+        (0.0, 0.0, 0.0),  # 1 nose tip
+        (0.0, 330.0, 65.0),  # 152 chin
+        (-225.0, -170.0, 135.0),  # 33 outer corner of the eye on the image's left
+        (225.0, -170.0, 135.0),  # 263 outer corner of the eye on the image's right
+        (-150.0, 150.0, 125.0),  # 61 mouth corner on the image's left
+        (150.0, 150.0, 125.0),  # 291 mouth corner on the image's right
+    ],
+    dtype=np.float64,
+) / 10.0
+# The generic head reads eye-level portraits (scikit-image's astronaut: 20.5 degrees,
+# matplotlib's Grace Hopper: 10.3) as seen from above, because MediaPipe places the nose
+# tip lower between the eyes and the mouth than the generic head does; this zero point
+# (their mean, rounded) is subtracted from every pitch.
+PITCH_ZERO_DEG = 15.0
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation in degrees (see the module docstring for the signs)."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+
+def head_pose(landmarks_px: np.ndarray, image_size: tuple[int, int]) -> HeadPose | None:
+    """Fit the generic head to mesh ``landmarks_px`` (N x 2 or N x 3, image pixels).
+
+    ``image_size`` is (width, height). The fit starts from a frontal head at the distance
+    its eye width implies, which keeps solvePnP away from the mirrored (upside-down)
+    solution. Returns None when the fit fails.
+    """
+    points = np.ascontiguousarray(landmarks_px[list(POSE_LANDMARKS), :2], dtype=np.float64)
+    centre = points.mean(axis=0)
+    focal = float(max(image_size))
+    camera = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
+    eye_width_px = max(float(np.linalg.norm(points[3] - points[2])), 1.0)
+    model_eye_width = float(HEAD_MODEL_MM[3, 0] - HEAD_MODEL_MM[2, 0])
+    rvec = np.zeros((3, 1))
+    tvec = np.array([[0.0], [0.0], [focal * model_eye_width / eye_width_px]])
+    ok, rvec, _ = cv2.solvePnP(
+        HEAD_MODEL_MM, points, camera, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE
+    )
+    if not ok:
+        return None
+    rotation, _ = cv2.Rodrigues(rvec)
+    raw = pose_from_rotation(rotation)
+    return HeadPose(yaw=raw.yaw, pitch=raw.pitch - PITCH_ZERO_DEG, roll=raw.roll)
+
+
+def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll of a head-to-camera rotation matrix (camera axes: x right, y down, z forward)."""
+    forward = rotation @ np.array([0.0, 0.0, -1.0])  # out of the face, towards the viewer
+    across = rotation @ np.array([1.0, 0.0, 0.0])  # along the eye line
+    yaw = math.degrees(math.atan2(forward[0], -forward[2]))
+    pitch = math.degrees(math.atan2(forward[1], math.hypot(forward[0], forward[2])))
+    roll = math.degrees(math.atan2(-across[1], across[0]))
+    return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
