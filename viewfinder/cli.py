@@ -196,6 +196,19 @@ def models_fetch(
         out.print(f"{ref}\t{path}", markup=False, highlight=False)
 
 
+@app.command()
+@friendly
+def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
+    from viewfinder.report import build_report
+    from viewfinder.runfolder import open_run
+
+    store, loaded = open_run(run_dir)
+    with store:
+        folder = build_report(store, loaded, console)
+    out.print(str(folder / "index.html"))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
