@@ -1,0 +1,321 @@
+"""The VLM judge as an analyzer: card text, moods, errors, AI likelihood and adherence answers.
+
+Each distinct image (by sha256) is judged once per judge model and prompt version: the
+analyzer ``version`` names both, and answers already stored for the same file are copied
+instead of paid for again. Calls run concurrently with retries; every call's cost goes to
+the run's ledger and counts against ``--max-cost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
+from viewfinder.errors import BadInput, FatalRunError
+from viewfinder.judge.answer import NO_FACE, UNCLEAR, AnswerError, JudgeAnswer, parse_answer, response_schema
+from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, RetryableCallError, Usage
+from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
+from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
+from viewfinder.judge.retry import RetryPolicy, call_with_retries
+from viewfinder.judge.select import choose_backend
+from viewfinder.judge.vqascore import p_yes
+from viewfinder.store import Measurement, MeasurementSpec, RunStore
+from viewfinder.study.schema import Analysis
+
+CODE_VERSION = "1"
+CONCURRENCY_ENV = "VIEWFINDER_JUDGE_CONCURRENCY"
+# Tokens assumed for a call before any call has been priced (an image plus the form).
+ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
+
+Row = tuple[str, float | None, str | None]  # (name, value, text) of one measurement
+
+
+@dataclass
+class _Outcome:
+    rows: list[Row] | None = None
+    error: str | None = None
+    costs: list[CostEntry] = field(default_factory=list)
+
+
+@dataclass
+class _Spending:
+    spent: float = 0.0
+    reserved: float = 0.0
+
+
+class JudgeAnalyzer(Analyzer):
+    """Ask a vision-language model about every image (see the module docstring)."""
+
+    name = "judge"
+
+    def __init__(
+        self,
+        settings: Analysis,
+        *,
+        backend: JudgeBackend | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        if backend is None:
+            choice = choose_backend(settings.judge, max_concurrency=_concurrency())
+            backend, self.note = choice.backend, choice.note
+        else:
+            self.note = f"judge: {backend.name}"
+        self.backend = backend
+        self.retry = retry
+        self.batch_size = settings.batch_size
+        self.price: TokenPrice | None = price_for(backend.name)
+        self.version = f"{CODE_VERSION}/{backend.name}/{PROMPT_VERSION}"
+        self._store: RunStore | None = None
+        self._typical_cost: float | None = None
+
+    @property
+    def specs(self) -> list[MeasurementSpec]:
+        return JUDGE_SPECS
+
+    # -- the batch ----------------------------------------------------------------------------
+    def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
+        store = self._open(context)
+        cached = self._stored_rows(store, {item.sha256 for item in batch})
+        first_of: dict[str, ImageItem] = {}
+        for item in batch:
+            if item.sha256 not in cached:
+                first_of.setdefault(item.sha256, item)
+        outcomes = asyncio.run(self._judge_all(list(first_of.values()), context)) if first_of else {}
+        result = AnalysisResult()
+        for item in batch:
+            if item.sha256 in cached:
+                rows = cached[item.sha256]
+            else:
+                outcome = outcomes[item.sha256]
+                if first_of[item.sha256] is item:
+                    result.costs += outcome.costs
+                if outcome.rows is None:
+                    result.failures[item.image_id] = outcome.error or "no answer"
+                    continue
+                rows = outcome.rows
+            result.measurements += [Measurement(item.image_id, name, value, text) for name, value, text in rows]
+        return result
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _open(self, context: AnalysisContext) -> RunStore:
+        """Open the run once: store the judge prompt with it and say which judge runs."""
+        if self._store is None:
+            self._store = RunStore(context.run_dir, create=False)
+            self._store.save_text("judge_prompt", PROMPT_VERSION, prompt_record())
+            context.log(f"{self.note}; prompt {PROMPT_VERSION}")
+            if self.price is None:
+                context.log(
+                    f"judge {self.backend.name}: no price known, its calls are recorded at $0 and "
+                    f"--max-cost cannot limit them; set {PRICE_ENV}=<input>,<output> USD per million tokens"
+                )
+        return self._store
+
+    def _stored_rows(self, store: RunStore, hashes: set[str]) -> dict[str, list[Row]]:
+        """Answers this judge version already gave for the same image files."""
+        if not hashes:
+            return {}
+        marks = ",".join("?" * len(hashes))
+        rows = store.query(
+            "SELECT i.sha256, m.image_id, m.name, m.value, m.text FROM measurements m"
+            " JOIN images i ON i.id = m.image_id"
+            " JOIN analysis_runs r ON r.image_id = m.image_id AND r.analyzer = m.analyzer"
+            "  AND r.version = m.version AND r.status = 'done'"
+            f" WHERE m.analyzer = ? AND m.version = ? AND i.sha256 IN ({marks})"
+            " ORDER BY m.image_id",
+            (self.name, self.version, *sorted(hashes)),
+        )
+        source: dict[str, int] = {}
+        out: dict[str, list[Row]] = {}
+        for row in rows:
+            if source.setdefault(row["sha256"], row["image_id"]) == row["image_id"]:
+                out.setdefault(row["sha256"], []).append((row["name"], row["value"], row["text"]))
+        return out
+
+    # -- the calls ----------------------------------------------------------------------------
+    async def _judge_all(self, items: list[ImageItem], context: AnalysisContext) -> dict[str, _Outcome]:
+        limit = asyncio.Semaphore(max(1, min(self.backend.max_concurrency, len(items))))
+        spending = _Spending()
+        await self.backend.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = {
+                    item.sha256: group.create_task(self._judge_one(item, context, limit, spending)) for item in items
+                }
+        except BaseExceptionGroup as group:
+            fatal = [error for error in group.exceptions if isinstance(error, FatalRunError)]
+            raise (fatal or group.exceptions)[0] from None
+        finally:
+            await self.backend.stop()
+        return {sha: task.result() for sha, task in tasks.items()}
+
+    async def _judge_one(
+        self, item: ImageItem, context: AnalysisContext, limit: asyncio.Semaphore, spending: _Spending
+    ) -> _Outcome:
+        outcome = _Outcome()
+        try:
+            image = EncodedImage.read(item.path)
+        except (OSError, ValueError) as exc:
+            outcome.error = f"cannot read the image file {item.path.name}: {exc}"
+            return outcome
+        conversation = Conversation(
+            system=SYSTEM_PROMPT,
+            user=user_text(item.prompt_text, item.fields, item.expressions),
+            image=image,
+            schema=response_schema(),
+        )
+        async with limit:
+            for round_number in (1, 2):
+                reply = await self._call(item, conversation, context, spending, outcome)
+                if reply is None:
+                    return outcome
+                if reply.refusal:
+                    outcome.error = f"the judge refused: {reply.refusal[:300]}"
+                    return outcome
+                if reply.finish_reason == "length":
+                    outcome.error = "the judge's answer was cut off at its token limit"
+                    return outcome
+                try:
+                    answer = parse_answer(reply.content or "")
+                except AnswerError as exc:
+                    if round_number == 2:
+                        outcome.error = f"invalid answer after one retry: {exc}"
+                        return outcome
+                    conversation = conversation.followed_by(
+                        ("assistant", reply.content or ""), ("user", correction_text(str(exc)))
+                    )
+                    continue
+                content = reply.content or ""
+                outcome.rows = answer_rows(
+                    answer,
+                    self.backend.name,
+                    scene_p_yes=p_yes(content, reply.logprobs, "scene_match"),
+                    style_p_yes=p_yes(content, reply.logprobs, "style_match"),
+                )
+                return outcome
+        return outcome
+
+    async def _call(
+        self,
+        item: ImageItem,
+        conversation: Conversation,
+        context: AnalysisContext,
+        spending: _Spending,
+        outcome: _Outcome,
+    ) -> Any:
+        """One call with retries, within budget; None (with ``outcome.error``) when it fails."""
+        estimate = self._estimate()
+        if context.budget_left_usd is not None and estimate > 0:
+            left = context.budget_left_usd() - spending.spent - spending.reserved
+            if left < estimate:
+                outcome.error = f"not judged: the --max-cost budget is spent (${max(left, 0):.4f} left)"
+                return None
+        spending.reserved += estimate
+        try:
+            reply, attempts = await call_with_retries(self.backend, conversation, self.retry, context.log)
+        except RetryableCallError as exc:
+            outcome.error = f"judge call failed after {self.retry.attempts} attempts: {exc}"
+            return None
+        except CallError as exc:
+            outcome.error = f"judge call failed: {exc}"
+            return None
+        finally:
+            spending.reserved -= estimate
+        usd = self.price.cost(reply.usage) if self.price else 0.0
+        spending.spent += usd
+        self._typical_cost = max(usd, self._typical_cost or 0.0)
+        outcome.costs.append(
+            CostEntry(
+                model=self.backend.name,
+                usd=usd,
+                image_id=item.image_id,
+                detail={
+                    "prompt_tokens": reply.usage.prompt_tokens,
+                    "completion_tokens": reply.usage.completion_tokens,
+                    "attempts": attempts,
+                    "price": self.price.source if self.price else "unknown",
+                },
+            )
+        )
+        return reply
+
+    def _estimate(self) -> float:
+        if self.price is None:
+            return 0.0
+        return self._typical_cost if self._typical_cost else self.price.cost(ESTIMATE_USAGE)
+
+
+def answer_rows(
+    answer: JudgeAnswer, judge_model: str, *, scene_p_yes: float | None, style_p_yes: float | None
+) -> list[Row]:
+    """The stored measurements of one answer (names as in the cross-team contract)."""
+    rows: list[Row] = [
+        ("title", None, answer.title),
+        ("description", None, answer.description),
+        ("shot", None, answer.shot),
+        ("moods", None, ", ".join(answer.moods)),
+        ("image_errors", None, answer.image_errors),
+        ("judge_model", None, judge_model),
+        ("camera_angle", None, answer.camera_angle),
+        ("shot_size", None, answer.shot_size),
+        ("expression", None, answer.expression),
+        ("aesthetic", answer.aesthetic, None),
+        ("ai_likelihood", answer.ai_likelihood, None),
+        ("people", float(answer.people), None),
+        ("scene_match", 1.0 if answer.scene_match == "yes" else 0.0, None),
+        ("style_match", 1.0 if answer.style_match == "yes" else 0.0, None),
+    ]
+    if scene_p_yes is not None:
+        rows.append(("scene_p_yes", scene_p_yes, None))
+    if style_p_yes is not None:
+        rows.append(("style_p_yes", style_p_yes, None))
+    return rows
+
+
+def _concurrency() -> int:
+    text = os.environ.get(CONCURRENCY_ENV, "8")
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise BadInput(f"{CONCURRENCY_ENV}={text!r}: give a whole number of judge calls in flight, 1 to 256")
+    return value
+
+
+JUDGE_SPECS: list[MeasurementSpec] = [
+    MeasurementSpec("title", "text", "none", "VLM judge: a short title for the image"),
+    MeasurementSpec("description", "text", "none", "VLM judge: two or three sentences describing the image"),
+    MeasurementSpec("shot", "text", "none", "VLM judge: what the camera shows (subject, framing, setting)"),
+    MeasurementSpec("moods", "text", "none", "VLM judge: three mood words, comma-separated"),
+    MeasurementSpec("image_errors", "text", "none", "VLM judge: visible flaws and artefacts"),
+    MeasurementSpec("judge_model", "text", "none", "the VLM that judged the image (backend:model)"),
+    MeasurementSpec(
+        "camera_angle", "canonical angle", "none",
+        f"VLM judge: camera angle relative to the main person (main subject without one), or '{UNCLEAR}'",
+    ),
+    MeasurementSpec("shot_size", "canonical shot size", "none", f"VLM judge: shot size, or '{UNCLEAR}'"),
+    MeasurementSpec(
+        "expression", "canonical expression", "none",
+        f"VLM judge: the main face's expression; '{NO_FACE}' when no face is visible (never guessed)",
+    ),
+    MeasurementSpec("aesthetic", "score 0-1", "higher", "VLM judge: aesthetic quality, 0 poor to 1 excellent"),
+    MeasurementSpec("ai_likelihood", "probability 0-1", "lower", "VLM judge: likelihood that the image is AI-generated"),
+    MeasurementSpec("people", "count", "none", "VLM judge: number of people visible"),
+    MeasurementSpec("scene_match", "1 yes / 0 no", "higher", "VLM judge: the image shows the prompt's scene"),
+    MeasurementSpec("style_match", "1 yes / 0 no", "higher", "VLM judge: the image is in the prompt's style"),
+    MeasurementSpec(
+        "scene_p_yes", "probability 0-1", "higher",
+        "P(yes) for scene_match from the judge's token log probabilities (VQAScore-style)",
+    ),
+    MeasurementSpec(
+        "style_p_yes", "probability 0-1", "higher",
+        "P(yes) for style_match from the judge's token log probabilities (VQAScore-style)",
+    ),
+]

@@ -1,0 +1,72 @@
+"""What a judge call costs: token usage times a price table (USD per million tokens).
+
+Prices are list prices at the time of writing and change; override the judge's price with
+``VIEWFINDER_JUDGE_PRICE="<input USD per 1M tokens>,<output USD per 1M tokens>"``. Where
+an API reports the cost of the call itself (fal's OpenRouter router), that figure is used.
+Local models cost nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from viewfinder.errors import BadInput
+from viewfinder.judge.backend import Usage
+
+PRICE_ENV = "VIEWFINDER_JUDGE_PRICE"
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    input_per_million: float
+    output_per_million: float
+    source: str
+
+    def cost(self, usage: Usage) -> float:
+        if usage.reported_usd is not None:
+            return usage.reported_usd
+        return (
+            usage.prompt_tokens * self.input_per_million + usage.completion_tokens * self.output_per_million
+        ) / 1_000_000
+
+
+# USD per million input / output tokens (OpenAI and OpenRouter list prices).
+PRICES: dict[str, tuple[float, float]] = {
+    "openai:gpt-4o-mini": (0.15, 0.60),
+    "openai:gpt-4o": (2.50, 10.00),
+    "openai:gpt-4.1": (2.00, 8.00),
+    "openai:gpt-4.1-mini": (0.40, 1.60),
+    "openai:gpt-4.1-nano": (0.10, 0.40),
+    "openai:gpt-5": (1.25, 10.00),
+    "openai:gpt-5-mini": (0.25, 2.00),
+    "openai:gpt-5-nano": (0.05, 0.40),
+    "fal:google/gemini-2.5-flash": (0.30, 2.50),
+    "fal:google/gemini-2.5-flash-lite": (0.10, 0.40),
+    "fal:openai/gpt-4o-mini": (0.15, 0.60),
+}
+FREE = TokenPrice(0.0, 0.0, "local model")
+
+
+def price_for(judge: str) -> TokenPrice | None:
+    """The price of ``judge`` (env override first); None when it is not known."""
+    override = os.environ.get(PRICE_ENV)
+    if override:
+        return _parse_override(override)
+    if judge.startswith("hf:"):
+        return FREE
+    if judge in PRICES:
+        return TokenPrice(*PRICES[judge], source="built-in price table")
+    return None
+
+
+def _parse_override(text: str) -> TokenPrice:
+    try:
+        first, second = (float(part) for part in text.split(","))
+    except ValueError:
+        raise BadInput(
+            f"{PRICE_ENV}={text!r} is not '<input>,<output>' USD per million tokens; e.g. {PRICE_ENV}=0.15,0.60"
+        ) from None
+    if first < 0 or second < 0:
+        raise BadInput(f"{PRICE_ENV}: prices must be >= 0 USD per million tokens")
+    return TokenPrice(first, second, source=PRICE_ENV)

@@ -1,0 +1,61 @@
+"""Turn a judge name (``auto``, ``openai:...``, ``fal:...``, ``hf:...``) into a backend."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from viewfinder.errors import BadInput
+from viewfinder.judge.backend import JudgeBackend
+
+AUTO_OPENAI = "openai:gpt-4o-mini"
+AUTO_FAL = "fal:google/gemini-2.5-flash"
+HOW_TO_CONFIGURE = (
+    "set OPENAI_API_KEY (OpenAI, or with OPENAI_BASE_URL any OpenAI-compatible server such as "
+    "vLLM, Ollama or OpenRouter), or FAL_KEY; or pass --judge hf:<model id> for a local model; "
+    "or leave the judge out with --analyzers pixels,clip,faces"
+)
+
+
+@dataclass(frozen=True)
+class JudgeChoice:
+    backend: JudgeBackend
+    note: str  # which judge was picked and why, for the log
+
+
+def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
+    """The backend for ``spec``; BadInput naming the fix when it cannot be used."""
+    spec = spec.strip()
+    if spec == "auto":
+        if os.environ.get("OPENAI_API_KEY"):
+            chosen = choose_backend(AUTO_OPENAI, max_concurrency=max_concurrency)
+            return JudgeChoice(chosen.backend, f"judge: {AUTO_OPENAI} (auto: OPENAI_API_KEY is set)")
+        if os.environ.get("FAL_KEY"):
+            chosen = choose_backend(AUTO_FAL, max_concurrency=max_concurrency)
+            return JudgeChoice(chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)")
+        raise BadInput(f"analysis.judge = 'auto': no VLM judge is configured; {HOW_TO_CONFIGURE}")
+    kind, _, model = spec.partition(":")
+    if not model:
+        raise BadInput(f"--judge {spec!r} is not 'backend:model'; use auto, openai:<model>, fal:<model> or hf:<model id or path>")
+    if kind == "openai":
+        if not os.environ.get("OPENAI_API_KEY") and not os.environ.get("OPENAI_BASE_URL"):
+            raise BadInput(
+                f"--judge {spec}: OPENAI_API_KEY is not set; export it, or set OPENAI_BASE_URL to a local "
+                "OpenAI-compatible server"
+            )
+        from viewfinder.judge.openai_chat import OpenAIChatBackend
+
+        backend: JudgeBackend = OpenAIChatBackend(model, max_concurrency=max_concurrency)
+    elif kind == "fal":
+        if not os.environ.get("FAL_KEY"):
+            raise BadInput(f"--judge {spec}: FAL_KEY is not set; export your fal.ai key as FAL_KEY")
+        from viewfinder.judge.fal_vlm import FalVisionBackend
+
+        backend = FalVisionBackend(model, max_concurrency=max_concurrency)
+    elif kind == "hf":
+        from viewfinder.judge.hf_local import LocalVLMBackend
+
+        backend = LocalVLMBackend(model)
+    else:
+        raise BadInput(f"--judge {spec!r}: unknown judge backend {kind!r}; use openai, fal or hf")
+    return JudgeChoice(backend, f"judge: {backend.name}")

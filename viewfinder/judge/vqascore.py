@@ -1,0 +1,38 @@
+"""P(yes) for a yes/no answer from the token log probabilities (VQAScore-style).
+
+The probability is read at the token where the answer's value starts:
+P(yes) = p("yes") / (p("yes") + p("no")) over the top alternatives the API returned.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from viewfinder.judge.backend import TokenLogprob
+
+
+def p_yes(content: str, tokens: tuple[TokenLogprob, ...] | None, field: str) -> float | None:
+    """P(yes) for ``field`` in the JSON ``content``; None without usable logprobs."""
+    if not tokens or "".join(token.token for token in tokens) != content:
+        return None
+    match = re.search(r'"' + re.escape(field) + r'"\s*:\s*"', content)
+    if match is None:
+        return None
+    start = 0
+    for token in tokens:
+        end = start + len(token.token)
+        if end > match.end():
+            return _share_of_yes(token.top or ((token.token, token.logprob),))
+        start = end
+    return None
+
+
+def _share_of_yes(candidates: tuple[tuple[str, float], ...]) -> float | None:
+    mass = {"yes": 0.0, "no": 0.0}
+    for text, logprob in candidates:
+        word = text.strip().strip('":, ').lower()
+        if word in mass:
+            mass[word] += math.exp(logprob)
+    total = mass["yes"] + mass["no"]
+    return mass["yes"] / total if total > 0 else None
