@@ -56,6 +56,7 @@ class TrueRates:
     emotion: dict[str, float] = field(default_factory=lambda: {"fal:model-a": 0.8, "fal:model-b": 0.3})
     scene: dict[str, float] = field(default_factory=lambda: {"fal:model-a": 0.9, "fal:model-b": 0.5})
     no_face: float = 0.15  # share of images where no face is found (faces) / the judge says "no face"
+    low_angle_emotion: float | None = None  # when set, the emotion rate of low-angle prompts (all models)
     clip_shift: dict[str, float] = field(default_factory=lambda: {"fal:model-a": 0.03, "fal:model-b": 0.0})
 
 
@@ -89,7 +90,10 @@ def build_run(run_dir: Path, rates: TrueRates | None = None, *, seed: int = 7, j
                                    height=8, model=job.model, seed=job.seed, cost_usd=0.003)
         store.update_job(job.id, state="completed")
         expressions = loaded.emotion(job.prompt.emotion).expressions
-        follows = rng.random() < rates.emotion[job.model]
+        emotion_rate = rates.emotion[job.model]
+        if rates.low_angle_emotion is not None and "low-angle" in job.prompt.camera:
+            emotion_rate = rates.low_angle_emotion
+        follows = rng.random() < emotion_rate
         wrong = [e for e in ("neutral", "happiness", "surprise", "fear") if e not in expressions]
         label = rng.choice(expressions) if follows else rng.choice(wrong)
         judge_label = "no face" if rng.random() < rates.no_face else label

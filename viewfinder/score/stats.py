@@ -23,19 +23,27 @@ def _finite(value: float) -> float | None:
 
 
 # -- proportions ------------------------------------------------------------------------------
+def wilson_bounds(k: np.ndarray, n: np.ndarray | int, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised Wilson score interval for ``k`` successes in ``n > 0`` trials."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = np.where(k == 0, 0.0, np.maximum(0.0, centre - half))
+    high = np.where(k == n, 1.0, np.minimum(1.0, centre + half))
+    return low, high
+
+
 def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
     """Wilson score interval for ``k`` successes in ``n`` trials (None, None when n == 0)."""
     if n <= 0:
         return None, None
     if not 0 <= k <= n:
         raise ValueError(f"k={k} must lie in 0..n={n}")
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
-    # exact at the bounds: k == 0 has lower bound 0, k == n has upper bound 1
-    return (0.0 if k == 0 else low), (1.0 if k == n else high)
+    low, high = wilson_bounds(np.asarray(k), n, z)
+    return float(low), float(high)
 
 
 # -- means ------------------------------------------------------------------------------------
