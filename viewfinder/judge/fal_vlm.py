@@ -1,0 +1,162 @@
+"""fal.ai vision models through fal's queue, with the same ``FAL_KEY`` as generation.
+
+``--judge fal:<model>`` sends the image to fal's OpenRouter vision router
+(``openrouter/router/vision``; input ``model``, ``prompt``, ``system_prompt``,
+``image_urls``, ``temperature``, ``max_tokens``; output ``output`` and, where given,
+``usage``), so ``<model>`` is any OpenRouter vision model slug such as
+``google/gemini-2.5-flash``. Protocol: ``POST {VIEWFINDER_FAL_URL}/{endpoint}``, then
+follow the returned ``status_url`` until ``COMPLETED`` and read ``response_url``. The router
+has no response-format option, so the answer schema is written into the system prompt and
+the reply is validated like every other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import httpx
+
+from viewfinder.errors import FatalRunError
+from viewfinder.judge.backend import (
+    CallError,
+    Conversation,
+    JudgeBackend,
+    Reply,
+    RetryableCallError,
+    Usage,
+    retry_after_seconds,
+)
+from viewfinder.judge.prompt import schema_instruction
+
+DEFAULT_QUEUE_URL = "https://queue.fal.run"
+VISION_ENDPOINT = "openrouter/router/vision"
+RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class FalVisionBackend(JudgeBackend):
+    """A judge behind fal's queue API."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        endpoint: str = VISION_ENDPOINT,
+        base_url: str | None = None,
+        key: str | None = None,
+        poll_interval_s: float = 0.5,
+        timeout_s: float = 300.0,
+        max_tokens: int = 1200,
+        max_concurrency: int = 8,
+    ) -> None:
+        self.model = model
+        self.name = f"fal:{model}"
+        self.endpoint = endpoint
+        self.base_url = (base_url or os.environ.get("VIEWFINDER_FAL_URL") or DEFAULT_QUEUE_URL).rstrip("/")
+        self._key = key if key is not None else os.environ.get("FAL_KEY", "")
+        self.poll_interval_s = poll_interval_s
+        self.timeout_s = timeout_s
+        self.max_tokens = max_tokens
+        self.max_concurrency = max_concurrency
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Key {self._key}", "User-Agent": "viewfinder (judge)"},
+            timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=self.max_concurrency + 4),
+        )
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def arguments(self, conversation: Conversation) -> dict[str, Any]:
+        """The router's input for one conversation (later turns are appended as text)."""
+        prompt = conversation.user
+        for role, text in conversation.turns:
+            label = "Your previous answer" if role == "assistant" else "Note"
+            prompt += f"\n\n{label}:\n{text}"
+        return {
+            "model": self.model,
+            "system_prompt": conversation.system + "\n\n" + schema_instruction(),
+            "prompt": prompt,
+            "image_urls": [conversation.image.data_url],
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+        }
+
+    async def complete(self, conversation: Conversation) -> Reply:
+        submitted = await self._json("POST", f"{self.base_url}/{self.endpoint}", json=self.arguments(conversation))
+        try:
+            status_url, response_url = submitted["status_url"], submitted["response_url"]
+        except (KeyError, TypeError):
+            raise RetryableCallError("fal answered the submit without status_url/response_url") from None
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            status = await self._json("GET", status_url)
+            if status.get("status") == "COMPLETED":
+                if status.get("error"):
+                    raise CallError(f"fal: {self._redact(str(status['error']))[:300]}")
+                break
+            if time.monotonic() > deadline:
+                if submitted.get("cancel_url"):
+                    await self._client_or_fail().put(submitted["cancel_url"])
+                raise RetryableCallError(f"fal did not finish within {self.timeout_s:.0f} s")
+            await asyncio.sleep(self.poll_interval_s)
+        result = await self._json("GET", response_url)
+        if result.get("error"):
+            raise CallError(f"fal: {self._redact(str(result['error']))[:300]}")
+        usage = result.get("usage") or {}
+        cost = usage.get("cost")
+        return Reply(
+            content=result.get("output"),
+            usage=Usage(
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+                reported_usd=float(cost) if isinstance(cost, (int, float)) else None,
+            ),
+        )
+
+    def _client_or_fail(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("call start() before complete()")
+        return self._client
+
+    async def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._client_or_fail().request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise RetryableCallError(f"fal timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise RetryableCallError(f"fal connection failed ({type(exc).__name__})") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise FatalRunError(f"judge {self.name}: fal refused the key (HTTP {status}); check FAL_KEY")
+        if status in RETRYABLE_STATUS:
+            raise RetryableCallError(f"fal HTTP {status}: {self._detail(response)}", retry_after_seconds(response.headers))
+        if status >= 400:
+            raise CallError(f"fal HTTP {status}: {self._detail(response)}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise RetryableCallError(f"fal HTTP {status}: the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise RetryableCallError(f"fal HTTP {status}: the body is not a JSON object")
+        return body
+
+    def _detail(self, response: httpx.Response) -> str:
+        try:
+            detail: Any = response.json().get("detail", response.text)
+        except (ValueError, AttributeError):
+            detail = response.text
+        return self._redact(str(detail))[:300]
+
+    def _redact(self, text: str) -> str:
+        for secret in {self._key, *self._key.split(":")}:
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
