@@ -20,6 +20,7 @@ record, ``POST /_control/faults`` adds a fault)::
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -33,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
+FAL_TEST_KEY = "fal-test-key-7f3a9c"  # the key tests use; it must never show up in run output
 ROUTES = ("submit", "status", "stream", "result", "cancel", "file")
 SIZES = {
     "square_hd": (1024, 1024),
@@ -148,6 +150,7 @@ def flux_result(scale: int) -> ResultFn:
     return result
 
 
+@functools.lru_cache(maxsize=1)
 def bomb_png() -> bytes:
     """A real 10000 x 10000 (100-megapixel) 1-bit PNG; small on the wire, huge when decoded."""
     out = io.BytesIO()

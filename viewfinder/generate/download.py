@@ -90,7 +90,9 @@ def verify_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> VerifiedIma
                 image.load()
     except JobFailed:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise JobFailed(f"image refused by the decompression-bomb guard: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise JobFailed(f"image does not decode: {exc}") from None
     return VerifiedImage(data=data, format=fmt.lower(), ext=FORMATS[fmt], width=width, height=height)
 
