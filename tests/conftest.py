@@ -64,3 +64,22 @@ def image_run(tmp_path: Path) -> Callable[..., Path]:
     """Factory: ``image_run(images, analysis={...})`` -> a run folder holding those images."""
     counter = iter(range(1000))
     return lambda images, **kw: write_image_run(tmp_path / f"run{next(counter)}", images, **kw)
+
+
+# -- generation: the fake fal queue server ---------------------------------------------------
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.servers` importable under any runner
+from tests.servers.fal_server import FAL_TEST_KEY  # noqa: E402
+
+
+@pytest.fixture()
+def fal_server(monkeypatch: pytest.MonkeyPatch):
+    """A fake fal queue on 127.0.0.1 (tests.servers.fal_server), with FAL_KEY and
+    VIEWFINDER_FAL_URL pointing at it; script faults with ``fal_server.add_fault(...)``."""
+    from tests.servers.fal_server import FalFakeServer
+
+    with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as server:
+        monkeypatch.setenv("FAL_KEY", FAL_TEST_KEY)
+        monkeypatch.setenv("VIEWFINDER_FAL_URL", server.url)
+        yield server
