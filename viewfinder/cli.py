@@ -94,6 +94,7 @@ def run(
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
@@ -107,7 +108,9 @@ def run(
     with store:
         from viewfinder.generate.runner import GenerateOptions, run_generation
 
-        options = GenerateOptions(limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run)
+        options = GenerateOptions(
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+        )
         generated = run_generation(store, loaded, options, console)
         failed = generated.failed
         if dry_run or until == "generate":
@@ -194,6 +197,29 @@ def models_fetch(
     settings = load_study(study).analysis if study else Analysis()
     for ref, path in fetch_models(list(model) or required_models(settings), console=console):
         out.print(f"{ref}\t{path}", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def generate(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+) -> None:
+    """Make the run's missing images; resumes submitted requests instead of resubmitting."""
+    from viewfinder.generate.runner import GenerateOptions, run_generation
+    from viewfinder.runfolder import open_run
+
+    store, loaded = open_run(run_dir)
+    with store:
+        options = GenerateOptions(
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+        )
+        summary = run_generation(store, loaded, options, console)
+    raise typer.Exit(1 if summary.failed else 0)
 
 
 @app.command()
