@@ -224,6 +224,18 @@ def generate(
 
 @app.command()
 @friendly
+def score(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Compute adherence, intervals, agreement and model comparisons; store them for the report."""
+    from viewfinder.runfolder import open_run
+    from viewfinder.score import run_scoring
+
+    store, loaded = open_run(run_dir)
+    with store:
+        run_scoring(store, loaded, console)
+
+
+@app.command()
+@friendly
 def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
@@ -233,6 +245,24 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     with store:
         folder = build_report(store, loaded, console)
     out.print(str(folder / "index.html"))
+
+
+@app.command()
+@friendly
+def export(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
+    output: Optional[Path] = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
+) -> None:
+    """Write one row per image with every measurement, judge answer and adherence flag."""
+    from viewfinder.export import export_run
+    from viewfinder.runfolder import open_run
+
+    store, loaded = open_run(run_dir)
+    with store:
+        path, count = export_run(store, loaded, format, output)
+    console.print(f"wrote {count} rows to {path}")
+    out.print(str(path), markup=False, highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

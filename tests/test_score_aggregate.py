@@ -1,0 +1,149 @@
+"""Scoring a stored run: adherence counts, not-judged images, agreement, comparisons, grid effects, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from test_score_support import TrueRates, build_run, study
+from viewfinder.cli import app
+from viewfinder.score import AGGREGATE_NAME, ScoreReport, build_score_report, load_score_report, run_scoring
+from viewfinder.score.stats import cohens_kappa, wilson_interval
+from viewfinder.store import Measurement
+
+
+def _report(store) -> ScoreReport:
+    return build_score_report(store.images(), store.measurement_table(), study())
+
+
+def test_emotion_counts_match_the_stored_answers(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = _report(store)
+        rows = store.query(
+            "SELECT i.model, p.emotion, m.text FROM measurements m JOIN images i ON i.id = m.image_id "
+            "JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id "
+            "WHERE m.analyzer = 'judge' AND m.name = 'expression'")
+    accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
+    result = report.dimension("emotion", "judge")
+    assert result is not None
+    for model in ("fal:model-a", "fal:model-b"):
+        mine = [r for r in rows if r["model"] == model]
+        judged = [r for r in mine if r["text"] != "no face"]
+        k = sum(r["text"] in accepted[r["emotion"]] for r in judged)
+        rate = result.per_model[model]
+        assert (rate.k, rate.n, rate.n_not_judged) == (k, len(judged), len(mine) - len(judged))
+        assert (rate.ci_low, rate.ci_high) == pytest.approx(wilson_interval(k, len(judged)))
+    # the synthetic truth: model a follows the emotion far more often than model b
+    assert result.per_model["fal:model-a"].rate > 0.6 > 0.4 > result.per_model["fal:model-b"].rate
+
+
+def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        ids = [row["id"] for row in store.images()][:3]
+        store.write_analysis("judge", "1", [
+            Measurement(ids[0], "expression", text="no face"),
+            Measurement(ids[1], "expression", text="unclear"),
+            Measurement(ids[2], "expression", text="contempt"),
+        ], ids)
+        images = store.images(ids)
+        table = store.measurement_table()
+    report = build_score_report(images, {i: table.get(i, {}) for i in ids}, study())
+    rate = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]
+    assert (rate.k, rate.n, rate.n_not_judged, rate.rate) == (1, 1, 2, 1.0)
+
+
+def test_shot_size_counts_only_prompts_that_name_one(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = _report(store)
+        with_shot = sum(1 for row in store.images() if "close-up" in row["camera"])
+    overall = report.dimension("shot_size", "judge").overall  # type: ignore[union-attr]
+    assert overall.n + overall.n_not_judged == with_shot < report.n_images
+
+
+def test_breakdowns_cover_every_factor_and_add_up(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = _report(store)
+    scene = report.dimension("scene", "judge")
+    assert [b.by for b in scene.breakdowns] == ["category", "emotion", "camera", "style"]  # type: ignore[union-attr]
+    by_style = scene.breakdowns[3]  # type: ignore[union-attr]
+    for model, total in scene.per_model.items():  # type: ignore[union-attr]
+        cells = [row.rate for row in by_style.rows if row.model == model]
+        assert sum(c.k for c in cells) == total.k and sum(c.n for c in cells) == total.n
+    clip = report.score("clip.clip_score")
+    assert clip is not None and clip.direction == "higher" and clip.overall.n == report.n_images
+    assert clip.per_model["fal:model-a"].mean > clip.per_model["fal:model-b"].mean
+
+
+def test_agreement_between_judge_and_faces(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = _report(store)
+        table = store.measurement_table()
+    emotion = next(a for a in report.agreements if a.dimension == "emotion")
+    pairs = [(v["judge.expression"], v["faces.expression"]) for v in table.values()
+             if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"]
+    expected = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs])
+    assert emotion.n == len(pairs) == sum(map(sum, emotion.matrix))
+    assert emotion.kappa == pytest.approx(expected.kappa)
+    assert emotion.ci_low < emotion.kappa < emotion.ci_high
+    assert emotion.verdict in {"moderate", "substantial", "almost perfect"}
+    assert {a.dimension for a in report.agreements} == {"camera_angle", "emotion"}  # no faces.shot_size stored
+
+
+def test_models_compared_on_paired_images_with_holm(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = _report(store)
+    by_target = {c.target: c for c in report.comparisons}
+    emotion = by_target["emotion/judge"]
+    assert emotion.kind == "binary" and emotion.significant and emotion.effect > 0.3
+    assert emotion.discordant is not None and emotion.discordant[0] > emotion.discordant[1]
+    assert by_target["style/judge"].significant is False  # same true rate for both models
+    clip = by_target["clip.clip_score"]
+    assert clip.kind == "continuous" and clip.test == "paired permutation" and clip.n_pairs == report.n_images // 2
+    assert clip.effect == pytest.approx(0.03, abs=0.015) and clip.effect_ci_low > 0
+    for item in report.comparisons:
+        if item.p_value is not None:
+            assert item.p_holm >= item.p_value
+
+
+def test_grid_effect_finds_low_angle_hurting_emotion(tmp_path: Path) -> None:
+    rates = TrueRates(emotion={"fal:model-a": 0.9, "fal:model-b": 0.9}, low_angle_emotion=0.1)
+    with build_run(tmp_path, rates) as store:
+        report = _report(store)
+    effect = next(e for e in report.grid_effects if (e.dimension, e.method, e.by) == ("emotion", "judge", "camera"))
+    pooled = {row.level: row.rate.rate for row in effect.rows if row.model == "*"}
+    assert pooled["low-angle close-up"] < 0.4 < 0.7 < pooled["eye-level"]
+    assert effect.test == "Fisher exact" and effect.p_value < 0.001
+    assert effect.spread == pytest.approx(pooled["eye-level"] - pooled["low-angle close-up"])
+
+
+def test_run_scoring_stores_the_report(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = run_scoring(store, study(), Console(file=open(tmp_path / "log.txt", "w")))
+        assert load_score_report(store) == report
+        body = store.aggregate(AGGREGATE_NAME)
+    assert "NaN" not in json.dumps(body)
+    assert "Emotion (VLM judge)" in (tmp_path / "log.txt").read_text()
+
+
+def test_score_command(tmp_path: Path) -> None:
+    build_run(tmp_path / "run").close()
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    from viewfinder.store import RunStore
+
+    with RunStore(tmp_path / "run", create=False) as store:
+        assert load_score_report(store).n_images == 72  # type: ignore[union-attr]
+    missing = CliRunner().invoke(app, ["score", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "not a run folder" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_scoring_an_unanalysed_run_gives_an_empty_report(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        store.query("DELETE FROM measurements")
+        report = _report(store)
+    assert report.n_images == 72 and report.dimensions == [] and report.scores == [] and report.comparisons == []

@@ -1,0 +1,94 @@
+"""The verdict table and the consistency checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_score_support import build_run, study
+from viewfinder.score import build_score_report
+from viewfinder.score.verdicts import SCALES, Sentence, check_sentence, check_sentences, check_text, verdict
+
+SEED_CONCLUSION = Path("/work/shared/seed/000_c9bd63d7d045d1a9.txt")
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [(0.0, "poor"), (0.39, "poor"), (0.4, "fair"), (0.59, "fair"), (0.6, "good"), (0.79, "good"),
+     (0.8, "very good"), (1.0, "very good")],
+)
+def test_adherence_thresholds(value: float, word: str) -> None:
+    assert verdict("adherence", value) == word
+
+
+def test_lower_is_better_scale_reads_backwards() -> None:
+    assert SCALES["ai_likelihood"].direction == "lower"
+    assert verdict("ai_likelihood", 0.1) == "very good"
+    assert verdict("ai_likelihood", 0.9) == "poor"
+    assert "< 0.20 very good" in SCALES["ai_likelihood"].legend()
+
+
+def test_kappa_uses_landis_koch_bands() -> None:
+    assert [verdict("kappa", v) for v in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
+        "poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+
+
+def test_word_is_taken_for_the_printed_number() -> None:
+    # 0.3996 prints as 0.40, so its word must be the word of 0.40
+    assert verdict("adherence", 0.3996) == "fair"
+    assert verdict("adherence", None) is None
+
+
+def test_checker_catches_the_seed_contradiction() -> None:
+    sentence = "Aesthetic Analysis: The model scored 0.13, which is considered very good."
+    problem = check_sentence(sentence)
+    assert problem is not None and problem.expected == "poor" and problem.word == "very good"
+    assert check_sentence("Shot Analysis: The model scored 0.66, which is considered good.") is None
+    assert check_sentence("The model scored 0.2, indicating it did not perform well.") is None  # no verdict word
+
+
+def test_checker_reads_the_seed_post() -> None:
+    if not SEED_CONCLUSION.exists():
+        pytest.skip("seed post not on this machine")
+    problems = check_text(SEED_CONCLUSION.read_text(encoding="utf-8"))
+    assert [(p.value, p.word) for p in problems] == [(0.13, "very good")]
+
+
+def test_checker_uses_the_scale_named_in_the_sentence() -> None:
+    assert check_sentence("Aesthetic score (LAION, 1-10) for m scored 6.80 (mean), which is very good.") is None
+    problem = check_sentence("Aesthetic score (LAION, 1-10) for m scored 0.80 (mean), which is very good.")
+    assert problem is not None and problem.scale == "aesthetic_laion"
+    assert check_sentence("Cohen's kappa scored 0.45 (95% CI 0.20-0.70), which is moderate.") is None
+    assert check_sentence("Likelihood of AI (0-1) for m scored 0.15, which is poor.") is not None
+
+
+def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path: Path) -> None:
+    with build_run(tmp_path) as store:
+        report = build_score_report(store.images(), store.measurement_table(), study())
+    sentences = report.sentences()
+    scored = [s for s in sentences if s.scale]
+    assert len(scored) >= 20
+    assert check_sentences(sentences) == []
+    assert check_text("\n".join(s.text for s in sentences)) == []
+    for sentence in scored:  # every word is the table's word for the stated number
+        assert sentence.text.endswith(f"which is {verdict(sentence.scale, sentence.value)}.")
+
+    # plant a contradiction in the data: a rate with the wrong word
+    first = report.dimensions[0]
+    model = report.models[0]
+    wrong = "poor" if first.per_model[model].verdict != "poor" else "very good"
+    planted_rate = first.per_model[model].model_copy(update={"verdict": wrong})
+    planted = report.model_copy(update={"dimensions": [
+        first.model_copy(update={"per_model": {**first.per_model, model: planted_rate}}), *report.dimensions[1:]]})
+    problems = check_sentences(planted.sentences())
+    assert len(problems) == 1 and problems[0].word == wrong
+
+    # and a planted free-text sentence in otherwise clean text
+    text = "\n".join(s.text for s in sentences) + "\nEmotion adherence scored 0.13, which is very good."
+    assert [p.value for p in check_text(text)] == [0.13]
+
+
+def test_structured_sentence_is_checked_against_its_own_scale() -> None:
+    sentence = Sentence(text="Judge aesthetic for m scored 0.85 (mean), which is good.", scale="probability", value=0.85)
+    assert check_sentences([sentence])[0].expected == "very good"
