@@ -46,11 +46,11 @@ FEATURES: tuple[str, ...] = (
 # Score of each expression = sum(weight * feature); neutral is a constant.
 WEIGHTS: dict[str, dict[str, float]] = {
     "happiness": {"smile": 60.0, "mouth_width": 8.0},
-    "sadness": {"smile": -60.0, "brow_squeeze": 5.0, "mouth_width": -4.0},
+    "sadness": {"smile": -60.0, "mouth_width": -4.0},
     "surprise": {"mouth_open": 25.0, "brow_raise": 60.0, "eye_open": 6.0},
     "fear": {"eye_open": 8.0, "brow_raise": 30.0, "mouth_width": 6.0, "smile": -30.0},
     "disgust": {"eye_open": -6.0, "brow_squeeze": 6.0, "smile": -30.0},
-    "anger": {"brow_squeeze": 12.0, "brow_raise": -60.0, "eye_open": -4.0},
+    "anger": {"brow_squeeze": 15.0, "brow_raise": -80.0, "eye_open": -4.0},
     "contempt": {"asymmetry": 120.0},
 }
 NEUTRAL_SCORE = 2.5

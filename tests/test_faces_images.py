@@ -1,0 +1,176 @@
+"""Faces on real photographs shipped with pip packages, and on edits of them built here."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("mediapipe")
+from skimage import data  # noqa: E402
+
+from viewfinder.faces.detect import FaceFinder, FaceScan  # noqa: E402
+from viewfinder.faces.pose import HeadPose, head_pose  # noqa: E402
+
+GRACE_HOPPER = Path(__import__("matplotlib").get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+@pytest.fixture(scope="module")
+def finder():
+    finder = FaceFinder()
+    yield finder
+    finder.close()
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+def _pose(finder: FaceFinder, rgb: np.ndarray) -> tuple[FaceScan, HeadPose]:
+    scan = finder.scan(np.ascontiguousarray(rgb))
+    assert scan.landmarks is not None, "the mesh found no face"
+    pose = head_pose(scan.landmarks, scan.image_size)
+    assert pose is not None
+    return scan, pose
+
+
+def test_astronaut_one_face_where_it_is(finder, astronaut) -> None:
+    scan = finder.scan(astronaut)
+    assert len(scan.faces) == 1
+    box = scan.main
+    assert box.score > 0.8
+    # Her face spans about x 175-280, y 65-175 in the 512 x 512 photograph.
+    assert 150 < box.x < 200 and 45 < box.y < 95 and 80 < box.width < 130
+    assert scan.landmarks.shape == (478, 3)
+    inside = (scan.landmarks[:, 0] > box.x - 20) & (scan.landmarks[:, 0] < box.x + box.width + 20)
+    assert inside.mean() > 0.95
+
+
+@pytest.mark.parametrize("name", ["chelsea", "coffee"])
+def test_no_face_gives_an_empty_scan(finder, name: str) -> None:
+    scan = finder.scan(getattr(data, name)())
+    assert scan.faces == () and scan.main is None and scan.landmarks is None
+
+
+@pytest.mark.parametrize("degrees", [-20, 20])
+def test_turning_the_photo_counter_clockwise_raises_roll(finder, astronaut, degrees: int) -> None:
+    _, base = _pose(finder, astronaut)
+    turned = np.asarray(Image.fromarray(astronaut).rotate(degrees, resample=Image.BICUBIC))  # + is CCW
+    _, pose = _pose(finder, turned)
+    assert pose.roll - base.roll == pytest.approx(degrees, abs=8)
+
+
+def test_a_mirrored_photo_mirrors_yaw_and_roll(finder, astronaut) -> None:
+    camera_man = np.stack([data.camera()] * 3, axis=-1)  # a face turned well to the side
+    _, side = _pose(finder, camera_man)
+    _, mirrored = _pose(finder, camera_man[:, ::-1])
+    assert abs(side.yaw) > 30
+    assert np.sign(mirrored.yaw) == -np.sign(side.yaw)
+    assert abs(side.yaw + mirrored.yaw) < 10
+    _, base = _pose(finder, astronaut)
+    _, flipped = _pose(finder, astronaut[:, ::-1])
+    assert abs(base.roll) > 1.5 and np.sign(flipped.roll) == -np.sign(base.roll)
+    assert abs(base.yaw + flipped.yaw) < 6
+
+
+def _shift_region(rgb: np.ndarray, centre: np.ndarray, shift: tuple[float, float], sigma: float) -> np.ndarray:
+    """Move the content around ``centre`` by ``shift`` pixels with a smooth Gaussian-weighted warp."""
+    height, width = rgb.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    weight = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
+    return cv2.remap(rgb, xs - shift[0] * weight, ys - shift[1] * weight, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+def test_a_nose_seen_lower_reads_as_a_higher_camera(finder, astronaut) -> None:
+    # Seen from above, the nose tip drops towards the mouth; seen from below it rises to the eyes.
+    scan, base = _pose(finder, astronaut)
+    nose = scan.landmarks[1, :2]
+    sigma = 0.25 * np.linalg.norm(scan.landmarks[263, :2] - scan.landmarks[33, :2])
+    pitches = [_pose(finder, _shift_region(astronaut, nose, (0, dy), sigma))[1].pitch for dy in (-6, 0, 6)]
+    assert pitches[0] < pitches[1] - 3 < pitches[2] - 6
+
+
+def test_grace_hopper_is_an_eye_level_portrait(finder) -> None:
+    from viewfinder.faces.camera import camera_angle
+
+    rgb = np.asarray(Image.open(GRACE_HOPPER).convert("RGB"))
+    scan, pose = _pose(finder, rgb)
+    assert len(scan.faces) == 1
+    assert camera_angle(pose.pitch) == "eye-level"
+    assert abs(pose.yaw) < 15 and abs(pose.roll) < 10
+
+
+def test_a_small_face_in_a_large_frame_is_found(finder, astronaut) -> None:
+    canvas = np.full((1024, 1024, 3), 90, dtype=np.uint8)
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    canvas[600:856, 100:356] = small
+    scan = finder.scan(canvas)
+    assert len(scan.faces) == 1
+    assert 100 < scan.main.x < 356 and 600 < scan.main.y < 856
+    assert scan.landmarks is not None
+    assert 100 < scan.landmarks[1, 0] < 356 and 600 < scan.landmarks[1, 1] < 856
+
+
+# -- the analyzer through the real runner and run folder ---------------------------------------
+def test_faces_analyzer_in_a_run_folder(image_run, astronaut) -> None:
+    from rich.console import Console
+
+    from viewfinder.analyze.runner import run_analysis
+    from viewfinder.runfolder import open_run
+
+    face_only = astronaut[40:200, 150:310]  # the face fills the frame
+    canvas = np.full((1024, 1024, 3), 120, dtype=np.uint8)
+    canvas[100:356, 600:856] = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    run_dir = image_run([astronaut, data.chelsea(), face_only, canvas], analysis={"analyzers": ["faces"]})
+    store, study = open_run(run_dir)
+    with store:
+        rows = store.images()
+        console = Console(file=io.StringIO())
+        summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=console)
+        assert summary.failed == 0
+        table = store.measurement_table()
+        ids = [row["id"] for row in rows]
+        astro, cat, close, wide = (table[i] for i in ids)
+        assert astro["faces.face_count"] == 1
+        assert astro["faces.expression"] == "happiness"
+        assert astro["faces.expression_method"] == "landmarks"
+        assert astro["faces.camera_angle"] == "eye-level"
+        assert astro["faces.shot_size"] == "medium"
+        assert len(json.loads(astro["faces.face_box"])) == 4
+        assert sum(v for k, v in astro.items() if k.startswith("faces.expr_")) == pytest.approx(1.0)
+        assert cat["faces.face_count"] == 0
+        assert cat["faces.expression"] == cat["faces.camera_angle"] == cat["faces.shot_size"] == "no face"
+        assert "faces.yaw" not in cat
+        assert close["faces.shot_size"] == "extreme close-up"
+        assert wide["faces.shot_size"] == "wide"
+        specs = store.specs()
+        assert "seen from above" in specs[("faces", "pitch")]["description"]
+        # Run again: nothing is redone.
+        again = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=console)
+        assert again.done == 0 and again.skipped == len(rows)
+
+
+def test_an_unreadable_image_is_a_failure_not_a_crash(image_run, astronaut) -> None:
+    from rich.console import Console
+
+    from viewfinder.analyze.runner import run_analysis
+    from viewfinder.runfolder import open_run
+
+    run_dir = image_run([astronaut, astronaut[::-1].copy()], analysis={"analyzers": ["faces"]})
+    store, study = open_run(run_dir)
+    with store:
+        rows = store.images()
+        store.image_path(rows[1]).write_bytes(b"\x89PNG broken")
+        summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None,
+                               console=Console(file=io.StringIO()))
+        assert summary.failed == 1
+        table = store.measurement_table()
+        assert table[rows[0]["id"]]["faces.face_count"] == 1
+        assert rows[1]["id"] not in table
