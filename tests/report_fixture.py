@@ -93,8 +93,8 @@ ANGLES = ("eye-level", "low-angle", "high-angle", "unclear")
 EXPRESSIONS = ("contempt", "happiness", "neutral", "no face", "anger")
 
 
-def study_text(hostile: bool) -> str:
-    text = STUDY_TOML
+def study_text(hostile: bool, seeds: int = 2) -> str:
+    text = STUDY_TOML.replace("seeds = [0, 1]", f"seeds = {list(range(seeds))}")
     if hostile:
         head, _, tail = text.partition('\n[[emotions]]\nname = "Joy"')
         text = head + HOSTILE_CASE.format(variant=HOSTILE_VARIANT) + '\n[[emotions]]\nname = "Joy"' + tail
@@ -110,10 +110,10 @@ def _jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
 
 
 def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed: int = 7,
-             score: bool = True) -> tuple[RunStore, Study]:
+             score: bool = True, seeds: int = 2) -> tuple[RunStore, Study]:
     """A run with every job's image stored and measured (the first ``unmeasured`` images have
     no pixels/clip numbers, to show "not measured"), scored by the scoring stage."""
-    text = study_text(hostile)
+    text = study_text(hostile, seeds)
     study = parse_study(text)
     store = RunStore(run_dir)
     store.set_meta("study_name", study.name)

@@ -19,6 +19,13 @@ from viewfinder.report.data import ReportData, embed_json, gather
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs
+from viewfinder.score.sentences import (
+    agreement_sentence,
+    comparison_sentence,
+    dimension_sentences,
+    grid_effect_sentence,
+    score_sentences,
+)
 from viewfinder.score.verdicts import SCALES
 from viewfinder.store import RunStore
 from viewfinder.study import Study
@@ -93,6 +100,22 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
     return title, summary
 
 
+def conclusion_texts(data: ReportData) -> dict[str, Any]:
+    """The scoring stage's sentences, grouped by where the report shows them."""
+    score = data.score
+    if score is None:
+        return {"dimension_blocks": [], "score_blocks": [], "agreement_texts": [], "comparison_texts": [],
+                "effect_texts": []}
+    effects = [grid_effect_sentence(item) for item in score.grid_effects]
+    return {
+        "dimension_blocks": [(dim, [s.text for s in dimension_sentences(dim)]) for dim in score.dimensions],
+        "score_blocks": [(item, [s.text for s in score_sentences(item)]) for item in score.scores],
+        "agreement_texts": [agreement_sentence(item).text for item in score.agreements],
+        "comparison_texts": [comparison_sentence(item).text for item in score.comparisons],
+        "effect_texts": [s.text for s in effects if s is not None],
+    }
+
+
 def build_report(store: RunStore, study: Study, console: Console | None = None) -> Path:
     """Write the run's report (Markdown post and self-contained HTML page); returns report/."""
     console = console or Console(stderr=True)
@@ -115,7 +138,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         "summary": summary,
         "plots": plots,
         "metric_rows": data.metric_summary,
-        "conclusions": [s.text for s in data.score.sentences()] if data.score is not None else [],
+        **conclusion_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
         "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _INLINE = re.compile(r"([\\`*_\[\]<>&|~])")
-_BLOCK_START = re.compile(r"^(\d*)([#>+=.)-])")
+_BLOCK_START = re.compile(r"^(\d*)([.)#+-])(?=[\s-]|$)")
 _SPACE = re.compile(r"\s+")
 
 

@@ -1,0 +1,212 @@
+"""The report files: cards, units and directions, "not measured", conclusions, escaping, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from rich.console import Console
+from typer.testing import CliRunner
+
+from report_fixture import HOSTILE_DESCRIPTION, HOSTILE_TITLE, HOSTILE_VARIANT, make_run
+from viewfinder.cli import app
+from viewfinder.report import build_report
+from viewfinder.report.data import embed_json
+from viewfinder.report.escape import md_text
+from viewfinder.score import check_text, load_score_report
+
+QUIET = Console(quiet=True)
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every element a browser's parser would create from ``html``, with its attributes."""
+    parser = _Elements()
+    parser.feed(html)
+    return parser.found
+
+
+def cards_of(html: str) -> list[dict]:
+    match = re.search(r'<script type="application/json" id="cards-data">(.*?)</script>', html, re.S)
+    assert match, "the page has no data island"
+    return json.loads(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    run_dir = tmp_path_factory.mktemp("run")
+    store, study = make_run(run_dir, hostile=True)
+    with store:
+        report_dir = build_report(store, study, QUIET)
+        count = len(store.images())
+    return report_dir, count
+
+
+def test_writes_post_page_thumbs_and_plots(hostile_report: tuple[Path, int]) -> None:
+    report_dir, count = hostile_report
+    html = (report_dir / "index.html").read_text()
+    cards = cards_of(html)
+    assert len(cards) == count == 24
+    assert len({c["id"] for c in cards}) == count
+    for card in cards:
+        assert (report_dir / card["th"]).is_file()  # thumbnails written into report/
+        assert (report_dir / card["img"]).resolve().is_file()  # the original, relative to report/
+    for src in re.findall(r'<img src="([^"]+)"', html):
+        assert not src.startswith(("http:", "https:", "//")) and (report_dir / src).is_file()
+    assert "<link" not in html and "src=\"http" not in html  # nothing from a CDN
+    plots = sorted(p.name for p in (report_dir / "plots").glob("*.svg"))
+    assert "adherence.svg" in plots and "heatmap_emotion_judge.svg" in plots
+    md = (report_dir / "post.md").read_text()
+    assert md.count("\n**Prompt**\n") == count
+    for name in plots:
+        assert f"plots/{name}" in html and f"plots/{name}" in md
+
+
+def test_cards_show_units_directions_and_not_measured(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    cards = cards_of((report_dir / "index.html").read_text())
+    by_id = {c["id"]: c for c in cards}
+    rows = {label: (shown, scale, measured) for _, section in by_id[1]["sec"] for label, shown, scale, measured in section}
+    assert rows["Entropy"] == ("not measured", "bits 0-8, higher is better", False)  # first image: no pixels
+    measured = {label: (shown, scale) for _, section in by_id[2]["sec"] for label, shown, scale, ok in section}
+    assert measured["Noise"][1] == "8-bit levels, lower is better"
+    assert measured["Likelihood of AI"][1] == "0-1, lower is better"
+    assert float(measured["Prompt CLIP Score"][0]) > 0
+    md = (report_dir / "post.md").read_text()
+    assert "- Entropy : not measured\n" in md
+    assert re.search(r"- Entropy : \d\\?\.\d\d \(bits 0\\?-8, higher is better\)", md)
+
+
+def test_card_verdicts_follow_the_scoring_rules(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    cards = cards_of((report_dir / "index.html").read_text())
+    first = {(v[0], v[1]): (v[2], v[3]) for v in next(c for c in cards if c["id"] == 1)["v"]}
+    # fixture: image 0 asked eye-level; judge saw "eye-level"; faces said "low-angle".
+    assert first[("Camera angle", "judge")][0] == "follows"
+    assert first[("Camera angle", "faces")] == ("misses", 'asked "eye-level", seen "low-angle"')
+    assert first[("Style", "judge")][0] == "follows"
+    outcomes = {v[2] for c in cards for v in c["v"]}
+    assert outcomes == {"follows", "misses", "not judged"}
+
+
+def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_path: Path) -> None:
+    store, study = make_run(tmp_path)
+    with store:
+        report = load_score_report(store)
+        build_report(store, study, QUIET)
+    md = (tmp_path / "report" / "post.md").read_text()
+    html = (tmp_path / "report" / "index.html").read_text()
+    for sentence in report.sentences():
+        assert md_text(sentence.text) in md
+    assert check_text(md.replace("\\", "")) == []
+    for dim in report.dimensions:
+        assert f"### {md_text(dim.label)}" in md and f"<h3>{dim.label}</h3>" in html
+        for rate in dim.per_model.values():
+            assert f"{rate.k} / {rate.n}" in md
+    assert "95% CI" in md and "higher is better" in md
+    assert "## Sources" in md and "<https://dramaresource.com/storytelling/>" in md
+    assert "javascript\\:" not in md and "<javascript:" not in md  # a non-http source stays text
+
+
+def test_methods_name_models_judges_analyzers_seeds_costs(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    md = (report_dir / "post.md").read_text()
+    methods = md[md.index("## Methods"):]
+    assert "fal:fal-ai/flux/schnell (12 images)" in methods
+    assert "openai:gpt-4o-mini (24 images)" in methods
+    assert "pixels 1.0 (23 images, 0 failed)" in methods
+    assert "Seeds: 0, 1" in methods
+    assert "Cost: $0.0816 in total" in methods  # 24 x (0.003 generation + 0.0004 judge)
+    assert "judge\\_prompt v1" in methods
+
+
+def test_unscored_run_still_reports(tmp_path: Path) -> None:
+    store, study = make_run(tmp_path, score=False)
+    with store:
+        build_report(store, study, QUIET)
+        count = len(store.images())
+    md = (tmp_path / "report" / "post.md").read_text()
+    assert "has not been scored yet" in md
+    assert len(cards_of((tmp_path / "report" / "index.html").read_text())) == count == 16
+
+
+def test_markdown_shows_hostile_text_as_text(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    md = (report_dir / "post.md").read_text()
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    tags = elements(rendered)
+    assert not [t for t, _ in tags if t in {"script", "iframe", "object", "b"}]
+    for tag, attrs in tags:
+        assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+        for name in ("href", "src"):
+            assert not (attrs.get(name) or "").lower().startswith("javascript"), (tag, attrs)
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt; **bold**" in rendered
+    assert "&lt;img src=x onerror=&quot;window.__pwned=3&quot;&gt; # Heading" in rendered
+    assert "[click](javascript:window.__pwned=5) | table |" in rendered
+    # one heading per card and none injected by text
+    assert rendered.count("<h1>") == 1
+
+
+def test_html_escapes_hostile_text_outside_the_data_island(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    html = (report_dir / "index.html").read_text()
+    island = re.search(r'<script type="application/json" id="cards-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in island and ">" not in island  # '</script>' in a title cannot close the island
+    cards = json.loads(island)
+    assert {c["t"] for c in cards} >= {HOSTILE_TITLE}
+    assert any(HOSTILE_VARIANT in c["p"] for c in cards)
+    assert cards[0]["d"] == HOSTILE_DESCRIPTION
+    outside = html.replace(island, "")
+    assert outside.count("<script") == 2  # the data island and our own script, nothing else
+    assert "window.__pwned" not in outside
+
+
+@pytest.mark.parametrize("text", ["</script><script>alert(1)</script>", "\u2028<!--", "a & b > c"])
+def test_embed_json_round_trips_without_markup(text: str) -> None:
+    embedded = embed_json({"t": text})
+    assert "<" not in embedded and ">" not in embedded and "\u2028" not in embedded
+    assert json.loads(embedded) == {"t": text}
+
+
+def test_md_text_escapes_markdown_and_html() -> None:
+    md = MarkdownIt("commonmark", {"html": True})
+    for text in ["**bold** _it_ `code`", "# heading", "1. item", "- item", "<b>x</b>", "![i](javascript:x)",
+                 "[l](http://e.x)", "a | b", "&amp;", "line\n\n# two"]:
+        rendered = md.render(md_text(text))
+        assert rendered.startswith("<p>") and rendered.count("<p>") == 1, (text, rendered)
+        assert "<strong>" not in rendered and "<em>" not in rendered and "<a " not in rendered
+        assert "<img" not in rendered and "<code>" not in rendered and "<b>" not in rendered
+
+
+def test_cli_report_command(tmp_path: Path) -> None:
+    store, _ = make_run(tmp_path)
+    store.close()
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report" / "index.html").is_file() and (tmp_path / "report" / "post.md").is_file()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+    assert "not a run folder" in missing.output and "Traceback" not in missing.output
+
+
+def test_rebuild_reuses_thumbnails(tmp_path: Path) -> None:
+    store, study = make_run(tmp_path)
+    with store:
+        build_report(store, study, QUIET)
+        thumbs = sorted((tmp_path / "report" / "thumbs").iterdir())
+        stamps = [p.stat().st_mtime_ns for p in thumbs]
+        build_report(store, study, QUIET)
+    assert [p.stat().st_mtime_ns for p in thumbs] == stamps
+    assert len(thumbs) == 16
