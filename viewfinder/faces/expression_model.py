@@ -24,8 +24,9 @@ FACE_CROP_SCALE = 1.25  # classifiers are trained on tight face crops
 class ExpressionClassifier:
     """A loaded image classifier and the map from its labels to canonical expressions."""
 
-    def __init__(self, model: Any, processor: Any, model_id: str) -> None:
-        self.model = model.eval()
+    def __init__(self, model: Any, processor: Any, model_id: str, device: str = "cpu") -> None:
+        self.model = model.to(device).eval()
+        self.device = device
         self.processor = processor
         self.model_id = model_id
         self.label_map = expression_labels(model.config.id2label, model_id)
@@ -49,16 +50,29 @@ class ExpressionClassifier:
                 f"[analysis] expression_model = {model_id!r} needs transformers and torch: "
                 f"pip install 'viewfinder[local]' ({exc})"
             ) from None
+        from viewfinder.analyze.models import ModelUnavailable, hub_cache_dir, is_local, pick_device
+
+        if model_id.startswith((".", "/", "~")) and not is_local(model_id):
+            raise BadInput(
+                f"[analysis] expression_model = {model_id!r}: no such file or folder; give an existing "
+                "folder saved with save_pretrained, a hub id, or \"\" for the landmark estimate"
+            )
         try:
             processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_files_only)
             model = AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_files_only)
         except (OSError, ValueError) as exc:
-            raise BadInput(
-                f"[analysis] expression_model = {model_id!r} could not be loaded ({type(exc).__name__}); "
-                f"fetch it with 'viewfinder models fetch --model {model_id}', or set expression_model = \"\" "
+            if is_local(model_id):
+                raise BadInput(
+                    f"[analysis] expression_model = {model_id!r}: the folder is not a usable image classifier "
+                    f"({type(exc).__name__}); give a folder saved with save_pretrained"
+                ) from None
+            raise ModelUnavailable(
+                f"expression model {model_id!r} could not be loaded: it is not in the Hugging Face cache "
+                f"({hub_cache_dir()}) and could not be downloaded ({type(exc).__name__}). Run 'viewfinder models "
+                f"fetch --model {model_id}' on a machine with internet, or set [analysis] expression_model = \"\" "
                 "for the landmark estimate"
             ) from None
-        return cls(model, processor, model_id)
+        return cls(model, processor, model_id, pick_device())
 
     def predict(self, crops: Sequence[np.ndarray]) -> list[dict[str, float]]:
         """Probabilities over the canonical expressions the model knows, one dict per RGB crop."""
@@ -66,9 +80,9 @@ class ExpressionClassifier:
             return []
         import torch
 
-        inputs = self.processor(images=list(crops), return_tensors="pt")
+        inputs = self.processor(images=list(crops), return_tensors="pt").to(self.device)
         with torch.inference_mode():
-            probabilities = self.model(**inputs).logits.float().softmax(dim=-1).numpy()
+            probabilities = self.model(**inputs).logits.float().softmax(dim=-1).cpu().numpy()
         return [self._canonical(row) for row in probabilities]
 
     def _canonical(self, row: np.ndarray) -> dict[str, float]:
