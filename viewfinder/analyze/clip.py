@@ -1,0 +1,274 @@
+"""CLIP prompt score and LAION aesthetic score from one CLIP image forward pass.
+
+- ``clip_score``: cosine similarity of the CLIP image embedding and the embedding of the
+  whole prompt (transformers ``CLIPModel``, default ``openai/clip-vit-large-patch14``). It
+  equals torchmetrics' ``CLIPScore`` / 100 (without its clamping at 0). CLIP's text encoder
+  reads 77 tokens; a longer prompt is cut to its first 77 and ``clip_truncated`` is 1.
+- ``clip_camera``, ``clip_scene``, ``clip_style``, ``clip_emotion``: the same cosine to
+  each prompt dimension's text alone (the camera, scene and style fields, the emotion name).
+- ``aesthetic``: the LAION improved aesthetic predictor (sac+logos+ava1-l14-linearMSE), an
+  MLP on the L2-normalised image embedding, about 1-10.
+
+Images are decoded and cropped on a thread pool (Pillow, the same resize, crop and
+normalisation as ``CLIPImageProcessor``; large JPEGs are decoded at a reduced DCT scale that
+still leaves at least twice the target size), then sent to the device as 8-bit and
+normalised there. Text embeddings are cached per text, so a prompt shared by several models
+and seeds is encoded once. bf16 (or fp16) on a GPU, fp32 on the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.models import aesthetic_file, load_clip, pick_device, pick_dtype
+from viewfinder.errors import BadInput
+from viewfinder.store import Measurement, MeasurementSpec
+
+DIMENSIONS = ("camera", "scene", "style", "emotion")
+
+
+class AestheticHead(nn.Module):
+    """The improved-aesthetic-predictor MLP (layer names match its published state dict)."""
+
+    def __init__(self, embedding_dim: int = 768) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(embedding_dim, 1024), nn.Dropout(0.2),
+            nn.Linear(1024, 128), nn.Dropout(0.2),
+            nn.Linear(128, 64), nn.Dropout(0.1),
+            nn.Linear(64, 16),
+            nn.Linear(16, 1),
+        )
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.layers[0].in_features
+
+    def forward(self, normalised_embeddings: torch.Tensor) -> torch.Tensor:
+        return self.layers(normalised_embeddings).squeeze(-1)
+
+    @classmethod
+    def load(cls, path: Path) -> "AestheticHead":
+        """Load a state dict saved with ``torch.save`` (.pth/.pt) or as safetensors."""
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state)
+        try:
+            head = cls(state["layers.0.weight"].shape[1])
+            head.load_state_dict(state)
+        except (KeyError, RuntimeError) as exc:
+            raise BadInput(
+                f"{path}: not an improved-aesthetic-predictor state dict ({exc}); "
+                "give the sac+logos+ava1-l14-linearMSE weights or a file of the same layout"
+            ) from None
+        return head.eval()
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """CLIPImageProcessor's geometry and normalisation."""
+
+    shortest_edge: int
+    crop_height: int
+    crop_width: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resample: int = Image.Resampling.BICUBIC
+    fast_jpeg: bool = True
+
+    @classmethod
+    def from_processor(cls, processor: Any) -> "CropSpec":
+        size, crop = dict(processor.size), dict(processor.crop_size)
+        edge = size.get("shortest_edge") or min(size["height"], size["width"])
+        return cls(
+            shortest_edge=int(edge), crop_height=int(crop["height"]), crop_width=int(crop["width"]),
+            mean=tuple(processor.image_mean), std=tuple(processor.image_std), resample=int(processor.resample),
+        )
+
+
+def crop_image(path: Path, spec: CropSpec) -> np.ndarray:
+    """Decode ``path``, resize its shortest edge, centre-crop: an 8-bit RGB array (H, W, 3)."""
+    with Image.open(path) as image:
+        width, height = image.size
+        short, long = min(width, height), max(width, height)
+        new_short, new_long = spec.shortest_edge, int(spec.shortest_edge * long / short)
+        new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
+        if spec.fast_jpeg and image.format == "JPEG":
+            image.draft("RGB", (2 * new_w, 2 * new_h))
+        rgb = image.convert("RGB")
+    resized = np.asarray(rgb.resize((new_w, new_h), resample=spec.resample))
+    top, left = (new_h - spec.crop_height) // 2, (new_w - spec.crop_width) // 2
+    if top < 0 or left < 0:
+        raise ValueError(f"crop {spec.crop_height}x{spec.crop_width} is larger than the resized image {new_h}x{new_w}")
+    return resized[top:top + spec.crop_height, left:left + spec.crop_width]
+
+
+def _crop_or_error(path: Path, spec: CropSpec) -> np.ndarray | str:
+    try:
+        return crop_image(path, spec)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return f"{path}: not a readable image ({exc})"
+
+
+def _features(output: Any) -> torch.Tensor:
+    """get_*_features returns a tensor (transformers 4) or an output with pooler_output (5)."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+class ClipAnalyzer(Analyzer):
+    """CLIP prompt and dimension similarities plus the aesthetic score, batched."""
+
+    name = "clip"
+
+    def __init__(
+        self,
+        clip_model: str,
+        aesthetic_model: str | None,
+        *,
+        batch_size: int = 16,
+        device: str | None = None,
+        dtype: torch.dtype | None = None,
+        workers: int | None = None,
+        text_cache_size: int = 8192,
+    ) -> None:
+        self.clip_model = clip_model
+        self.aesthetic_model = aesthetic_model if aesthetic_model and aesthetic_model.lower() != "none" else None
+        self.batch_size = batch_size
+        self.device = device or pick_device()
+        self.dtype = dtype or pick_dtype(self.device)
+        digest = hashlib.sha256(f"{clip_model}\n{self.aesthetic_model}".encode()).hexdigest()[:8]
+        self.version = f"1-{digest}"
+        self.model, self.tokenizer, processor = load_clip(clip_model, self.device, self.dtype)
+        self.crop = CropSpec.from_processor(processor)
+        self.text_context = int(self.model.config.text_config.max_position_embeddings)
+        self.head = self._load_head() if self.aesthetic_model else None
+        self._mean = torch.tensor(self.crop.mean, device=self.device).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(self.crop.std, device=self.device).view(1, 3, 1, 1) * 255.0
+        self._texts: OrderedDict[str, tuple[torch.Tensor, bool]] = OrderedDict()
+        self._text_cache_size = text_cache_size
+        self._pool = ThreadPoolExecutor(max_workers=workers or min(32, os.cpu_count() or 1))
+
+    @classmethod
+    def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
+        return cls(analysis.clip_model, analysis.aesthetic_model, batch_size=analysis.batch_size)
+
+    def _load_head(self) -> AestheticHead:
+        head = AestheticHead.load(aesthetic_file(self.aesthetic_model))
+        projection = int(self.model.config.projection_dim)
+        if head.embedding_dim != projection:
+            raise BadInput(
+                f"[analysis] aesthetic_model {self.aesthetic_model!r} takes {head.embedding_dim}-d embeddings but "
+                f"clip_model {self.clip_model!r} makes {projection}-d ones; use the CLIP model the predictor was "
+                "trained on (ViT-L/14 for sac+logos+ava1-l14-linearMSE)"
+            )
+        return head.to(self.device)
+
+    @property
+    def specs(self) -> list[MeasurementSpec]:
+        model = f"CLIP {self.clip_model}"
+        specs = [
+            MeasurementSpec("clip_score", "cosine (-1 to 1)", "higher",
+                            f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)"),
+            MeasurementSpec("clip_truncated", "flag (0/1)", "lower",
+                            f"1 when the prompt was longer than the {self.text_context}-token text context and cut"),
+        ]
+        for dimension in DIMENSIONS:
+            text = "emotion name" if dimension == "emotion" else f"{dimension} text"
+            specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", "higher",
+                                         f"cosine of the {model} image embedding and the prompt's {text} alone"))
+        if self.head is not None:
+            specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", "higher",
+                                         f"LAION improved aesthetic predictor {self.aesthetic_model} on the "
+                                         f"L2-normalised {model} image embedding"))
+        return specs
+
+    # -- embeddings -------------------------------------------------------------------------
+    @torch.inference_mode()
+    def embed_crops(self, crops: np.ndarray) -> torch.Tensor:
+        """L2-normalised image embeddings (float32, on the device) of 8-bit crops (N, H, W, 3)."""
+        pixels = torch.from_numpy(crops)
+        if self.device.startswith("cuda"):
+            pixels = pixels.pin_memory()
+        pixels = pixels.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+        pixels = ((pixels - self._mean) / self._std).to(self.dtype)
+        features = _features(self.model.get_image_features(pixel_values=pixels)).float()
+        return nn.functional.normalize(features, dim=-1)
+
+    @torch.inference_mode()
+    def embed_texts(self, texts: list[str]) -> dict[str, tuple[torch.Tensor, bool]]:
+        """``text -> (L2-normalised embedding, truncated)``, encoding only texts not cached."""
+        new = [text for text in dict.fromkeys(texts) if text not in self._texts]
+        if new:
+            full_lengths = [len(ids) for ids in self.tokenizer(new, truncation=False, verbose=False)["input_ids"]]
+            tokens = self.tokenizer(new, padding=True, truncation=True, max_length=self.text_context,
+                                    return_tensors="pt").to(self.device)
+            features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
+                                                              attention_mask=tokens["attention_mask"])).float()
+            for text, vector, length in zip(new, nn.functional.normalize(features, dim=-1), full_lengths):
+                self._texts[text] = (vector, length > self.text_context)
+        out = {}
+        for text in texts:
+            self._texts.move_to_end(text)
+            out[text] = self._texts[text]
+        while len(self._texts) > self._text_cache_size:
+            self._texts.popitem(last=False)
+        return out
+
+    @torch.inference_mode()
+    def aesthetic_scores(self, embeddings: torch.Tensor) -> torch.Tensor:
+        assert self.head is not None
+        return self.head(embeddings)
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
+        result = AnalysisResult()
+        crops = list(self._pool.map(_crop_or_error, [item.path for item in batch], [self.crop] * len(batch)))
+        good = [(item, crop) for item, crop in zip(batch, crops) if not isinstance(crop, str)]
+        result.failures.update({item.image_id: crop for item, crop in zip(batch, crops) if isinstance(crop, str)})
+        if not good:
+            return result
+        images = self.embed_crops(np.stack([crop for _, crop in good]))
+        role_texts = {role: [self._role_text(item, role) for item, _ in good] for role in ("prompt", *DIMENSIONS)}
+        table = self.embed_texts([text for texts in role_texts.values() for text in texts if text])
+        scores = {}
+        for role, texts in role_texts.items():
+            vectors = torch.stack([table[text][0] if text else torch.zeros_like(images[0]) for text in texts])
+            scores[role] = (images * vectors).sum(-1).cpu().tolist()
+        aesthetic = self.aesthetic_scores(images).cpu().tolist() if self.head is not None else None
+        for index, (item, _) in enumerate(good):
+            add = result.measurements.append
+            add(Measurement(item.image_id, "clip_score", value=scores["prompt"][index]))
+            add(Measurement(item.image_id, "clip_truncated", value=float(table[item.prompt_text][1])))
+            for dimension in DIMENSIONS:
+                if role_texts[dimension][index]:
+                    add(Measurement(item.image_id, f"clip_{dimension}", value=scores[dimension][index]))
+            if aesthetic is not None:
+                add(Measurement(item.image_id, "aesthetic", value=aesthetic[index]))
+        return result
+
+    @staticmethod
+    def _role_text(item: ImageItem, role: str) -> str:
+        if role == "prompt":
+            return item.prompt_text
+        return (item.fields.get(role) or "").strip()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._texts.clear()
+

@@ -1,0 +1,187 @@
+"""Analyzer model weights: hub ids or local paths, loading with clear errors, pre-download.
+
+A model reference is either a local path (a ``from_pretrained`` folder, or a weights file)
+or a Hugging Face hub id. Weights come from the Hugging Face cache (``HF_HUB_CACHE``,
+by default ``~/.cache/huggingface/hub``); ``viewfinder models fetch`` fills it on a
+machine with internet so later runs work offline (``HF_HUB_OFFLINE=1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from rich.console import Console
+
+from viewfinder.errors import BadInput, ViewfinderError
+
+if TYPE_CHECKING:
+    import torch
+
+    from viewfinder.study.schema import Analysis
+
+T = TypeVar("T")
+
+# The LAION improved aesthetic predictor (christophschuhmann/improved-aesthetic-predictor),
+# an MLP on L2-normalised CLIP ViT-L/14 image embeddings, mirrored on the hub as a .pth file.
+AESTHETIC_ALIASES: dict[str, tuple[str, str]] = {
+    "laion/sac+logos+ava1-l14-linearMSE": (
+        "camenduru/improved-aesthetic-predictor",
+        "sac+logos+ava1-l14-linearMSE.pth",
+    ),
+}
+WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors", ".bin")
+CLIP_PATTERNS = ["*.json", "*.txt", "*.safetensors"]
+
+
+class ModelUnavailable(ViewfinderError):
+    """Weights that are neither cached nor downloadable; the message names model and cache."""
+
+
+def hub_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def pick_device() -> str:
+    """The best available torch device: cuda, then mps, then cpu."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str) -> "torch.dtype":
+    """bf16 on GPUs that support it, fp16 on other GPUs, fp32 on the CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def is_local(ref: str) -> bool:
+    return Path(ref).expanduser().exists()
+
+
+def _unavailable(kind: str, ref: str, setting: str, exc: BaseException) -> ModelUnavailable:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelUnavailable(
+        f"{kind} {ref!r} could not be loaded: it is not in the Hugging Face cache ({hub_cache_dir()}) "
+        f"and could not be downloaded ({reason}). Run 'viewfinder models fetch --model {ref}' on a machine "
+        f"with internet (then copy that cache here), or set [analysis] {setting} to a local folder or file."
+    )
+
+
+def _loading(kind: str, ref: str, setting: str, load: Callable[[], T]) -> T:
+    """Run ``load``; turn a missing file or a failed download into :class:`ModelUnavailable`."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    if ref.startswith((".", "/", "~")) and not is_local(ref):
+        raise BadInput(f"[analysis] {setting} = {ref!r}: no such file or folder; give an existing path or a hub id")
+    try:
+        return load()
+    except (OSError, EntryNotFoundError) as exc:
+        if is_local(ref):
+            raise BadInput(
+                f"[analysis] {setting} = {ref!r}: the folder is not a usable {kind} ({exc}); "
+                "give a folder saved with save_pretrained"
+            ) from None
+        raise _unavailable(kind, ref, setting, exc) from None
+
+
+def load_clip(ref: str, device: str, dtype: "torch.dtype") -> tuple[Any, Any, Any]:
+    """``(CLIPModel, tokenizer, image processor)`` from a hub id or a local folder, on ``device``."""
+
+    def load() -> tuple[Any, Any, Any]:
+        from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel
+
+        model = CLIPModel.from_pretrained(ref, dtype=dtype).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(ref)
+        processor = CLIPImageProcessorPil.from_pretrained(ref)
+        return model, tokenizer, processor
+
+    return _loading("CLIP model", ref, "clip_model", load)
+
+
+def aesthetic_location(ref: str) -> Path | tuple[str, str]:
+    """A local weights file, or ``(hub repo, filename)`` for an aesthetic predictor reference.
+
+    Accepts a file, a folder holding one weights file, a known alias (the default
+    ``laion/sac+logos+ava1-l14-linearMSE``) or ``owner/repo/path/to/file.pth``.
+    """
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+        if len(files) != 1:
+            raise BadInput(
+                f"[analysis] aesthetic_model = {ref!r}: expected one weights file ({', '.join(WEIGHT_SUFFIXES)}) "
+                f"in the folder, found {len(files)}; name the file itself"
+            )
+        return files[0]
+    if ref in AESTHETIC_ALIASES:
+        return AESTHETIC_ALIASES[ref]
+    parts = ref.split("/")
+    if len(parts) >= 3 and parts[-1].endswith(WEIGHT_SUFFIXES):
+        return "/".join(parts[:2]), "/".join(parts[2:])
+    raise BadInput(
+        f"[analysis] aesthetic_model = {ref!r}: not a file, a folder, a known predictor "
+        f"({', '.join(AESTHETIC_ALIASES)}) or 'owner/repo/file.pth'; give one of those"
+    )
+
+
+def aesthetic_file(ref: str) -> Path:
+    """The local weights file of an aesthetic predictor, downloaded into the hub cache if needed."""
+    location = aesthetic_location(ref)
+    if isinstance(location, Path):
+        return location
+
+    def load() -> Path:
+        from huggingface_hub import hf_hub_download
+
+        repo, filename = location
+        return Path(hf_hub_download(repo, filename))
+
+    return _loading("aesthetic predictor", ref, "aesthetic_model", load)
+
+
+def required_models(analysis: "Analysis") -> list[str]:
+    """The hub models a study's analyzers load (local paths need no download)."""
+    refs = [analysis.clip_model, analysis.aesthetic_model]
+    return [ref for ref in refs if ref.lower() != "none" and not is_local(ref)]
+
+
+def fetch_model(ref: str) -> Path:
+    """Download one model into the hub cache; return its local path."""
+    if is_local(ref):
+        return Path(ref).expanduser()
+    if ref in AESTHETIC_ALIASES or ref.endswith(WEIGHT_SUFFIXES):
+        return aesthetic_file(ref)
+
+    def load() -> Path:
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(ref, allow_patterns=CLIP_PATTERNS))
+        if not any(folder.glob("*.safetensors")):  # older repos only have PyTorch pickles
+            folder = Path(snapshot_download(ref, allow_patterns=[*CLIP_PATTERNS, "*.bin"]))
+        return folder
+
+    return _loading("model", ref, "clip_model", load)
+
+
+def fetch_models(refs: list[str], console: Console | None = None) -> list[tuple[str, Path]]:
+    """Download every model in ``refs`` (each at most once); return ``(ref, local path)`` pairs."""
+    console = console or Console(stderr=True)
+    fetched = []
+    for ref in dict.fromkeys(refs):
+        with console.status(f"fetching {ref} into {hub_cache_dir()}"):
+            fetched.append((ref, fetch_model(ref)))
+    return fetched
