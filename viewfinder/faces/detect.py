@@ -3,9 +3,10 @@
 mediapipe 0.10.21 (the ``[faces]`` extra) ships both TFLite models in its wheel, so nothing
 is downloaded. For speed the detector runs on a copy whose longer side is ``DETECT_SIDE``
 pixels (its model reads 192 x 192 anyway); when that finds nothing it looks again in a 3 x 3
-grid of overlapping tiles (``TILE_SHARE`` of each side), which finds faces down to about 2.5%
+grid of overlapping tiles (``TILE_SHARE`` of each side), which finds faces down to about 3%
 of the image height (the whole-image pass misses faces under about 10%), and merges the
-tiles' boxes (IoU > ``MERGE_IOU``). The mesh runs on a square crop of the main face (twice
+tiles' boxes (IoU > ``MERGE_IOU``). So in a group shot with one large face, much smaller
+faces elsewhere are not counted. The mesh runs on a square crop of the main face (twice
 the detector's box) scaled to ``MESH_SIDE`` pixels; landmarks are mapped back to the full
 image. The main face is the one with the largest box.
 """
