@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from viewfinder.errors import BadInput
 from viewfinder.judge.backend import JudgeBackend
 
+MAX_TOKENS_ENV = "VIEWFINDER_JUDGE_MAX_TOKENS"
 AUTO_OPENAI = "openai:gpt-4o-mini"
 AUTO_FAL = "fal:google/gemini-2.5-flash"
 HOW_TO_CONFIGURE = (
@@ -26,6 +27,7 @@ class JudgeChoice:
 def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
     """The backend for ``spec``; BadInput naming the fix when it cannot be used."""
     spec = spec.strip()
+    max_tokens = _max_tokens()
     if spec == "auto":
         if os.environ.get("OPENAI_API_KEY"):
             chosen = choose_backend(AUTO_OPENAI, max_concurrency=max_concurrency)
@@ -45,17 +47,29 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
             )
         from viewfinder.judge.openai_chat import OpenAIChatBackend
 
-        backend: JudgeBackend = OpenAIChatBackend(model, max_concurrency=max_concurrency)
+        backend: JudgeBackend = OpenAIChatBackend(model, max_concurrency=max_concurrency, max_tokens=max_tokens)
     elif kind == "fal":
         if not os.environ.get("FAL_KEY"):
             raise BadInput(f"--judge {spec}: FAL_KEY is not set; export your fal.ai key as FAL_KEY")
         from viewfinder.judge.fal_vlm import FalVisionBackend
 
-        backend = FalVisionBackend(model, max_concurrency=max_concurrency)
+        backend = FalVisionBackend(model, max_concurrency=max_concurrency, max_tokens=max_tokens)
     elif kind == "hf":
         from viewfinder.judge.hf_local import LocalVLMBackend
 
-        backend = LocalVLMBackend(model)
+        backend = LocalVLMBackend(model, max_new_tokens=max_tokens)
     else:
         raise BadInput(f"--judge {spec!r}: unknown judge backend {kind!r}; use openai, fal or hf")
     return JudgeChoice(backend, f"judge: {backend.name}")
+
+
+def _max_tokens() -> int:
+    """The most tokens a judge may write per answer (``VIEWFINDER_JUDGE_MAX_TOKENS``, default 1200)."""
+    text = os.environ.get(MAX_TOKENS_ENV, "1200")
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 16 <= value <= 32768:
+        raise BadInput(f"{MAX_TOKENS_ENV}={text!r}: give a whole number of tokens from 16 to 32768")
+    return value

@@ -1,0 +1,95 @@
+"""A local transformers VLM as the judge: ``--judge hf:<model id or path>``.
+
+Loads ``AutoProcessor`` and ``AutoModelForImageTextToText`` (Qwen2-VL, SmolVLM, LLaVA,
+Idefics, BLIP, ...) from the hub or a folder, on CUDA when there is one. Models with a chat
+template get system and user turns; others get the text in one piece. There is no response
+format here, so the schema is written into the prompt, decoding is greedy, and the reply is
+validated like every other (JSON wrapped in prose is found; garbage is a recorded failure).
+Calls run one at a time in a worker thread. Local calls cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from viewfinder.errors import BadInput
+from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, Usage
+from viewfinder.judge.prompt import schema_instruction
+
+
+class LocalVLMBackend(JudgeBackend):
+    """A judge running in this process."""
+
+    max_concurrency = 1
+
+    def __init__(self, model_id: str, *, device: str | None = None, max_new_tokens: int = 800) -> None:
+        self.model_id = model_id
+        self.name = f"hf:{model_id}"
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+        self._processor: Any = None
+        self._model: Any = None
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+        except ImportError as exc:
+            raise BadInput(
+                f"--judge {self.name}: needs torch and transformers; install with pip install 'viewfinder[local]'"
+            ) from exc
+        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            self._processor = AutoProcessor.from_pretrained(self.model_id)
+            model = AutoModelForImageTextToText.from_pretrained(self.model_id)
+        except (OSError, ValueError) as exc:
+            raise BadInput(
+                f"--judge {self.name}: cannot load an image-text-to-text model from {self.model_id!r} ({exc}); "
+                "give a hub id such as HuggingFaceTB/SmolVLM-256M-Instruct or a local folder"
+            ) from None
+        self._model = model.to(device).eval()
+
+    async def complete(self, conversation: Conversation) -> Reply:
+        return await asyncio.to_thread(self._generate, conversation)
+
+    def prompt_text(self, conversation: Conversation) -> str:
+        """The text the model sees: a chat template when the processor has one."""
+        system = conversation.system + "\n\n" + schema_instruction()
+        if getattr(self._processor, "chat_template", None):
+            messages: list[dict[str, Any]] = [
+                {"role": "system", "content": [{"type": "text", "text": system}]},
+                {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": conversation.user}]},
+            ]
+            messages += [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
+            return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        turns = "".join(f"\n\n{role}: {text}" for role, text in conversation.turns)
+        return f"{system}\n\n{conversation.user}{turns}\n\nJSON:"
+
+    def _generate(self, conversation: Conversation) -> Reply:
+        import torch
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(conversation.image.data)).convert("RGB")
+        inputs = self._processor(images=[image], text=self.prompt_text(conversation), return_tensors="pt")
+        inputs = inputs.to(self._model.device)
+        prompt_ids = inputs["input_ids"][0]
+        with torch.inference_mode():
+            output = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)[0]
+        output = output[_echoed(prompt_ids.tolist(), output.tolist()):]
+        text = self._processor.batch_decode(output.unsqueeze(0), skip_special_tokens=True)[0]
+        return Reply(
+            content=text,
+            usage=Usage(prompt_tokens=int(prompt_ids.shape[0]), completion_tokens=int(output.shape[0])),
+        )
+
+
+def _echoed(prompt: list[int], output: list[int]) -> int:
+    """How many leading output tokens repeat the prompt (its first token may differ: BLIP
+    swaps in BOS and drops the last prompt token; encoder-decoder models echo nothing)."""
+    length = 1 if output else 0
+    while length < min(len(prompt), len(output)) and output[length] == prompt[length]:
+        length += 1
+    return length
