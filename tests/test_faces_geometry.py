@@ -187,3 +187,12 @@ def test_one_raised_mouth_corner_reads_contempt(neutral_mesh) -> None:
     mesh = neutral_mesh.copy()
     mesh[291, 1] -= 0.04 * _face_height(mesh)
     assert _top(mesh) == "contempt"
+
+
+def test_a_lopsided_mouth_on_a_turned_face_is_not_contempt(neutral_mesh) -> None:
+    mesh = neutral_mesh.copy()
+    mesh[291, 1] -= 0.04 * _face_height(mesh)
+    # Foreshorten the eye on the image's right, as a head turned away from the camera does.
+    inner, outer = mesh[362, 0], mesh[263, 0]
+    mesh[263, 0] = inner + 0.5 * (outer - inner)
+    assert _top(mesh) != "contempt"

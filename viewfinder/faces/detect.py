@@ -13,8 +13,11 @@ image. The main face is the one with the largest box.
 
 from __future__ import annotations
 
+import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import cv2
 import numpy as np
@@ -80,17 +83,44 @@ def _solutions() -> Any:
     return face_detection, face_mesh
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a moment: MediaPipe's C++ start-up chatter (TFLite
+    delegate, feedback-tensor and projection warnings) would otherwise break up progress bars."""
+    with _STDERR_LOCK:
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class FaceFinder:
     """Detect faces and fit the mesh to the main one; one instance per thread."""
 
     def __init__(self) -> None:
         face_detection, face_mesh = _solutions()
-        self._detector = face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
-        )
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+        with _quiet_native_stderr():
+            self._detector = face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+            )
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+            )
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run both graphs once on a face, so their one-time start-up happens here."""
+        from skimage import data
+
+        portrait = np.ascontiguousarray(data.astronaut()[::2, ::2])
+        self.scan(portrait)
 
     def scan(self, rgb: np.ndarray) -> FaceScan:
         """Find the faces in an RGB uint8 image (H x W x 3)."""

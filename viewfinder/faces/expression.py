@@ -10,7 +10,9 @@ turning the face upright by its roll) and taken relative to a typical neutral fa
 * ``eye_open``: eyelid gap over eye width, minus the neutral opening.
 * ``brow_raise``: brow height above the upper eyelid, minus the neutral height.
 * ``brow_squeeze``: how much closer the inner brow ends are than in a neutral face.
-* ``asymmetry``: height difference between the two mouth corners.
+* ``asymmetry``: height difference between the two mouth corners, counted only when the
+  face is roughly frontal (the two eye widths within ``FRONTAL_EYE_RATIO``): a turned head
+  makes even a level mouth look lopsided.
 
 Each expression gets a linear score of these (``WEIGHTS``, e.g. happiness = smile + wide
 mouth; surprise = raised brows + open eyes + open mouth), neutral a constant, and a softmax
@@ -54,6 +56,7 @@ WEIGHTS: dict[str, dict[str, float]] = {
     "contempt": {"asymmetry": 120.0},
 }
 NEUTRAL_SCORE = 2.5
+FRONTAL_EYE_RATIO = 0.7
 TEMPERATURE = 1.0
 
 
@@ -74,11 +77,9 @@ def expression_features(landmarks: np.ndarray) -> dict[str, float]:
     face_height = max(float(p[CHIN, 1] - p[FOREHEAD, 1]), 1e-6)
     lip_centre_y = (p[LIP_INNER_UPPER, 1] + p[LIP_INNER_LOWER, 1]) / 2
     corner_lift = [(lip_centre_y - p[i, 1]) / face_height for i in MOUTH_CORNERS]
-    eye_open = [
-        abs(p[LID_LOWER[k], 1] - p[LID_UPPER[k], 1])
-        / max(abs(p[EYE_INNER[k], 0] - p[EYE_OUTER[k], 0]), 1e-6)
-        for k in (0, 1)
-    ]
+    eye_widths = [max(abs(p[EYE_INNER[k], 0] - p[EYE_OUTER[k], 0]), 1e-6) for k in (0, 1)]
+    eye_open = [abs(p[LID_LOWER[k], 1] - p[LID_UPPER[k], 1]) / eye_widths[k] for k in (0, 1)]
+    frontal = min(eye_widths) / max(eye_widths) >= FRONTAL_EYE_RATIO
     brow_raise = [(p[LID_UPPER[k], 1] - p[BROW_MID[k], 1]) / face_height for k in (0, 1)]
     brow_gap = abs(p[BROW_INNER[1], 0] - p[BROW_INNER[0], 0]) / eye_width
     return {
@@ -88,7 +89,7 @@ def expression_features(landmarks: np.ndarray) -> dict[str, float]:
         "eye_open": float(np.mean(eye_open)) - NEUTRAL["eye_open"],
         "brow_raise": float(np.mean(brow_raise)) - NEUTRAL["brow_raise"],
         "brow_squeeze": NEUTRAL["brow_gap"] - brow_gap,
-        "asymmetry": abs(corner_lift[0] - corner_lift[1]),
+        "asymmetry": abs(corner_lift[0] - corner_lift[1]) if frontal else 0.0,
     }
 
 
