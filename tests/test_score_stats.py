@@ -49,9 +49,18 @@ def test_newcombe_paired_difference_covers_at_least_nominal() -> None:
         assert 0.93 <= covered <= 1.0, (n, covered)
 
 
-def test_kappa_interval_coverage_for_moderate_studies() -> None:
-    covered = coverage.kappa_coverage(200, runs=400, seed=4)
-    assert 0.92 <= covered <= 0.98
+def test_kappa_interval_coverage_small_and_moderate_studies() -> None:
+    assert 0.92 <= coverage.kappa_coverage(200, runs=400, seed=4) <= 0.98  # large-sample interval
+    assert 0.91 <= coverage.kappa_coverage(20, runs=150, seed=4) <= 0.99  # bootstrap below 100 items
+
+
+def test_small_kappa_uses_the_bootstrap() -> None:
+    a = ["yes"] * 25 + ["no"] * 25
+    b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    result = cohens_kappa(a, b, ["yes", "no"])
+    assert result.method == "BCa bootstrap" and result.kappa == pytest.approx(0.4)
+    assert 0.1 < result.low < 0.4 < result.high < 0.7  # type: ignore[operator]
+    assert cohens_kappa(a, b, ["yes", "no"]) == result  # reproducible (fixed seed)
 
 
 def test_bootstrap_mean_interval() -> None:
@@ -91,7 +100,8 @@ def test_kappa_se_matches_fleiss_cohen_everitt_2x2() -> None:
     b_term = (1 - k) ** 2 * (p[0, 1] * (c[0] + r[1]) ** 2 + p[1, 0] * (c[1] + r[0]) ** 2)
     c_term = (k - pe * (1 - k)) ** 2
     se = math.sqrt((a_term + b_term - c_term) / (50 * (1 - pe) ** 2))
-    result = cohens_kappa(a, b, ["yes", "no"])
+    result = cohens_kappa(a, b, ["yes", "no"], interval="large-sample")
+    assert result.method == "large-sample"
     assert result.high - result.kappa == pytest.approx(1.959964 * se, rel=1e-4)  # type: ignore[operator]
 
 

@@ -54,8 +54,8 @@ NOTES = (
     "Adherence rates are shares of judged images with 95% Wilson score intervals; images a method could not "
     "judge (no face, 'unclear', missing answer) are counted apart and never as failures.",
     "Means of continuous scores have 95% BCa bootstrap intervals (scipy.stats.bootstrap, 2,000 resamples, fixed seed).",
-    "Agreement between the VLM judge and the faces analyzer is Cohen's kappa with the Fleiss-Cohen-Everitt "
-    "large-sample 95% interval, over images both judged.",
+    "Agreement between the VLM judge and the faces analyzer is Cohen's kappa over images both judged, with a "
+    "paired BCa bootstrap 95% interval below 100 such images and the Fleiss-Cohen-Everitt large-sample interval above.",
     "Models are compared on the same prompts and seeds: McNemar's test (exact binomial below 25 discordant pairs) "
     "with Newcombe's interval for the difference in rates; a paired sign-flip permutation test (9,999 resamples) "
     "with a bootstrap interval for score differences; Holm's correction across all targets of a model pair.",
@@ -149,7 +149,7 @@ def agreement(dimension: str, items: Sequence[ImageAdherence]) -> Agreement:
     return Agreement(
         dimension=dimension, method_a=METHOD_NAMES["judge"], method_b=METHOD_NAMES["faces"], n=result.n,
         observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
-        verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
+        ci_method=result.method, verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
     )
 
 

@@ -115,6 +115,7 @@ class Agreement(_Model):
     kappa: float | None = Field(None, description="Cohen's kappa; None when undefined")
     ci_low: float | None = None
     ci_high: float | None = None
+    ci_method: str = Field("", description="'BCa bootstrap' (under 100 images) or 'large-sample' (Fleiss-Cohen-Everitt)")
     verdict: str | None = Field(None, description="word from the verdict table for scale 'kappa'")
     labels: list[str] = Field(default_factory=list, description="category labels, rows and columns")
     matrix: list[list[int]] = Field(default_factory=list, description="counts, matrix[i][j]: a said labels[i], b said labels[j]")

@@ -16,6 +16,7 @@ from scipy import stats
 
 Z95 = float(stats.norm.ppf(0.975))
 MCNEMAR_EXACT_BELOW = 25  # discordant pairs; below this McNemar uses the exact binomial test
+KAPPA_BOOTSTRAP_BELOW = 100  # items both raters judged; below this kappa's interval is a bootstrap
 
 
 def _finite(value: float) -> float | None:
@@ -86,6 +87,7 @@ class KappaResult:
     high: float | None
     labels: list[str]
     matrix: list[list[int]]
+    method: str  # "large-sample" or "BCa bootstrap"; "" when kappa is undefined
 
 
 def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
@@ -100,18 +102,23 @@ def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] |
     return names, matrix
 
 
-def cohens_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> KappaResult:
-    """Cohen's kappa with the large-sample 95% interval of Fleiss, Cohen & Everitt (1969)."""
+def cohens_kappa(
+    a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None, *,
+    interval: str = "auto", resamples: int = 2000, seed: int = 0,
+) -> KappaResult:
+    """Cohen's kappa with a 95% interval: the large-sample interval of Fleiss, Cohen & Everitt
+    (1969), or below :data:`KAPPA_BOOTSTRAP_BELOW` items (``interval="auto"``) a paired BCa
+    bootstrap, because the large-sample interval covers only 85% of the time at 10 items."""
     names, matrix = confusion_matrix(a, b, labels)
     n = int(matrix.sum())
     if n == 0:
-        return KappaResult(0, None, None, None, None, names, matrix.tolist())
+        return KappaResult(0, None, None, None, None, names, matrix.tolist(), "")
     p = matrix / n
     rows, cols = p.sum(axis=1), p.sum(axis=0)
     po = float(np.trace(p))
     pe = float(rows @ cols)
     if pe >= 1:
-        return KappaResult(n, po, None, None, None, names, matrix.tolist())
+        return KappaResult(n, po, None, None, None, names, matrix.tolist(), "")
     kappa = (po - pe) / (1 - pe)
     diag = np.diag(p)
     term1 = float(np.sum(diag * (1 - (rows + cols) * (1 - kappa)) ** 2))
@@ -121,7 +128,46 @@ def cohens_kappa(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | Non
     term3 = (kappa - pe * (1 - kappa)) ** 2
     variance = max(term1 + term2 - term3, 0.0) / (n * (1 - pe) ** 2)
     half = Z95 * math.sqrt(variance)
-    return KappaResult(n, po, kappa, max(-1.0, kappa - half), min(1.0, kappa + half), names, matrix.tolist())
+    low, high, method = max(-1.0, kappa - half), min(1.0, kappa + half), "large-sample"
+    if interval == "bootstrap" or (interval == "auto" and n < KAPPA_BOOTSTRAP_BELOW):
+        index = {name: i for i, name in enumerate(names)}
+        codes_a = np.array([index[x] for x in a])
+        codes_b = np.array([index[y] for y in b])
+        boot = _bootstrap_kappa(codes_a, codes_b, len(names), resamples, seed)
+        if boot is not None:
+            low, high, method = boot[0], boot[1], "BCa bootstrap"
+    return KappaResult(n, po, kappa, low, high, names, matrix.tolist(), method)
+
+
+def _kappa_of_codes(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """Kappa along the last axis of integer-coded ratings (vectorised over leading axes).
+
+    A resample where both raters used one and the same label (chance agreement 1) counts as
+    kappa 1, so that rare resamples of small studies do not make the whole interval undefined."""
+    one_a = a[..., None] == np.arange(size)
+    one_b = b[..., None] == np.arange(size)
+    po = (a == b).mean(axis=-1)
+    pe = (one_a.mean(axis=-2) * one_b.mean(axis=-2)).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pe >= 1, 1.0, (po - pe) / (1 - pe))
+
+
+def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, size: int, resamples: int, seed: int) -> tuple[float, float] | None:
+    """Paired BCa bootstrap interval of kappa; None when it is undefined (e.g. one label only)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = stats.bootstrap((a, b), lambda x, y, axis: _kappa_of_codes(x, y, size), paired=True,
+                                     vectorized=True, n_resamples=resamples, method="BCa",
+                                     random_state=np.random.default_rng(seed))
+        except ValueError:
+            return None
+    low, high = result.confidence_interval
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return max(-1.0, float(low)), min(1.0, float(high))
 
 
 # -- paired comparisons -----------------------------------------------------------------------
