@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -111,7 +113,7 @@ class JudgeBackend(ABC):
 
 
 def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``Retry-After`` (or OpenAI's ``retry-after-ms``); None when absent."""
+    """Seconds from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``; None when absent."""
     millis = headers.get("retry-after-ms")
     if millis:
         try:
@@ -119,9 +121,14 @@ def retry_after_seconds(headers: Any) -> float | None:
         except ValueError:
             pass
     value = headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            return None
-    return None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
