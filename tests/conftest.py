@@ -83,3 +83,37 @@ def fal_server(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("FAL_KEY", FAL_TEST_KEY)
         monkeypatch.setenv("VIEWFINDER_FAL_URL", server.url)
         yield server
+
+
+# -- generation: fake OpenAI Images, Replicate and BFL servers (backends engineer) ------------
+@pytest.fixture()
+def openai_images_server(monkeypatch: pytest.MonkeyPatch):
+    """A fake OpenAI Images API with OPENAI_API_KEY and OPENAI_BASE_URL pointing at it."""
+    from tests.servers.openai_images_server import OPENAI_TEST_KEY, OpenAIImagesFakeServer
+
+    with OpenAIImagesFakeServer(latency_s=0.02, key=OPENAI_TEST_KEY) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_TEST_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        yield server
+
+
+@pytest.fixture()
+def replicate_server(monkeypatch: pytest.MonkeyPatch):
+    """A fake Replicate predictions API with REPLICATE_API_TOKEN and REPLICATE_BASE_URL set."""
+    from tests.servers.replicate_server import REPLICATE_TEST_TOKEN, ReplicateFakeServer
+
+    with ReplicateFakeServer(latency_s=0.06, key=REPLICATE_TEST_TOKEN) as server:
+        monkeypatch.setenv("REPLICATE_API_TOKEN", REPLICATE_TEST_TOKEN)
+        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
+        yield server
+
+
+@pytest.fixture()
+def bfl_server(monkeypatch: pytest.MonkeyPatch):
+    """A fake BFL API with BFL_API_KEY and BFL_BASE_URL pointing at it."""
+    from tests.servers.bfl_server import BFL_TEST_KEY, BflFakeServer
+
+    with BflFakeServer(latency_s=0.06, key=BFL_TEST_KEY) as server:
+        monkeypatch.setenv("BFL_API_KEY", BFL_TEST_KEY)
+        monkeypatch.setenv("BFL_BASE_URL", server.url)
+        yield server

@@ -111,7 +111,25 @@ def _fal(model_id: str, settings: BackendSettings) -> Backend:
     return FalBackend.from_env(model_id, settings)
 
 
-BACKENDS: dict[str, BackendFactory] = {"fal": _fal}
+def _openai(model_id: str, settings: BackendSettings) -> Backend:
+    from viewfinder.generate.openai_images import OpenAIImagesBackend
+
+    return OpenAIImagesBackend.from_env(model_id, settings)
+
+
+def _replicate(model_id: str, settings: BackendSettings) -> Backend:
+    from viewfinder.generate.replicate import ReplicateBackend
+
+    return ReplicateBackend.from_env(model_id, settings)
+
+
+def _bfl(model_id: str, settings: BackendSettings) -> Backend:
+    from viewfinder.generate.bfl import BflBackend
+
+    return BflBackend.from_env(model_id, settings)
+
+
+BACKENDS: dict[str, BackendFactory] = {"fal": _fal, "openai": _openai, "replicate": _replicate, "bfl": _bfl}
 
 
 def split_model(model: str) -> tuple[str, str]:

@@ -1,0 +1,193 @@
+"""The common part of the fake OpenAI Images, Replicate and BFL servers.
+
+A threaded HTTP server on 127.0.0.1 that records every request, checks the API key,
+serves the image files it made, and applies scripted faults (the same :class:`Fault`
+as the fake fal server: ``http``, ``delay``, ``drop``, ``truncate``, ``html``, ``bomb``;
+the other kinds are left to each API's routes). Subclasses name their routes and answer
+them in :meth:`FakeApi.handle`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.servers.fal_server import Fault, Recorded, bomb_png, render_image
+
+__all__ = ["FakeApi", "Fault", "Recorded", "Reply", "render_image"]
+
+Reply = tuple[int, Any, dict[str, str]]  # status, JSON body (or bytes), extra headers
+
+
+class FakeApi:
+    """Base fake provider; ``latency_s`` is how long a request takes to finish."""
+
+    routes: tuple[str, ...] = ()
+
+    def __init__(self, latency_s: float = 0.0, *, port: int = 0, key: str | None = None, image_scale: int = 16) -> None:
+        self.latency_s = latency_s
+        self.key = key
+        self.image_scale = image_scale
+        self.faults: list[Fault] = []
+        self.requests: list[Recorded] = []
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 1024
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "FakeApi":
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting and inspection ------------------------------------------------------------
+    def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
+        fault = fault or Fault(**kwargs)
+        if fault.route not in (*self.routes, "file", "any"):
+            raise ValueError(f"unknown route {fault.route!r}; use one of {self.routes}")
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def recorded(self, method: str | None = None, route: str | None = None) -> list[Recorded]:
+        with self.lock:
+            rows = list(self.requests)
+        return [
+            r for r in rows
+            if (method is None or r.method == method) and (route is None or self.route_of(r.method, r.path) == route)
+        ]
+
+    def take_fault(self, route: str, text: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.times == 0 or fault.route not in (route, "any"):
+                    continue
+                if fault.match is not None and fault.match not in text:
+                    continue
+                if fault.times > 0:
+                    fault.times -= 1
+                return fault
+        return None
+
+    def add_file(self, name: str, data: bytes, content_type: str) -> str:
+        """Serve ``data`` at ``/files/<name>``; returns its URL."""
+        with self.lock:
+            self.files[name] = (data, content_type)
+        return f"{self.url}/files/{name}"
+
+    def image(self, prompt: str, seed: int, size: tuple[int, int], fmt: str) -> bytes:
+        """A deterministic picture at ``size`` divided by ``image_scale``."""
+        width, height = (max(8, side // self.image_scale) for side in size)
+        return render_image(prompt, seed, (width, height), fmt)
+
+    def elapsed_share(self, submitted_at: float) -> float:
+        """How far a request is through ``latency_s`` (1.0 and above: done)."""
+        return 1.0 if self.latency_s <= 0 else (time.monotonic() - submitted_at) / self.latency_s
+
+    # -- what each API defines ---------------------------------------------------------------
+    def route_of(self, method: str, path: str) -> str:
+        raise NotImplementedError
+
+    def authorized(self, headers: Any) -> bool:
+        raise NotImplementedError
+
+    def unauthorized(self) -> Reply:
+        raise NotImplementedError
+
+    def handle(self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None) -> Reply:
+        raise NotImplementedError
+
+
+def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _handle(self, method: str) -> None:
+            split = urlsplit(self.path)
+            path, query = split.path, parse_qs(split.query)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            if path.startswith("/_control/"):
+                return self._control(method, path, body)
+            route = "file" if path.startswith("/files/") else server.route_of(method, path)
+            with server.lock:
+                server.requests.append(Recorded(method, path, query, dict(self.headers), body, time.time()))
+            if route not in ("file", "unknown") and server.key is not None and not server.authorized(self.headers):
+                return self._send(*server.unauthorized())
+            fault = server.take_fault(route, self.path + " " + (raw.decode("utf-8", "replace") if raw else ""))
+            if fault is not None:
+                if fault.kind == "delay":
+                    time.sleep(fault.delay_s)
+                elif fault.kind == "drop":
+                    self.close_connection = True
+                    return
+                elif fault.kind == "http":
+                    return self._send(fault.status, fault.body if fault.body is not None else {"detail": f"injected {fault.status}"}, fault.headers)
+                elif fault.kind == "truncate":
+                    return self._send(200, b'{"id": "trunc', content_type="application/json")
+                elif fault.kind == "html":
+                    return self._send(200, b"<html><body>Access denied</body></html>", content_type="text/html; charset=utf-8")
+                elif fault.kind == "bomb":
+                    return self._send(200, bomb_png(), content_type="image/png")
+            if route == "file":
+                with server.lock:
+                    entry = server.files.get(path[len("/files/"):])
+                if entry is None:
+                    return self._send(404, {"detail": "File not found"})
+                return self._send(200, entry[0], content_type=entry[1])
+            status, reply, headers = server.handle(route, method, path, query, body, fault)
+            self._send(status, reply, headers)
+
+        def _control(self, method: str, path: str, body: Any) -> None:
+            if path == "/_control/requests" and method == "GET":
+                return self._send(200, [asdict(r) for r in server.recorded()])
+            if path == "/_control/faults" and method == "POST" and isinstance(body, dict):
+                server.add_fault(Fault(**body))
+                return self._send(200, {"ok": True})
+            self._send(404, {"detail": "unknown control path"})
+
+    return Handler

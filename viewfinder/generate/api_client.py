@@ -1,0 +1,146 @@
+"""HTTP plumbing shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL).
+
+One place maps HTTP answers onto the runner's errors, the same way for every provider:
+401/403 stop the run (the key is wrong), 402 and OpenAI's ``insufficient_quota`` stop it
+too (no credits), 400/422 fail the job with the provider's own detail, 408/409/425/429/5xx
+and transport errors are retried (honouring Retry-After), and a 404 on a request we
+submitted means the provider forgot it. Every message passes through :meth:`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from viewfinder.errors import FatalRunError
+from viewfinder.generate.backend import BackendSettings, JobFailed, RequestUnknown, RetryableError
+from viewfinder.generate.retry import parse_retry_after
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+NO_CREDIT_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How a provider is named in messages and where users fix keys and credits."""
+
+    name: str  # "OpenAI"
+    key_env: str  # "OPENAI_API_KEY"
+    keys_url: str
+    billing_url: str
+
+
+class ApiClient:
+    """An httpx client for one provider that answers JSON or raises the runner's errors."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        key: str,
+        auth_headers: dict[str, str],
+        settings: BackendSettings,
+        *,
+        read_timeout_s: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.auth_headers = auth_headers
+        self._secrets = [key] if len(key) >= 4 else []
+        connections = settings.concurrency + 8
+        self.http = httpx.AsyncClient(
+            headers={"User-Agent": f"viewfinder ({provider.name})"},
+            timeout=httpx.Timeout(settings.timeout_s, read=read_timeout_s or settings.timeout_s),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+
+    def redact(self, text: str) -> str:
+        """``text`` with the key masked."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def request(
+        self, method: str, url: str, what: str, *, authenticated: bool = True, unknown_is_gone: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """Send one request; a non-2xx answer raises the matching runner error."""
+        headers = {**(self.auth_headers if authenticated else {}), **kwargs.pop("headers", {})}
+        try:
+            response = await self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise RetryableError(f"{self.provider.name} {what}: {type(exc).__name__}") from None
+        if response.status_code == 404 and unknown_is_gone:
+            raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
+        self.raise_for_status(response, what)
+        return response
+
+    async def request_json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`request`, then the body as a JSON object (a cut-off body is retried)."""
+        return self.json_object(await self.request(method, url, what, **kwargs), what)
+
+    def json_object(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            raise RetryableError(f"{self.provider.name} {what} answer is not valid JSON (truncated?)") from None
+        if not isinstance(data, dict):
+            raise RetryableError(f"{self.provider.name} {what} answer is not a JSON object")
+        return data
+
+    def raise_for_status(self, response: httpx.Response, what: str) -> None:
+        code = response.status_code
+        if code < 300:
+            return
+        text, error_code = error_detail(response)
+        detail = self.redact(text)
+        name, keep = self.provider.name, "Finished images are kept; run again to resume."
+        if code in (401, 403):
+            raise FatalRunError(
+                f"{name} refused the API key ({what}: HTTP {code}: {detail}); check {self.provider.key_env} "
+                f"({self.provider.keys_url}). {keep}"
+            )
+        if code == 402 or error_code in NO_CREDIT_CODES:
+            raise FatalRunError(
+                f"{name} has no credit left for this key ({what}: HTTP {code}: {detail}); add credits at "
+                f"{self.provider.billing_url}. {keep}"
+            )
+        if code in RETRYABLE_STATUS:
+            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", parse_retry_after(response.headers.get("retry-after")))
+        if code in (400, 422):
+            raise JobFailed(f"{name} rejected the input (HTTP {code}): {detail}")
+        raise JobFailed(f"{name} {what}: HTTP {code}: {detail}")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def error_detail(response: httpx.Response) -> tuple[str, str | None]:
+    """The provider's error text and machine code, from any of the usual shapes:
+    OpenAI ``{"error": {"message", "code"}}``, RFC 7807 ``{"title", "detail"}`` (Replicate)
+    and FastAPI ``{"detail": str | [{"loc", "msg", "type"}]}`` (BFL)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase, None
+    if not isinstance(body, dict):
+        return json.dumps(body)[:300], None
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = error.get("code") or error.get("type")
+        message = str(error.get("message") or json.dumps(error)[:300])
+        return (f"{message} ({code})" if code else message), (str(code) if code else None)
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                parts.append(f"{loc}: {item.get('msg', '')} ({item.get('type', '')})".strip())
+            else:
+                parts.append(str(item))
+        return "; ".join(parts), None
+    title = body.get("title")
+    if detail is not None:
+        return (f"{title}: {detail}" if title and title not in str(detail) else str(detail)), None
+    return str(title or error or json.dumps(body)[:300]), None

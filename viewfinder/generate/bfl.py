@@ -1,0 +1,153 @@
+"""Black Forest Labs API backend (``bfl:flux-2-pro``, ``bfl:flux-pro-1.1``, ...).
+
+Protocol: ``POST {BFL_BASE_URL or https://api.bfl.ai}/v1/{model}`` with header
+``x-key: $BFL_API_KEY`` answers ``{"id", "polling_url"}`` (newer answers add ``cost`` in
+credits and megapixels). ``GET polling_url`` until ``status`` is ``Ready``
+(``result.sample``: a signed URL that expires in ten minutes, so it is downloaded at
+once), ``Error``, ``Request Moderated`` or ``Content Moderated``; ``Pending`` means wait
+and ``Task not found`` means the request is gone. The key is only sent to the API's own
+hosts: a polling URL on another host is replaced by ``{base}/v1/get_result?id=``.
+There is no cancel endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from math import gcd
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from viewfinder.errors import BadInput
+from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.backend import (
+    BackendSettings,
+    GenerationRequest,
+    GenerationResult,
+    ImageRef,
+    JobFailed,
+    RequestUnknown,
+    RetryableError,
+    Submission,
+)
+from viewfinder.generate.pricing import requested_size
+
+DEFAULT_BASE_URL = "https://api.bfl.ai"
+MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+ASPECT_RATIO_MODELS = {"flux-pro-1.1-ultra"}  # these take aspect_ratio instead of width/height
+MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the image"}
+SUBMIT_FIELDS = ("cost", "input_mp", "output_mp")
+PROVIDER = Provider("BFL", "BFL_API_KEY", "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits")
+
+
+def multiple_of_16(pixels: int) -> int:
+    """The nearest multiple of 16, as BFL requires for width and height."""
+    return max(64, int(round(pixels / 16)) * 16)
+
+
+class BflBackend:
+    """One BFL model endpoint; one per run and model."""
+
+    name = "bfl"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+        if not MODEL_ID.match(model):
+            raise BadInput(f"model 'bfl:{model}': a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings
+        self.api = ApiClient(PROVIDER, key, {"x-key": key}, settings)
+        self._accepted: dict[str, dict[str, Any]] = {}  # what submit said (cost), by request id
+
+    @classmethod
+    def from_env(cls, model: str, settings: BackendSettings) -> "BflBackend":
+        key = os.environ.get("BFL_API_KEY", "").strip()
+        if not key:
+            raise BadInput(
+                f"model 'bfl:{model}': BFL_API_KEY is not set; export BFL_API_KEY=<your BFL API key> "
+                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling BFL"
+            )
+        return cls(model, key, settings, os.environ.get("BFL_BASE_URL") or DEFAULT_BASE_URL)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def payload(self, request: GenerationRequest) -> dict[str, Any]:
+        width, height = requested_size(request.params)
+        body: dict[str, Any] = {"prompt": request.prompt, "seed": request.seed}
+        if self.model in ASPECT_RATIO_MODELS:
+            body["aspect_ratio"] = _ratio(width, height)
+        else:
+            body["width"], body["height"] = multiple_of_16(width), multiple_of_16(height)
+        body["output_format"] = request.params.get("output_format", "jpeg")
+        return body
+
+    async def submit(self, request: GenerationRequest) -> Submission:
+        data = await self.api.request_json("POST", f"{self.base_url}/v1/{self.model}", "submit", json=self.payload(request))
+        request_id = data.get("id")
+        if not isinstance(request_id, str) or not request_id:
+            raise RetryableError("BFL submit answer has no id")
+        self._accepted[request_id] = {k: data[k] for k in SUBMIT_FIELDS if k in data}
+        polling_url = data.get("polling_url")
+        if not isinstance(polling_url, str) or not self._is_api_host(polling_url):
+            polling_url = f"{self.base_url}/v1/get_result?id={quote(request_id)}"
+        return Submission(request_id=request_id, urls={"polling_url": polling_url})
+
+    async def wait(self, submission: Submission) -> GenerationResult:
+        while True:
+            answer = await self.api.request_json("GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True)
+            status = answer.get("status")
+            if status == "Ready":
+                return self._result(submission, answer)
+            if status == "Task not found":
+                raise RequestUnknown("BFL no longer knows this request (Task not found)")
+            if status in MODERATED:
+                raise JobFailed(f"BFL moderation blocked {MODERATED[status]} ({status}){_details(answer)}")
+            if status == "Error":
+                raise JobFailed(self.redact(f"BFL reported an error{_details(answer)}"))
+            if status != "Pending":
+                raise JobFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def cancel(self, submission: Submission) -> bool:
+        return False  # the API has no way to cancel a request
+
+    def redact(self, text: str) -> str:
+        return self.api.redact(text)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _is_api_host(self, url: str) -> bool:
+        """Whether ``url`` is on the configured base host or on bfl.ai (regional hosts)."""
+        parts, base = urlsplit(url), urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https"):
+            return False
+        return (host == base.hostname and parts.scheme == base.scheme) or (
+            parts.scheme == "https" and (host == "bfl.ai" or host.endswith(".bfl.ai"))
+        )
+
+    def _result(self, submission: Submission, answer: dict[str, Any]) -> GenerationResult:
+        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        sample = result.get("sample")
+        if not isinstance(sample, str) or not sample:
+            raise JobFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")
+        seed = result.get("seed")
+        response = {**answer, **self._accepted.pop(submission.request_id, {})}
+        return GenerationResult(
+            images=[ImageRef(url=sample)],
+            response=response,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        )
+
+
+def _details(answer: dict[str, Any]) -> str:
+    """BFL's explanation of a failure, from ``details`` or ``error``, if it gave one."""
+    detail = answer.get("details") or answer.get("error")
+    return f": {str(detail)[:300]}" if detail else ""
+
+
+def _ratio(width: int, height: int) -> str:
+    divisor = gcd(width, height)
+    return f"{width // divisor}:{height // divisor}"

@@ -1,0 +1,139 @@
+"""OpenAI Images backend (``openai:gpt-image-1.5`` and the other GPT image models).
+
+Protocol: ``POST {OPENAI_BASE_URL or https://api.openai.com/v1}/images/generations`` with
+``Authorization: Bearer $OPENAI_API_KEY`` answers synchronously with the image as base64
+(``data[].b64_json``) and a ``usage`` block of tokens. So :meth:`submit` makes the call
+and keeps the result, and :meth:`wait` hands it over; a result lost with an interrupted
+run is a request unknown to us, which the runner submits again. The API takes no seed:
+each seed of a study is one more sample, not a reproducible image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import os
+import re
+import uuid
+from typing import Any
+
+from viewfinder.errors import BadInput
+from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.backend import (
+    BackendSettings,
+    GenerationRequest,
+    GenerationResult,
+    ImageRef,
+    JobFailed,
+    RequestUnknown,
+    Submission,
+)
+from viewfinder.generate.pricing import requested_size
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))  # what GPT image models accept
+DEFAULT_QUALITY = "medium"  # the quality the price table assumes
+GENERATION_TIMEOUT_S = 300.0  # a high-quality image can take minutes to come back
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PROVIDER = Provider(
+    "OpenAI", "OPENAI_API_KEY", "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing"
+)
+
+
+def nearest_size(width: int, height: int) -> str:
+    """The supported size whose aspect ratio is nearest ``width`` x ``height``, as ``"WxH"``."""
+    aspect = math.log(width / height)
+    w, h = min(SIZES, key=lambda size: abs(math.log(size[0] / size[1]) - aspect))
+    return f"{w}x{h}"
+
+
+class OpenAIImagesBackend:
+    """One OpenAI image model; one per run and model."""
+
+    name = "openai"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+        if not MODEL_ID.match(model):
+            raise BadInput(f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.api = ApiClient(
+            PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings,
+            read_timeout_s=max(settings.timeout_s, GENERATION_TIMEOUT_S),
+        )
+        self._results: dict[str, GenerationResult] = {}
+
+    @classmethod
+    def from_env(cls, model: str, settings: BackendSettings) -> "OpenAIImagesBackend":
+        key = os.environ.get("OPENAI_API_KEY", "").strip()
+        if not key:
+            raise BadInput(
+                f"model 'openai:{model}': OPENAI_API_KEY is not set; export OPENAI_API_KEY=<your OpenAI API key> "
+                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling OpenAI"
+            )
+        return cls(model, key, settings, os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def payload(self, request: GenerationRequest) -> dict[str, Any]:
+        params = request.params
+        return {
+            "model": self.model,
+            "prompt": request.prompt,
+            "n": 1,
+            "size": nearest_size(*requested_size(params)),
+            "quality": params.get("quality", DEFAULT_QUALITY),
+            "output_format": params.get("output_format", "png"),
+        }
+
+    async def submit(self, request: GenerationRequest) -> Submission:
+        response = await self.api.request("POST", f"{self.base_url}/images/generations", "generation", json=self.payload(request))
+        data = self.api.json_object(response, "generation")
+        request_id = response.headers.get("x-request-id") or f"local-{uuid.uuid4()}"
+        self._results[request_id] = self._result(data)
+        return Submission(request_id=request_id)
+
+    async def wait(self, submission: Submission) -> GenerationResult:
+        result = self._results.pop(submission.request_id, None)
+        if result is None:
+            raise RequestUnknown("OpenAI answers at once and this answer was not kept (the run was interrupted)")
+        return result
+
+    async def cancel(self, submission: Submission) -> bool:
+        return self._results.pop(submission.request_id, None) is not None
+
+    def redact(self, text: str) -> str:
+        return self.api.redact(text)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    # -- the answer -------------------------------------------------------------------------
+    def _result(self, data: dict[str, Any]) -> GenerationResult:
+        """Images from ``data[]``; the stored answer keeps everything but the base64 itself."""
+        fmt = data.get("output_format") or "png"
+        width, height = _size(data.get("size"))
+        images, kept = [], []
+        for item in data.get("data") or []:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("b64_json"), str):
+                try:
+                    raw = base64.b64decode(item["b64_json"], validate=True)
+                except (binascii.Error, ValueError):
+                    raise JobFailed("OpenAI returned an image that is not valid base64") from None
+                images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
+                kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "b64_json_bytes": len(raw)})
+            elif isinstance(item.get("url"), str):
+                images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
+                kept.append(item)
+        if not images:
+            raise JobFailed(self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"))
+        return GenerationResult(images=images, response={**data, "data": kept})
+
+
+def _size(size: Any) -> tuple[int | None, int | None]:
+    if isinstance(size, str) and re.fullmatch(r"\d+x\d+", size):
+        width, height = size.split("x")
+        return int(width), int(height)
+    return None, None

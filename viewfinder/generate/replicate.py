@@ -1,0 +1,150 @@
+"""Replicate predictions backend (``replicate:owner/name`` or ``replicate:owner/name:version``).
+
+Protocol: ``POST {REPLICATE_BASE_URL or https://api.replicate.com}/v1/models/{owner}/{name}/predictions``
+(official models) or ``POST /v1/predictions`` with ``version`` (a pinned version, the
+reproducible choice) and ``Authorization: Bearer $REPLICATE_API_TOKEN`` answers 201 with a
+prediction: ``id``, ``status`` and ``urls.get`` / ``urls.cancel``, which we always follow.
+``GET urls.get`` until ``status`` is ``succeeded`` (``output``: a list of URLs), ``failed``
+(``error``) or ``canceled``; ``starting`` and ``processing`` mean wait. ``POST urls.cancel``
+cancels. The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+from typing import Any
+
+from viewfinder.errors import BadInput, FatalRunError
+from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.backend import (
+    BackendSettings,
+    GenerationRequest,
+    GenerationResult,
+    ImageRef,
+    JobFailed,
+    RequestUnknown,
+    RetryableError,
+    Submission,
+)
+from viewfinder.generate.pricing import requested_size
+
+DEFAULT_BASE_URL = "https://api.replicate.com"
+MODEL_ID = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(:(?P<version>[0-9a-f]{8,64}))?$")
+ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+RUNNING = {"starting", "processing"}
+FORMATS = {"jpeg": "jpg", "png": "png"}
+MAX_LOGS = 2000
+PROVIDER = Provider(
+    "Replicate", "REPLICATE_API_TOKEN", "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing"
+)
+
+
+def nearest_aspect_ratio(width: int, height: int) -> str:
+    """The aspect ratio Replicate's FLUX models accept that is nearest ``width`` x ``height``."""
+    aspect = math.log(width / height)
+
+    def distance(ratio: str) -> float:
+        w, h = ratio.split(":")
+        return abs(math.log(int(w) / int(h)) - aspect)
+
+    return min(ASPECT_RATIOS, key=distance)
+
+
+class ReplicateBackend:
+    """One Replicate model (or pinned version); one per run and model."""
+
+    name = "replicate"
+
+    def __init__(self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+        match = MODEL_ID.match(model_id)
+        if match is None:
+            raise BadInput(
+                f"model 'replicate:{model_id}': a Replicate model id is 'owner/name' or 'owner/name:version', "
+                "e.g. replicate:black-forest-labs/flux-schnell"
+            )
+        self.model, self.version = match["model"], match["version"]
+        self.base_url = base_url.rstrip("/")
+        self.settings = settings
+        self.api = ApiClient(PROVIDER, token, {"Authorization": f"Bearer {token}"}, settings)
+
+    @classmethod
+    def from_env(cls, model_id: str, settings: BackendSettings) -> "ReplicateBackend":
+        token = os.environ.get("REPLICATE_API_TOKEN", "").strip()
+        if not token:
+            raise BadInput(
+                f"model 'replicate:{model_id}': REPLICATE_API_TOKEN is not set; export REPLICATE_API_TOKEN=<your token> "
+                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling Replicate"
+            )
+        return cls(model_id, token, settings, os.environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL)
+
+    # -- the protocol -----------------------------------------------------------------------
+    def payload(self, request: GenerationRequest) -> dict[str, Any]:
+        params = request.params
+        fmt = params.get("output_format", "jpeg")
+        inputs: dict[str, Any] = {
+            "prompt": request.prompt,
+            "seed": request.seed,
+            "aspect_ratio": nearest_aspect_ratio(*requested_size(params)),
+            "num_outputs": 1,
+            "num_inference_steps": int(params.get("num_inference_steps", 4)),
+            "output_format": FORMATS.get(fmt, fmt),
+            "disable_safety_checker": not params.get("enable_safety_checker", True),
+            "go_fast": False,  # the fast path is not deterministic even with a seed
+        }
+        if params.get("guidance_scale") is not None:
+            inputs["guidance"] = float(params["guidance_scale"])
+        return {"version": self.version, "input": inputs} if self.version else {"input": inputs}
+
+    async def submit(self, request: GenerationRequest) -> Submission:
+        url = f"{self.base_url}/v1/predictions" if self.version else f"{self.base_url}/v1/models/{self.model}/predictions"
+        prediction = await self.api.request_json("POST", url, "create prediction", json=self.payload(request))
+        prediction_id = prediction.get("id")
+        if not isinstance(prediction_id, str) or not prediction_id:
+            raise RetryableError("Replicate create answer has no prediction id")
+        urls = prediction.get("urls") if isinstance(prediction.get("urls"), dict) else {}
+        base = f"{self.base_url}/v1/predictions/{prediction_id}"
+        return Submission(
+            request_id=prediction_id,
+            urls={"get": urls.get("get") or base, "cancel": urls.get("cancel") or f"{base}/cancel"},
+        )
+
+    async def wait(self, submission: Submission) -> GenerationResult:
+        while True:
+            prediction = await self.api.request_json("GET", submission.urls["get"], "prediction", unknown_is_gone=True)
+            status = prediction.get("status")
+            if status == "succeeded":
+                return self._result(prediction)
+            if status == "failed":
+                raise JobFailed(self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}"))
+            if status == "canceled":
+                raise JobFailed("Replicate prediction was canceled")
+            if status not in RUNNING:
+                raise JobFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
+            await asyncio.sleep(self.settings.poll_interval_s)
+
+    async def cancel(self, submission: Submission) -> bool:
+        try:
+            await self.api.request("POST", submission.urls["cancel"], "cancel")
+        except (FatalRunError, JobFailed, RequestUnknown, RetryableError):
+            return False
+        return True
+
+    def redact(self, text: str) -> str:
+        return self.api.redact(text)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    # -- the answer -------------------------------------------------------------------------
+    def _result(self, prediction: dict[str, Any]) -> GenerationResult:
+        output = prediction.get("output")
+        urls = [output] if isinstance(output, str) else [u for u in output or [] if isinstance(u, str)]
+        if not urls:
+            raise JobFailed(f"Replicate prediction succeeded without image URLs: {str(output)[:200]}")
+        response = dict(prediction)
+        if isinstance(response.get("logs"), str):
+            response["logs"] = response["logs"][-MAX_LOGS:]
+        return GenerationResult(images=[ImageRef(url=url) for url in urls], response=response)
