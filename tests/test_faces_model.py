@@ -86,3 +86,13 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
     assert "faces.expr_contempt" not in face
     assert face["faces.camera_angle"] == "eye-level"
     assert cup["faces.expression"] == "no face" and "faces.expression_method" not in cup
+
+
+def test_models_fetch_includes_the_expression_model_when_one_is_set(tmp_path: Path) -> None:
+    from viewfinder.analyze.models import required_models
+
+    base = Analysis(clip_model="some/clip", aesthetic_model="none")
+    assert required_models(base) == ["some/clip"]  # empty expression_model: landmarks, nothing to fetch
+    assert required_models(base.model_copy(update={"expression_model": "trpakov/vit-face-expression"})) == [
+        "some/clip", "trpakov/vit-face-expression"]
+    assert required_models(base.model_copy(update={"expression_model": str(tmp_path)})) == ["some/clip"]

@@ -155,8 +155,8 @@ def aesthetic_file(ref: str) -> Path:
 
 def required_models(analysis: "Analysis") -> list[str]:
     """The hub models a study's analyzers load (local paths need no download)."""
-    refs = [analysis.clip_model, analysis.aesthetic_model]
-    return [ref for ref in refs if ref.lower() != "none" and not is_local(ref)]
+    refs = [analysis.clip_model, analysis.aesthetic_model, analysis.expression_model]
+    return [ref for ref in refs if ref and ref.lower() != "none" and not is_local(ref)]
 
 
 def fetch_model(ref: str) -> Path:
