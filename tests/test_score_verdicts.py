@@ -92,3 +92,24 @@ def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path
 def test_structured_sentence_is_checked_against_its_own_scale() -> None:
     sentence = Sentence(text="Judge aesthetic for m scored 0.85 (mean), which is good.", scale="probability", value=0.85)
     assert check_sentences([sentence])[0].expected == "very good"
+
+
+def test_built_report_words_agree_with_its_numbers(tmp_path: Path) -> None:
+    """The report (report engineer's build_report) renders only table words for its numbers."""
+    from rich.console import Console
+
+    from viewfinder.report import build_report
+    from viewfinder.score import run_scoring
+
+    console = Console(file=open(tmp_path / "log.txt", "w"))
+    with build_run(tmp_path / "run") as store:
+        report = run_scoring(store, study(), console)
+        build_report(store, study(), console)
+    post = (tmp_path / "run" / "report" / "post.md").read_text(encoding="utf-8")
+    claimed = [s for s in report.sentences() if s.scale]
+    assert sum(s.text in post for s in claimed) == len(claimed)  # every scored sentence is in the post
+    assert check_text(post) == []
+    planted = post.replace(claimed[0].text, claimed[0].text.replace(
+        f"which is {claimed[0].text.rsplit('which is ', 1)[1]}",
+        "which is poor." if not claimed[0].text.endswith("poor.") else "which is very good."))
+    assert len(check_text(planted)) == 1
