@@ -1,0 +1,57 @@
+"""The judge as a user runs it: ``viewfinder run`` / ``viewfinder analyze`` against local fakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from servers.fal_server import FAL_TEST_KEY, FalFakeServer
+from servers.openai_server import FakeOpenAI, good_answer
+from viewfinder.cli import app
+from viewfinder.store import RunStore
+
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed.toml"
+
+
+@pytest.fixture()
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "FAL_KEY", "VIEWFINDER_JUDGE_PRICE", "VIEWFINDER_FAL_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_run_then_analyze_again_with_the_default_judge(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    run_dir = tmp_path / "seed-run"
+    with FalFakeServer(latency_s=0.02, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+        judge.responder = lambda request: good_answer(people=0, face_visible=False, camera_angle="high-angle")
+        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url, "OPENAI_API_KEY": judge.key}
+        runner = CliRunner()
+        result = runner.invoke(app, ["run", str(SEED), "--workdir", str(run_dir), "--analyzers", "judge", "--until", "analyze"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "judge: openai:gpt-4o-mini (auto: OPENAI_API_KEY is set)" in result.output
+        assert len(judge.requests) == 10
+        again = runner.invoke(app, ["analyze", str(run_dir), "--analyzers", "judge"], env=env)
+        assert again.exit_code == 0 and "0 measured, 10 already stored" in again.output
+        assert len(judge.requests) == 10
+    with RunStore(run_dir, create=False) as store:
+        table = store.measurement_table()
+        assert len(table) == 10
+        assert {row["judge.expression"] for row in table.values()} == {"no face"}
+        assert {row["judge.camera_angle"] for row in table.values()} == {"high-angle"}
+        status = store.status()
+    assert status["cost_usd"]["judge"] > 0
+    for text in (result.output, again.output, json.dumps(status)):
+        assert judge.key not in text and FAL_TEST_KEY not in text
+
+
+def test_no_judge_configured_says_how_to_configure_one(clean_env: pytest.MonkeyPatch, tmp_path: Path, image_run) -> None:
+    import numpy as np
+
+    run_dir = image_run([np.zeros((16, 16, 3), dtype=np.uint8)])
+    result = CliRunner().invoke(app, ["analyze", str(run_dir), "--analyzers", "judge"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "no VLM judge is configured; set OPENAI_API_KEY" in text and "--judge hf:<model id>" in text
