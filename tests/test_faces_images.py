@@ -174,3 +174,26 @@ def test_an_unreadable_image_is_a_failure_not_a_crash(image_run, astronaut) -> N
         table = store.measurement_table()
         assert table[rows[0]["id"]]["faces.face_count"] == 1
         assert rows[1]["id"] not in table
+
+
+def test_viewfinder_analyze_faces_from_the_command_line(image_run, astronaut) -> None:
+    from typer.testing import CliRunner
+
+    from viewfinder.cli import app
+    from viewfinder.store import RunStore
+
+    run_dir = image_run([astronaut, data.coffee()], analysis={"analyzers": ["pixels"]})
+    result = CliRunner().invoke(app, ["analyze", str(run_dir), "--analyzers", "faces"])
+    assert result.exit_code == 0, result.output
+    with RunStore(run_dir, create=False) as store:
+        texts = {(row["image_id"], row["name"]): row["text"] for row in store.measurements("faces") if row["text"]}
+        ids = [row["id"] for row in store.images()]
+    assert texts[(ids[0], "expression")] == "happiness"
+    assert texts[(ids[1], "camera_angle")] == "no face"
+    # A study naming an expression model folder that does not exist: the analyzer cannot run,
+    # the message names the setting and the fix, and the images count as not measured.
+    bad = image_run([astronaut], analysis={"analyzers": ["faces"], "expression_model": "./no/such/folder"})
+    result = CliRunner().invoke(app, ["analyze", str(bad)])
+    assert result.exit_code == 1
+    assert "expression_model = './no/such/folder': no such file or folder" in result.output
+    assert "Traceback" not in result.output

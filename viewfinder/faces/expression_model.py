@@ -43,13 +43,6 @@ class ExpressionClassifier:
     @classmethod
     def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> "ExpressionClassifier":
         """Load ``model_id`` (a hub id or a local folder) with transformers."""
-        try:
-            from transformers import AutoImageProcessor, AutoModelForImageClassification
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
-            raise BadInput(
-                f"[analysis] expression_model = {model_id!r} needs transformers and torch: "
-                f"pip install 'viewfinder[local]' ({exc})"
-            ) from None
         from viewfinder.analyze.models import ModelUnavailable, hub_cache_dir, is_local, pick_device
 
         if model_id.startswith((".", "/", "~")) and not is_local(model_id):
@@ -57,6 +50,13 @@ class ExpressionClassifier:
                 f"[analysis] expression_model = {model_id!r}: no such file or folder; give an existing "
                 "folder saved with save_pretrained, a hub id, or \"\" for the landmark estimate"
             )
+        try:
+            from transformers import AutoImageProcessor, AutoModelForImageClassification
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise BadInput(
+                f"[analysis] expression_model = {model_id!r} needs transformers and torch: "
+                f"pip install 'viewfinder[local]' ({exc})"
+            ) from None
         try:
             processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_files_only)
             model = AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_files_only)
