@@ -6,7 +6,7 @@ Per image it stores ``face_count`` and, for the main (largest) face, ``face_box`
 top ``expression`` and the ``expression_method``, and ``camera_angle``/``shot_size`` in the
 canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
 ``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
-box and shot size but no pose or expression.
+box and shot size (and the classifier's expression, when one is set) but no pose.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.errors import BadInput
 from viewfinder.faces.camera import NO_FACE, camera_angle, shot_size
-from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop
+from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
 from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.faces.pose import PITCH_ZERO_DEG, head_pose
@@ -77,6 +77,7 @@ class FacesAnalyzer(Analyzer):
     name = "faces"
 
     def __init__(self, classifier: ExpressionClassifier | None = None, workers: int | None = None) -> None:
+        require_mediapipe()  # fail here, with the install hint, not once per image
         self.classifier = classifier
         self.version = "1" if classifier is None else f"1+{classifier.model_id}"
         # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
@@ -117,15 +118,22 @@ class FacesAnalyzer(Analyzer):
             rgb, factor = read_rgb(item.path)
         except BadInput as exc:
             return str(exc)
+        try:
+            scan = self._finder().scan(rgb)
+        except Exception as exc:  # a MediaPipe failure on one image must not fail the batch
+            return f"face detection failed on {item.path}: {type(exc).__name__}: {exc}"
+        crop = None
+        if self.classifier is not None and scan.main is not None:
+            crop, _, _ = face_crop(rgb, scan.main, FACE_CROP_SCALE, self.classifier.input_side)
+        return measure(item.image_id, scan, self.classifier is None, factor), crop
+
+    def _finder(self) -> FaceFinder:
+        """This thread's finder (MediaPipe graphs are not shared between threads)."""
         finder = getattr(self._local, "finder", None)
         if finder is None:
             finder = self._local.finder = FaceFinder()
             self._finders.append(finder)
-        scan = finder.scan(rgb)
-        crop = None
-        if self.classifier is not None and scan.landmarks is not None and scan.main is not None:
-            crop, _, _ = face_crop(rgb, scan.main, FACE_CROP_SCALE, self.classifier.input_side)
-        return measure(item.image_id, scan, self.classifier is None, factor), crop
+        return finder
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -72,6 +72,11 @@ class FaceScan:
         return max(self.faces, key=lambda box: box.area) if self.faces else None
 
 
+def require_mediapipe() -> None:
+    """Raise BadInput with the install hint when MediaPipe's solutions are missing."""
+    _solutions()
+
+
 def _solutions() -> Any:
     try:
         from mediapipe.python.solutions import face_detection, face_mesh
