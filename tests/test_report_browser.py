@@ -1,0 +1,166 @@
+"""The HTML report in real headless Chromium: loads clean, one card per image, filters,
+pagination, hostile text shown as text (in the page and in the rendered Markdown)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from markdown_it import MarkdownIt
+from rich.console import Console
+
+from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
+from viewfinder.report import build_report
+from viewfinder.score.adherence import image_adherence
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    with playwright_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    run_dir = tmp_path_factory.mktemp("browser-run")
+    store, study = make_run(run_dir, hostile=True, seeds=3)
+    with store:
+        build_report(store, study, Console(quiet=True))
+        rows = store.images()
+        flags = {a.image_id: a.flags for a in image_adherence(rows, store.measurement_table(), study)}
+        images = [dict(row) | {"flags": flags[row["id"]]} for row in rows]
+    return run_dir / "report", images
+
+
+class Page:
+    """One opened report page that records console errors and page errors."""
+
+    def __init__(self, browser: object, url: str) -> None:
+        self.page = browser.new_page(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+        self.page.goto(url)
+        self.page.wait_for_selector("html[data-ready='1']")
+
+    def cards(self) -> int:
+        return self.page.locator("#gallery .card").count()
+
+    def choose(self, control: str, value: str) -> None:
+        self.page.select_option(control, value)
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def test_page_loads_clean_with_one_card_per_image(browser: object, hostile_run: tuple[Path, list[dict]],
+                                                  tmp_path: Path) -> None:
+    report_dir, images = hostile_run
+    page = Page(browser, (report_dir / "index.html").as_uri())
+    page.choose("#page-size", "0")  # all on one page
+    assert page.cards() == len(images) == 36
+    assert page.page.locator("#gallery").get_attribute("data-total") == "36"
+    page.page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+    for _ in range(150):  # the page's CSP forbids eval, so poll instead of wait_for_function
+        if page.page.evaluate("[...document.images].every(i => i.complete)"):
+            break
+        page.page.wait_for_timeout(100)
+    broken = page.page.evaluate("[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src)")
+    assert broken == []  # every thumbnail and plot resolved from the report folder
+    page.page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert page.errors == []
+    page.close()
+
+
+def test_filters_by_model_emotion_camera_and_verdict(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
+    report_dir, images = hostile_run
+    page = Page(browser, (report_dir / "index.html").as_uri())
+    page.choose("#page-size", "0")
+    page.choose("#filter-model", "fal:fal-ai/flux/dev")
+    assert page.cards() == sum(i["model"] == "fal:fal-ai/flux/dev" for i in images) == 18
+    assert set(page.page.locator("#gallery .card").evaluate_all("cs => cs.map(c => c.dataset.model)")) == {
+        "fal:fal-ai/flux/dev"}
+    page.choose("#filter-emotion", "Joy")
+    assert page.cards() == sum(i["model"] == "fal:fal-ai/flux/dev" and i["emotion"] == "Joy" for i in images)
+    page.choose("#filter-model", "")
+    page.choose("#filter-emotion", "")
+    page.choose("#filter-camera", "low-angle close-up")
+    assert page.cards() == sum(i["camera"] == "low-angle close-up" for i in images) == 18
+    page.choose("#filter-camera", "")
+    page.choose("#filter-verdict", "Camera angle (judge): misses")
+    misses = sum(i["flags"].get(("camera_angle", "judge")) is False for i in images)
+    assert page.cards() == misses > 0
+    texts = page.page.locator("#gallery .card ul.verdicts").all_inner_texts()
+    assert all("Camera angle (judge): misses" in t for t in texts)
+    page.choose("#filter-model", "fal:fal-ai/flux/schnell")
+    assert page.cards() == sum(i["flags"].get(("camera_angle", "judge")) is False
+                               and i["model"] == "fal:fal-ai/flux/schnell" for i in images)
+    page.choose("#filter-model", "")
+    page.choose("#filter-verdict", "")
+    page.page.fill("#filter-text", "kite")
+    assert page.cards() == sum("kite" in i["prompt_text"] for i in images) == 12
+    assert "of 12 images (filtered from 36)" in page.page.inner_text("#page-info")
+    assert page.errors == []
+    page.close()
+
+
+def test_pagination_walks_every_card_once(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
+    report_dir, images = hostile_run
+    page = Page(browser, (report_dir / "index.html").as_uri())
+    page.choose("#page-size", "24")
+    seen: list[str] = []
+    while True:
+        seen += page.page.locator("#gallery .card").evaluate_all("cs => cs.map(c => c.dataset.id)")
+        if page.page.is_disabled("#next-page"):
+            break
+        page.page.click("#next-page")
+    assert sorted(map(int, seen)) == sorted(i["id"] for i in images)
+    assert page.page.inner_text("#page-info").endswith("page 2 of 2")
+    page.close()
+
+
+def test_hostile_text_is_shown_as_text_and_never_runs(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
+    report_dir, _ = hostile_run
+    page = Page(browser, (report_dir / "index.html").as_uri())
+    page.choose("#page-size", "0")
+    assert page.page.evaluate("window.__pwned") is None
+    titles = page.page.locator("#gallery .card h3").all_inner_texts()
+    assert HOSTILE_TITLE in titles
+    prompts = page.page.locator("#gallery .card .prompt").all_inner_texts()
+    assert any(HOSTILE_VARIANT in p for p in prompts)
+    assert page.page.evaluate("document.querySelectorAll('script').length") == 2
+    assert page.page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+                              ".some(a => a.name.startsWith('on'))).length") == 0
+    assert page.errors == []
+    page.close()
+
+
+def test_rendered_markdown_shows_hostile_text_as_text(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
+    report_dir, _ = hostile_run
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render((report_dir / "post.md").read_text())
+    target = report_dir / "post-rendered.html"
+    target.write_text(f"<!DOCTYPE html><meta charset=utf-8><body>{body}</body>", encoding="utf-8")
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (errors.append(d.message), d.dismiss()))
+    page.goto(target.as_uri())
+    page.wait_for_timeout(300)  # let any injected onerror handler fire
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.querySelectorAll('script').length") == 0
+    text = page.inner_text("body")
+    assert HOSTILE_TITLE in text and "**bold** ![x](javascript:alert(1))" in text
+    assert errors == []
+    page.close()
