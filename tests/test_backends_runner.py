@@ -58,20 +58,24 @@ BFL = Case(
 CASES = [pytest.param(c, id=c.model.split(":")[0]) for c in (OPENAI, REPLICATE, BFL)]
 
 
-def study_for(tmp_path: Path, model: str) -> Path:
-    """The seed study (ten prompts, landscape 4:3, jpeg) made with ``model``."""
+def study_for(tmp_path: Path, model: str, edits: dict[str, str] | None = None) -> Path:
+    """The seed study (ten prompts, landscape 4:3, jpeg) made with ``model``; ``edits``
+    replaces text in it (``{"num_inference_steps = 4": "num_inference_steps = 8"}``)."""
     path = tmp_path / "study.toml"
     text = SEED_STUDY.read_text().replace('models = ["fal:fal-ai/flux/schnell"]', f"models = [{json.dumps(model)}]")
+    for old, new in (edits or {}).items():
+        assert old in text
+        text = text.replace(old, new)
     path.write_text(text)
     return path
 
 
-def generate(tmp_path: Path, model: str, **overrides: Any):
+def generate(tmp_path: Path, model: str, edits: dict[str, str] | None = None, **overrides: Any):
     """Run the generation stage; returns (summary, printed text, jobs by id, images, ledger)."""
     settings: dict[str, Any] = {"concurrency": 4, "timeout_s": 2.0, "retry": FAST_RETRY, "poll_interval_s": 0.01}
     settings.update(overrides)
     buffer = io.StringIO()
-    store, study = init_run(study_for(tmp_path, model), tmp_path / "run")
+    store, study = init_run(study_for(tmp_path, model, edits), tmp_path / "run")
     with store:
         summary = run_generation(store, study, GenerateOptions(**settings), Console(file=buffer, width=200))
         jobs = {row["id"]: dict(row) for row in store.jobs()}
@@ -181,3 +185,10 @@ def test_dry_run_estimates_the_cost_and_calls_nothing(backend, tmp_path):
     assert server.recorded() == []
     assert summary.estimated_cost_usd == pytest.approx(4 * case.usd_per_image)
     assert f"estimated cost: ${4 * case.usd_per_image:.4f} for 4 images" in printed
+
+
+@pytest.mark.xfail(strict=True, raises=BadInput, reason="runner._require_prices asks price_per_megapixel only; pricing.has_price also knows per-image prices")
+def test_max_cost_stops_before_the_budget_with_per_image_prices(openai_images_server, tmp_path):
+    summary, printed, jobs, images, ledger = generate(tmp_path, OPENAI.model, max_cost=0.12, concurrency=1)
+    assert (summary.completed, summary.skipped) == (2, 8)
+    assert sum(row["usd"] for row in ledger) == pytest.approx(0.10)

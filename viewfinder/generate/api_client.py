@@ -142,5 +142,6 @@ def error_detail(response: httpx.Response) -> tuple[str, str | None]:
         return "; ".join(parts), None
     title = body.get("title")
     if detail is not None:
-        return (f"{title}: {detail}" if title and title not in str(detail) else str(detail)), None
+        text = "; ".join(line.strip() for line in str(detail).splitlines() if line.strip())
+        return (f"{title}: {text}" if title and title not in text else text), None
     return str(title or error or json.dumps(body)[:300]), None

@@ -42,8 +42,8 @@ PROVIDER = Provider("BFL", "BFL_API_KEY", "https://dashboard.bfl.ai/get-started"
 
 
 def multiple_of_16(pixels: int) -> int:
-    """The nearest multiple of 16, as BFL requires for width and height."""
-    return max(64, int(round(pixels / 16)) * 16)
+    """The nearest multiple of 16 (halves round up), as BFL requires for width and height."""
+    return max(64, (pixels + 8) // 16 * 16)
 
 
 class BflBackend:

@@ -123,7 +123,7 @@ class OpenAIImagesBackend:
                 except (binascii.Error, ValueError):
                     raise JobFailed("OpenAI returned an image that is not valid base64") from None
                 images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
-                kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "b64_json_bytes": len(raw)})
+                kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "image_bytes": len(raw)})
             elif isinstance(item.get("url"), str):
                 images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
                 kept.append(item)
