@@ -117,6 +117,15 @@ def test_clip_score_matches_torchmetrics_clipscore(analyzer, tiny, photos) -> No
     assert compared >= 1  # at least one score was above torchmetrics' clamp at 0
 
 
+def test_prefetched_batch_gives_the_same_scores(analyzer, photos) -> None:
+    items = _items(photos, PROMPTS)
+    plain = _values(analyzer.analyze(items, None), "clip_score")  # type: ignore[arg-type]
+    analyzer.prefetch(items[2:])
+    assert set(analyzer._prefetched) == {photos[2], photos[3]}
+    again = _values(analyzer.analyze(items, None), "clip_score")  # type: ignore[arg-type]
+    assert again == pytest.approx(plain, abs=1e-6) and analyzer._prefetched == {}
+
+
 def test_dimension_scores_are_cosines_to_each_field(analyzer, tiny, photos) -> None:
     result = analyzer.analyze(_items(photos[:2], PROMPTS[:2]), None)  # type: ignore[arg-type]
     texts = [FIELDS[d] for d in ("camera", "scene", "style", "emotion")]

@@ -94,6 +94,25 @@ def test_batches_store_values_and_skip_on_rerun(image_run, recorder) -> None:
         assert Recorder.seen == []
 
 
+def test_next_batch_is_prefetched_before_each_analysis(image_run, recorder, monkeypatch) -> None:
+    calls: list[tuple[str, list[int]]] = []
+    original = Recorder.analyze
+    monkeypatch.setattr(Recorder, "prefetch", lambda self, batch: calls.append(("prefetch", [i.image_id for i in batch])))
+    monkeypatch.setattr(Recorder, "analyze",
+                        lambda self, batch, ctx: (calls.append(("analyze", [i.image_id for i in batch])),
+                                                  original(self, batch, ctx))[1])
+    recorder()
+    store, study = open_run(image_run(_images(5)))
+    with store:
+        ids = [row["id"] for row in store.images()]
+        run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
+    assert calls == [
+        ("prefetch", ids[2:4]), ("analyze", ids[0:2]),
+        ("prefetch", ids[4:5]), ("analyze", ids[2:4]),
+        ("analyze", ids[4:5]),
+    ]
+
+
 def test_new_version_reanalyzes(image_run, recorder, monkeypatch) -> None:
     run_dir = image_run(_images(3))
     recorder()

@@ -27,6 +27,14 @@ def tiny_clip_tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=merges)
 
 
+# The shape of openai/clip-vit-large-patch14 (for benchmarks with random weights).
+VIT_L_14 = dict(image_size=224, patch_size=14, hidden=1024, layers=24, heads=16, projection=768,
+                text_hidden=768, text_layers=12, text_heads=12)
+# The shape of openai/clip-vit-base-patch32.
+VIT_B_32 = dict(image_size=224, patch_size=32, hidden=768, layers=12, heads=12, projection=512,
+                text_hidden=512, text_layers=12, text_heads=8)
+
+
 def build_tiny_clip(
     folder: Path,
     *,
@@ -37,12 +45,15 @@ def build_tiny_clip(
     heads: int = 4,
     projection: int = 16,
     text_context: int = 77,
+    text_hidden: int | None = None,
+    text_layers: int | None = None,
+    text_heads: int | None = None,
     seed: int = 0,
 ) -> Path:
     """Save a random CLIPModel + tokenizer + image processor to ``folder``; return it.
 
-    With the defaults it is tiny (about 60k parameters). ``hidden=1024, layers=24, heads=16,
-    image_size=224, patch_size=14, projection=768`` gives a ViT-L/14-sized vision tower.
+    With the defaults it is tiny (about 60k parameters); the text tower copies the vision
+    sizes unless ``text_*`` are given. See ``VIT_L_14`` for the openai/clip-vit-large-patch14 shape.
     """
     import torch
     from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
@@ -51,8 +62,9 @@ def build_tiny_clip(
     tokenizer = tiny_clip_tokenizer()
     config = CLIPConfig(
         text_config={
-            "vocab_size": len(tokenizer), "hidden_size": hidden, "intermediate_size": hidden * 4,
-            "num_hidden_layers": layers, "num_attention_heads": heads, "max_position_embeddings": text_context,
+            "vocab_size": len(tokenizer), "hidden_size": text_hidden or hidden,
+            "intermediate_size": (text_hidden or hidden) * 4, "num_hidden_layers": text_layers or layers,
+            "num_attention_heads": text_heads or heads, "max_position_embeddings": text_context,
             "bos_token_id": tokenizer.convert_tokens_to_ids("<|startoftext|>"),
             "eos_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
             "pad_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),

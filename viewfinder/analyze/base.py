@@ -80,5 +80,9 @@ class Analyzer(ABC):
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         """Measure a batch of images; record per-image failures instead of raising."""
 
+    def prefetch(self, batch: list[ImageItem]) -> None:
+        """Start loading ``batch`` in the background; the runner calls it with the next batch
+        just before analyzing the current one (optional; decoding can then overlap compute)."""
+
     def close(self) -> None:
         """Release models or connections (optional)."""

@@ -9,7 +9,7 @@
 - ``aesthetic``: the LAION improved aesthetic predictor (sac+logos+ava1-l14-linearMSE), an
   MLP on the L2-normalised image embedding, about 1-10.
 
-Images are decoded and cropped on a thread pool (Pillow, the same resize, crop and
+Images are decoded and cropped on a thread pool (the next batch while this one runs) (Pillow, the same resize, crop and
 normalisation as ``CLIPImageProcessor``; large JPEGs are decoded at a reduced DCT scale that
 still leaves at least twice the target size), then sent to the device as 8-bit and
 normalised there. Text embeddings are cached per text, so a prompt shared by several models
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,7 @@ class ClipAnalyzer(Analyzer):
         self._texts: OrderedDict[str, tuple[torch.Tensor, bool]] = OrderedDict()
         self._text_cache_size = text_cache_size
         self._pool = ThreadPoolExecutor(max_workers=workers or min(32, os.cpu_count() or 1))
+        self._prefetched: dict[Path, Future[np.ndarray | str]] = {}
 
     @classmethod
     def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
@@ -238,7 +239,8 @@ class ClipAnalyzer(Analyzer):
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        crops = list(self._pool.map(_crop_or_error, [item.path for item in batch], [self.crop] * len(batch)))
+        futures = [self._prefetched.pop(item.path, None) or self._submit(item.path) for item in batch]
+        crops = [future.result() for future in futures]
         good = [(item, crop) for item, crop in zip(batch, crops) if not isinstance(crop, str)]
         result.failures.update({item.image_id: crop for item, crop in zip(batch, crops) if isinstance(crop, str)})
         if not good:
@@ -262,6 +264,14 @@ class ClipAnalyzer(Analyzer):
                 add(Measurement(item.image_id, "aesthetic", value=aesthetic[index]))
         return result
 
+    def prefetch(self, batch: list[ImageItem]) -> None:
+        for item in batch:
+            if item.path not in self._prefetched:
+                self._prefetched[item.path] = self._submit(item.path)
+
+    def _submit(self, path: Path) -> "Future[np.ndarray | str]":
+        return self._pool.submit(_crop_or_error, path, self.crop)
+
     @staticmethod
     def _role_text(item: ImageItem, role: str) -> str:
         if role == "prompt":
@@ -269,6 +279,7 @@ class ClipAnalyzer(Analyzer):
         return (item.fields.get(role) or "").strip()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._prefetched.clear()
         self._texts.clear()
 

@@ -135,7 +135,10 @@ def _run_one(
     pending = [item for item in items if item.image_id not in stored]
     outcome.skipped = len(items) - len(pending)
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
-    for position, batch in enumerate(_batches(pending, max(1, analyzer.batch_size))):
+    batches = list(_batches(pending, max(1, analyzer.batch_size)))
+    for position, batch in enumerate(batches):
+        if position + 1 < len(batches):
+            analyzer.prefetch(batches[position + 1])
         missing = {item.image_id: f"image file missing: {item.path}" for item in batch if not item.path.is_file()}
         present = [item for item in batch if item.image_id not in missing]
         try:

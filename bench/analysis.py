@@ -1,0 +1,188 @@
+"""Analysis speed: pixel statistics, CLIP scoring against torchmetrics, and a GPU mode.
+
+    .venv/bin/python bench/analysis.py                 # CPU: pixels + CLIP vs torchmetrics
+    .venv/bin/python bench/analysis.py --gpu           # accelerator: ViT-L/14-sized CLIP, decode included
+
+Every figure decodes the images from JPEG files on disk (1024x1024, quality 90), as a run
+folder holds them. Models have random weights in the shape of the real ones (no download).
+Targets: pixels >= 100 images/s on 2 cores; CLIP >= 3x torchmetrics CLIPScore on the same
+model and images; --gpu >= 1,000 images/s on one H200 with 16 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from viewfinder.analyze.base import ImageItem  # noqa: E402
+
+PROMPT = ("facial-expressions Jealousy: Lonely and envious ; A single woman; {camera}; Single Persons; "
+          "A crowded party with couples dancing and laughing, table {n}; {style}")
+CAMERAS = ("eye-level", "low-angle close-up", "high-angle wide shot", "bird's-eye")
+STYLES = ("cinematic", "watercolor", "photorealistic")
+
+
+def make_images(folder: Path, count: int, size: int = 1024) -> list[ImageItem]:
+    """``count`` distinct JPEGs (crops of scikit-image photographs plus noise) with prompts."""
+    from skimage import data
+
+    bases = [np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB").resize((size + 64, size + 64)))
+             for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def one(index: int) -> ImageItem:
+        rng = np.random.default_rng(index)
+        base = bases[index % len(bases)]
+        top, left = rng.integers(0, 64, 2)
+        pixels = base[top:top + size, left:left + size].astype(np.int16) + rng.normal(0, 4, (size, size, 1))
+        buffer = io.BytesIO()
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
+        path = folder / f"{index:05d}.jpg"
+        path.write_bytes(buffer.getvalue())
+        fields = {"camera": CAMERAS[index % 4], "scene": f"A crowded party, table {index // 4}",
+                  "style": STYLES[index % 3], "emotion": "Jealousy"}
+        text = PROMPT.format(camera=fields["camera"], n=index // 4, style=fields["style"])
+        return ImageItem(image_id=index, path=path, sha256="", model="bench", seed=0, prompt_text=text, fields=fields)
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def bench_pixels(items: list[ImageItem]) -> None:
+    from viewfinder.analyze.pixels import PixelAnalyzer, pixel_stats, read_bgr
+
+    analyzer = PixelAnalyzer()
+    analyzer.analyze(items[:4], None)  # type: ignore[arg-type]  # warm up
+    start = time.perf_counter()
+    for offset in range(0, len(items), analyzer.batch_size):
+        result = analyzer.analyze(items[offset:offset + analyzer.batch_size], None)  # type: ignore[arg-type]
+        assert not result.failures
+    with_decode = len(items) / (time.perf_counter() - start)
+    analyzer.close()
+    decoded = [read_bgr(item.path) for item in items[:32]]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(pixel_stats, decoded))
+    stats_only = len(decoded) / (time.perf_counter() - start)
+    print(f"pixels: {with_decode:.0f} images/s decode included, {stats_only:.0f} images/s on decoded images "
+          f"({len(items)} JPEGs 1024x1024, {os.cpu_count()} cores; target >= 100)")
+
+
+def bench_clip_vs_torchmetrics(items: list[ImageItem], shape: str, batch: int) -> None:
+    import torch
+    from torchmetrics.multimodal.clip_score import CLIPScore
+    from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+
+    from tiny_models import VIT_B_32, VIT_L_14, build_tiny_clip, torchmetrics_clip
+    from viewfinder.analyze.clip import ClipAnalyzer
+
+    sizes = {"vit-b-32": VIT_B_32, "vit-l-14": VIT_L_14, "tiny": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_tiny_clip(Path(tmp) / "clip", **sizes[shape])
+        ours = ClipAnalyzer(str(folder), "none", batch_size=batch, device="cpu")
+        model = CLIPModel.from_pretrained(folder).eval()
+        processor = CLIPProcessor(image_processor=CLIPImageProcessorPil.from_pretrained(folder),
+                                  tokenizer=AutoTokenizer.from_pretrained(folder))
+        metric = CLIPScore(model_name_or_path=lambda: (torchmetrics_clip(model), processor))
+
+        def run_ours() -> float:
+            start = time.perf_counter()
+            for offset in range(0, len(items), batch):
+                ours.prefetch(items[offset + batch:offset + 2 * batch])
+                assert not ours.analyze(items[offset:offset + batch], None).failures  # type: ignore[arg-type]
+            return time.perf_counter() - start
+
+        def run_torchmetrics(roles: tuple[str, ...]) -> float:
+            """CLIPScore over the images, one update per text role (the prompt, then each dimension)."""
+            start = time.perf_counter()
+            with torch.inference_mode():
+                for offset in range(0, len(items), batch):
+                    chunk = items[offset:offset + batch]
+                    images = [torch.from_numpy(np.array(Image.open(i.path).convert("RGB"))).permute(2, 0, 1)
+                              for i in chunk]
+                    for role in roles:
+                        metric.update(images, [i.prompt_text if role == "prompt" else i.fields[role] for i in chunk])
+            metric.compute()
+            metric.reset()
+            return time.perf_counter() - start
+
+        ours.analyze(items[:2], None)  # type: ignore[arg-type]  # warm up both
+        ours._texts.clear()
+        metric.update([torch.zeros(3, 64, 64, dtype=torch.uint8)], ["warm up"])
+        metric.reset()
+        prompt_only = run_torchmetrics(("prompt",))
+        ours_s = run_ours()
+        same_outputs = run_torchmetrics(("prompt", "camera", "scene", "style", "emotion"))
+        ours.close()
+    n = len(items)
+    print(f"clip ({shape}, random weights, batch {batch}, {n} JPEGs 1024x1024, CPU {torch.get_num_threads()} threads): "
+          f"viewfinder {n / ours_s:.1f} images/s (prompt + 4 dimension scores); torchmetrics CLIPScore "
+          f"{n / prompt_only:.1f} images/s for the prompt score alone -> ratio {prompt_only / ours_s:.2f}x, "
+          f"{n / same_outputs:.1f} images/s for the same 5 scores -> ratio {same_outputs / ours_s:.2f}x (target >= 3x)")
+
+
+def bench_gpu(count: int, batch: int) -> None:
+    import torch
+
+    from tiny_models import VIT_L_14, build_tiny_aesthetic, build_tiny_clip
+    from viewfinder.analyze.clip import ClipAnalyzer
+
+    if not torch.cuda.is_available():
+        print("gpu: no CUDA device here; run this mode on an accelerator machine")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        items = make_images(Path(tmp) / "images", count)
+        folder = build_tiny_clip(Path(tmp) / "clip", **VIT_L_14)
+        head = build_tiny_aesthetic(Path(tmp) / "aesthetic.pth", 768)
+        analyzer = ClipAnalyzer(str(folder), str(head), batch_size=batch)
+        analyzer.analyze(items[:batch], None)  # type: ignore[arg-type]  # warm up kernels
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for offset in range(0, len(items), batch):
+            analyzer.prefetch(items[offset + batch:offset + 2 * batch])
+            assert not analyzer.analyze(items[offset:offset + batch], None).failures  # type: ignore[arg-type]
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        name = torch.cuda.get_device_name()
+        print(f"gpu clip+aesthetic (ViT-L/14-sized, random, {analyzer.dtype}, batch {batch}, decode included): "
+              f"{count / seconds:.0f} images/s on {name} with {os.cpu_count()} cores ({count} JPEGs 1024x1024; "
+              "target >= 1,000)")
+        analyzer.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpu", action="store_true", help="ViT-L/14-sized CLIP + aesthetic on the GPU")
+    parser.add_argument("--images", type=int, default=None, help="how many images (default 256 CPU, 8192 GPU)")
+    parser.add_argument("--clip-shape", action="append", choices=("tiny", "vit-b-32", "vit-l-14"),
+                        help="CLIP shape(s) for the comparison (default: tiny and vit-b-32)")
+    parser.add_argument("--clip-images", type=int, default=32, help="images for the CLIP comparison")
+    parser.add_argument("--batch", type=int, default=None, help="CLIP batch size (default 16 CPU, 512 GPU)")
+    args = parser.parse_args()
+    if args.gpu:
+        bench_gpu(args.images or 8192, args.batch or 512)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        items = make_images(Path(tmp), args.images or 256)
+        bench_pixels(items)
+        for shape in args.clip_shape or ["tiny", "vit-b-32"]:
+            bench_clip_vs_torchmetrics(items[: args.clip_images], shape, args.batch or 16)
+
+
+if __name__ == "__main__":
+    main()
