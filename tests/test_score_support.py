@@ -60,8 +60,8 @@ class TrueRates:
     clip_shift: dict[str, float] = field(default_factory=lambda: {"fal:model-a": 0.03, "fal:model-b": 0.0})
 
 
-def study() -> Study:
-    return parse_study(STUDY_TOML, "scoring-test.toml")
+def study(toml: str = STUDY_TOML) -> Study:
+    return parse_study(toml, "scoring-test.toml")
 
 
 def _png(seed: int) -> bytes:
@@ -71,13 +71,15 @@ def _png(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def build_run(run_dir: Path, rates: TrueRates | None = None, *, seed: int = 7, judge_secret: str = "") -> RunStore:
+def build_run(
+    run_dir: Path, rates: TrueRates | None = None, *, seed: int = 7, judge_secret: str = "", toml: str = STUDY_TOML,
+) -> RunStore:
     """A run folder with images of every job and judge, faces, clip and pixels measurements."""
     rates = rates or TrueRates()
-    loaded = study()
+    loaded = study(toml)
     store = RunStore(run_dir)
     store.set_meta("study_name", loaded.name)
-    store.set_meta("study_toml", STUDY_TOML)
+    store.set_meta("study_toml", toml)
     store.set_meta("study_path", "scoring-test.toml")
     jobs = list(expand_jobs(loaded))
     store.add_jobs(jobs)

@@ -9,6 +9,7 @@ neither counted nor "not judged".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from viewfinder.study import Study
@@ -50,6 +51,8 @@ DIMENSION_METHODS: tuple[DimensionMethod, ...] = (
                     "Share of images with a face whose top expression from the faces analyzer is one the study counts as showing the prompt's emotion."),
 )
 
+_parse_camera = lru_cache(maxsize=4096)(parse_camera)  # a study repeats a few camera texts many times
+
 _CANON: dict[str, Callable[[str], str | None]] = {
     "camera_angle": canonical_angle,
     "shot_size": canonical_shot_size,
@@ -80,7 +83,7 @@ class ImageAdherence:
 def requested(dimension: str, row: Mapping[str, Any], study: Study) -> set[str] | None:
     """What the prompt asks for on ``dimension`` (a set of accepted answers); None if nothing."""
     if dimension in ("camera_angle", "shot_size"):
-        camera = parse_camera(row["camera"] or "")
+        camera = _parse_camera(row["camera"] or "")
         if camera is None:
             return None
         wanted = camera.angle if dimension == "camera_angle" else camera.shot_size
