@@ -5,6 +5,10 @@ shape (messages with an image part, ``response_format``), answers with a chat co
 (``choices[0].message.content``/``refusal``, ``finish_reason``, ``usage`` and, when asked
 for, ``logprobs``), and plays scripted faults first: malformed JSON, refusals, ``length``
 cut-offs, 429 with ``Retry-After``, 500. Every request body is kept in ``requests``.
+
+As a process (prints its base URL on the first line)::
+
+    python tests/servers/openai_server.py --port 0 --latency 0.5 --key sk-bench
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +93,11 @@ def data_block(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(match.group(1))
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: many clients connect at once
+
+
 class FakeOpenAI:
     """The server; use as a context manager. ``url`` is the base for ``OPENAI_BASE_URL``."""
 
@@ -100,6 +110,8 @@ class FakeOpenAI:
         logprobs: bool = True,
         confidence: float = 0.9,
         prompt_tokens: int = 1000,
+        latency_s: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.key = key
         self.responder: Responder = responder or (lambda request: good_answer())
@@ -107,11 +119,12 @@ class FakeOpenAI:
         self.logprobs = logprobs
         self.confidence = confidence
         self.prompt_tokens = prompt_tokens
+        self.latency_s = latency_s
         self.script: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -135,6 +148,8 @@ class FakeOpenAI:
             self.requests.append(body)
             self.auth_headers.append(auth)
             fault = self.script.popleft() if self.script else None
+        if self.latency_s:
+            time.sleep(self.latency_s)
         if auth != f"Bearer {self.key}":
             return 401, {}, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
         problem = self._check(body)
@@ -239,3 +254,23 @@ class FakeOpenAI:
                 self.wfile.write(data)
 
         return Handler
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fake OpenAI chat completions server")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--key", default="sk-test-0123456789")
+    args = parser.parse_args()
+    server = FakeOpenAI(key=args.key, latency_s=args.latency, port=args.port)
+    print(server.url, flush=True)
+    try:
+        server._server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
