@@ -12,9 +12,10 @@ from viewfinder.score.adherence import (
     FACTORS, METHOD_NAMES, DimensionMethod, ImageAdherence, image_adherence, present_methods,
 )
 from viewfinder.score.compare import compare_models
+from viewfinder.score.logistic import fit_adherence
 from viewfinder.score.model import (
-    AGGREGATE_NAME, Agreement, Breakdown, BreakdownRow, DimensionResult, GridEffect, Mean, Rate,
-    ScoreReport, ScoreResult,
+    AGGREGATE_NAME, Agreement, Breakdown, BreakdownRow, DimensionResult, GridEffect, LogisticModel, LogisticTerm,
+    Mean, Rate, ScoreReport, ScoreResult,
 )
 from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
 from viewfinder.score.verdicts import SCALES, verdict
@@ -60,7 +61,9 @@ NOTES = (
     "with Newcombe's interval for the difference in rates; a paired sign-flip permutation test (9,999 resamples) "
     "with a bootstrap interval for score differences; Holm's correction across all targets of a model pair.",
     "Grid effects test whether adherence differs across the levels of another grid factor "
-    "(Fisher's exact test for two levels, chi-square for more), pooled over models.",
+    "(Fisher's exact test for two levels, chi-square for more), pooled over models; a Firth-penalised logistic "
+    "model of adherence on model, camera, style and emotion gives each level's odds ratio holding the others "
+    "fixed (Wald intervals, p-values not adjusted).",
 )
 
 
@@ -173,6 +176,25 @@ def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], model
     return out
 
 
+LOGISTIC_FACTORS = ("model", "camera", "style", "emotion")  # category is nested in emotion's cases
+
+
+def logistic_model(method: DimensionMethod, items: Sequence[ImageAdherence]) -> LogisticModel | None:
+    """Adherence to ``method``'s dimension on model, camera, style and emotion (judged images only)."""
+    key = (method.dimension, method.method)
+    judged = [item for item in items if item.flags.get(key) is not None]
+    rows = [{"model": item.model, **item.factors} for item in judged]
+    fit = fit_adherence(rows, [bool(item.flags[key]) for item in judged], LOGISTIC_FACTORS)
+    if fit is None:
+        return None
+    used = [factor for factor in LOGISTIC_FACTORS if any(term.factor == factor for term in fit.terms)]
+    return LogisticModel(
+        dimension=method.dimension, method=method.method, label=method.label,
+        formula="adherence ~ " + " + ".join(used), n=fit.n, converged=fit.converged,
+        terms=[LogisticTerm(**vars(term)) for term in fit.terms],
+    )
+
+
 def ordered_models(items: Sequence[ImageAdherence], study: Study) -> list[str]:
     """Models with images: the study's order first, then any others (from --model) by name."""
     present = {item.model for item in items}
@@ -200,6 +222,7 @@ def build_score_report(
         agreements=[agreement(dimension, items) for dimension in ("camera_angle", "shot_size", "emotion") if dimension in both],
         comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs}, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
+        logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],
         notes=notes,
     )
 

@@ -158,6 +158,30 @@ class GridEffect(_Model):
     spread: float | None = Field(None, description="highest minus lowest rate among levels with n >= 1")
 
 
+class LogisticTerm(_Model):
+    """One level of a grid factor against its reference level, holding the other factors fixed."""
+
+    factor: str = Field(description="model, camera, style or emotion")
+    level: str
+    reference: str = Field(description="the factor's first level in grid order")
+    odds_ratio: float = Field(description="odds of adherence at this level / at the reference level")
+    ci_low: float
+    ci_high: float
+    p_value: float = Field(description="Wald test, not adjusted for multiple testing")
+
+
+class LogisticModel(_Model):
+    """Adherence to one dimension modelled on the grid factors (Firth-penalised logistic regression)."""
+
+    dimension: str
+    method: str
+    label: str
+    formula: str = Field(description="e.g. 'adherence ~ model + camera + style + emotion'")
+    n: int = Field(description="judged images in the fit")
+    converged: bool
+    terms: list[LogisticTerm] = Field(default_factory=list)
+
+
 class ScoreReport(_Model):
     """Everything the report needs about adherence and statistics of one run."""
 
@@ -170,6 +194,7 @@ class ScoreReport(_Model):
     agreements: list[Agreement] = Field(default_factory=list)
     comparisons: list[Comparison] = Field(default_factory=list)
     grid_effects: list[GridEffect] = Field(default_factory=list)
+    logistic: list[LogisticModel] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="method notes (intervals, tests, seeds)")
 
     def sentences(self) -> list[Sentence]:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from viewfinder.score.verdicts import SCALES, Sentence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from viewfinder.score.model import Agreement, Comparison, DimensionResult, GridEffect, ScoreReport, ScoreResult
+    from viewfinder.score.model import (
+        Agreement, Comparison, DimensionResult, GridEffect, LogisticModel, ScoreReport, ScoreResult,
+    )
 
 
 def _num(scale: str, value: float | None) -> str:
@@ -97,6 +99,20 @@ def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
     ))
 
 
+def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sentence]:
+    """One sentence per level whose odds ratio differs from 1 at ``alpha`` (unadjusted)."""
+    out = []
+    for term in model.terms:
+        if term.p_value >= alpha:
+            continue
+        out.append(Sentence(text=(
+            f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
+            f"multiplies the odds of {model.label} adherence by {term.odds_ratio:.2f} (95% CI "
+            f"{term.ci_low:.2f}-{term.ci_high:.2f}, p {_p(term.p_value)}; logistic model of {model.n} judged images)."
+        )))
+    return out
+
+
 def report_sentences(report: "ScoreReport") -> list[Sentence]:
     """All conclusion sentences, in report order."""
     out: list[Sentence] = []
@@ -110,4 +126,6 @@ def report_sentences(report: "ScoreReport") -> list[Sentence]:
         sentence = grid_effect_sentence(effect)
         if sentence:
             out.append(sentence)
+    for model in report.logistic:
+        out += logistic_sentences(model)
     return out
