@@ -257,3 +257,19 @@ def test_prompt_injection_stays_data(fake: FakeOpenAI, image_run) -> None:
     analyzer.close()
     titles = [m.text for m in result.measurements if m.name == "title"]
     assert titles == [INJECTION]
+
+
+def test_reasoning_models_get_max_completion_tokens_and_no_temperature_or_logprobs(image_run, monkeypatch) -> None:
+    with FakeOpenAI(reasoning=True) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", server.key)
+        run_dir = image_run([pixels(20)])
+        summary = run_judge(run_dir, judge="openai:gpt-5-mini")
+        sent = server.requests
+    assert summary.failed == 0 and len(sent) == 4
+    last = sent[-1]
+    assert "max_tokens" not in last and last["max_completion_tokens"] == 1200
+    assert "temperature" not in last and "logprobs" not in last and last["seed"] == 0
+    assert last["response_format"]["type"] == "json_schema"
+    row = next(iter(stored(run_dir).values()))
+    assert row["title"] == "A Look That Speaks Volumes" and "scene_p_yes" not in row

@@ -112,6 +112,7 @@ class FakeOpenAI:
         prompt_tokens: int = 1000,
         latency_s: float = 0.0,
         port: int = 0,
+        reasoning: bool = False,
     ) -> None:
         self.key = key
         self.responder: Responder = responder or (lambda request: good_answer())
@@ -120,6 +121,7 @@ class FakeOpenAI:
         self.confidence = confidence
         self.prompt_tokens = prompt_tokens
         self.latency_s = latency_s
+        self.reasoning = reasoning  # rejects max_tokens, temperature other than 1 and logprobs
         self.script: deque[Fault] = deque()
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
@@ -152,9 +154,9 @@ class FakeOpenAI:
             time.sleep(self.latency_s)
         if auth != f"Bearer {self.key}":
             return 401, {}, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
-        problem = self._check(body)
+        problem, param = self._check(body)
         if problem:
-            return 400, {}, {"error": {"message": problem, "type": "invalid_request_error", "param": "response_format"}}
+            return 400, {}, {"error": {"message": problem, "type": "invalid_request_error", "param": param}}
         if fault is not None and fault.status != 200:
             return fault.status, fault.headers, fault.body
         if fault is not None:
@@ -163,23 +165,34 @@ class FakeOpenAI:
         content = answer if isinstance(answer, str) else json.dumps(answer)
         return 200, {}, self._completion(body, content, None, "stop")
 
-    def _check(self, body: dict[str, Any]) -> str | None:
+    def _check(self, body: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(error message, param) for a request the API would reject; (None, None) if fine."""
         messages = body.get("messages")
         if not body.get("model") or not isinstance(messages, list) or not messages:
-            return "model and messages are required"
+            return "model and messages are required", "messages"
         parts = messages[1].get("content") if len(messages) > 1 else None
         if not isinstance(parts, list) or not any(
             part.get("type") == "image_url" and part["image_url"]["url"].startswith("data:image/") for part in parts
         ):
-            return "the first user message must carry an image_url part"
+            return "the first user message must carry an image_url part", "messages"
+        if self.reasoning:
+            if "max_tokens" in body:
+                return ("Unsupported parameter: 'max_tokens' is not supported with this model. "
+                        "Use 'max_completion_tokens' instead."), "max_tokens"
+            if body.get("temperature", 1) != 1:
+                return (f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. "
+                        "Only the default (1) value is supported."), "temperature"
+            if body.get("logprobs"):
+                return "This model does not support logprobs.", "logprobs"
         response_format = body.get("response_format") or {}
         if response_format.get("type") == "json_schema":
             if not self.json_schema:
-                return "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."
+                return ("Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+                        "response_format")
             schema = response_format["json_schema"]["schema"]
             if set(schema["required"]) != set(schema["properties"]) or schema.get("additionalProperties") is not False:
-                return "strict schemas need every property required and additionalProperties false"
-        return None
+                return "strict schemas need every property required and additionalProperties false", "response_format"
+        return None, None
 
     def _completion(self, body: dict[str, Any], content: str | None, refused: str | None, finish: str) -> dict[str, Any]:
         choice: dict[str, Any] = {

@@ -3,9 +3,10 @@
 OpenAI, vLLM, Ollama, OpenRouter, LM Studio and llama.cpp all serve
 ``POST {base}/chat/completions``. The base URL comes from ``OPENAI_BASE_URL`` (default
 ``https://api.openai.com/v1``), the key from ``OPENAI_API_KEY`` (optional for local
-servers). The answer schema goes as a strict ``json_schema`` response format; a server
-that rejects it (or logprobs) gets ``json_object`` with the schema in the prompt instead,
-remembered for the rest of the run.
+servers). The answer schema goes as a strict ``json_schema`` response format. A server that
+rejects a feature with a 400 gets the request again without it, for the rest of the run:
+``json_object`` with the schema in the prompt instead of ``json_schema``, no logprobs,
+``max_completion_tokens`` for ``max_tokens``, no temperature or seed (reasoning models).
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ class OpenAIChatBackend(JudgeBackend):
         self.max_tokens = max_tokens
         self.top_logprobs = top_logprobs
         self.max_concurrency = max_concurrency
+        # Optional features, dropped (for the rest of the run) when a server rejects them.
         self.strict_schema = True
         self.logprobs = top_logprobs > 0
+        self.sampling: dict[str, Any] = {"temperature": 0, "seed": 0}
+        self.token_field = "max_tokens"  # reasoning models want max_completion_tokens
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
@@ -97,9 +101,8 @@ class OpenAIChatBackend(JudgeBackend):
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
-            "temperature": 0,
-            "seed": 0,
-            "max_tokens": self.max_tokens,
+            **self.sampling,
+            self.token_field: self.max_tokens,
             "response_format": response_format,
         }
         if self.logprobs:
@@ -111,28 +114,37 @@ class OpenAIChatBackend(JudgeBackend):
         if self._client is None:
             raise RuntimeError("call start() before complete()")
         while True:
-            sent = (self.strict_schema, self.logprobs)
+            body = self.request_body(conversation)
             try:
-                response = await self._client.post("/chat/completions", json=self.request_body(conversation))
+                response = await self._client.post("/chat/completions", json=body)
             except httpx.TimeoutException as exc:
                 raise RetryableCallError(f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
                 raise RetryableCallError(f"connection failed ({type(exc).__name__})") from None
-            if response.status_code == 400 and self._downgrade(_error_message(response), *sent):
+            if response.status_code == 400 and self._adapt(_error_message(response), body):
                 continue
             self._raise_for_status(response)
             return _parse_reply(response)
 
-    def _downgrade(self, message: str, sent_strict: bool, sent_logprobs: bool) -> bool:
-        """Drop a feature the server rejected (for this and later calls); True to send again."""
+    def _adapt(self, message: str, sent: dict[str, Any]) -> bool:
+        """Drop or rename the feature a 400 names, for this and later calls; True to send again.
+
+        Decided on what this request sent, so concurrent calls that hit the same 400 agree.
+        """
         lowered = message.lower()
-        if sent_logprobs and "logprob" in lowered:
+        if "logprobs" in sent and "logprob" in lowered:
             self.logprobs = False
-            return True
-        if sent_strict and ("response_format" in lowered or "json_schema" in lowered):
+        elif "max_tokens" in sent and "max_completion_tokens" in lowered:
+            self.token_field = "max_completion_tokens"
+        elif "temperature" in sent and "temperature" in lowered:
+            self.sampling.pop("temperature", None)
+        elif "seed" in sent and "seed" in lowered:
+            self.sampling.pop("seed", None)
+        elif sent["response_format"]["type"] == "json_schema" and ("response_format" in lowered or "json_schema" in lowered):
             self.strict_schema = False
-            return True
-        return False
+        else:
+            return False
+        return True
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         status = response.status_code
@@ -161,7 +173,8 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:300]
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return str(error.get("message") or error.get("code") or error)[:300]
+        message = str(error.get("message") or error.get("code") or error)[:300]
+        return f"{message} (param: {error['param']})" if error.get("param") else message
     return str(error or body)[:300]
 
 
