@@ -119,9 +119,10 @@ def test_timeouts_resets_and_truncated_json_are_retried(fal_server, tmp_path, fa
         fal_server.add_fault(Fault("stream", "forget", times=-1))
     summary, printed, jobs, *_ = generate(tmp_path / "run", timeout_s=0.5, poll_interval_s=0.02)
     assert (summary.completed, summary.failed) == (10, 0)
+    assert fault.times == 0  # every scripted fault fired
     if fault.route == "stream":  # a quiet stream is checked with a plain status request, then rejoined
         assert len(fal_server.recorded("GET", "status")) >= 2
-    else:
+    elif fault.kind != "drop":  # aiohttp itself resends a GET whose reused connection was dropped
         assert summary.retries >= 1
     assert len(fal_server.submissions()) == 10 + duplicates
 

@@ -180,9 +180,7 @@ class FalFakeServer:
         self.queue: dict[str, Queued] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 1024
+        self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self._thread: threading.Thread | None = None
 
@@ -280,6 +278,11 @@ class FalFakeServer:
         return cached
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: hundreds of clients connect at once
+
+
 def route_of(method: str, path: str) -> str:
     parts = path.strip("/").split("/")
     if parts[0] == "files":
@@ -321,6 +324,7 @@ def _validate(body: Any) -> list[dict[str, Any]]:
 def _handler(server: FalFakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL).
+"""HTTP plumbing (aiohttp, see :mod:`viewfinder.generate.http`) shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL).
 
 One place maps HTTP answers onto the runner's errors, the same way for every provider:
 401/403 stop the run (the key is wrong), 402 and OpenAI's ``insufficient_quota`` stop it
@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from viewfinder.errors import FatalRunError
 from viewfinder.generate.backend import BackendSettings, JobFailed, RequestUnknown, RetryableError
+from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session
 from viewfinder.generate.retry import parse_retry_after
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -34,26 +35,23 @@ class Provider:
 
 
 class ApiClient:
-    """An httpx client for one provider that answers JSON or raises the runner's errors."""
+    """An aiohttp session for one provider that answers JSON or raises the runner's errors."""
 
-    def __init__(
-        self,
-        provider: Provider,
-        key: str,
-        auth_headers: dict[str, str],
-        settings: BackendSettings,
-        *,
-        read_timeout_s: float | None = None,
-    ) -> None:
+    def __init__(self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings) -> None:
         self.provider = provider
         self.auth_headers = auth_headers
+        self.settings = settings
         self._secrets = [key] if len(key) >= 4 else []
-        connections = settings.concurrency + 8
-        self.http = httpx.AsyncClient(
-            headers={"User-Agent": f"viewfinder ({provider.name})"},
-            timeout=httpx.Timeout(settings.timeout_s, read=read_timeout_s or settings.timeout_s),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The connection pool (made on first use, inside the event loop)."""
+        if self._session is None:
+            self._session = new_session(
+                self.settings.timeout_s, self.settings.concurrency + 8, {"User-Agent": f"viewfinder ({self.provider.name})"}
+            )
+        return self._session
 
     def redact(self, text: str) -> str:
         """``text`` with the key masked."""
@@ -62,37 +60,49 @@ class ApiClient:
         return text
 
     async def request(
-        self, method: str, url: str, what: str, *, authenticated: bool = True, unknown_is_gone: bool = False, **kwargs: Any
-    ) -> httpx.Response:
-        """Send one request; a non-2xx answer raises the matching runner error."""
-        headers = {**(self.auth_headers if authenticated else {}), **kwargs.pop("headers", {})}
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        authenticated: bool = True,
+        unknown_is_gone: bool = False,
+        timeout_s: float | None = None,
+        **kwargs: Any,
+    ) -> Reply:
+        """Send one request; a non-2xx answer raises the matching runner error.
+        ``timeout_s`` replaces the run's per-request timeout (for slow synchronous APIs)."""
+        headers = self.auth_headers if authenticated else {}
+        if timeout_s is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
         try:
-            response = await self.http.request(method, url, headers=headers, **kwargs)
-        except httpx.TransportError as exc:
+            async with self.session.request(method, url, headers=headers, **kwargs) as response:
+                reply = Reply(response.status, response.headers, await response.read())
+        except TRANSPORT_ERRORS as exc:
             raise RetryableError(f"{self.provider.name} {what}: {type(exc).__name__}") from None
-        if response.status_code == 404 and unknown_is_gone:
+        if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
-        self.raise_for_status(response, what)
-        return response
+        self.raise_for_status(reply, what)
+        return reply
 
     async def request_json(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
         """:meth:`request`, then the body as a JSON object (a cut-off body is retried)."""
         return self.json_object(await self.request(method, url, what, **kwargs), what)
 
-    def json_object(self, response: httpx.Response, what: str) -> dict[str, Any]:
+    def json_object(self, reply: Reply, what: str) -> dict[str, Any]:
         try:
-            data = response.json()
+            data = json.loads(reply.body)
         except ValueError:
             raise RetryableError(f"{self.provider.name} {what} answer is not valid JSON (truncated?)") from None
         if not isinstance(data, dict):
             raise RetryableError(f"{self.provider.name} {what} answer is not a JSON object")
         return data
 
-    def raise_for_status(self, response: httpx.Response, what: str) -> None:
-        code = response.status_code
+    def raise_for_status(self, reply: Reply, what: str) -> None:
+        code = reply.status
         if code < 300:
             return
-        text, error_code = error_detail(response)
+        text, error_code = error_detail(reply)
         detail = self.redact(text)
         name, keep = self.provider.name, "Finished images are kept; run again to resume."
         if code in (401, 403):
@@ -106,23 +116,25 @@ class ApiClient:
                 f"{self.provider.billing_url}. {keep}"
             )
         if code in RETRYABLE_STATUS:
-            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", parse_retry_after(response.headers.get("retry-after")))
+            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
         if code in (400, 422):
             raise JobFailed(f"{name} rejected the input (HTTP {code}): {detail}")
         raise JobFailed(f"{name} {what}: HTTP {code}: {detail}")
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
-def error_detail(response: httpx.Response) -> tuple[str, str | None]:
+def error_detail(reply: Reply) -> tuple[str, str | None]:
     """The provider's error text and machine code, from any of the usual shapes:
     OpenAI ``{"error": {"message", "code"}}``, RFC 7807 ``{"title", "detail"}`` (Replicate)
     and FastAPI ``{"detail": str | [{"loc", "msg", "type"}]}`` (BFL)."""
     try:
-        body = response.json()
+        body = json.loads(reply.body)
     except ValueError:
-        return response.text[:300] or response.reason_phrase, None
+        return reply.body[:300].decode("utf-8", "replace") or f"HTTP {reply.status}", None
     if not isinstance(body, dict):
         return json.dumps(body)[:300], None
     error = body.get("error")

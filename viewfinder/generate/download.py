@@ -13,10 +13,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import aiohttp
 from PIL import Image
 
 from viewfinder.generate.backend import JobFailed, RetryableError
+from viewfinder.generate.http import TRANSPORT_ERRORS
 from viewfinder.generate.retry import parse_retry_after
 from viewfinder.store import write_image
 
@@ -37,35 +38,33 @@ class VerifiedImage:
     height: int
 
 
-async def fetch_image(client: httpx.AsyncClient, url: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+async def fetch_image(session: aiohttp.ClientSession, url: str, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     """The bytes at ``url`` (http(s) or a data: URI), refusing non-images and oversize bodies."""
     if url.startswith("data:"):
         return _data_uri(url, max_bytes)
     if not url.startswith(("http://", "https://")):
         raise JobFailed(f"image URL scheme not supported: {url[:40]!r}")
     try:
-        async with client.stream("GET", url) as response:
-            if response.status_code in RETRYABLE_STATUS:
+        async with session.get(url) as response:
+            if response.status in RETRYABLE_STATUS:
                 raise RetryableError(
-                    f"image download HTTP {response.status_code}",
-                    parse_retry_after(response.headers.get("retry-after")),
+                    f"image download HTTP {response.status}", parse_retry_after(response.headers.get("Retry-After"))
                 )
-            if response.status_code != 200:
-                raise JobFailed(f"image download failed with HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if response.status != 200:
+                raise JobFailed(f"image download failed with HTTP {response.status}")
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if not content_type.startswith("image/"):
                 raise JobFailed(f"image URL returned {content_type or 'no content type'}, not an image")
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise JobFailed(f"image is {int(declared)} bytes, over the {max_bytes}-byte limit")
+            if response.content_length is not None and response.content_length > max_bytes:
+                raise JobFailed(f"image is {response.content_length} bytes, over the {max_bytes}-byte limit")
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_any():
                 size += len(chunk)
                 if size > max_bytes:
                     raise JobFailed(f"image is over the {max_bytes}-byte limit")
                 chunks.append(chunk)
-    except httpx.TransportError as exc:  # timeouts, resets, truncated bodies
+    except TRANSPORT_ERRORS as exc:  # timeouts, resets, truncated bodies
         raise RetryableError(f"image download: {type(exc).__name__}") from None
     return b"".join(chunks)
 

@@ -1,12 +1,13 @@
-"""fal.ai queue backend (any ``owner/app[/path]`` endpoint) over httpx.
+"""fal.ai queue backend (any ``owner/app[/path]`` endpoint) over aiohttp.
 
 Protocol (see fal's queue docs): ``POST {base}/{endpoint}`` submits and answers
 ``request_id`` with ``status_url``, ``response_url`` and ``cancel_url``, which we always
 follow; ``GET {status_url}/stream`` sends server-sent status events until ``COMPLETED``
 (plain ``GET {status_url}`` polling is the fallback); ``GET {response_url}`` is the model
 output; ``PUT {cancel_url}`` cancels. Auth is ``Authorization: Key $FAL_KEY``.
-We use httpx rather than fal-client: fal-client is https-only, reads its hosts at import
-time and retries invisibly, while the runner needs its own logged retries and resume.
+We speak the protocol directly rather than through fal-client: fal-client is https-only,
+reads its hosts at import time and retries invisibly, while the runner needs its own
+logged retries and resume.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import re
 from typing import Any
 
-import httpx
+import aiohttp
 
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.generate.backend import (
@@ -30,6 +31,7 @@ from viewfinder.generate.backend import (
     RetryableError,
     Submission,
 )
+from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session, stream_timeout
 from viewfinder.generate.retry import parse_retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
@@ -56,12 +58,8 @@ class FalBackend:
         self.settings = settings
         self.stream_status = True
         self._secrets = [s for s in {key, *key.split(":")} if len(s) >= 4]
-        connections = settings.concurrency + 8
-        self.client = httpx.AsyncClient(
-            headers={"Authorization": f"Key {key}", "User-Agent": "viewfinder (fal queue)"},
-            timeout=httpx.Timeout(settings.timeout_s),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self._headers = {"Authorization": f"Key {key}", "User-Agent": "viewfinder (fal queue)"}
+        self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_env(cls, endpoint: str, settings: BackendSettings) -> "FalBackend":
@@ -116,10 +114,10 @@ class FalBackend:
 
     async def cancel(self, submission: Submission) -> bool:
         try:
-            response = await self.client.put(submission.urls["cancel_url"])
-        except httpx.HTTPError:
+            reply = await self._request("PUT", submission.urls["cancel_url"])
+        except TRANSPORT_ERRORS:
             return False
-        return response.is_success
+        return reply.ok
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -127,7 +125,16 @@ class FalBackend:
         return text
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The connection pool (made on first use, inside the event loop)."""
+        if self._session is None:
+            self._session = new_session(self.settings.timeout_s, self.settings.concurrency + 8, self._headers)
+        return self._session
 
     # -- status -----------------------------------------------------------------------------
     async def _status(self, submission: Submission) -> dict[str, Any]:
@@ -147,21 +154,22 @@ class FalBackend:
         url = submission.urls["status_url"].split("?")[0] + "/stream"
         while True:
             try:
-                async with self.client.stream("GET", url, params={"logs": "0"}) as response:
-                    if response.status_code in (404, 405):
-                        await response.aread()
+                async with self.session.get(
+                    url, params={"logs": "0"}, timeout=stream_timeout(self.settings.timeout_s)
+                ) as response:
+                    if response.status in (404, 405):
+                        await response.read()
                         return await self._without_stream(submission)
-                    if response.status_code != 200:
-                        await response.aread()
-                        self._raise_for_status(response, "status stream")
-                    async for line in response.aiter_lines():
-                        if line.startswith("data:"):
+                    if response.status != 200:
+                        self._raise_for_status(Reply(response.status, response.headers, await response.read()), "status stream")
+                    async for line in response.content:
+                        if line.startswith(b"data:"):
                             event = json.loads(line[5:])
                             if event.get("status") == "COMPLETED":
                                 return event
-            except httpx.ReadTimeout:
+            except aiohttp.SocketTimeoutError:
                 pass  # nothing said within the timeout: check once, then listen again
-            except httpx.TransportError as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise RetryableError(f"fal status stream: {type(exc).__name__}") from None
             except ValueError:
                 raise RetryableError("fal status stream sent invalid JSON") from None
@@ -178,38 +186,40 @@ class FalBackend:
         return status if status.get("status") == "COMPLETED" else await self._poll(submission)
 
     # -- HTTP plumbing ----------------------------------------------------------------------
+    async def _request(self, method: str, url: str, **kwargs: Any) -> Reply:
+        async with self.session.request(method, url, **kwargs) as response:
+            return Reply(response.status, response.headers, await response.read())
+
     async def _json(
         self, method: str, url: str, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
         try:
-            response = await self.client.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
+            reply = await self._request(method, url, **kwargs)
+        except TRANSPORT_ERRORS as exc:
             raise RetryableError(f"fal {what}: {type(exc).__name__}") from None
-        if response.status_code == 404 and unknown_is_gone:
+        if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"fal no longer knows this request ({what} answered 404)")
-        self._raise_for_status(response, what)
+        self._raise_for_status(reply, what)
         try:
-            data = response.json()
+            data = json.loads(reply.body)
         except ValueError:
             raise RetryableError(f"fal {what} answer is not valid JSON (truncated?)") from None
         if not isinstance(data, dict):
             raise RetryableError(f"fal {what} answer is not a JSON object")
         return data
 
-    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
-        code = response.status_code
+    def _raise_for_status(self, reply: Reply, what: str) -> None:
+        code = reply.status
         if code < 300:
             return
-        detail = self.redact(_detail(response))
+        detail = self.redact(_detail(reply))
         if code in (401, 403):
             raise FatalRunError(
                 f"fal refused the API key ({what}: HTTP {code}: {detail}); check FAL_KEY "
                 "(https://fal.ai/dashboard/keys). Finished images are kept; run again to resume."
             )
         if code in RETRYABLE_STATUS:
-            raise RetryableError(
-                f"fal {what}: HTTP {code}: {detail}", parse_retry_after(response.headers.get("retry-after"))
-            )
+            raise RetryableError(f"fal {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
         if code == 422:
             raise JobFailed(f"fal rejected the input (HTTP 422): {detail}")
         raise JobFailed(f"fal {what}: HTTP {code}: {detail}")
@@ -234,12 +244,12 @@ class FalBackend:
         return GenerationResult(images=images, response=response, seed=_int(output.get("seed")))
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(reply: Reply) -> str:
     """fal's error text: ``detail`` as a string or a list of validation errors."""
     try:
-        body = response.json()
+        body = json.loads(reply.body)
     except ValueError:
-        return response.text[:300] or response.reason_phrase
+        return reply.body[:300].decode("utf-8", "replace") or f"HTTP {reply.status}"
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, list):
         parts = []

@@ -58,10 +58,8 @@ class OpenAIImagesBackend:
             raise BadInput(f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5")
         self.model = model
         self.base_url = base_url.rstrip("/")
-        self.api = ApiClient(
-            PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings,
-            read_timeout_s=max(settings.timeout_s, GENERATION_TIMEOUT_S),
-        )
+        self.api = ApiClient(PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings)
+        self.generation_timeout_s = max(settings.timeout_s, GENERATION_TIMEOUT_S)
         self._results: dict[str, GenerationResult] = {}
 
     @classmethod
@@ -87,9 +85,12 @@ class OpenAIImagesBackend:
         }
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        response = await self.api.request("POST", f"{self.base_url}/images/generations", "generation", json=self.payload(request))
-        data = self.api.json_object(response, "generation")
-        request_id = response.headers.get("x-request-id") or f"local-{uuid.uuid4()}"
+        reply = await self.api.request(
+            "POST", f"{self.base_url}/images/generations", "generation",
+            json=self.payload(request), timeout_s=self.generation_timeout_s,
+        )
+        data = self.api.json_object(reply, "generation")
+        request_id = reply.headers.get("x-request-id") or f"local-{uuid.uuid4()}"
         self._results[request_id] = self._result(data)
         return Submission(request_id=request_id)
 

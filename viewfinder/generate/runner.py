@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -42,6 +41,7 @@ from viewfinder.generate.download import (
     store_verified,
     verify_image,
 )
+from viewfinder.generate.http import new_session
 from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, image_cost, price_per_megapixel
 from viewfinder.generate.retry import RetryPolicy, with_retries
 from viewfinder.store import RunStore
@@ -153,8 +153,7 @@ class _Generation:
         for model in dict.fromkeys(job["model"] for job in self.jobs):
             split_model(model)
             self.backends[model] = make_backend(model, settings)
-        limits = httpx.Limits(max_connections=self.options.concurrency + 8)
-        self.downloads = httpx.AsyncClient(timeout=self.options.timeout_s, limits=limits, follow_redirects=True)
+        self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
         queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
         for job in self.jobs:
             if job["state"] == "submitted":
@@ -178,7 +177,7 @@ class _Generation:
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
         finally:
-            await self.downloads.aclose()
+            await self.downloads.close()
             for backend in self.backends.values():
                 await backend.aclose()
         self.summary.elapsed_s = time.perf_counter() - self.started

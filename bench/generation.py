@@ -1,0 +1,91 @@
+"""Generation throughput against the fake fal queue: images/s versus the bound C/L.
+
+A request takes L seconds on the server from submit to COMPLETED, so with C requests in
+flight no client can exceed C/L images per second. This starts the fake server in its own
+process (its CPU is not counted), runs the real runner (status streams, result fetch,
+image download, Pillow decode, content-hash file write, SQLite commits, rich progress) on
+N jobs, and prints images/s, the ratio to C/L and the client's CPU milliseconds per image.
+
+    .venv/bin/python bench/generation.py --concurrency 64 --latency 0.5 --jobs 1280
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+
+from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
+from viewfinder.runfolder import init_run  # noqa: E402
+
+KEY = "bench-key"
+
+
+def study_text(jobs: int) -> str:
+    return "\n".join([
+        'name = "bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
+        'models = ["fal:fal-ai/flux/schnell"]', f"seeds = {list(range(jobs))}",
+        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
+        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
+    ])
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of another process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", "-c", type=int, default=64)
+    parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds from submit to COMPLETED")
+    parser.add_argument("--jobs", "-n", type=int, default=1280)
+    parser.add_argument("--image-scale", type=int, default=16, help="server renders 1024x768 / N (16: 64x48 JPEG)")
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", "--latency", str(args.latency),
+         "--image-scale", str(args.image_scale), "--key", KEY],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        url = server.stdout.readline().strip()
+        os.environ.update(FAL_KEY=KEY, VIEWFINDER_FAL_URL=url)
+        with tempfile.TemporaryDirectory() as tmp:
+            study = Path(tmp) / "bench.toml"
+            study.write_text(study_text(args.jobs))
+            store, loaded = init_run(study, Path(tmp) / "run")
+            console = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)
+            options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
+            with store:
+                cpu, wall = time.process_time(), time.perf_counter()
+                summary = run_generation(store, loaded, options, console)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        server_cpu = process_cpu_s(server.pid)
+    finally:
+        server.kill()
+        server.wait()
+
+    rate = summary.images / wall
+    bound = args.concurrency / args.latency
+    print(f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  completed {summary.completed}  failed {summary.failed}")
+    print(f"images/s           {rate:8.1f}")
+    print(f"bound C/L          {bound:8.1f}")
+    print(f"ratio to bound     {rate / bound:8.3f}   (target >= 0.95)")
+    print(f"CPU ms per image   {1000 * cpu / max(summary.images, 1):8.2f}   (target < 2)")
+    print(f"wall s             {wall:8.2f}")
+    print(f"server CPU ms/img  {1000 * server_cpu / max(summary.images, 1):8.2f}   (the fake server, for context)")
+
+
+if __name__ == "__main__":
+    main()
