@@ -110,12 +110,24 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
     assert again.skipped == 2 and len(fake.requests) == calls
 
 
-def test_same_image_file_is_judged_once(fake: FakeOpenAI, image_run) -> None:
-    run_dir = image_run([pixels(7), pixels(7), pixels(8)])
+def test_one_answer_per_image_file_and_prompt(fake: FakeOpenAI, image_run) -> None:
+    run_dir = image_run([pixels(7), pixels(7), pixels(8)])  # one file twice, but for two prompts
     assert run_judge(run_dir).done == 3
-    assert len(fake.requests) == 2
-    rows = stored(run_dir)
-    assert len(rows) == 3 and all(row["title"] == "A Look That Speaks Volumes" for row in rows.values())
+    assert len(fake.requests) == 3
+
+    analyzer, items, context = direct(run_dir, OpenAIChatBackend("gpt-4o-mini"))
+    twin = ImageItem(**{**items[0].__dict__, "image_id": 10_000})  # same file and prompt, another job
+    fresh = ImageItem(**{**items[0].__dict__, "image_id": 10_001, "prompt_text": "another prompt"})
+    result = analyzer.analyze([twin, fresh], context)
+    assert len(fake.requests) == 4  # only the new prompt was asked; the twin reused the stored answer
+    pair = [ImageItem(**{**items[0].__dict__, "image_id": n, "prompt_text": "third prompt"}) for n in (10_002, 10_003)]
+    twins = analyzer.analyze(pair, context)
+    analyzer.close()
+    assert len(fake.requests) == 5 and len(twins.costs) == 1 and twins.failures == {}
+    assert {m.image_id for m in twins.measurements} == {10_002, 10_003}
+    assert {m.image_id for m in result.measurements} == {10_000, 10_001}
+    first = {m.name: m.value if m.text is None else m.text for m in result.measurements if m.image_id == 10_000}
+    assert first["title"] == stored(run_dir)[items[0].image_id]["title"] and first["scene_p_yes"] == pytest.approx(0.9)
 
 
 def test_malformed_json_gets_one_retry_with_the_error(fake: FakeOpenAI, image_run) -> None:

@@ -1,8 +1,10 @@
 """The VLM judge as an analyzer: card text, moods, errors, AI likelihood and adherence answers.
 
-Each distinct image (by sha256) is judged once per judge model and prompt version: the
-analyzer ``version`` names both, and answers already stored for the same file are copied
-instead of paid for again. Calls run concurrently with retries; every call's cost goes to
+Each distinct (image file, prompt) pair is judged once per judge model and judge prompt
+version: the analyzer ``version`` names both, and answers already stored for the same file
+(sha256) and prompt are copied instead of paid for again. The prompt is part of the key
+because the adherence answers depend on it (a safety checker's black image is one file for
+many prompts). Calls run concurrently with retries; every call's cost goes to
 the run's ledger and counts against ``--max-cost``.
 """
 
@@ -31,6 +33,7 @@ CONCURRENCY_ENV = "VIEWFINDER_JUDGE_CONCURRENCY"
 ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
 
 Row = tuple[str, float | None, str | None]  # (name, value, text) of one measurement
+Key = tuple[str, str]  # (image sha256, prompt text): what one judge answer is about
 
 
 @dataclass
@@ -79,18 +82,19 @@ class JudgeAnalyzer(Analyzer):
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         store = self._open(context)
         cached = self._stored_rows(store, {item.sha256 for item in batch})
-        first_of: dict[str, ImageItem] = {}
+        first_of: dict[Key, ImageItem] = {}
         for item in batch:
-            if item.sha256 not in cached:
-                first_of.setdefault(item.sha256, item)
+            if _key(item) not in cached:
+                first_of.setdefault(_key(item), item)
         outcomes = asyncio.run(self._judge_all(list(first_of.values()), context)) if first_of else {}
         result = AnalysisResult()
         for item in batch:
-            if item.sha256 in cached:
-                rows = cached[item.sha256]
+            key = _key(item)
+            if key in cached:
+                rows = cached[key]
             else:
-                outcome = outcomes[item.sha256]
-                if first_of[item.sha256] is item:
+                outcome = outcomes[key]
+                if first_of[key] is item:
                     result.costs += outcome.costs
                 if outcome.rows is None:
                     result.failures[item.image_id] = outcome.error or "no answer"
@@ -117,43 +121,44 @@ class JudgeAnalyzer(Analyzer):
                 )
         return self._store
 
-    def _stored_rows(self, store: RunStore, hashes: set[str]) -> dict[str, list[Row]]:
-        """Answers this judge version already gave for the same image files."""
+    def _stored_rows(self, store: RunStore, hashes: set[str]) -> dict[Key, list[Row]]:
+        """Answers this judge version already gave for the same image files and prompts."""
         if not hashes:
             return {}
         marks = ",".join("?" * len(hashes))
         rows = store.query(
-            "SELECT i.sha256, m.image_id, m.name, m.value, m.text FROM measurements m"
-            " JOIN images i ON i.id = m.image_id"
+            "SELECT i.sha256, p.text AS prompt_text, m.image_id, m.name, m.value, m.text FROM measurements m"
+            " JOIN images i ON i.id = m.image_id JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id"
             " JOIN analysis_runs r ON r.image_id = m.image_id AND r.analyzer = m.analyzer"
             "  AND r.version = m.version AND r.status = 'done'"
             f" WHERE m.analyzer = ? AND m.version = ? AND i.sha256 IN ({marks})"
             " ORDER BY m.image_id",
             (self.name, self.version, *sorted(hashes)),
         )
-        source: dict[str, int] = {}
-        out: dict[str, list[Row]] = {}
+        source: dict[Key, int] = {}
+        out: dict[Key, list[Row]] = {}
         for row in rows:
-            if source.setdefault(row["sha256"], row["image_id"]) == row["image_id"]:
-                out.setdefault(row["sha256"], []).append((row["name"], row["value"], row["text"]))
+            key = (row["sha256"], row["prompt_text"])
+            if source.setdefault(key, row["image_id"]) == row["image_id"]:
+                out.setdefault(key, []).append((row["name"], row["value"], row["text"]))
         return out
 
     # -- the calls ----------------------------------------------------------------------------
-    async def _judge_all(self, items: list[ImageItem], context: AnalysisContext) -> dict[str, _Outcome]:
+    async def _judge_all(self, items: list[ImageItem], context: AnalysisContext) -> dict[Key, _Outcome]:
         limit = asyncio.Semaphore(max(1, min(self.backend.max_concurrency, len(items))))
         spending = _Spending()
         await self.backend.start()
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = {
-                    item.sha256: group.create_task(self._judge_one(item, context, limit, spending)) for item in items
+                    _key(item): group.create_task(self._judge_one(item, context, limit, spending)) for item in items
                 }
         except BaseExceptionGroup as group:
             fatal = [error for error in group.exceptions if isinstance(error, FatalRunError)]
             raise (fatal or group.exceptions)[0] from None
         finally:
             await self.backend.stop()
-        return {sha: task.result() for sha, task in tasks.items()}
+        return {key: task.result() for key, task in tasks.items()}
 
     async def _judge_one(
         self, item: ImageItem, context: AnalysisContext, limit: asyncio.Semaphore, spending: _Spending
@@ -249,6 +254,10 @@ class JudgeAnalyzer(Analyzer):
         if self.price is None:
             return 0.0
         return self._typical_cost if self._typical_cost else self.price.cost(ESTIMATE_USAGE)
+
+
+def _key(item: ImageItem) -> Key:
+    return (item.sha256, item.prompt_text)
 
 
 def answer_rows(
