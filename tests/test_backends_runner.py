@@ -175,8 +175,12 @@ def test_server_errors_and_dropped_connections_are_retried(backend, tmp_path, st
     server.add_fault(Fault(case.submit_route, "http", status=status, body=case.error("upstream hiccup"), times=2))
     server.add_fault(Fault("file" if case is not OPENAI else case.submit_route, "drop", times=1))
     summary, printed, jobs, *_ = generate(tmp_path, case.model, limit=3)
-    assert (summary.completed, summary.failed) == (3, 0) and summary.retries >= 3
+    assert (summary.completed, summary.failed) == (3, 0) and summary.retries >= 2
     assert f"HTTP {status}" in printed
+    if case is OPENAI:  # 3 answered, 2 server errors, 1 dropped
+        assert len(server.recorded("POST", "generate")) == 6
+    else:  # the dropped download was asked again
+        assert len(server.recorded("POST", case.submit_route)) == 5 and len(server.recorded("GET", "file")) == 4
 
 
 def test_dry_run_estimates_the_cost_and_calls_nothing(backend, tmp_path):

@@ -38,9 +38,7 @@ class FakeApi:
         self.requests: list[Recorded] = []
         self.files: dict[str, tuple[bytes, str]] = {}
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 1024
+        self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -72,8 +70,12 @@ class FakeApi:
             rows = list(self.requests)
         return [
             r for r in rows
-            if (method is None or r.method == method) and (route is None or self.route_of(r.method, r.path) == route)
+            if (method is None or r.method == method) and (route is None or self.route(r.method, r.path) == route)
         ]
+
+    def route(self, method: str, path: str) -> str:
+        """The route of a request: ``file`` for the served images, else the API's own."""
+        return "file" if path.startswith("/files/") else self.route_of(method, path)
 
     def take_fault(self, route: str, text: str) -> Fault | None:
         with self.lock:
@@ -116,9 +118,15 @@ class FakeApi:
         raise NotImplementedError
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen backlog (set before listen()): many clients connect at once
+
+
 def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def log_message(self, *args: Any) -> None:  # quiet
             pass
@@ -153,7 +161,7 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
                 body = raw.decode("utf-8", "replace")
             if path.startswith("/_control/"):
                 return self._control(method, path, body)
-            route = "file" if path.startswith("/files/") else server.route_of(method, path)
+            route = server.route(method, path)
             with server.lock:
                 server.requests.append(Recorded(method, path, query, dict(self.headers), body, time.time()))
             if route not in ("file", "unknown") and server.key is not None and not server.authorized(self.headers):
