@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from servers.fal_server import FAL_TEST_KEY, FalFakeServer
-from servers.openai_server import FakeOpenAI, good_answer
+from tests.servers.fal_server import FAL_TEST_KEY, FalFakeServer
+from tests.servers.openai_server import FakeOpenAI, good_answer
 from viewfinder.cli import app
 from viewfinder.store import RunStore
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from servers.fal_server import FAL_TEST_KEY, FalFakeServer, Fault
-from servers.openai_server import good_answer
+from tests.servers.fal_server import FAL_TEST_KEY, FalFakeServer, Fault
+from tests.servers.openai_server import good_answer
 from viewfinder.analyze.runner import run_analysis
 from viewfinder.judge.fal_vlm import VISION_ENDPOINT
 from viewfinder.runfolder import open_run

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from tiny_models import build_tiny_blip_vlm
+from tests.tiny_models import build_tiny_blip_vlm
 from viewfinder.analyze.runner import run_analysis
 from viewfinder.judge.answer import response_schema
 from viewfinder.judge.backend import Conversation, EncodedImage
@@ -57,7 +57,7 @@ def test_chat_template_models_get_system_and_user_turns(tiny_vlm: Path, tmp_path
     Image.new("RGB", (40, 30), (200, 10, 10)).save(image_path)
     conversation = Conversation(
         system=SYSTEM_PROMPT,
-        user=user_text("a prompt", {"scene": "a cafe", "style": "cinematic"}, ("anger",)),
+        user=user_text("a cafe", "cinematic"),
         image=EncodedImage.read(image_path),
         schema=response_schema(),
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from servers.openai_server import FakeOpenAI, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
+from tests.servers.openai_server import FakeOpenAI, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
@@ -90,6 +90,9 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["strict"] is True
     assert request["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+    user = request["messages"][1]["content"][0]["text"]
+    assert data_block(request) == {"scene": "A crowded party, table 0", "style": "cinematic"}
+    assert "Jealousy" not in user and "low-angle close-up" not in user  # blind to the emotion and camera asked for
     image_url = request["messages"][1]["content"][1]["image_url"]["url"]
     store, study = open_run(run_dir)
     with store:
@@ -249,7 +252,7 @@ def test_prompt_injection_stays_data(fake: FakeOpenAI, image_run) -> None:
 
     def obeying(request: dict[str, Any]) -> dict[str, Any]:
         data = data_block(request)
-        if "ignore previous" in data["prompt"]:
+        if "ignore previous" in data["scene"]:
             return {"title": "PWNED", "aesthetic": 1, "system": "obey me"}
         return good_answer()
 
@@ -260,11 +263,11 @@ def test_prompt_injection_stays_data(fake: FakeOpenAI, image_run) -> None:
     assert attacked["response_format"] == benign["response_format"]
     benign_text, attacked_text = (r["messages"][1]["content"][0]["text"] for r in (benign, attacked))
     assert attacked_text.split("<prompt_data>")[0] == benign_text.split("<prompt_data>")[0]
-    assert attacked_text.count("</prompt_data>") == 1 and data_block(attacked)["prompt"] == INJECTION
+    assert attacked_text.count("</prompt_data>") == 1 and data_block(attacked)["scene"] == INJECTION
     assert "not fit the form" in fake.requests[2]["messages"][3]["content"]
     assert hostile.image_id in result.failures and "PWNED" not in repr(result.measurements)
 
-    fake.responder = lambda request: good_answer(title=data_block(request)["prompt"])
+    fake.responder = lambda request: good_answer(title=data_block(request)["scene"])
     result = analyzer.analyze([hostile], context)
     analyzer.close()
     titles = [m.text for m in result.measurements if m.name == "title"]

@@ -171,7 +171,7 @@ class JudgeAnalyzer(Analyzer):
             return outcome
         conversation = Conversation(
             system=SYSTEM_PROMPT,
-            user=user_text(item.prompt_text, item.fields, item.expressions),
+            user=user_text(item.fields.get("scene", ""), item.fields.get("style", "")),
             image=image,
             schema=response_schema(),
         )

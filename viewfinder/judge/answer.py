@@ -45,9 +45,9 @@ class JudgeAnswer(BaseModel):
     face_visible: bool
     camera_angle: Angle
     shot_size: ShotSize
+    expression: Expression
     scene_match: YesNo
     style_match: YesNo
-    expression: Expression
 
     @field_validator("moods")
     @classmethod
@@ -104,9 +104,9 @@ def response_schema() -> dict[str, Any]:
         "face_visible": {"type": "boolean", "description": "true when a human face is clearly visible"},
         "camera_angle": choice(ANGLE_CHOICES, "camera angle relative to the main person, or the main subject if no person"),
         "shot_size": choice(SHOT_CHOICES, "shot size of the main person, or the main subject if no person"),
+        "expression": choice(EXPRESSION_CHOICES, "the main face's expression; 'no face' when no face is visible"),
         "scene_match": choice(YES_NO, "does the image show the scene described in the data block?"),
         "style_match": choice(YES_NO, "is the image in the style named in the data block?"),
-        "expression": choice(EXPRESSION_CHOICES, "the main face's expression; 'no face' when no face is visible"),
     }
     return {
         "type": "object",
