@@ -54,7 +54,8 @@ SCORE_SPECS: tuple[ScoreSpec, ...] = (
 NOTES = (
     "Adherence rates are shares of judged images with 95% Wilson score intervals; images a method could not "
     "judge (no face, 'unclear', missing answer) are counted apart and never as failures.",
-    "Means of continuous scores have 95% BCa bootstrap intervals (scipy.stats.bootstrap, 2,000 resamples, fixed seed).",
+    "Means of continuous scores have 95% bootstrap intervals (scipy.stats.bootstrap, 2,000 resamples, fixed seed; "
+    "BCa below 500 images, percentile above), widened for small samples by Hesterberg's expansion.",
     "Agreement between the VLM judge and the faces analyzer is Cohen's kappa over images both judged, with a "
     "paired BCa bootstrap 95% interval below 100 such images and the Fleiss-Cohen-Everitt large-sample interval above.",
     "Models are compared on the same prompts and seeds: McNemar's test (exact binomial below 25 discordant pairs) "
@@ -205,10 +206,11 @@ def build_score_report(
     images: Sequence[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
 ) -> ScoreReport:
     """The score report of ``images`` (``RunStore.images`` rows) and their measurements."""
-    methods = present_methods(table)
     columns = {column for values in table.values() for column in values}
     specs = [spec for spec in SCORE_SPECS if spec.column in columns]
-    items = image_adherence(list(images), table, study, methods, tuple(spec.column for spec in specs))
+    items = image_adherence(list(images), table, study, present_methods(table), tuple(spec.column for spec in specs))
+    # a dimension no prompt asks for (no shot size in any camera) is left out, not shown as "not judged"
+    methods = tuple(m for m in present_methods(table) if any((m.dimension, m.method) in i.flags for i in items))
     models = ordered_models(items, study)
     notes = list(NOTES)
     for emotion in study.emotions:
@@ -233,7 +235,11 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
     with console.status("scoring: adherence, intervals, agreement, model comparisons"):
         report = build_score_report(store.images(), store.measurement_table(), study)
     store.save_aggregate(AGGREGATE_NAME, report.to_dict())
-    console.print(summary_table(report))
+    if report.dimensions:
+        console.print(summary_table(report))
+    else:
+        console.print(f"scored {report.n_images} images, but no adherence measurements are stored yet; "
+                      f"run 'viewfinder analyze {store.run_dir}' first")
     return report
 
 
@@ -247,8 +253,10 @@ def summary_table(report: ScoreReport) -> Table:
         cells = []
         for model in report.models:
             rate = result.per_model.get(model)
-            if rate is None or rate.rate is None:
-                cells.append("not judged")
+            if rate is None or rate.n + rate.n_not_judged == 0:
+                cells.append("not asked")
+            elif rate.rate is None:
+                cells.append(f"not judged ({rate.n_not_judged} images)")
             else:
                 cells.append(f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
                              f"(n={rate.n}, +{rate.n_not_judged} not judged)")

@@ -19,6 +19,8 @@ def _num(scale: str, value: float | None) -> str:
 def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
     out = []
     for model, rate in result.per_model.items():
+        if rate.n == 0 and rate.n_not_judged == 0:
+            continue  # the model has no image that asks for this dimension
         if rate.rate is None:
             out.append(Sentence(text=(
                 f"{result.label} adherence for {model} could not be measured: none of its "

@@ -50,6 +50,13 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float
 
 
 # -- means ------------------------------------------------------------------------------------
+def expanded_level(n: int, level: float = 0.95) -> float:
+    """Hesterberg's (2015) small-sample expansion of a bootstrap interval's nominal level:
+    the quantiles of the normal at sqrt(n / (n - 1)) * t_{n-1}; 0.983 at n = 10, 0.952 at 200."""
+    t_quantile = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    return float(1 - 2 * stats.norm.cdf(-math.sqrt(n / (n - 1)) * t_quantile))
+
+
 @dataclass(frozen=True)
 class MeanInterval:
     n: int
@@ -62,7 +69,8 @@ class MeanInterval:
 def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
     """Mean with a 95% bootstrap interval (scipy.stats.bootstrap): BCa below
     :data:`BCA_BELOW` values, where skew matters; percentile above it (BCa's jackknife costs
-    n^2 there and its correction is negligible) or when BCa is undefined."""
+    n^2 there and its correction is negligible) or when BCa is undefined. The quantiles are
+    widened for small samples (:func:`expanded_level`): plain BCa covers 90% at 10 values."""
     data = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = int(data.size)
     if n == 0:
@@ -73,11 +81,11 @@ def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int 
         return MeanInterval(n, mean, sd, mean if n > 1 else None, mean if n > 1 else None)
     method = "BCa" if n < BCA_BELOW else "percentile"
     result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method=method,
-                             random_state=np.random.default_rng(seed))
+                             confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     if not (math.isfinite(low) and math.isfinite(high)):
         result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method="percentile",
-                                 random_state=np.random.default_rng(seed))
+                                 confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
         low, high = result.confidence_interval
     return MeanInterval(n, mean, sd, _finite(low), _finite(high))
 
