@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from tests.servers.openai_server import FakeOpenAI, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
+from tests.servers.openai_server import FakeOpenAI, Fault, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
@@ -324,3 +324,18 @@ def test_instructions_written_in_the_image_stay_data(fake: FakeOpenAI, image_run
     analyzer.close()
     texts = {m.name: m.text for m in again.measurements}
     assert texts["title"] == words and texts["description"] == "<b>bold</b> & <script>x()</script>"
+
+
+def test_quota_running_out_mid_batch_stops_but_keeps_what_was_paid(fake: FakeOpenAI, image_run, monkeypatch) -> None:
+    run_dir = image_run([pixels(22), pixels(23)])
+    quota = Fault(status=429, body={"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota",
+                                              "code": "insufficient_quota"}})
+    fake.push(Fault(content=json.dumps(good_answer())), quota)
+    monkeypatch.setenv("VIEWFINDER_JUDGE_CONCURRENCY", "1")
+    summary = run_judge(run_dir)
+    outcome = summary.analyzers[0]
+    assert "no quota left" in outcome.error and outcome.failed == 2
+    store, _ = open_run(run_dir)
+    with store:
+        ledger = store.query("SELECT usd, image_id FROM ledger WHERE kind='judge'")
+    assert len(ledger) == 1 and ledger[0]["usd"] > 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
+from viewfinder.analyze.runner import COST_KIND
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.judge.answer import NO_FACE, UNCLEAR, AnswerError, JudgeAnswer, parse_answer, response_schema
 from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, RetryableCallError, Usage
@@ -40,13 +41,18 @@ Key = tuple[str, str]  # (image sha256, prompt text): what one judge answer is a
 class _Outcome:
     rows: list[Row] | None = None
     error: str | None = None
-    costs: list[CostEntry] = field(default_factory=list)
 
 
 @dataclass
 class _Spending:
-    spent: float = 0.0
+    """Money of one batch: paid calls (for the ledger) and estimates of calls in flight."""
+
+    costs: list[CostEntry] = field(default_factory=list)
     reserved: float = 0.0
+
+    @property
+    def spent(self) -> float:
+        return sum(cost.usd for cost in self.costs)
 
 
 class JudgeAnalyzer(Analyzer):
@@ -86,16 +92,15 @@ class JudgeAnalyzer(Analyzer):
         for item in batch:
             if _key(item) not in cached:
                 first_of.setdefault(_key(item), item)
-        outcomes = asyncio.run(self._judge_all(list(first_of.values()), context)) if first_of else {}
-        result = AnalysisResult()
+        spending = _Spending()
+        outcomes = asyncio.run(self._judge_all(list(first_of.values()), context, spending)) if first_of else {}
+        result = AnalysisResult(costs=spending.costs)
         for item in batch:
             key = _key(item)
             if key in cached:
                 rows = cached[key]
             else:
                 outcome = outcomes[key]
-                if first_of[key] is item:
-                    result.costs += outcome.costs
                 if outcome.rows is None:
                     result.failures[item.image_id] = outcome.error or "no answer"
                     continue
@@ -144,9 +149,11 @@ class JudgeAnalyzer(Analyzer):
         return out
 
     # -- the calls ----------------------------------------------------------------------------
-    async def _judge_all(self, items: list[ImageItem], context: AnalysisContext) -> dict[Key, _Outcome]:
+    async def _judge_all(
+        self, items: list[ImageItem], context: AnalysisContext, spending: _Spending
+    ) -> dict[Key, _Outcome]:
+        """Judge ``items`` concurrently; on a fatal error, ledger what was paid, then raise."""
         limit = asyncio.Semaphore(max(1, min(self.backend.max_concurrency, len(items))))
-        spending = _Spending()
         await self.backend.start()
         try:
             async with asyncio.TaskGroup() as group:
@@ -154,6 +161,7 @@ class JudgeAnalyzer(Analyzer):
                     _key(item): group.create_task(self._judge_one(item, context, limit, spending)) for item in items
                 }
         except BaseExceptionGroup as group:
+            self._ledger(spending.costs)
             fatal = [error for error in group.exceptions if isinstance(error, FatalRunError)]
             raise (fatal or group.exceptions)[0] from None
         finally:
@@ -233,9 +241,8 @@ class JudgeAnalyzer(Analyzer):
         finally:
             spending.reserved -= estimate
         usd = self.price.cost(reply.usage) if self.price else 0.0
-        spending.spent += usd
         self._typical_cost = max(usd, self._typical_cost or 0.0)
-        outcome.costs.append(
+        spending.costs.append(
             CostEntry(
                 model=self.backend.name,
                 usd=usd,
@@ -249,6 +256,14 @@ class JudgeAnalyzer(Analyzer):
             )
         )
         return reply
+
+    def _ledger(self, costs: list[CostEntry]) -> None:
+        """Record paid calls of a batch that will not be returned (the run is stopping)."""
+        if self._store is None or not costs:
+            return
+        with self._store.transaction() as conn:
+            for cost in costs:
+                self._store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
 
     def _estimate(self) -> float:
         if self.price is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -26,7 +26,7 @@ ShotSize = Literal[SHOT_CHOICES]  # type: ignore[valid-type]
 Expression = Literal[EXPRESSION_CHOICES]  # type: ignore[valid-type]
 YesNo = Literal["yes", "no"]
 
-Text = Field(min_length=1, max_length=2000)
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class JudgeAnswer(BaseModel):
@@ -35,11 +35,11 @@ class JudgeAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=200)
-    description: str = Text
-    shot: str = Text
+    description: Text
+    shot: Text
     aesthetic: float = Field(ge=0, le=1)
     moods: list[str] = Field(min_length=3, max_length=3)
-    image_errors: str = Text
+    image_errors: Text
     ai_likelihood: float = Field(ge=0, le=1)
     people: int = Field(ge=0, le=10000)
     face_visible: bool
