@@ -423,19 +423,19 @@ def _handler(server: FalFakeServer) -> type[BaseHTTPRequestHandler]:
             if item is None:
                 return self._send(404, {"detail": "Request not found"})
             logs = query.get("logs", ["0"])[0] in ("1", "true")
-            self.close_connection = True
-            try:
+            try:  # chunked server-sent events, so the connection is reused afterwards
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 last = None
                 while True:
                     state = server.status_of(item)
                     if state != last:
-                        self.wfile.write(f"data: {json.dumps(server.status_body(item, logs))}\n\n".encode())
-                        self.wfile.flush()
+                        event = f"data: {json.dumps(server.status_body(item, logs))}\n\n".encode()
+                        end = b"0\r\n\r\n" if state == "COMPLETED" else b""  # the last event ends the stream
+                        self.wfile.write(b"%x\r\n%s\r\n%s" % (len(event), event, end))
                         last = state
                     if state == "COMPLETED":
                         return
@@ -444,12 +444,11 @@ def _handler(server: FalFakeServer) -> type[BaseHTTPRequestHandler]:
                     wait = target - elapsed
                     if wait > server.keepalive_s:
                         time.sleep(server.keepalive_s)
-                        self.wfile.write(b": keep-alive\n\n")
-                        self.wfile.flush()
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(b": keep-alive\n\n"), b": keep-alive\n\n"))
                     else:
                         time.sleep(max(wait, 0.0) + 0.0005)
             except (BrokenPipeError, ConnectionResetError):
-                return
+                self.close_connection = True
 
         def _result(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
             item = self._item(path)

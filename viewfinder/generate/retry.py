@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
-
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from viewfinder.generate.backend import RetryableError
 
@@ -58,24 +57,17 @@ async def with_retries(
 ) -> T:
     """Run ``call`` until it succeeds, retrying only :class:`RetryableError`.
 
-    ``on_retry(attempt, error, wait_s)`` is told about each pause. The last error is raised
-    when the attempts run out."""
-
-    def wait(state: RetryCallState) -> float:
-        return policy.wait_s(state.attempt_number, state.outcome.exception() if state.outcome else None)
-
-    def before_sleep(state: RetryCallState) -> None:
-        if on_retry and state.outcome is not None and state.next_action is not None:
-            on_retry(state.attempt_number, state.outcome.exception(), state.next_action.sleep)
-
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait,
-        retry=retry_if_exception_type(RetryableError),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    async def attempt() -> T:
-        return await call()
-
-    return await retrying(attempt)
+    ``on_retry(attempt, error, wait_s)`` is told about each pause; the last error is raised
+    when the attempts run out. (A plain loop: tenacity's per-call setup inspects the callable
+    and costs more CPU than the whole request on the success path.)"""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return await call()
+        except RetryableError as error:
+            if attempt == policy.attempts:
+                raise
+            wait = policy.wait_s(attempt, error)
+            if on_retry is not None:
+                on_retry(attempt, error, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable: attempts >= 1")

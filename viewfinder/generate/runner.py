@@ -244,10 +244,10 @@ class _Generation:
             self._in_flight(-1)
 
     async def _wait(self, backend: Backend, submission: Submission, job: sqlite3.Row) -> GenerationResult:
-        waiting = with_retries(lambda: backend.wait(submission), self.options.retry, self._retry_note(job, "wait"))
         try:
-            return await asyncio.wait_for(waiting, self.options.job_timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.options.job_timeout_s):
+                return await with_retries(lambda: backend.wait(submission), self.options.retry, self._retry_note(job, "wait"))
+        except TimeoutError:
             cancelled = await backend.cancel(submission)
             raise JobFailed(
                 f"no result after {self.options.job_timeout_s:g} s; "
