@@ -71,7 +71,9 @@ class BflFakeServer(FakeApi):
                 self.tasks.pop(task_id, None)
 
     # -- routes ------------------------------------------------------------------------------
-    def handle(self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None) -> Reply:
+    def handle(
+        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
+    ) -> Reply:
         if route == "submit":
             return self._submit(path.strip("/").split("/")[1], body, fault)
         if route == "unknown":

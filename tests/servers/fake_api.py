@@ -114,7 +114,9 @@ class FakeApi:
     def unauthorized(self) -> Reply:
         raise NotImplementedError
 
-    def handle(self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None) -> Reply:
+    def handle(
+        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
+    ) -> Reply:
         raise NotImplementedError
 
 
@@ -187,7 +189,7 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
                 if entry is None:
                     return self._send(404, {"detail": "File not found"})
                 return self._send(200, entry[0], content_type=entry[1])
-            status, reply, headers = server.handle(route, method, path, query, body, fault)
+            status, reply, headers = server.handle(route, method, path, query, body, fault, self.headers)
             self._send(status, reply, headers)
 
         def _control(self, method: str, path: str, body: Any) -> None:

@@ -48,7 +48,9 @@ class OpenAIImagesFakeServer(FakeApi):
     def unauthorized(self) -> Reply:
         return _error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key")
 
-    def handle(self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None) -> Reply:
+    def handle(
+        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
+    ) -> Reply:
         if route != "generate":
             return _error(404, f"Invalid URL ({method} {path})", None)
         invalid = _validate(body)

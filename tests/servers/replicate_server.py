@@ -4,8 +4,9 @@
 ``version``) answers 201 with a prediction whose ``urls.get`` / ``urls.cancel`` point at
 this server. The prediction is ``starting`` for the first third of ``latency_s``,
 ``processing`` until ``latency_s``, then ``succeeded`` with ``output`` = a list of image
-URLs served here. Inputs are checked against the schema of ``black-forest-labs/flux-schnell``
-(422 with Replicate's problem JSON). Fault kinds: ``error`` (the prediction ends
+URLs served here; ``Prefer: wait[=N]`` holds the create answer until then (N s at most).
+Inputs are checked against the schema of ``black-forest-labs/flux-schnell`` (422 with
+Replicate's problem JSON). Fault kinds: ``error`` (the prediction ends
 ``failed``) and ``forget`` (the prediction is gone: 404).
 
     with ReplicateFakeServer(key="r8_test") as server:
@@ -80,9 +81,17 @@ class ReplicateFakeServer(FakeApi):
         return [r.body for r in self.recorded("POST", "create")]
 
     # -- routes ------------------------------------------------------------------------------
-    def handle(self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None) -> Reply:
+    def handle(
+        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
+    ) -> Reply:
         if route == "create":
-            return self._create(path, body, fault)
+            status, reply, extra = self._create(path, body, fault)
+            wait = _prefer_wait(headers.get("Prefer"))
+            if status == 201 and wait:  # "Prefer: wait[=N]": hold the answer until done or N seconds
+                prediction = self.predictions[reply["id"]]
+                time.sleep(max(0.0, min(wait, self.latency_s - (time.monotonic() - prediction.created))))
+                reply = self._body(prediction)
+            return status, reply, extra
         if route == "unknown":
             return _problem(404, "Not found", "The requested resource could not be found.")
         prediction_id = path.strip("/").split("/")[2]
@@ -165,6 +174,14 @@ class ReplicateFakeServer(FakeApi):
             data = self.image(inputs["prompt"], seed + index, (width, height), "png" if fmt == "png" else "jpeg")
             urls.append(self.add_file(f"{prediction.id}/out-{index}.{fmt}", data, "image/png" if fmt == "png" else "image/jpeg"))
         return urls
+
+
+def _prefer_wait(value: str | None) -> float:
+    """Seconds a ``Prefer: wait`` or ``Prefer: wait=N`` header asks to hold (60 at most)."""
+    if not value or not value.strip().startswith("wait"):
+        return 0.0
+    _, _, seconds = value.partition("=")
+    return min(60.0, float(seconds)) if seconds.strip() else 60.0
 
 
 def _invalid_fields(inputs: dict[str, Any]) -> list[dict[str, str]]:
