@@ -94,6 +94,7 @@ class BflBackend:
 
     async def wait(self, submission: Submission) -> GenerationResult:
         while True:
+            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
             answer = await self.api.request_json("GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True)
             status = answer.get("status")
             if status == "Ready":
@@ -106,7 +107,6 @@ class BflBackend:
                 raise JobFailed(self.redact(f"BFL reported an error{_details(answer)}"))
             if status != "Pending":
                 raise JobFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
-            await asyncio.sleep(self.settings.poll_interval_s)
 
     async def cancel(self, submission: Submission) -> bool:
         return False  # the API has no way to cancel a request

@@ -113,6 +113,7 @@ class ReplicateBackend:
 
     async def wait(self, submission: Submission) -> GenerationResult:
         while True:
+            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
             prediction = await self.api.request_json("GET", submission.urls["get"], "prediction", unknown_is_gone=True)
             status = prediction.get("status")
             if status == "succeeded":
@@ -123,7 +124,6 @@ class ReplicateBackend:
                 raise JobFailed("Replicate prediction was canceled")
             if status not in RUNNING:
                 raise JobFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
-            await asyncio.sleep(self.settings.poll_interval_s)
 
     async def cancel(self, submission: Submission) -> bool:
         try:
