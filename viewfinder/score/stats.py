@@ -8,6 +8,7 @@ reproducible.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -80,8 +81,10 @@ def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int 
     if n == 1 or np.ptp(data) == 0:
         return MeanInterval(n, mean, sd, mean if n > 1 else None, mean if n > 1 else None)
     method = "BCa" if n < BCA_BELOW else "percentile"
-    result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method=method,
-                             confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
+    with warnings.catch_warnings():  # an undefined BCa interval falls back to the percentile one below
+        warnings.simplefilter("ignore")
+        result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method=method,
+                                 confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     if not (math.isfinite(low) and math.isfinite(high)):
         result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method="percentile",
@@ -167,8 +170,6 @@ def _kappa_of_codes(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
 
 def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, size: int, resamples: int, seed: int) -> tuple[float, float] | None:
     """Paired BCa bootstrap interval of kappa; None when it is undefined (e.g. one label only)."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
