@@ -154,6 +154,8 @@ class _Generation:
             split_model(model)
             self.backends[model] = make_backend(model, settings)
         self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
+        self.finishing: set[asyncio.Task[None]] = set()
+        self.finishing_slots = asyncio.Semaphore(self.options.concurrency)
         queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
         for job in self.jobs:
             if job["state"] == "submitted":
@@ -176,6 +178,7 @@ class _Generation:
                 workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.options.concurrency)]
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
+                outcomes += await asyncio.gather(*self.finishing, return_exceptions=True)
         finally:
             await self.downloads.close()
             for backend in self.backends.values():
@@ -204,12 +207,34 @@ class _Generation:
 
     # -- one job ----------------------------------------------------------------------------
     async def _job(self, job: sqlite3.Row) -> None:
+        """Hold a provider slot from submit until the result is known; the image download and
+        storage then run alongside, so the slot serves the next job at once."""
         backend = self.backends[job["model"]]
         estimate = self.estimates[job["id"]]
         submission = _stored_submission(job)
         if submission is None and not self._reserve(estimate):
             self.summary.skipped += 1
             return
+        self._in_flight(+1)
+        try:
+            submission, result = await self._generate(backend, job, submission)
+        except (JobFailed, RetryableError) as exc:
+            self._give_up(job, backend, exc, estimate)
+            return
+        except BaseException:
+            self.reserved -= estimate
+            raise
+        finally:
+            self._in_flight(-1)
+        await self.finishing_slots.acquire()
+        task = asyncio.create_task(self._finish(job, backend, submission, result, estimate))
+        self.finishing.add(task)
+        task.add_done_callback(self.finishing.discard)
+
+    async def _generate(
+        self, backend: Backend, job: sqlite3.Row, submission: Submission | None
+    ) -> tuple[Submission, GenerationResult]:
+        """Submit (unless a stored request is still known) and wait for the result."""
         request = GenerationRequest(
             job_id=job["id"],
             model_id=split_model(job["model"])[1],
@@ -218,30 +243,36 @@ class _Generation:
             params=json.loads(job["params"]),
         )
         attempts = job["attempts"]
-        self._in_flight(+1)
+        for _ in range(MAX_RESUBMITS + 1):
+            if submission is None:
+                submission = await with_retries(lambda: backend.submit(request), self.options.retry, self._retry_note(job, "submit"))
+                attempts += 1
+                self._mark_submitted(job["id"], backend.payload(request), submission, attempts)
+            try:
+                return submission, await self._wait(backend, submission, job)
+            except RequestUnknown:
+                submission = None
+        raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
+
+    async def _finish(
+        self, job: sqlite3.Row, backend: Backend, submission: Submission, result: GenerationResult, estimate: float
+    ) -> None:
+        """Download, verify and store the images, then complete the job in one transaction."""
         try:
-            for _ in range(MAX_RESUBMITS + 1):
-                if submission is None:
-                    submission = await with_retries(lambda: backend.submit(request), self.options.retry, self._retry_note(job, "submit"))
-                    attempts += 1
-                    self._mark_submitted(job["id"], backend.payload(request), submission, attempts)
-                try:
-                    result = await self._wait(backend, submission, job)
-                except RequestUnknown:
-                    submission = None
-                    continue
-                stored = []
-                for ref in result.images:
-                    stored.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
-                self._complete(job, submission, result, stored)
-                return
-            raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
-        except (JobFailed, RetryableError) as exc:
-            prefix = "gave up after retries: " if isinstance(exc, RetryableError) else ""
-            self._fail(job["id"], backend.redact(prefix + str(exc)))
-        finally:
+            stored = []
+            for ref in result.images:
+                stored.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
+            self._complete(job, submission, result, stored)
             self.reserved -= estimate
-            self._in_flight(-1)
+        except (JobFailed, RetryableError) as exc:
+            self._give_up(job, backend, exc, estimate)
+        finally:
+            self.finishing_slots.release()
+
+    def _give_up(self, job: sqlite3.Row, backend: Backend, error: Exception, estimate: float) -> None:
+        prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
+        self._fail(job["id"], backend.redact(prefix + str(error)))
+        self.reserved -= estimate
 
     async def _wait(self, backend: Backend, submission: Submission, job: sqlite3.Row) -> GenerationResult:
         try:
