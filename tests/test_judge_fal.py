@@ -61,6 +61,7 @@ def test_auto_picks_fal_and_stores_the_answer_with_reported_cost(fal: FalFakeSer
     assert measured["judge.judge_model"] == "fal:google/gemini-2.5-flash"
     assert measured["judge.scene_match"] == 0.0 and measured["judge.expression"] == "contempt"
     assert ledger["usd"] == pytest.approx(0.00042)
+    assert json.loads(ledger["detail"])["request_id"] in fal.queue
     submitted = fal.submissions(VISION_ENDPOINT)[0]
     assert submitted["model"] == "google/gemini-2.5-flash"
     assert submitted["image_urls"][0].startswith("data:image/png;base64,")

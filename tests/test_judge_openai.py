@@ -104,6 +104,8 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         detail = json.loads(ledger[0]["detail"])
         expected = (detail["prompt_tokens"] * 0.15 + detail["completion_tokens"] * 0.60) / 1e6
         assert detail["prompt_tokens"] == 1000 and ledger[0]["usd"] == pytest.approx(expected)
+        assert detail["served_model"] == "gpt-4o-mini" and detail["system_fingerprint"] == "fp_fake"
+        assert detail["request_id"].startswith("chatcmpl-")
         assert store.texts("judge_prompt")[PROMPT_VERSION].startswith("## system\n" + SYSTEM_PROMPT)
         dump = "\n".join(store.conn.iterdump())
     assert fake.key not in dump

@@ -252,6 +252,7 @@ class JudgeAnalyzer(Analyzer):
                     "completion_tokens": reply.usage.completion_tokens,
                     "attempts": attempts,
                     "price": self.price.source if self.price else "unknown",
+                    **reply.provenance,
                 },
             )
         )

@@ -81,6 +81,7 @@ class Reply:
     refusal: str | None = None
     finish_reason: str | None = None
     logprobs: tuple[TokenLogprob, ...] | None = None
+    provenance: dict[str, str] = field(default_factory=dict)  # served model, fingerprint, request id
 
 
 class RetryableCallError(Exception):

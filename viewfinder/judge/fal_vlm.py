@@ -114,6 +114,7 @@ class FalVisionBackend(JudgeBackend):
         cost = usage.get("cost")
         return Reply(
             content=result.get("output"),
+            provenance={"request_id": str(submitted.get("request_id", ""))[:200], "endpoint": self.endpoint},
             usage=Usage(
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),

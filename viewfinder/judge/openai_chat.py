@@ -195,7 +195,18 @@ def _parse_reply(response: httpx.Response) -> Reply:
             completion_tokens=int(usage.get("completion_tokens") or 0),
         ),
         logprobs=_logprobs(choice.get("logprobs")),
+        provenance=_provenance(body, response.headers),
     )
+
+
+def _provenance(body: dict[str, Any], headers: httpx.Headers) -> dict[str, str]:
+    """What pins the answer down later: the exact model snapshot, fingerprint and request id."""
+    found = {
+        "served_model": body.get("model"),
+        "system_fingerprint": body.get("system_fingerprint"),
+        "request_id": headers.get("x-request-id") or body.get("id"),
+    }
+    return {key: str(value)[:200] for key, value in found.items() if value}
 
 
 def _logprobs(block: Any) -> tuple[TokenLogprob, ...] | None:
