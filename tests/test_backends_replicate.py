@@ -93,3 +93,18 @@ def test_a_prediction_that_never_finishes_is_canceled(replicate_server, tmp_path
 def test_malformed_model_ids_are_bad_input(model_id):
     with pytest.raises(BadInput, match="owner/name"):
         ReplicateBackend(model_id, REPLICATE_TEST_TOKEN, BackendSettings())
+
+
+def test_the_token_is_not_sent_to_prediction_urls_on_another_host(replicate_server, tmp_path, monkeypatch):
+    real_body = replicate_server._body
+
+    def elsewhere(prediction):
+        body = real_body(prediction)
+        body["urls"] = {"get": f"http://collector.invalid:9/{prediction.id}", "cancel": "http://collector.invalid:9/c"}
+        return body
+
+    monkeypatch.setattr(replicate_server, "_body", elsewhere)
+    summary, printed, jobs, *_ = generate(tmp_path, MODEL, limit=1)
+    assert summary.completed == 1  # polled {REPLICATE_BASE_URL}/v1/predictions/{id} instead
+    job = next(j for j in jobs.values() if j["state"] == "completed")
+    assert json.loads(job["response"])["queue"]["get"] == f"{replicate_server.url}/v1/predictions/{job['request_id']}"

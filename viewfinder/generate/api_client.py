@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -125,6 +126,16 @@ class ApiClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def on_api_host(url: str, base_url: str, trusted_domain: str | None = None) -> bool:
+    """Whether ``url`` may receive the key: the base URL's own scheme and host, or https on
+    ``trusted_domain`` and its subdomains (a provider's regional hosts)."""
+    parts, base = urlsplit(url), urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme == base.scheme and host == base.hostname and parts.port == base.port:
+        return True
+    return bool(trusted_domain) and parts.scheme == "https" and (host == trusted_domain or host.endswith(f".{trusted_domain}"))
 
 
 def error_detail(reply: Reply) -> tuple[str, str | None]:

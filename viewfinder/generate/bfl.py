@@ -17,10 +17,10 @@ import os
 from math import gcd
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.api_client import ApiClient, Provider, on_api_host
 from viewfinder.generate.backend import (
     BackendSettings,
     GenerationRequest,
@@ -120,13 +120,7 @@ class BflBackend:
     # -- helpers ----------------------------------------------------------------------------
     def _is_api_host(self, url: str) -> bool:
         """Whether ``url`` is on the configured base host or on bfl.ai (regional hosts)."""
-        parts, base = urlsplit(url), urlsplit(self.base_url)
-        host = parts.hostname or ""
-        if parts.scheme not in ("http", "https"):
-            return False
-        return (host == base.hostname and parts.scheme == base.scheme) or (
-            parts.scheme == "https" and (host == "bfl.ai" or host.endswith(".bfl.ai"))
-        )
+        return on_api_host(url, self.base_url, "bfl.ai")
 
     def _result(self, submission: Submission, answer: dict[str, Any]) -> GenerationResult:
         result = answer.get("result") if isinstance(answer.get("result"), dict) else {}

@@ -3,10 +3,11 @@
 Protocol: ``POST {REPLICATE_BASE_URL or https://api.replicate.com}/v1/models/{owner}/{name}/predictions``
 (official models) or ``POST /v1/predictions`` with ``version`` (a pinned version, the
 reproducible choice) and ``Authorization: Bearer $REPLICATE_API_TOKEN`` answers 201 with a
-prediction: ``id``, ``status`` and ``urls.get`` / ``urls.cancel``, which we always follow.
-``GET urls.get`` until ``status`` is ``succeeded`` (``output``: a list of URLs), ``failed``
-(``error``) or ``canceled``; ``starting`` and ``processing`` mean wait. ``POST urls.cancel``
-cancels. The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
+prediction: ``id``, ``status`` and ``urls.get`` / ``urls.cancel``, which we follow when
+they are on the API's host (the token goes nowhere else). ``GET urls.get`` until
+``status`` is ``succeeded`` (``output``: a list of URLs), ``failed`` (``error``) or
+``canceled``; ``starting`` and ``processing`` mean wait. ``POST urls.cancel`` cancels.
+The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import math
 import os
 import re
 from typing import Any
+from urllib.parse import quote
 
 from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.api_client import ApiClient, Provider, on_api_host
 from viewfinder.generate.backend import (
     BackendSettings,
     GenerationRequest,
@@ -104,12 +106,13 @@ class ReplicateBackend:
         prediction_id = prediction.get("id")
         if not isinstance(prediction_id, str) or not prediction_id:
             raise RetryableError("Replicate create answer has no prediction id")
-        urls = prediction.get("urls") if isinstance(prediction.get("urls"), dict) else {}
-        base = f"{self.base_url}/v1/predictions/{prediction_id}"
-        return Submission(
-            request_id=prediction_id,
-            urls={"get": urls.get("get") or base, "cancel": urls.get("cancel") or f"{base}/cancel"},
-        )
+        given = prediction.get("urls") if isinstance(prediction.get("urls"), dict) else {}
+        base = f"{self.base_url}/v1/predictions/{quote(prediction_id)}"
+        urls = {"get": base, "cancel": f"{base}/cancel"}
+        for name in urls:  # follow the URLs Replicate gives, but send the token only to its API
+            if isinstance(given.get(name), str) and on_api_host(given[name], self.base_url):
+                urls[name] = given[name]
+        return Submission(request_id=prediction_id, urls=urls)
 
     async def wait(self, submission: Submission) -> GenerationResult:
         while True:
