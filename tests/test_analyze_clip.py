@@ -260,3 +260,18 @@ def test_unavailable_clip_fails_alone_and_pixels_run(image_run, tmp_path) -> Non
     fetch = subprocess.run([sys.executable, "-m", "viewfinder", "models", "fetch", "--model", "openai/clip-vit-base-patch32"],
                            capture_output=True, text=True, env=env, timeout=240)
     assert fetch.returncode == 1 and "openai/clip-vit-base-patch32" in fetch.stderr and "Traceback" not in fetch.stderr
+
+
+def test_models_fetch_local_reference_prints_its_path(tiny) -> None:
+    result = CliRunner().invoke(app, ["models", "fetch", "--model", str(tiny[1])])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{tiny[1]}\t{tiny[1]}"
+
+
+def test_from_settings_keeps_an_explicit_batch_size(tiny) -> None:
+    settings = Analysis(clip_model=str(tiny[0]), aesthetic_model="none", batch_size=3)
+    made = ClipAnalyzer.from_settings(settings)
+    try:
+        assert made.batch_size == 3 and made.device == "cpu"
+    finally:
+        made.close()

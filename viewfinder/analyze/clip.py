@@ -37,6 +37,7 @@ from viewfinder.errors import BadInput
 from viewfinder.store import Measurement, MeasurementSpec
 
 DIMENSIONS = ("camera", "scene", "style", "emotion")
+GPU_BATCH_SIZE = 256
 
 
 class AestheticHead(nn.Module):
@@ -167,7 +168,12 @@ class ClipAnalyzer(Analyzer):
 
     @classmethod
     def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
-        return cls(analysis.clip_model, analysis.aesthetic_model, batch_size=analysis.batch_size)
+        """Build from the study's [analysis]; an unset batch_size becomes 256 on a GPU."""
+        device = pick_device()
+        batch_size = analysis.batch_size
+        if "batch_size" not in analysis.model_fields_set and device != "cpu":
+            batch_size = GPU_BATCH_SIZE
+        return cls(analysis.clip_model, analysis.aesthetic_model, batch_size=batch_size, device=device)
 
     def _load_head(self) -> AestheticHead:
         head = AestheticHead.load(aesthetic_file(self.aesthetic_model))

@@ -95,9 +95,10 @@ def noise_sigma(grey: np.ndarray) -> float:
     if rows == 0 or cols == 0:
         return 0.0
     grey = grey[:rows, :cols]
-    row_diff = cv2.subtract(grey[0::2], grey[1::2], dtype=cv2.CV_16S).reshape(-1, 2)
-    twice = np.abs(row_diff[:, 0] - row_diff[:, 1])  # |a - b - c + d| = 2 |coefficient|
-    counts = np.bincount(twice)
+    row_diff = cv2.subtract(grey[0::2], grey[1::2], dtype=cv2.CV_16S)  # a - c and b - d side by side
+    left, right = cv2.split(row_diff.reshape(rows // 2, cols // 2, 2))
+    twice = cv2.absdiff(left, right).view(np.uint16)  # |a - b - c + d| = 2 |coefficient|, 0..510
+    counts = cv2.calcHist([twice], [0], None, [511], [0, 511]).ravel().astype(np.float64)
     half = twice.size / 2.0
     below = np.cumsum(counts) - counts
     k = int(np.searchsorted(below + counts, half))
@@ -108,18 +109,32 @@ def noise_sigma(grey: np.ndarray) -> float:
 
 def laplacian_variance(grey: np.ndarray) -> float:
     """Variance of the 3x3 Laplacian of an 8-bit grey image."""
-    _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
-    return float(std[0, 0] ** 2)
+    return _mean_variance(cv2.Laplacian(grey, cv2.CV_16S))[1]
 
 
 def colourfulness(bgr: np.ndarray) -> float:
-    """Hasler-Suesstrunk colourfulness of an 8-bit BGR image."""
+    """Hasler-Suesstrunk colourfulness of an 8-bit BGR image.
+
+    The second moments come from three fused sums of squared channel differences, since
+    E[yb^2] = (2 E[(r-b)^2] + 2 E[(g-b)^2] - E[(r-g)^2]) / 4 for yb = (r + g) / 2 - b.
+    """
+    count = bgr.shape[0] * bgr.shape[1]
     b, g, r = cv2.split(bgr)
-    rg = cv2.subtract(r, g, dtype=cv2.CV_16S)
-    twice_yb = cv2.subtract(cv2.add(r, g, dtype=cv2.CV_16S), cv2.add(b, b, dtype=cv2.CV_16S), dtype=cv2.CV_16S)
-    mean_rg, sd_rg = (float(v[0, 0]) for v in cv2.meanStdDev(rg))
-    mean_yb, sd_yb = (float(v[0, 0]) / 2.0 for v in cv2.meanStdDev(twice_yb))
-    return float(np.hypot(sd_rg, sd_yb) + 0.3 * np.hypot(mean_rg, mean_yb))
+    mean_b, mean_g, mean_r = (total / count for total in cv2.sumElems(bgr)[:3])
+    square_rg = cv2.norm(r, g, cv2.NORM_L2SQR) / count
+    square_rb = cv2.norm(r, b, cv2.NORM_L2SQR) / count
+    square_gb = cv2.norm(g, b, cv2.NORM_L2SQR) / count
+    mean_rg, mean_yb = mean_r - mean_g, (mean_r + mean_g) / 2 - mean_b
+    var_rg = max(0.0, square_rg - mean_rg**2)
+    var_yb = max(0.0, (2 * square_rb + 2 * square_gb - square_rg) / 4 - mean_yb**2)
+    return float(np.sqrt(var_rg + var_yb) + 0.3 * np.hypot(mean_rg, mean_yb))
+
+
+def _mean_variance(values: np.ndarray) -> tuple[float, float]:
+    """Mean and population variance of a one-channel integer array (exact sums in float64)."""
+    count = values.size
+    mean = cv2.sumElems(values)[0] / count
+    return mean, max(0.0, cv2.norm(values, cv2.NORM_L2SQR) / count - mean * mean)
 
 
 class PixelAnalyzer(Analyzer):
