@@ -1,4 +1,5 @@
-"""HTTP plumbing (aiohttp, see :mod:`viewfinder.generate.http`) shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL).
+"""HTTP plumbing shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL),
+over the aiohttp session of :mod:`viewfinder.generate.http`.
 
 One place maps HTTP answers onto the runner's errors, the same way for every provider:
 401/403 stop the run (the key is wrong), 402 and OpenAI's ``insufficient_quota`` stop it
