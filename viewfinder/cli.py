@@ -196,7 +196,7 @@ def models_fetch(
 
     settings = load_study(study).analysis if study else Analysis()
     for ref, path in fetch_models(list(model) or required_models(settings), console=console):
-        out.print(f"{ref}\t{path}", markup=False, highlight=False)
+        sys.stdout.write(f"{ref}\t{path}\n")
 
 
 @app.command()
