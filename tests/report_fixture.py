@@ -124,9 +124,11 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
         store.register_specs(analyzer, "1.0", specs)
     rng = np.random.default_rng(seed)
     for i, job in enumerate(jobs):
-        digest, rel = write_image(run_dir, _jpeg(rng), "jpg")
+        size = (704, 528) if i % 3 == 0 else (96, 72)  # larger than a thumbnail, or already small
+        digest, rel = write_image(run_dir, _jpeg(rng, size), "jpg")
         image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=(run_dir / rel).stat().st_size,
-                                   fmt="jpeg", width=96, height=72, model=job.model, seed=job.seed, cost_usd=0.003)
+                                   fmt="jpeg", width=size[0], height=size[1], model=job.model, seed=job.seed,
+                                   cost_usd=0.003)
         store.update_job(job.id, state="completed", cost_usd=0.003)
         store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
         store.add_cost("judge", "openai:gpt-4o-mini", 0.0004, image_id=image_id)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -61,8 +62,13 @@ def test_writes_post_page_thumbs_and_plots(hostile_report: tuple[Path, int]) -> 
     assert len(cards) == count == 24
     assert len({c["id"] for c in cards}) == count
     for card in cards:
-        assert (report_dir / card["th"]).is_file()  # thumbnails written into report/
         assert (report_dir / card["img"]).resolve().is_file()  # the original, relative to report/
+        if card["w"] > 640:  # a thumbnail written into report/thumbs, 320 px on the long side
+            assert card["th"].startswith("thumbs/")
+            with Image.open(report_dir / card["th"]) as thumb:
+                assert max(thumb.size) == 320 and thumb.format == "JPEG"
+        else:  # an original already about thumbnail-sized is shown as it is
+            assert card["th"] == card["img"]
     for src in re.findall(r'<img src="([^"]+)"', html):
         assert not src.startswith(("http:", "https:", "//")) and (report_dir / src).is_file()
     assert "<link" not in html and "src=\"http" not in html  # nothing from a CDN
@@ -209,4 +215,4 @@ def test_rebuild_reuses_thumbnails(tmp_path: Path) -> None:
         stamps = [p.stat().st_mtime_ns for p in thumbs]
         build_report(store, study, QUIET)
     assert [p.stat().st_mtime_ns for p in thumbs] == stamps
-    assert len(thumbs) == 16
+    assert len(thumbs) == 6  # one in three images is larger than a thumbnail

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from viewfinder.report.data import ReportData, embed_json, gather
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
-from viewfinder.report.thumbs import make_thumbs
+from viewfinder.report.thumbs import make_thumbs, needs_thumb
 from viewfinder.score.sentences import (
     agreement_sentence,
     comparison_sentence,
@@ -124,8 +124,9 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
     rows = store.images()
     with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("thumbnails", total=len(rows))
-        thumbs = make_thumbs(((r["sha256"], store.image_path(r)) for r in rows), report_dir,
+        large = [r for r in rows if needs_thumb(r["width"], r["height"], r["bytes"], r["format"])]
+        task = progress.add_task("thumbnails", total=len(large))
+        thumbs = make_thumbs(((r["sha256"], store.image_path(r)) for r in large), report_dir,
                              advance=lambda n: progress.advance(task, n))
     data = gather(store, study, thumbs)
     plots = render_plots(data, report_dir / "plots")

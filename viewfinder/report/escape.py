@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _INLINE = re.compile(r"([\\`*_\[\]<>&|~])")
 _BLOCK_START = re.compile(r"^(\d*)([.)#+-])(?=[\s-]|$)")
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65536)
 def md_text(text: object) -> str:
     """``text`` as literal Markdown on one line: it renders as the characters typed.
 

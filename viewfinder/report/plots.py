@@ -113,7 +113,7 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
             per_model = _values(data.cards, key)
             series = [per_model.get(m, []) for m in models]
             parts = ax.boxplot([s if s else [np.nan] for s in series], patch_artist=True, widths=0.6,
-                               medianprops={"color": "#222"}, flierprops={"markersize": 2})
+                               showfliers=False, medianprops={"color": "#222"})
             for patch, colour in zip(parts["boxes"], PALETTE):
                 patch.set_facecolor(colour)
                 patch.set_alpha(0.75)
@@ -128,7 +128,7 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
     directions = "; ".join(f"{data.specs[k].name}: {data.specs[k].unit}, {data.specs[k].direction}" for k in keys)
     return Plot("distributions", path, "Quality numbers per model",
                 f"Distribution over images of each number, one box per model (median line, quartile box, "
-                f"1.5 IQR whiskers). {directions}.")
+                f"whiskers to the furthest value within 1.5 IQR; outliers not drawn). {directions}.")
 
 
 def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -> Plot | None:
