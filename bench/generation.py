@@ -6,7 +6,7 @@ process (its CPU is not counted), runs the real runner (status streams, result f
 image download, Pillow decode, content-hash file write, SQLite commits, rich progress) on
 N jobs, and prints images/s, the ratio to C/L and the client's CPU milliseconds per image.
 
-    .venv/bin/python bench/generation.py --concurrency 64 --latency 0.5 --jobs 1280
+    .venv/bin/python bench/generation.py --concurrency 64 --latency 0.5 --jobs 2560
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", "-c", type=int, default=64)
     parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds from submit to COMPLETED")
-    parser.add_argument("--jobs", "-n", type=int, default=1280)
+    parser.add_argument("--jobs", "-n", type=int, default=2560)
     parser.add_argument("--image-scale", type=int, default=16, help="server renders 1024x768 / N (16: 64x48 JPEG)")
     args = parser.parse_args()
 
