@@ -41,6 +41,7 @@ def test_run_then_analyze_again_with_the_default_judge(clean_env: pytest.MonkeyP
         assert len(table) == 10
         assert {row["judge.expression"] for row in table.values()} == {"no face"}
         assert {row["judge.camera_angle"] for row in table.values()} == {"high-angle"}
+        assert {row["judge.camera_reference"] for row in table.values()} == {"main subject"}  # people = 0
         status = store.status()
     assert status["cost_usd"]["judge"] > 0
     for text in (result.output, again.output, json.dumps(status)):

@@ -83,6 +83,7 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         assert row["scene_match"] == 1.0 and row["style_match"] == 0.0
         assert row["scene_p_yes"] == pytest.approx(0.9) and row["style_p_yes"] == pytest.approx(0.1)
         assert row["expression"] == "contempt" and row["judge_model"] == "openai:gpt-4o-mini"
+        assert row["camera_reference"] == "main person"
 
     request = fake.requests[0]
     assert fake.auth_headers[0] == f"Bearer {fake.key}"

@@ -288,6 +288,7 @@ def answer_rows(
         ("image_errors", None, answer.image_errors),
         ("judge_model", None, judge_model),
         ("camera_angle", None, answer.camera_angle),
+        ("camera_reference", None, "main person" if answer.people else "main subject"),
         ("shot_size", None, answer.shot_size),
         ("expression", None, answer.expression),
         ("aesthetic", answer.aesthetic, None),
@@ -324,6 +325,10 @@ JUDGE_SPECS: list[MeasurementSpec] = [
     MeasurementSpec(
         "camera_angle", "canonical angle", "none",
         f"VLM judge: camera angle relative to the main person (main subject without one), or '{UNCLEAR}'",
+    ),
+    MeasurementSpec(
+        "camera_reference", "text", "none",
+        "what camera_angle and shot_size were judged against: 'main person', or 'main subject' when no person is visible",
     ),
     MeasurementSpec("shot_size", "canonical shot size", "none", f"VLM judge: shot size, or '{UNCLEAR}'"),
     MeasurementSpec(
