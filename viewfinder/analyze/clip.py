@@ -38,6 +38,7 @@ from viewfinder.store import Measurement, MeasurementSpec
 
 DIMENSIONS = ("camera", "scene", "style", "emotion")
 GPU_BATCH_SIZE = 256
+TEXT_CHUNK = 64  # texts encoded per forward pass, sorted by length
 
 
 class AestheticHead(nn.Module):
@@ -222,13 +223,16 @@ class ClipAnalyzer(Analyzer):
         """``text -> (L2-normalised embedding, truncated)``, encoding only texts not cached."""
         new = [text for text in dict.fromkeys(texts) if text not in self._texts]
         if new:
-            full_lengths = [len(ids) for ids in self.tokenizer(new, truncation=False, verbose=False)["input_ids"]]
-            tokens = self.tokenizer(new, padding=True, truncation=True, max_length=self.text_context,
-                                    return_tensors="pt").to(self.device)
-            features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
-                                                              attention_mask=tokens["attention_mask"])).float()
-            for text, vector, length in zip(new, nn.functional.normalize(features, dim=-1), full_lengths):
-                self._texts[text] = (vector, length > self.text_context)
+            lengths = dict(zip(new, (len(ids) for ids in self.tokenizer(new, truncation=False, verbose=False)["input_ids"])))
+            by_length = sorted(new, key=lengths.__getitem__)  # similar lengths together: little padding
+            for start in range(0, len(by_length), TEXT_CHUNK):
+                chunk = by_length[start:start + TEXT_CHUNK]
+                tokens = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.text_context,
+                                        return_tensors="pt").to(self.device)
+                features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
+                                                                  attention_mask=tokens["attention_mask"])).float()
+                for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1)):
+                    self._texts[text] = (vector, lengths[text] > self.text_context)
         out = {}
         for text in texts:
             self._texts.move_to_end(text)
