@@ -13,16 +13,28 @@ from test_score_support import TrueRates, build_run, study
 from viewfinder.cli import app
 from viewfinder.score import AGGREGATE_NAME, ScoreReport, build_score_report, load_score_report, run_scoring
 from viewfinder.score.stats import cohens_kappa, wilson_interval
-from viewfinder.store import Measurement
+from viewfinder.store import Measurement, RunStore
 
 
 def _report(store) -> ScoreReport:
     return build_score_report(store.images(), store.measurement_table(), study())
 
 
-def test_emotion_counts_match_the_stored_answers(tmp_path: Path) -> None:
-    with build_run(tmp_path) as store:
-        report = _report(store)
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScoreReport]:
+    """The default synthetic run and its score report, shared by the read-only tests."""
+    run_dir = tmp_path_factory.mktemp("scored") / "run"
+    with build_run(run_dir) as store:
+        return run_dir, _report(store)
+
+
+def _open(run_dir: Path) -> RunStore:
+    return RunStore(run_dir, create=False)
+
+
+def test_emotion_counts_match_the_stored_answers(scored: tuple[Path, ScoreReport]) -> None:
+    run_dir, report = scored
+    with _open(run_dir) as store:
         rows = store.query(
             "SELECT i.model, p.emotion, m.text FROM measurements m JOIN images i ON i.id = m.image_id "
             "JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id "
@@ -56,17 +68,16 @@ def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path)
     assert (rate.k, rate.n, rate.n_not_judged, rate.rate) == (1, 1, 2, 1.0)
 
 
-def test_shot_size_counts_only_prompts_that_name_one(tmp_path: Path) -> None:
-    with build_run(tmp_path) as store:
-        report = _report(store)
+def test_shot_size_counts_only_prompts_that_name_one(scored: tuple[Path, ScoreReport]) -> None:
+    run_dir, report = scored
+    with _open(run_dir) as store:
         with_shot = sum(1 for row in store.images() if "close-up" in row["camera"])
     overall = report.dimension("shot_size", "judge").overall  # type: ignore[union-attr]
     assert overall.n + overall.n_not_judged == with_shot < report.n_images
 
 
-def test_breakdowns_cover_every_factor_and_add_up(tmp_path: Path) -> None:
-    with build_run(tmp_path) as store:
-        report = _report(store)
+def test_breakdowns_cover_every_factor_and_add_up(scored: tuple[Path, ScoreReport]) -> None:
+    _, report = scored
     scene = report.dimension("scene", "judge")
     assert [b.by for b in scene.breakdowns] == ["category", "emotion", "camera", "style"]  # type: ignore[union-attr]
     by_style = scene.breakdowns[3]  # type: ignore[union-attr]
@@ -78,9 +89,9 @@ def test_breakdowns_cover_every_factor_and_add_up(tmp_path: Path) -> None:
     assert clip.per_model["fal:model-a"].mean > clip.per_model["fal:model-b"].mean
 
 
-def test_agreement_between_judge_and_faces(tmp_path: Path) -> None:
-    with build_run(tmp_path) as store:
-        report = _report(store)
+def test_agreement_between_judge_and_faces(scored: tuple[Path, ScoreReport]) -> None:
+    run_dir, report = scored
+    with _open(run_dir) as store:
         table = store.measurement_table()
     emotion = next(a for a in report.agreements if a.dimension == "emotion")
     pairs = [(v["judge.expression"], v["faces.expression"]) for v in table.values()
@@ -93,9 +104,8 @@ def test_agreement_between_judge_and_faces(tmp_path: Path) -> None:
     assert {a.dimension for a in report.agreements} == {"camera_angle", "emotion"}  # no faces.shot_size stored
 
 
-def test_models_compared_on_paired_images_with_holm(tmp_path: Path) -> None:
-    with build_run(tmp_path) as store:
-        report = _report(store)
+def test_models_compared_on_paired_images_with_holm(scored: tuple[Path, ScoreReport]) -> None:
+    _, report = scored
     by_target = {c.target: c for c in report.comparisons}
     emotion = by_target["emotion/judge"]
     assert emotion.kind == "binary" and emotion.significant and emotion.effect > 0.3
@@ -133,9 +143,7 @@ def test_score_command(tmp_path: Path) -> None:
     build_run(tmp_path / "run").close()
     result = CliRunner().invoke(app, ["score", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    from viewfinder.store import RunStore
-
-    with RunStore(tmp_path / "run", create=False) as store:
+    with _open(tmp_path / "run") as store:
         assert load_score_report(store).n_images == 72  # type: ignore[union-attr]
     missing = CliRunner().invoke(app, ["score", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a run folder" in missing.output
