@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.analyze.runner import COST_KIND
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.judge.answer import NO_FACE, UNCLEAR, AnswerError, JudgeAnswer, parse_answer, response_schema
-from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, RetryableCallError, Usage
+from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
@@ -221,7 +220,7 @@ class JudgeAnalyzer(Analyzer):
         context: AnalysisContext,
         spending: _Spending,
         outcome: _Outcome,
-    ) -> Any:
+    ) -> Reply | None:
         """One call with retries, within budget; None (with ``outcome.error``) when it fails."""
         estimate = self._estimate()
         if context.budget_left_usd is not None and estimate > 0:
