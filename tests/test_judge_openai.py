@@ -342,3 +342,16 @@ def test_quota_running_out_mid_batch_stops_but_keeps_what_was_paid(fake: FakeOpe
     with store:
         ledger = store.query("SELECT usd, image_id FROM ledger WHERE kind='judge'")
     assert len(ledger) == 1 and ledger[0]["usd"] > 0
+
+
+def test_timeouts_are_retried_then_recorded(fake: FakeOpenAI, image_run) -> None:
+    run_dir = image_run([pixels(24)])
+    analyzer, items, context = direct(run_dir, OpenAIChatBackend("gpt-4o-mini", timeout_s=0.2))
+    fake.latency_s = 0.6
+    result = analyzer.analyze(items, context)
+    assert "timed out" in result.failures[items[0].image_id] and len(fake.requests) == FAST.attempts
+    assert result.costs == []  # no answer, nothing billed
+    fake.latency_s = 0.0
+    result = analyzer.analyze(items, context)
+    analyzer.close()
+    assert result.failures == {} and len(result.costs) == 1
