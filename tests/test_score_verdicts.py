@@ -113,3 +113,20 @@ def test_built_report_words_agree_with_its_numbers(tmp_path: Path) -> None:
         f"which is {claimed[0].text.rsplit('which is ', 1)[1]}",
         "which is poor." if not claimed[0].text.endswith("poor.") else "which is very good."))
     assert len(check_text(planted)) == 1
+
+
+def test_checker_reads_html_and_keeps_claims_within_their_sentence() -> None:
+    html = ("<ul><li>Scene adherence for a scored 0.13, which is very good.</li>"
+            "<li>Scene adherence for b scored 0.90, which is very good.</li></ul>")
+    assert [(p.value, p.expected) for p in check_text(html)] == [(0.13, "poor")]
+    # a verdict in the next sentence is not read as this number's verdict
+    assert check_text("The model scored 0.2. This is considered very good news for the team.") == []
+    # the scale comes from the claim's own sentence
+    text = "Cohen's kappa scored 0.45, which is moderate. Scene adherence scored 0.45, which is fair."
+    assert check_text(text) == []
+
+
+def test_structured_sentence_without_a_readable_claim_is_reported() -> None:
+    sentence = Sentence(text="Scene adherence for m: 0.50 (fair).", scale="adherence", value=0.5)
+    (problem,) = check_sentences([sentence])
+    assert problem.word == "(no verdict)" and problem.expected == "fair"

@@ -105,14 +105,15 @@ class Contradiction:
 
 
 _ALL_WORDS = sorted({w for s in SCALES.values() for w in s.words}, key=len, reverse=True)
-_NUMBER = r"(-?\d+(?:\.\d+)?)"
-_SCORED = re.compile(r"\bscored\s+" + _NUMBER)
-_WORD = re.compile(
+# "scored N ... which is WORD" within one sentence: the span may not reach another "scored" or
+# a sentence end (".", "!" or "?" before a space, a tag or the end; "0.62" is not an end)
+_CLAIM = re.compile(
+    r"\bscored\s+(-?\d+(?:\.\d+)?)(?:(?!\bscored\b)(?![.!?](?:\s|<|$))[\s\S])*?"
     r"\b(?:which|that|this)\s+(?:is|was)\s+(?:considered\s+|rated\s+|judged\s+)?(?:an?\s+)?("
     + "|".join(re.escape(w) for w in _ALL_WORDS) + r")\b",
     re.IGNORECASE,
 )
-_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+_BOUNDARY = re.compile(r"[.!?](?=\s|<|$)|\n|>")
 
 
 def scale_of(sentence: str) -> str:
@@ -123,36 +124,46 @@ def scale_of(sentence: str) -> str:
     return DEFAULT_SCALE
 
 
+def _judge_claim(sentence: str, value: float, said: str, scale: str) -> Contradiction | None:
+    expected = SCALES[scale].word(value)
+    return None if said.lower() == expected else Contradiction(sentence.strip(), scale, value, said.lower(), expected)
+
+
 def check_sentence(sentence: str, scale: str | None = None) -> Contradiction | None:
-    """Check one sentence of the form '... scored N ..., which is WORD'; None when consistent."""
-    number = _SCORED.search(sentence)
-    word = _WORD.search(sentence)
-    if not number or not word or word.start() < number.end():
+    """Check one sentence of the form '... scored N ..., which is WORD'; None when consistent
+    or when the sentence makes no such claim."""
+    claim = _CLAIM.search(sentence)
+    if claim is None:
         return None
-    name = scale or scale_of(sentence)
-    value = float(number.group(1))
-    said = word.group(1).lower()
-    expected = SCALES[name].word(value)
-    return None if said == expected else Contradiction(sentence.strip(), name, value, said, expected)
+    return _judge_claim(sentence, float(claim.group(1)), claim.group(2), scale or scale_of(sentence))
 
 
 def check_text(text: str) -> list[Contradiction]:
-    """Every sentence of ``text`` (Markdown or plain) whose verdict word contradicts its number."""
+    """Every claim in ``text`` (Markdown, HTML or plain) whose verdict word contradicts its
+    number; each claim's scale is read from its own sentence."""
     found = []
-    for sentence in _SPLIT.split(text):
-        problem = check_sentence(sentence)
+    for claim in _CLAIM.finditer(text):
+        starts = [m.end() for m in _BOUNDARY.finditer(text, 0, claim.start())]
+        sentence = text[(starts[-1] if starts else 0):claim.end()]
+        problem = _judge_claim(sentence, float(claim.group(1)), claim.group(2), scale_of(sentence))
         if problem:
             found.append(problem)
     return found
 
 
 def check_sentences(sentences: list[Sentence]) -> list[Contradiction]:
-    """Check structured sentences against their own scales (the text is re-read, not trusted)."""
+    """Check structured sentences against their own scales (the text is re-read, not trusted).
+    A sentence with a scale but no readable 'scored N ..., which is WORD' claim is reported too."""
     found = []
     for sentence in sentences:
         if sentence.scale is None:
             continue
-        problem = check_sentence(sentence.text, sentence.scale)
+        claim = _CLAIM.search(sentence.text)
+        if claim is None:
+            expected = verdict(sentence.scale, sentence.value) or "a verdict"
+            found.append(Contradiction(sentence.text, sentence.scale, sentence.value or 0.0, "(no verdict)", expected))
+            continue
+        problem = _judge_claim(sentence.text, float(claim.group(1)), claim.group(2), sentence.scale)
         if problem:
             found.append(problem)
     return found
