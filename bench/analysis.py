@@ -6,7 +6,8 @@
 Every figure decodes the images from JPEG files on disk (1024x1024, quality 90), as a run
 folder holds them. Models have random weights in the shape of the real ones (no download).
 Targets: pixels >= 100 images/s on 2 cores; CLIP >= 3x torchmetrics CLIPScore on the same
-model and images; --gpu >= 1,000 images/s on one H200 with 16 cores.
+model and images; --gpu >= 1,000 images/s on one H200 with 16 cores; faces >= 20 images/s
+on 2 cores (``--faces-images``).
 """
 
 from __future__ import annotations
@@ -182,6 +183,70 @@ def bench_gpu(count: int, batch: int, device: str) -> None:
         analyzer.close()
 
 
+# -- faces (faces engineer) ------------------------------------------------------------------------
+FACES_TARGET_PER_S = 20.0
+
+
+def faces_images(folder: Path, count: int, faces: bool, size: int = 1024) -> list[ImageItem]:
+    """``count`` JPEGs: portraits (the astronaut and matplotlib's Grace Hopper, mirrored and
+    turned) or photographs without a face (chelsea, coffee), scaled to ``size`` x ``size``."""
+    import matplotlib
+    from skimage import data
+
+    if faces:
+        grace = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
+        sources = [Image.fromarray(data.astronaut()), grace,
+                   Image.fromarray(data.astronaut()[:, ::-1].copy()), grace.rotate(15)]
+    else:
+        sources = [Image.fromarray(data.chelsea()), Image.fromarray(data.coffee())]
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for index in range(count):
+        path = folder / f"{'face' if faces else 'none'}{index:04d}.jpg"
+        sources[index % len(sources)].resize((size, size)).save(path, quality=90)
+        items.append(ImageItem(image_id=index, path=path, sha256="", model="bench", seed=0, prompt_text="", fields={}))
+    return items
+
+
+def bench_faces(count: int, repeat: int, classifier_images: int) -> None:
+    """Faces analyzer images/s (detection, mesh, pose, landmark expression; decode included),
+    with and without a face, and with a ViT-B/16-shaped expression classifier (random weights)."""
+    from viewfinder.faces.analyzer import FacesAnalyzer
+
+    def rate(analyzer: FacesAnalyzer, items: list[ImageItem]) -> float:
+        analyzer.analyze(items[:4], None)  # type: ignore[arg-type]  # start every thread's graphs
+
+        def run() -> float:
+            start = time.perf_counter()
+            for offset in range(0, len(items), analyzer.batch_size):
+                assert not analyzer.analyze(items[offset:offset + analyzer.batch_size], None).failures  # type: ignore[arg-type]
+            return time.perf_counter() - start
+
+        return len(items) / best_of(repeat, run)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        portraits = faces_images(Path(tmp), count, faces=True)
+        analyzer = FacesAnalyzer()
+        with_face, without_face = rate(analyzer, portraits), rate(analyzer, faces_images(Path(tmp), count, faces=False))
+        analyzer.close()
+        print(f"faces: {with_face:.1f} images/s with a face, {without_face:.1f} without (tiled second pass), "
+              f"landmark expression ({count} JPEGs 1024x1024, {os.cpu_count()} cores, best of {repeat}; "
+              f"target >= {FACES_TARGET_PER_S:g})")
+        if classifier_images:
+            from tiny_models import build_tiny_expression_classifier
+
+            from viewfinder.faces.expression_model import ExpressionClassifier
+
+            labels = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+            folder = build_tiny_expression_classifier(Path(tmp) / "vit-b-16", labels, image_size=224, hidden=768,
+                                                      layers=12, heads=12, patch_size=16)
+            analyzer = FacesAnalyzer(ExpressionClassifier.from_pretrained(str(folder)))
+            with_model = rate(analyzer, portraits[:classifier_images])
+            analyzer.close()
+            print(f"faces + ViT-B/16-sized expression classifier (random weights, CPU): {with_model:.1f} images/s "
+                  f"({classifier_images} JPEGs)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gpu", action="store_true", help="ViT-L/14-sized CLIP + aesthetic on the GPU")
@@ -192,6 +257,9 @@ def main() -> None:
     parser.add_argument("--clip-images", type=int, default=32, help="images for the CLIP comparison")
     parser.add_argument("--repeat", type=int, default=3, help="timings per figure; the best is shown")
     parser.add_argument("--batch", type=int, default=None, help="CLIP batch size (default 16 CPU, 512 GPU)")
+    parser.add_argument("--faces-images", type=int, default=64, help="images for the faces figures (0: skip)")
+    parser.add_argument("--faces-classifier-images", type=int, default=16,
+                        help="images for the faces + expression classifier figure (0: skip)")
     args = parser.parse_args()
     if args.gpu:
         bench_gpu(args.images or 8192, args.batch or 512, args.device)
@@ -202,6 +270,8 @@ def main() -> None:
         for shape in args.clip_shape or ["tiny", "vit-b-32"]:
             bench_clip_vs_torchmetrics(items[: args.clip_images], shape, args.batch or 16,
                                        args.repeat if shape == "tiny" else 1)
+    if args.faces_images:
+        bench_faces(args.faces_images, args.repeat, args.faces_classifier_images)
 
 
 if __name__ == "__main__":

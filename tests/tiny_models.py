@@ -167,20 +167,22 @@ def torchmetrics_clip(model):
 
 
 def build_tiny_expression_classifier(
-    folder: Path, labels: list[str], *, favour: str | None = None, image_size: int = 32, seed: int = 0
+    folder: Path, labels: list[str], *, favour: str | None = None, image_size: int = 32, patch_size: int = 8,
+    hidden: int = 32, layers: int = 2, heads: int = 4, seed: int = 0,
 ) -> Path:
     """A tiny random ViT image classifier with ``labels``, saved with its image processor.
 
     With ``favour`` the classification head is zeroed and that label's bias set high, so
     every image gets that label with probability > 0.99: tests can tell its output apart.
+    ``image_size=224, patch_size=16, hidden=768, layers=12, heads=12`` gives a ViT-B/16 shape.
     """
     import torch
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessorPil
 
     torch.manual_seed(seed)
     config = ViTConfig(
-        image_size=image_size, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=37, num_labels=len(labels),
+        image_size=image_size, patch_size=patch_size, hidden_size=hidden, num_hidden_layers=layers,
+        num_attention_heads=heads, intermediate_size=hidden * 4 + 5, num_labels=len(labels),
         id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
     )
     model = ViTForImageClassification(config).eval()
@@ -192,4 +194,38 @@ def build_tiny_expression_classifier(
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     ViTImageProcessorPil(size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    return folder
+
+
+# -- Stable Diffusion pipeline (generation engineer) ------------------------------------------
+
+
+def build_tiny_sd_pipeline(folder: Path, *, seed: int = 0) -> Path:
+    """A random-weight StableDiffusionPipeline (7 MB) saved to ``folder``; 64x64 in 1 step."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(32, 32, 32, 64), down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, norm_num_groups=8,
+    )
+    tokenizer = tiny_clip_tokenizer()
+    tokenizer.model_max_length = 77
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    ))
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False)
+    pipeline = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                       scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                       requires_safety_checker=False)
+    pipeline.save_pretrained(folder)
     return folder
