@@ -7,9 +7,11 @@ specs from the cross-team contracts, judge answers that may carry hostile text.
 from __future__ import annotations
 
 import io
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+from markdown_it import MarkdownIt
 from PIL import Image
 
 from rich.console import Console
@@ -17,6 +19,31 @@ from rich.console import Console
 from viewfinder.score import run_scoring
 from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """Every element an HTML parser creates from ``html``, with its attributes."""
+    parser = _Elements()
+    parser.feed(html)
+    return parser.found
+
+
+def render_markdown(md: str) -> str:
+    """Markdown to HTML as a permissive renderer would (raw HTML allowed, tables on)."""
+    return MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+
+
+def elements_of_markdown(md: str) -> list[tuple[str, dict[str, str | None]]]:
+    return elements(render_markdown(md))
+
 
 HOSTILE_VARIANT = 'Sly <script>window.__pwned = 1</script> **bold** ![x](javascript:alert(1)) <img src=x onerror="window.__pwned=2">'
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=3"> # Heading <script>window.__pwned=4</script>'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner
 
-from report_fixture import HOSTILE_DESCRIPTION, HOSTILE_TITLE, HOSTILE_VARIANT, make_run
+from report_fixture import HOSTILE_DESCRIPTION, HOSTILE_TITLE, HOSTILE_VARIANT, elements, make_run
 from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json
@@ -21,22 +20,6 @@ from viewfinder.report.escape import md_text
 from viewfinder.score import check_text, load_score_report
 
 QUIET = Console(quiet=True)
-
-
-class _Elements(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, dict(attrs)))
-
-
-def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    """Every element a browser's parser would create from ``html``, with its attributes."""
-    parser = _Elements()
-    parser.feed(html)
-    return parser.found
 
 
 def cards_of(html: str) -> list[dict]:
