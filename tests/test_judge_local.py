@@ -74,3 +74,19 @@ def test_a_folder_without_a_vlm_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(BadInput, match="cannot load an image-text-to-text model"):
         LocalVLMBackend(str(tmp_path / "nothing-here"))
+
+
+def test_templates_without_a_system_role_get_it_in_the_user_turn(tiny_vlm: Path, tmp_path: Path) -> None:
+    backend = LocalVLMBackend(str(tiny_vlm), max_new_tokens=4)
+    backend._processor.chat_template = (
+        "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+        + CHAT_TEMPLATE
+    )
+    from PIL import Image
+
+    Image.new("RGB", (16, 16)).save(tmp_path / "y.png")
+    conversation = Conversation(SYSTEM_PROMPT, user_text("a cafe", "cinematic"), EncodedImage.read(tmp_path / "y.png"),
+                                response_schema(), turns=(("assistant", "{}"), ("user", "fix it")))
+    text = backend.prompt_text(conversation)
+    assert text.startswith("<|user|><image>" + SYSTEM_PROMPT) and "<prompt_data>" in text
+    assert "<|assistant|>{}" in text and text.endswith("<|user|>fix it<|assistant|>")

@@ -14,6 +14,8 @@ import asyncio
 import io
 from typing import Any
 
+from jinja2 import TemplateError
+
 from viewfinder.errors import BadInput
 from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, Usage
 from viewfinder.judge.prompt import schema_instruction
@@ -59,14 +61,24 @@ class LocalVLMBackend(JudgeBackend):
         """The text the model sees: a chat template when the processor has one."""
         system = conversation.system + "\n\n" + schema_instruction()
         if getattr(self._processor, "chat_template", None):
-            messages: list[dict[str, Any]] = [
-                {"role": "system", "content": [{"type": "text", "text": system}]},
-                {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": conversation.user}]},
-            ]
-            messages += [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
-            return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            later = [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
+            image = {"type": "image"}
+            try:
+                return self._chat([
+                    {"role": "system", "content": [{"type": "text", "text": system}]},
+                    {"role": "user", "content": [image, {"type": "text", "text": conversation.user}]},
+                    *later,
+                ])
+            except TemplateError:  # templates without a system role: its text opens the user turn
+                return self._chat([
+                    {"role": "user", "content": [image, {"type": "text", "text": system + "\n\n" + conversation.user}]},
+                    *later,
+                ])
         turns = "".join(f"\n\n{role}: {text}" for role, text in conversation.turns)
         return f"{system}\n\n{conversation.user}{turns}\n\nJSON:"
+
+    def _chat(self, messages: list[dict[str, Any]]) -> str:
+        return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def _generate(self, conversation: Conversation) -> Reply:
         import torch
