@@ -2,6 +2,8 @@
 
 The probability is read at the token where the answer's value starts:
 P(yes) = p("yes") / (p("yes") + p("no")) over the top alternatives the API returned.
+Unlike VQAScore's bare question, the match questions come last in the judge's form, so
+P(yes) is conditioned on the judge's own description of the image written before it.
 """
 
 from __future__ import annotations
