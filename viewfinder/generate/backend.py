@@ -129,7 +129,15 @@ def _bfl(model_id: str, settings: BackendSettings) -> Backend:
     return BflBackend.from_env(model_id, settings)
 
 
-BACKENDS: dict[str, BackendFactory] = {"fal": _fal, "openai": _openai, "replicate": _replicate, "bfl": _bfl}
+def _diffusers(model_id: str, settings: BackendSettings) -> Backend:
+    from viewfinder.generate.diffusers_local import DiffusersBackend
+
+    return DiffusersBackend.from_env(model_id, settings)
+
+
+BACKENDS: dict[str, BackendFactory] = {
+    "fal": _fal, "openai": _openai, "replicate": _replicate, "bfl": _bfl, "diffusers": _diffusers,
+}
 
 
 def split_model(model: str) -> tuple[str, str]:
