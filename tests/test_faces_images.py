@@ -99,6 +99,47 @@ def test_a_nose_seen_lower_reads_as_a_higher_camera(finder, astronaut) -> None:
     assert pitches[0] < pitches[1] - 3 < pitches[2] - 6
 
 
+def _rerender_turned(rgb: np.ndarray, landmarks: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """The face re-drawn as if its own 3-D mesh were turned by ``rotation`` (about the mesh's
+    centroid, orthographic): a piecewise-linear warp from the turned landmarks back to the
+    originals, fixed on a ring around the face so the background stays put."""
+    from scipy.interpolate import LinearNDInterpolator
+
+    points = landmarks[:468]
+    centre = points.mean(axis=0)
+    turned = (points - centre) @ rotation.T + centre
+    span = np.ptp(points[:, :2], axis=0)
+    low = np.maximum(np.floor(points[:, :2].min(axis=0) - 0.3 * span), 0).astype(int)
+    high = np.minimum(np.ceil(points[:, :2].max(axis=0) + 0.3 * span), [rgb.shape[1] - 1, rgb.shape[0] - 1]).astype(int)
+    ring = [(x, y) for x in np.linspace(low[0], high[0], 9) for y in (low[1], high[1])]
+    ring += [(x, y) for y in np.linspace(low[1], high[1], 9) for x in (low[0], high[0])]
+    back = LinearNDInterpolator(np.vstack([turned[:, :2], ring]), np.vstack([points[:, :2], ring]))
+    ys, xs = np.mgrid[low[1]:high[1] + 1, low[0]:high[0] + 1]
+    source = back(np.column_stack([xs.ravel(), ys.ravel()])).astype(np.float32)
+    out = rgb.copy()
+    out[low[1]:high[1] + 1, low[0]:high[0] + 1] = cv2.remap(
+        rgb, source[:, 0].reshape(xs.shape), source[:, 1].reshape(xs.shape), cv2.INTER_LINEAR)
+    return out
+
+
+def _turn(axis: str, degrees: float) -> np.ndarray:
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    if axis == "x":  # + tips the chin away and the nose down (y down, z away): seen from above
+        return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+    return np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]])  # + swings the nose to the image's right
+
+
+@pytest.mark.parametrize("degrees", [-15, 15])
+def test_turning_the_face_in_3d_moves_pitch_and_yaw_the_same_way(finder, astronaut, degrees: int) -> None:
+    scan, base = _pose(finder, astronaut)
+    _, tipped = _pose(finder, _rerender_turned(astronaut, scan.landmarks, _turn("x", degrees)))
+    assert 5 < np.sign(degrees) * (tipped.pitch - base.pitch) < 25
+    assert abs(tipped.yaw - base.yaw) < 5
+    _, swung = _pose(finder, _rerender_turned(astronaut, scan.landmarks, _turn("y", degrees)))
+    assert 8 < np.sign(degrees) * (swung.yaw - base.yaw) < 30
+    assert abs(swung.pitch - base.pitch) < 6
+
+
 def test_grace_hopper_is_an_eye_level_portrait(finder) -> None:
     from viewfinder.faces.camera import camera_angle
 
