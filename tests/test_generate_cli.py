@@ -155,3 +155,20 @@ def test_generate_command_resumes_a_run_folder_and_exits_1_on_failed_jobs(tmp_pa
     status = json.loads(runner.invoke(app, ["status", str(run_dir), "--json"]).stdout)
     assert status["jobs"] == {"pending": 0, "submitted": 0, "completed": 9, "failed": 1}
     assert status["cost_usd"]["generation"] == pytest.approx(0.027)
+
+
+def test_any_fal_endpoint_runs_and_max_cost_needs_its_price(tmp_path, fal_server):
+    study = tmp_path / "other.toml"
+    text = SEED_STUDY.read_text().replace('models = ["fal:fal-ai/flux/schnell"]', 'models = ["fal:someone/new-model/v2"]')
+    study.write_text(text)
+    runner = CliRunner()
+    run_dir = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1"])
+    assert result.exit_code == 2 and "no price is known for 'fal:someone/new-model/v2'" in result.output
+    assert "[prices]" in result.output and fal_server.requests == []
+    study.write_text(text.replace("seeds = [0]", 'seeds = [0]\nprices = {"fal:someone/new-model/v2" = 0.002}'))
+    result = runner.invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert {r.path for r in fal_server.recorded("POST", "submit")} == {"/someone/new-model/v2"}
+    assert {r.path.rsplit("/requests/", 1)[0] for r in fal_server.recorded("GET", "result")} == {"/someone/new-model"}
+    assert json.loads(runner.invoke(app, ["status", str(run_dir), "--json"]).stdout)["cost_usd"]["generation"] == 0.004

@@ -42,7 +42,7 @@ from viewfinder.generate.download import (
     verify_image,
 )
 from viewfinder.generate.http import new_session
-from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, image_cost, price_per_megapixel
+from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
 from viewfinder.generate.retry import RetryPolicy, with_retries
 from viewfinder.store import RunStore
 from viewfinder.study import Study
@@ -105,7 +105,7 @@ def _selected_jobs(store: RunStore, limit: int | None) -> list[sqlite3.Row]:
 
 def _require_prices(jobs: list[sqlite3.Row], study: Study) -> None:
     for model in sorted({job["model"] for job in jobs}):
-        if price_per_megapixel(model, study.prices) is None:
+        if not has_price(model, study.prices):
             raise BadInput(
                 f"--max-cost: no price is known for {model!r}; add it to the study's [prices] table "
                 f'("{model}" = USD per megapixel)'
