@@ -9,7 +9,7 @@ machine with internet so later runs work offline (``HF_HUB_OFFLINE=1``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from rich.console import Console
 
@@ -177,11 +177,10 @@ def fetch_model(ref: str) -> Path:
     return _loading("model", ref, "clip_model", load)
 
 
-def fetch_models(refs: list[str], console: Console | None = None) -> list[tuple[str, Path]]:
-    """Download every model in ``refs`` (each at most once); return ``(ref, local path)`` pairs."""
+def fetch_models(refs: list[str], console: Console | None = None) -> Iterator[tuple[str, Path]]:
+    """Download every model in ``refs`` (each once), yielding ``(ref, local path)`` as each lands."""
     console = console or Console(stderr=True)
-    fetched = []
     for ref in dict.fromkeys(refs):
         with console.status(f"fetching {ref} into {hub_cache_dir()}"):
-            fetched.append((ref, fetch_model(ref)))
-    return fetched
+            path = fetch_model(ref)
+        yield ref, path

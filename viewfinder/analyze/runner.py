@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
@@ -111,7 +112,7 @@ def run_analysis(
             except Exception as exc:  # weights missing, no network, bad settings: report, go on
                 outcome.error = _message(exc)
                 outcome.failed = len(_never_done(store, name, items))
-                console.print(f"[red]analyzer {name} cannot run:[/] {outcome.error}", highlight=False)
+                console.print(f"[red]analyzer {name} cannot run:[/] {escape(outcome.error)}", highlight=False)
                 continue
             try:
                 _run_one(store, analyzer, items, context, outcome, progress)
