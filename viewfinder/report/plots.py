@@ -156,7 +156,7 @@ def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -
         ax.set_yticklabels([_short(c, 26) for c in cameras])
         for (camera, emotion), (k, n) in cells.items():
             i, j = cameras.index(camera), emotions.index(emotion)
-            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8,
                     color="#111")
         fig.colorbar(image, ax=ax, label="adherence rate (higher is better)", shrink=0.85)
         label = dimension.replace("_", " ")
