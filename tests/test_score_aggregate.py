@@ -136,6 +136,12 @@ def test_run_scoring_stores_the_report(tmp_path: Path) -> None:
         assert load_score_report(store) == report
         body = store.aggregate(AGGREGATE_NAME)
     assert "NaN" not in json.dumps(body)
+    clip = report.score("clip.clip_score")
+    assert clip is not None and clip.measures == "CLIP image-prompt cosine."  # the analyzer's own definition
+    camera = report.score("clip.clip_camera")
+    assert camera is not None and camera.per_model["fal:model-a"].verdict == "poor"  # mean 0.18 < 0.20
+    assert "clip.clip_camera" not in {c.target for c in report.comparisons}
+    assert any(note.startswith("1 of 72 prompts were longer than CLIP's text context") for note in report.notes)
     assert "Emotion (VLM judge)" in (tmp_path / "log.txt").read_text()
 
 
@@ -155,3 +161,12 @@ def test_scoring_an_unanalysed_run_gives_an_empty_report(tmp_path: Path) -> None
         store.query("DELETE FROM measurements")
         report = _report(store)
     assert report.n_images == 72 and report.dimensions == [] and report.scores == [] and report.comparisons == []
+
+
+def test_score_command_prints_json_and_conclusions(tmp_path: Path) -> None:
+    build_run(tmp_path / "run").close()
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "run"), "--json", "--conclusions"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ScoreReport.model_validate(body).n_images == 72
+    assert "- Emotion (VLM judge) adherence for fal:model-a scored" in result.stdout

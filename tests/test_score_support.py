@@ -121,6 +121,8 @@ def build_run(
         clip += [
             Measurement(image_id, "clip_score", value=float(rng.normal(0.26 + rates.clip_shift[job.model], 0.02))),
             Measurement(image_id, "aesthetic", value=float(rng.normal(5.5, 0.5))),
+            Measurement(image_id, "clip_camera", value=float(rng.normal(0.18, 0.02))),
+            Measurement(image_id, "clip_truncated", value=float(number == 0)),
         ]
         pixels.append(Measurement(image_id, "entropy", value=float(rng.uniform(5, 7.5))))
     ids = [row["id"] for row in store.images()]

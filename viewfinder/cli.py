@@ -225,14 +225,23 @@ def generate(
 
 @app.command()
 @friendly
-def score(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+def score(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    as_json: bool = typer.Option(False, "--json", help="Also print the score report as JSON on stdout."),
+    conclusions: bool = typer.Option(False, "--conclusions", help="Also print the conclusion sentences."),
+) -> None:
     """Compute adherence, intervals, agreement and model comparisons; store them for the report."""
     from viewfinder.runfolder import open_run
     from viewfinder.score import run_scoring
 
     store, loaded = open_run(run_dir)
     with store:
-        run_scoring(store, loaded, console)
+        report = run_scoring(store, loaded, console)
+    if conclusions:
+        for sentence in report.sentences():
+            out.print(f"- {sentence.text}", markup=False, highlight=False)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict()) + "\n")
 
 
 @app.command()

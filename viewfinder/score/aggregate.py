@@ -34,11 +34,15 @@ class ScoreSpec:
     unit: str
     scale: str
     measures: str
+    compare: bool = True  # part of the paired model comparisons (and their Holm family)
 
 
 SCORE_SPECS: tuple[ScoreSpec, ...] = (
     ScoreSpec("clip.clip_score", "CLIP score", "cosine", "clip_score",
               "Cosine similarity of the CLIP embeddings of the image and of the full prompt."),
+    *(ScoreSpec(f"clip.clip_{part}", f"CLIP score, {part} text only", "cosine", "clip_score",
+                f"Cosine similarity of the CLIP embeddings of the image and of the prompt's {part} text alone.",
+                compare=False) for part in ("camera", "scene", "style", "emotion")),
     ScoreSpec("clip.aesthetic", "Aesthetic score (LAION, 1-10)", "1-10", "aesthetic_laion",
               "The LAION aesthetic predictor's rating of the image from its CLIP embedding."),
     ScoreSpec("judge.aesthetic", "Judge aesthetic score (0-1)", "0-1", "probability",
@@ -61,6 +65,8 @@ NOTES = (
     "Models are compared on the same prompts and seeds: McNemar's test (exact binomial below 25 discordant pairs) "
     "with Newcombe's interval for the difference in rates; a paired sign-flip permutation test (9,999 resamples) "
     "with a bootstrap interval for score differences; Holm's correction across all targets of a model pair.",
+    "CLIP scores to one dimension's text alone use the whole-prompt CLIP score's verdict thresholds and are "
+    "not part of the model comparisons.",
     "Grid effects test whether adherence differs across the levels of another grid factor "
     "(Fisher's exact test for two levels, chi-square for more), pooled over models; a Firth-penalised logistic "
     "model of adherence on model, camera, style and emotion gives each level's odds ratio holding the others "
@@ -118,7 +124,10 @@ def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], m
     )
 
 
-def score_result(spec: ScoreSpec, items: Sequence[ImageAdherence], models: Sequence[str], *, seed: int = 0) -> ScoreResult:
+def score_result(
+    spec: ScoreSpec, items: Sequence[ImageAdherence], models: Sequence[str], *, seed: int = 0, measures: str = "",
+) -> ScoreResult:
+    """Means of one score overall, per model and per grid level; ``measures`` overrides the spec's sentence."""
     scored = [item for item in items if spec.column in item.scores]
 
     def values(chosen: Sequence[ImageAdherence]) -> list[float]:
@@ -130,7 +139,7 @@ def score_result(spec: ScoreSpec, items: Sequence[ImageAdherence], models: Seque
                 for model, level, cell in _cells(scored, models, factor)]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return ScoreResult(
-        key=spec.column, label=spec.label, measures=spec.measures, unit=spec.unit, scale=spec.scale,
+        key=spec.column, label=spec.label, measures=measures or spec.measures, unit=spec.unit, scale=spec.scale,
         direction=SCALES[spec.scale].direction,  # type: ignore[arg-type]
         overall=mean_of(values(scored), spec.scale, seed=seed),
         per_model={model: mean_of(values([i for i in scored if i.model == model]), spec.scale, seed=seed)
@@ -204,8 +213,10 @@ def ordered_models(items: Sequence[ImageAdherence], study: Study) -> list[str]:
 
 def build_score_report(
     images: Sequence[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
+    stored_specs: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> ScoreReport:
-    """The score report of ``images`` (``RunStore.images`` rows) and their measurements."""
+    """The score report of ``images`` (``RunStore.images`` rows) and their measurements;
+    ``stored_specs`` (``RunStore.specs()``) give the analyzers' own definitions (with the model used)."""
     columns = {column for values in table.values() for column in values}
     specs = [spec for spec in SCORE_SPECS if spec.column in columns]
     items = image_adherence(list(images), table, study, present_methods(table), tuple(spec.column for spec in specs))
@@ -213,6 +224,10 @@ def build_score_report(
     methods = tuple(m for m in present_methods(table) if any((m.dimension, m.method) in i.flags for i in items))
     models = ordered_models(items, study)
     notes = list(NOTES)
+    truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)
+    if truncated:
+        notes.append(f"{truncated} of {len(items)} prompts were longer than CLIP's text context and cut before "
+                     "the CLIP score was computed (measurement clip.clip_truncated).")
     for emotion in study.emotions:
         if not emotion.expressions:
             notes.append(f"Emotion {emotion.name!r} lists no facial expressions, so its images are not scored for emotion adherence.")
@@ -220,20 +235,30 @@ def build_score_report(
     return ScoreReport(
         study=study.name, models=models, n_images=len(items),
         dimensions=[dimension_result(method, items, models) for method in methods],
-        scores=[score_result(spec, items, models, seed=seed) for spec in specs],
+        scores=[score_result(spec, items, models, seed=seed, measures=_stored_definition(spec, stored_specs))
+                for spec in specs],
         agreements=[agreement(dimension, items) for dimension in ("camera_angle", "shot_size", "emotion") if dimension in both],
-        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs}, seed=seed),
+        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs if spec.compare}, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
         logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],
         notes=notes,
     )
 
 
+def _stored_definition(spec: ScoreSpec, stored: Mapping[tuple[str, str], Mapping[str, Any]] | None) -> str:
+    """The analyzer's registered description of a score (it names the model), as a sentence."""
+    row = (stored or {}).get(tuple(spec.column.split(".", 1)))  # type: ignore[arg-type]
+    if not row or not row["description"]:
+        return ""
+    text = str(row["description"]).strip()
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def run_scoring(store: Any, study: Study, console: Console | None = None) -> ScoreReport:
     """Compute the score report of the run in ``store``, save it as an aggregate and return it."""
     console = console or Console(stderr=True)
     with console.status("scoring: adherence, intervals, agreement, model comparisons"):
-        report = build_score_report(store.images(), store.measurement_table(), study)
+        report = build_score_report(store.images(), store.measurement_table(), study, stored_specs=store.specs())
     store.save_aggregate(AGGREGATE_NAME, report.to_dict())
     if report.dimensions:
         console.print(summary_table(report))
