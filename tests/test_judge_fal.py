@@ -84,6 +84,15 @@ def test_fal_prose_around_json_and_retry_after_bad_answer(fal: FalFakeServer, im
     assert [entry["usd"] for entry in ledger] == [0.0, 0.0]  # unknown price, no reported cost: $0 per call
 
 
+def test_fal_without_usage_charges_the_estimate(fal: FalFakeServer, image_run) -> None:
+    fal.set_result(VISION_ENDPOINT, lambda arguments, ctx: {"output": json.dumps(good_answer())})
+    run_dir = image_run([pixels(6)])
+    assert judge(run_dir)[0].failed == 0  # auto: fal:google/gemini-2.5-flash, a priced model
+    _, ledger = rows(run_dir)
+    assert ledger["usd"] == pytest.approx((10_000 * 0.30 + 700 * 2.50) / 1e6)
+    assert "usage not reported: estimated" in json.loads(ledger["detail"])["price"]
+
+
 def test_fal_429_then_success_and_model_errors_recorded(fal: FalFakeServer, image_run) -> None:
     fal.set_result(VISION_ENDPOINT, lambda arguments, ctx: {"output": json.dumps(good_answer())})
     fal.add_fault(Fault(route="submit", kind="http", status=429, headers={"Retry-After": "0"}, body={"detail": "busy"}))

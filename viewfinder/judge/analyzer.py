@@ -239,7 +239,9 @@ class JudgeAnalyzer(Analyzer):
             return None
         finally:
             spending.reserved -= estimate
-        usd = self.price.cost(reply.usage) if self.price else 0.0
+        reported = reply.usage.prompt_tokens or reply.usage.completion_tokens or reply.usage.reported_usd is not None
+        usage = reply.usage if reported else ESTIMATE_USAGE  # no usage reported: charge the estimate
+        usd = self.price.cost(usage) if self.price else 0.0
         self._typical_cost = max(usd, self._typical_cost or 0.0)
         spending.costs.append(
             CostEntry(
@@ -250,7 +252,8 @@ class JudgeAnalyzer(Analyzer):
                     "prompt_tokens": reply.usage.prompt_tokens,
                     "completion_tokens": reply.usage.completion_tokens,
                     "attempts": attempts,
-                    "price": self.price.source if self.price else "unknown",
+                    "price": (self.price.source if self.price else "unknown")
+                    + ("" if reported else ", usage not reported: estimated"),
                     **reply.provenance,
                 },
             )
