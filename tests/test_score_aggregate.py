@@ -170,3 +170,31 @@ def test_score_command_prints_json_and_conclusions(tmp_path: Path) -> None:
     body = json.loads(result.stdout.strip().splitlines()[-1])
     assert ScoreReport.model_validate(body).n_images == 72
     assert "- Emotion (VLM judge) adherence for fal:model-a scored" in result.stdout
+
+
+def test_match_answers_read_numbers_and_words() -> None:
+    from viewfinder.score.adherence import DIMENSION_METHODS, read_answer
+
+    scene = next(m for m in DIMENSION_METHODS if m.dimension == "scene")
+    assert [read_answer(scene, raw) for raw in (1.0, 0.0, "yes", "No", "maybe", None)] == ["1", "0", "1", "0", None, None]
+    emotion = next(m for m in DIMENSION_METHODS if (m.dimension, m.method) == ("emotion", "faces"))
+    assert [read_answer(emotion, raw) for raw in ("Angry", "no face", "unclear")] == ["anger", None, None]
+
+
+def test_rates_cover_the_truth_when_some_images_cannot_be_judged() -> None:
+    """Simulated studies of 50 images, 20% without a face: the Wilson interval of the judged
+    images covers the true adherence rate in about 95% of runs, and no-face images never
+    count as failures."""
+    import numpy as np
+
+    from viewfinder.score.aggregate import rate_of
+
+    rng = np.random.default_rng(11)
+    hits, runs = 0, 1500
+    for _ in range(runs):
+        truth = rng.uniform(0.05, 0.95)
+        flags = [None if rng.random() < 0.2 else bool(rng.random() < truth) for _ in range(50)]
+        rate = rate_of(flags)
+        assert rate.n + rate.n_not_judged == 50 and rate.k == sum(f is True for f in flags)
+        hits += rate.ci_low <= truth <= rate.ci_high
+    assert 0.93 <= hits / runs <= 0.97

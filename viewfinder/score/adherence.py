@@ -102,6 +102,9 @@ def read_answer(method: DimensionMethod, raw: Any) -> str | None:
     if raw is None:
         return None
     if method.kind == "match":
+        word = str(raw).strip().lower()
+        if word in ("yes", "true", "no", "false"):
+            return "1" if word in ("yes", "true") else "0"
         try:
             return "1" if float(raw) >= 0.5 else "0"
         except (TypeError, ValueError):
