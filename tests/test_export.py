@@ -82,3 +82,15 @@ def test_export_bad_input(run_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "does not exist" in result.output
     with RunStore(run_dir, create=False) as store, pytest.raises(BadInput, match="is a folder"):
         export_run(store, study(), "csv", tmp_path)
+
+
+def test_parquet_columns_say_what_they_measure(run_dir: Path) -> None:
+    import pyarrow.parquet as pq
+
+    with RunStore(run_dir, create=False) as store:
+        path, _ = export_run(store, study(), "parquet")
+    schema = pq.read_schema(path)
+    clip = schema.field("clip.clip_score").metadata
+    assert clip[b"unit"] == b"cosine" and clip[b"better"] == b"higher" and clip[b"description"] == b"CLIP image-prompt cosine"
+    assert b"not judged" in schema.field("adherence.emotion.faces").metadata[b"description"]
+    assert schema.field("prompt_text").metadata is None

@@ -3,8 +3,9 @@ measurement (column ``analyzer.name``) and adherence flags (``adherence.<dimensi
 
 Formats: ``parquet`` (pyarrow), ``csv`` and ``jsonl``; each loads in one line with pandas
 (``pd.read_parquet``, ``pd.read_csv``, ``pd.read_json(lines=True)``) or DuckDB
-(``duckdb.sql("SELECT * FROM 'export.parquet'")``). API keys never reach an export: any
-text that contains the value of a key variable is masked.
+(``duckdb.sql("SELECT * FROM 'export.parquet'")``). Parquet columns carry their unit, better
+direction and description as field metadata. API keys never reach an export: any text that
+contains the value of a key variable is masked.
 """
 
 from __future__ import annotations
@@ -35,6 +36,22 @@ def _mask(value: Any, secrets: list[str]) -> Any:
         for secret in secrets:
             value = value.replace(secret, "[redacted]")
     return value
+
+
+def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[str, str]]:
+    """What each measurement and adherence column means (stored in the Parquet schema)."""
+    specs = store.specs()
+    out: dict[str, dict[str, str]] = {}
+    for column in columns:
+        analyzer, _, name = column.partition(".")
+        if analyzer == "adherence":
+            dimension, _, method = name.partition(".")
+            out[column] = {"description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
+                                          f"according to the {method} method; null when not judged or not asked"}
+        elif (analyzer, name) in specs:
+            spec = specs[(analyzer, name)]
+            out[column] = {key: str(spec[key]) for key in ("unit", "better", "description", "version")}
+    return out
 
 
 def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str, Any]]]:
@@ -78,7 +95,8 @@ def _coerce(rows: list[dict[str, Any]], kinds: dict[str, str]) -> list[dict[str,
     return [{key: None if value is None else convert[kinds[key]](value) for key, value in row.items()} for row in rows]
 
 
-def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]],
+                  descriptions: dict[str, dict[str, str]] | None = None) -> None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -87,7 +105,8 @@ def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) ->
                        "or use --format csv or jsonl") from None
     kinds = _column_types(columns, rows)
     types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "string": pa.string()}
-    schema = pa.schema([(column, types[kinds[column]]) for column in columns])
+    schema = pa.schema([pa.field(column, types[kinds[column]], metadata=(descriptions or {}).get(column))
+                        for column in columns])
     pq.write_table(pa.Table.from_pylist(_coerce(rows, kinds), schema=schema), path)
 
 
@@ -118,6 +137,9 @@ def export_run(store: RunStore, study: Study, fmt: str, output: Path | None = No
         raise BadInput(f"--output {target}: folder {target.parent} does not exist; create it or choose another path")
     columns, rows = export_rows(store, study)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    WRITERS[fmt](tmp, columns, rows)
+    if fmt == "parquet":
+        write_parquet(tmp, columns, rows, column_descriptions(store, columns))
+    else:
+        WRITERS[fmt](tmp, columns, rows)
     os.replace(tmp, target)
     return target, len(rows)
