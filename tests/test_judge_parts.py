@@ -52,6 +52,19 @@ def test_answers_are_validated_with_messages_that_name_the_field() -> None:
         parse_answer("[1, 2]")
 
 
+def test_near_misses_from_models_without_a_schema_are_canonicalised() -> None:
+    answer = parse_answer(json.dumps(good_answer(
+        camera_angle="Eye level", shot_size="Medium Shot", expression="Happy", scene_match="Yes", style_match=False,
+        moods="Tense, lonely , dark",
+    )))
+    assert (answer.camera_angle, answer.shot_size, answer.expression) == ("eye-level", "medium", "happiness")
+    assert (answer.scene_match, answer.style_match) == ("yes", "no")
+    assert answer.moods == ["tense", "lonely", "dark"]
+    assert parse_answer(json.dumps(good_answer(face_visible=False, expression="No_Face"))).expression == "no face"
+    with pytest.raises(AnswerError, match="camera_angle"):
+        parse_answer(json.dumps(good_answer(camera_angle="from the left")))
+
+
 def test_gating_no_face_is_never_an_expression() -> None:
     assert parse_answer(json.dumps(good_answer(face_visible=False, expression="fear"))).expression == "no face"
     with pytest.raises(AnswerError, match="face_visible is true"):

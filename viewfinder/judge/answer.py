@@ -10,9 +10,16 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
+from viewfinder.study.vocabulary import (
+    CAMERA_ANGLES,
+    EXPRESSIONS,
+    SHOT_SIZES,
+    canonical_angle,
+    canonical_expression,
+    canonical_shot_size,
+)
 
 UNCLEAR = "unclear"
 NO_FACE = "no face"
@@ -48,6 +55,26 @@ class JudgeAnswer(BaseModel):
     expression: Expression
     scene_match: YesNo
     style_match: YesNo
+
+    @field_validator("moods", mode="before")
+    @classmethod
+    def _split_a_mood_string(cls, value: Any) -> Any:
+        """Models without a schema often write "a, b, c" for the list."""
+        return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("camera_angle", "shot_size", "expression", "scene_match", "style_match", mode="before")
+    @classmethod
+    def _canonical_words(cls, value: Any, info: ValidationInfo) -> Any:
+        """Map near-misses ("Eye level", "happy", "Yes") onto the canonical choice."""
+        if not isinstance(value, str):
+            return {True: "yes", False: "no"}.get(value, value) if info.field_name.endswith("_match") else value
+        word = " ".join(value.strip().lower().replace("_", " ").split())
+        canonical = {
+            "camera_angle": canonical_angle,
+            "shot_size": canonical_shot_size,
+            "expression": canonical_expression,
+        }.get(info.field_name)
+        return (canonical(word) if canonical else None) or word
 
     @field_validator("moods")
     @classmethod
