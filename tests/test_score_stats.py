@@ -153,3 +153,50 @@ def test_bootstrap_mean_coverage_at_small_sizes() -> None:
     """The small-sample expansion brings BCa from about 90% to about 95% at 10 images."""
     assert 0.92 <= coverage.bootstrap_coverage(10, runs=300, seed=2026) <= 0.98
     assert 0.92 <= coverage.bootstrap_coverage(100, runs=200, seed=2026) <= 0.98
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 5000), data=st.data())
+def test_wilson_interval_properties(n: int, data: st.DataObject) -> None:
+    k = data.draw(st.integers(0, n))
+    low, high = wilson_interval(k, n)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+    if k < n:  # one more success never lowers either bound
+        up_low, up_high = wilson_interval(k + 1, n)
+        assert up_low >= low and up_high >= high
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_holm_properties(p_values: list[float]) -> None:
+    adjusted = holm(p_values)
+    assert all(p <= a <= 1.0 for p, a in zip(p_values, adjusted))
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    assert all(adjusted[order[i]] <= adjusted[order[i + 1]] for i in range(len(order) - 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("abc")), min_size=100, max_size=200))
+def test_kappa_is_symmetric_and_bounded(pairs: list[tuple[str, str]]) -> None:
+    a, b = [x for x, _ in pairs], [y for _, y in pairs]
+    one, other = cohens_kappa(a, b), cohens_kappa(b, a)
+    if one.kappa is None:
+        assert other.kappa is None
+        return
+    assert one.kappa == pytest.approx(other.kappa)
+    assert -1.0 <= one.low <= one.kappa <= one.high <= 1.0  # type: ignore[operator]
+    assert np.array(one.matrix).T.tolist() == other.matrix
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=80))
+def test_mcnemar_difference_interval_holds_the_estimate(pairs: list[tuple[bool, bool]]) -> None:
+    result = mcnemar([a for a, _ in pairs], [b for _, b in pairs])
+    assert -1.0 <= result.low <= result.difference <= result.high <= 1.0  # type: ignore[operator]
+    assert 0.0 <= result.p_value <= 1.0  # type: ignore[operator]
+    swapped = mcnemar([b for _, b in pairs], [a for a, _ in pairs])
+    assert swapped.p_value == pytest.approx(result.p_value) and swapped.difference == pytest.approx(-result.difference)
