@@ -24,7 +24,7 @@ def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
         if rate.rate is None:
             out.append(Sentence(text=(
                 f"{result.label} adherence for {model} could not be measured: none of its "
-                f"{rate.n_not_judged} images could be judged."
+                f"{rate.n_not_judged} images could be judged (no face found, an unclear answer, or no answer)."
             )))
             continue
         text = (
@@ -52,7 +52,7 @@ def score_sentences(result: "ScoreResult") -> list[Sentence]:
 
 
 def agreement_sentence(item: "Agreement") -> Sentence:
-    subject = f"Agreement of the {item.method_a} and {item.method_b} methods on {item.dimension.replace('_', ' ')}"
+    subject = f"Agreement between the {item.method_a} and the {item.method_b} on {item.dimension.replace('_', ' ')}"
     if item.kappa is None:
         return Sentence(text=f"{subject} could not be measured: {item.n} images were judged by both.")
     observed = "n/a" if item.observed is None else f"{item.observed:.0%}"
