@@ -58,7 +58,7 @@ def study_toml(n_images: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def synthesise(run_dir: Path, n_images: int) -> tuple[RunStore, object]:
+def synthesise(run_dir: Path, n_images: int, size: tuple[int, int] = (512, 384)) -> tuple[RunStore, object]:
     text = study_toml(n_images)
     study = parse_study(text)
     store = RunStore(run_dir)
@@ -69,20 +69,20 @@ def synthesise(run_dir: Path, n_images: int) -> tuple[RunStore, object]:
     for analyzer, specs in SPECS.items():
         store.register_specs(analyzer, "1.0", specs)
     rng = np.random.default_rng(0)
-    # 512 x 384: small images, as the brief asks (shown as they are, see thumbs.needs_thumb);
-    # thumbnail making of full-size images is timed apart by thumb_rate()
-    base = np.asarray(Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).resize((512, 384)))
+    # default 512 x 384: small images, shown as they are (see thumbs.needs_thumb); with
+    # --image-size 1024x768 (FLUX landscape_4_3) every image gets a thumbnail
+    base = np.asarray(Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).resize(size))
     measurements: dict[str, list[Measurement]] = {name: [] for name in SPECS}
     ids = []
     with store.transaction() as conn:
         for i, job in enumerate(jobs):
             pixels = base.copy()
-            pixels[i % 384, :, :] = i % 251  # distinct content, so distinct files and thumbnails
+            pixels[i % size[1], :, :] = i % 251  # distinct content, so distinct files and thumbnails
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, "JPEG", quality=75)
             digest, rel = write_image(run_dir, buffer.getvalue(), "jpg")
             image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=len(buffer.getvalue()),
-                                       fmt="jpeg", width=512, height=384, model=job.model, seed=job.seed,
+                                       fmt="jpeg", width=size[0], height=size[1], model=job.model, seed=job.seed,
                                        cost_usd=0.003, conn=conn)
             conn.execute("UPDATE jobs SET state='completed' WHERE id=?", (job.id,))
             store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id, conn=conn)
@@ -154,15 +154,17 @@ def page_timings(index: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--image-size", default="512x384", help="WxH of the synthesised images")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = parser.parse_args()
     run_dir = args.keep or Path(tempfile.mkdtemp(prefix="vf-bench-report-"))
     quiet = Console(quiet=True)
     try:
         started = time.perf_counter()
-        store, study = synthesise(run_dir, args.images)
+        width, height = (int(v) for v in args.image_size.lower().split("x"))
+        store, study = synthesise(run_dir, args.images, (width, height))
         n = len(store.images())
-        print(f"synthesised {n} images in {time.perf_counter() - started:.1f} s ({run_dir})")
+        print(f"synthesised {n} images of {width}x{height} in {time.perf_counter() - started:.1f} s ({run_dir})")
         started = time.perf_counter()
         run_scoring(store, study, quiet)
         print(f"scoring (viewfinder score): {time.perf_counter() - started:.1f} s")

@@ -12,12 +12,22 @@ from PIL import Image
 from rich.console import Console
 from typer.testing import CliRunner
 
-from report_fixture import HOSTILE_DESCRIPTION, HOSTILE_TITLE, HOSTILE_VARIANT, elements, make_run
+from report_fixture import (
+    HOSTILE_DESCRIPTION,
+    HOSTILE_TITLE,
+    HOSTILE_VARIANT,
+    elements,
+    make_run,
+    render_markdown,
+    study_text,
+)
 from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json
 from viewfinder.report.escape import md_text
-from viewfinder.score import check_text, load_score_report
+from viewfinder.score import check_text, load_score_report, run_scoring
+from viewfinder.store import RunStore
+from viewfinder.study import expand_jobs, parse_study
 
 QUIET = Console(quiet=True)
 
@@ -106,7 +116,8 @@ def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_pat
             assert f"{rate.k} / {rate.n}" in md
     assert "95% CI" in md and "higher is better" in md
     assert "## Sources" in md and "<https://dramaresource.com/storytelling/>" in md
-    assert "javascript\\:" not in md and "<javascript:" not in md  # a non-http source stays text
+    assert "\n- javascript:alert(1)\n" in md  # a source that is no http(s) address stays text
+    assert not [a for _, a in elements(render_markdown(md)) if (a.get("href") or "").startswith("javascript")]
 
 
 def test_methods_name_models_judges_analyzers_seeds_costs(hostile_report: tuple[Path, int]) -> None:
@@ -199,3 +210,17 @@ def test_rebuild_reuses_thumbnails(tmp_path: Path) -> None:
         build_report(store, study, QUIET)
     assert [p.stat().st_mtime_ns for p in thumbs] == stamps
     assert len(thumbs) == 6  # one in three images is larger than a thumbnail
+
+
+def test_run_without_images_reports_that(tmp_path: Path) -> None:
+    text = study_text(False)
+    study = parse_study(text)
+    with RunStore(tmp_path) as store:
+        store.set_meta("study_toml", text)
+        store.add_jobs(expand_jobs(study))
+        run_scoring(store, study, QUIET)
+        build_report(store, study, QUIET)
+    md = (tmp_path / "report" / "post.md").read_text()
+    assert md.startswith("# facial-expressions: no images yet\n")
+    assert "Created with: no model yet · 0 images" in md
+    assert cards_of((tmp_path / "report" / "index.html").read_text()) == []

@@ -72,6 +72,9 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
     models = ", ".join(m.split(":", 1)[-1] for m in data.models) or "no model yet"
     n_prompts = len({c.prompt for c in data.cards})
     summary = [study.description] if study.description else []
+    if not data.cards:
+        summary.append("The run has no images yet: 'viewfinder run STUDY' or 'viewfinder generate DIR' makes them.")
+        return f"{study.topic}: no images yet", summary
     summary.append(
         f"We made {len(data.cards)} images of {n_prompts} prompts with {len(data.models)} model(s) "
         f"({models}) and measured each one: what a vision-language judge sees, faces and expressions, "

@@ -80,7 +80,7 @@
     body.appendChild(el("h3", "title", c.t || "(no judge title)"));
     if (c.d) body.appendChild(el("p", "desc", c.d));
     var tags = el("div", "tags");
-    [c.m, "seed " + c.s, c.e, c.c, c.st].forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
+    [c.m, "seed " + c.s, c.e, c.c, c.st, c.cat].forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
     body.appendChild(tags);
     body.appendChild(el("h4", null, "Prompt"));
     body.appendChild(el("p", "prompt", c.p));
