@@ -101,6 +101,11 @@ def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
     ))
 
 
+def _ratio(value: float) -> str:
+    """An odds ratio with two decimals, or two significant digits when very small or large."""
+    return f"{value:.2f}" if 0.01 <= value < 1000 else f"{value:.2g}"
+
+
 def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sentence]:
     """One sentence per level whose odds ratio differs from 1 at ``alpha`` (unadjusted)."""
     out = []
@@ -109,8 +114,8 @@ def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sent
             continue
         out.append(Sentence(text=(
             f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
-            f"multiplies the odds of {model.label} adherence by {term.odds_ratio:.2f} (95% CI "
-            f"{term.ci_low:.2f}-{term.ci_high:.2f}, p {_p(term.p_value)}; logistic model of {model.n} judged images)."
+            f"multiplies the odds of {model.label} adherence by {_ratio(term.odds_ratio)} (95% CI "
+            f"{_ratio(term.ci_low)}-{_ratio(term.ci_high)}, p {_p(term.p_value)}; logistic model of {model.n} judged images)."
         )))
     return out
 
