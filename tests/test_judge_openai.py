@@ -235,6 +235,16 @@ def test_servers_without_json_schema_get_json_object_and_the_schema_in_text(imag
     assert row["judge_model"] == "openai:llava" and "scene_p_yes" not in row
 
 
+def test_a_tight_budget_is_spent_call_by_call_and_never_exceeded(fake: FakeOpenAI, image_run) -> None:
+    per_call = (1000 * 0.15 + (len(json.dumps(good_answer())) // 4 + 1) * 0.60) / 1e6
+    max_cost = 9.5 * per_call  # above the first call's cautious estimate (10k tokens), below ten calls
+    run_dir = image_run([pixels(100 + n) for n in range(12)])
+    summary = run_judge(run_dir, max_cost=max_cost)
+    assert summary.done == 9 and summary.failed == 3 and len(fake.requests) == 9
+    assert summary.cost_usd == pytest.approx(9 * per_call) and summary.cost_usd <= max_cost
+    assert all("budget is spent" in error for error in failures(run_dir).values())
+
+
 def test_budget_stops_calls_before_spending_more(fake: FakeOpenAI, image_run) -> None:
     run_dir = image_run([pixels(16), pixels(17)])
     summary = run_judge(run_dir, max_cost=0.0001)

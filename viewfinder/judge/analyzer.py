@@ -48,6 +48,8 @@ class _Spending:
 
     costs: list[CostEntry] = field(default_factory=list)
     reserved: float = 0.0
+    in_flight: int = 0
+    settled: asyncio.Condition = field(default_factory=asyncio.Condition)  # a call finished
 
     @property
     def spent(self) -> float:
@@ -222,23 +224,45 @@ class JudgeAnalyzer(Analyzer):
         outcome: _Outcome,
     ) -> Reply | None:
         """One call with retries, within budget; None (with ``outcome.error``) when it fails."""
-        estimate = self._estimate()
-        if context.budget_left_usd is not None and estimate > 0:
-            left = context.budget_left_usd() - spending.spent - spending.reserved
-            if left < estimate:
-                outcome.error = f"not judged: the --max-cost budget is spent (${max(left, 0):.4f} left)"
-                return None
-        spending.reserved += estimate
+        estimate = await self._reserve(context, spending)
+        if estimate is None:
+            left = context.budget_left_usd() - spending.spent if context.budget_left_usd else 0.0
+            outcome.error = f"not judged: the --max-cost budget is spent (${max(left, 0):.4f} left)"
+            return None
+        reply: Reply | None = None
         try:
             reply, attempts = await call_with_retries(self.backend, conversation, self.retry, context.log)
+            self._record(item, reply, attempts, spending)
         except RetryableCallError as exc:
             outcome.error = f"judge call failed after {self.retry.attempts} attempts: {exc}"
-            return None
         except CallError as exc:
             outcome.error = f"judge call failed: {exc}"
-            return None
-        finally:
+        async with spending.settled:
             spending.reserved -= estimate
+            spending.in_flight -= 1
+            spending.settled.notify_all()
+        return reply
+
+    async def _reserve(self, context: AnalysisContext, spending: _Spending) -> float | None:
+        """Reserve one call's estimated cost; None when the budget cannot cover it.
+
+        While other calls are in flight a tight budget waits for them: their real costs
+        (and the estimate learnt from them) decide whether one more call fits.
+        """
+        async with spending.settled:
+            while True:
+                estimate = self._estimate()
+                budget = context.budget_left_usd
+                if budget is None or estimate == 0 or budget() - spending.spent - spending.reserved >= estimate:
+                    spending.reserved += estimate
+                    spending.in_flight += 1
+                    return estimate
+                if spending.in_flight == 0:
+                    return None
+                await spending.settled.wait()
+
+    def _record(self, item: ImageItem, reply: Reply, attempts: int, spending: _Spending) -> None:
+        """Put one paid call in the batch's ledger entries."""
         reported = reply.usage.prompt_tokens or reply.usage.completion_tokens or reply.usage.reported_usd is not None
         usage = reply.usage if reported else ESTIMATE_USAGE  # no usage reported: charge the estimate
         usd = self.price.cost(usage) if self.price else 0.0
@@ -258,7 +282,6 @@ class JudgeAnalyzer(Analyzer):
                 },
             )
         )
-        return reply
 
     def _ledger(self, costs: list[CostEntry]) -> None:
         """Record paid calls of a batch that will not be returned (the run is stopping)."""
