@@ -66,7 +66,8 @@ def test_near_misses_from_models_without_a_schema_are_canonicalised() -> None:
 
 
 def test_gating_no_face_is_never_an_expression() -> None:
-    assert parse_answer(json.dumps(good_answer(face_visible=False, expression="fear"))).expression == "no face"
+    for hidden in (False, "false", "no", 0):
+        assert parse_answer(json.dumps(good_answer(face_visible=hidden, expression="fear"))).expression == "no face"
     with pytest.raises(AnswerError, match="face_visible is true"):
         parse_answer(json.dumps(good_answer(face_visible=True, expression="no face")))
 

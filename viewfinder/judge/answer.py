@@ -10,7 +10,16 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from viewfinder.study.vocabulary import (
     CAMERA_ANGLES,
@@ -89,7 +98,7 @@ class JudgeAnswer(BaseModel):
     @classmethod
     def _no_face_no_expression(cls, data: Any) -> Any:
         """Dependency gating: without a visible face the expression is "no face", never a guess."""
-        if isinstance(data, dict) and data.get("face_visible") is False:
+        if isinstance(data, dict) and _false(data.get("face_visible")):
             return {**data, "expression": NO_FACE}
         return data
 
@@ -100,6 +109,14 @@ class JudgeAnswer(BaseModel):
                 "face_visible is true, so expression must be one of " + ", ".join(EXPRESSIONS)
             )
         return self
+
+
+def _false(value: Any) -> bool:
+    """True for every spelling of false pydantic accepts ("false", "no", 0, ...)."""
+    try:
+        return TypeAdapter(bool).validate_python(value) is False
+    except ValidationError:
+        return False
 
 
 def response_schema() -> dict[str, Any]:
