@@ -196,3 +196,15 @@ def test_a_lopsided_mouth_on_a_turned_face_is_not_contempt(neutral_mesh) -> None
     inner, outer = mesh[362, 0], mesh[263, 0]
     mesh[263, 0] = inner + 0.5 * (outer - inner)
     assert _top(mesh) != "contempt"
+
+
+def test_without_mediapipe_the_analyzer_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from viewfinder.analyze.registry import ANALYZERS
+    from viewfinder.errors import BadInput
+    from viewfinder.study.schema import Analysis
+
+    monkeypatch.setitem(sys.modules, "mediapipe.python.solutions", None)  # makes the import fail
+    with pytest.raises(BadInput, match=r"pip install 'viewfinder\[faces\]'.*drop 'faces'"):
+        ANALYZERS["faces"](Analysis())
