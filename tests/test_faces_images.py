@@ -240,3 +240,25 @@ def test_viewfinder_analyze_faces_from_the_command_line(image_run, astronaut) ->
     assert result.exit_code == 1
     assert "expression_model = './no/such/folder': no such file or folder" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
+def test_raising_the_mouth_corners_in_the_photo_raises_happiness(finder, photo: str) -> None:
+    from viewfinder.faces.expression import landmark_expression
+
+    rgb = data.astronaut() if photo == "astronaut" else np.asarray(Image.open(GRACE_HOPPER).convert("RGB"))
+    landmarks = finder.scan(rgb).landmarks
+    height = np.linalg.norm(landmarks[152, :2] - landmarks[10, :2])
+
+    def expression(shift: float) -> dict[str, float]:
+        out = rgb
+        for corner in (61, 291):
+            out = _shift_region(out, landmarks[corner, :2], (0, shift * height), 0.05 * height)
+        scan = finder.scan(np.ascontiguousarray(out))
+        return landmark_expression(scan.landmarks)
+
+    raised, unchanged, lowered = expression(-0.06), expression(0.0), expression(0.06)
+    assert raised["happiness"] > unchanged["happiness"] > lowered["happiness"]
+    if photo == "grace_hopper":  # a neutral face: lowered corners read sadder
+        assert lowered["sadness"] > unchanged["sadness"]
+        assert max(unchanged, key=unchanged.get) == "neutral"
