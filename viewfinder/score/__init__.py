@@ -3,6 +3,21 @@
 ``run_scoring(store, study, console)`` (in :mod:`viewfinder.score.aggregate`) computes the
 :class:`ScoreReport` and stores it with ``store.save_aggregate``; the report reads it back
 with :func:`load_score_report`.
+
+Modules, in pipeline order:
+
+- :mod:`~viewfinder.score.adherence`: per image, does it follow each dimension (camera
+  angle, shot size, scene, style, emotion) according to each method (VLM judge, faces)?
+  ``None`` = not judged (no face, "unclear", missing), counted apart, never a failure.
+- :mod:`~viewfinder.score.stats`: Wilson intervals, bootstrap means (scipy), Cohen's kappa
+  with its interval, McNemar with Newcombe's paired interval, the sign-flip permutation
+  test, Wilcoxon, Holm.
+- :mod:`~viewfinder.score.compare` (models on the same prompts and seeds),
+  :mod:`~viewfinder.score.logistic` (grid effects, Firth logistic regression).
+- :mod:`~viewfinder.score.verdicts`: THE table of verdict thresholds and the checker that
+  every "scored N ..., which is WORD" agrees with it; :mod:`~viewfinder.score.sentences`
+  writes the conclusions from the table only.
+- :mod:`~viewfinder.score.coverage`: interval coverage by simulation (``bench/coverage.py``).
 """
 
 from viewfinder.score.aggregate import build_score_report, run_scoring
