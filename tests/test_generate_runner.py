@@ -245,3 +245,13 @@ def test_a_request_that_never_finishes_is_cancelled(fal_server, tmp_path):
     assert summary.failed == 2
     assert len(fal_server.recorded("PUT", "cancel")) == 2
     assert all("cancelled" in job["last_error"] for job in jobs.values() if job["state"] == "failed")
+
+
+def test_provider_and_prompt_text_is_printed_literally_not_as_markup(fal_server, tmp_path):
+    fal_server.add_fault(Fault("submit", "http", status=503, body={"detail": "[/red] down [bold]for[/bold] a bit"}))
+    study = tmp_path / "marked.toml"
+    study.write_text(SEED_STUDY.read_text().replace('"A single woman"', '"A [i]single[/i] woman"'))
+    summary, printed, *_ = generate(tmp_path / "run", study, limit=2, concurrency=1)
+    assert summary.completed == 2 and "HTTP 503: [/red] down [bold]for[/bold] a bit" in printed
+    summary, printed, *_ = generate(tmp_path / "dry", study, dry_run=True)
+    assert "A [i]single[/i] woman" in printed

@@ -5,6 +5,9 @@ committed before any waiting) -> ``completed`` (image file on disk, image row, l
 entry and job update in one transaction) or ``failed`` (``last_error``). On resume,
 submitted jobs are waited on, not resubmitted; a request the provider no longer knows is
 submitted again; completed jobs are never touched. Failed jobs are tried again.
+One window stays open: a crash inside a submit round trip (the provider got the POST, the
+request id is not committed yet) leaves the job pending, and fal's queue has no idempotency
+key to find that request again, so the job is submitted a second time.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.generate.backend import (
@@ -119,7 +123,8 @@ def _dry_run(
     for column in ("job", "state", "model", "seed", "USD", "prompt"):
         table.add_column(column, overflow="fold")
     for job in jobs:
-        table.add_row(job["id"], job["state"], job["model"], str(job["seed"]), f"{estimates[job['id']]:.4f}", job["prompt_text"])
+        cells = (job["id"], job["state"], job["model"], str(job["seed"]), f"{estimates[job['id']]:.4f}", job["prompt_text"])
+        table.add_row(*(Text(cell) for cell in cells))  # prompt text is data, never rich markup
     console.print(table)
     total = sum(estimates.values())
     console.print(f"estimated cost: ${total:.4f} for {len(jobs)} images; spent so far: ${store.total_cost():.4f}")
@@ -367,11 +372,8 @@ class _Generation:
 
         def note(attempt: int, error: BaseException, wait_s: float) -> None:
             self.summary.retries += 1
-            self.progress.console.print(
-                f"[dim]retry {job['id'][:8]} {step} (attempt {attempt}) in {wait_s:.1f} s: {backend.redact(str(error))}[/]",
-                markup=True,
-                highlight=False,
-            )
+            message = f"retry {job['id'][:8]} {step} (attempt {attempt}) in {wait_s:.1f} s: {backend.redact(str(error))}"
+            self.progress.console.print(Text(message, style="dim"), highlight=False)
 
         return note
 
@@ -395,7 +397,7 @@ class _Generation:
         s = self.summary
         self.console.print(
             f"generate: {s.completed} completed, {s.failed} failed, {s.skipped} not submitted (budget), "
-            f"{s.images} images in {s.elapsed_s:.1f} s, ${s.cost_usd:.4f} this run, "
+            f"{s.images} image{'s' if s.images != 1 else ''} in {s.elapsed_s:.1f} s, ${s.cost_usd:.4f} this run, "
             f"${self.store.total_cost():.4f} in total"
         )
         for job_id, error in list(s.errors.items())[:10]:
