@@ -102,6 +102,15 @@ def test_agreement_between_judge_and_faces(scored: tuple[Path, ScoreReport]) -> 
     assert emotion.ci_low < emotion.kappa < emotion.ci_high
     assert emotion.verdict in {"moderate", "substantial", "almost perfect"}
     assert {a.dimension for a in report.agreements} == {"camera_angle", "emotion"}  # no faces.shot_size stored
+    follows = next(a for a in report.agreements if (a.dimension, a.basis) == ("emotion", "adherence"))
+    with _open(run_dir) as store:
+        images = {row["id"]: row["emotion"] for row in store.images()}
+    accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
+    flags = [(v["judge.expression"] in accepted[images[i]], v["faces.expression"] in accepted[images[i]])
+             for i, v in table.items() if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"]
+    assert follows.labels == ["follows", "does not follow"]
+    assert follows.matrix[0][0] == sum(a and b for a, b in flags) and follows.n == len(flags)
+    assert follows.kappa == pytest.approx(cohens_kappa([str(a) for a, _ in flags], [str(b) for _, b in flags]).kappa)
 
 
 def test_models_compared_on_paired_images_with_holm(scored: tuple[Path, ScoreReport]) -> None:

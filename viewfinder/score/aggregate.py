@@ -151,16 +151,29 @@ def score_result(
 _LABEL_ORDER = {"camera_angle": CAMERA_ANGLES, "shot_size": SHOT_SIZES, "emotion": EXPRESSIONS}
 
 
-def agreement(dimension: str, items: Sequence[ImageAdherence]) -> Agreement:
-    """Cohen's kappa of the judge's and the faces analyzer's labels on ``dimension``."""
+FOLLOWS = ("follows", "does not follow")
+
+
+def _follows(flag: bool | None) -> str | None:
+    return None if flag is None else FOLLOWS[0] if flag else FOLLOWS[1]
+
+
+def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "labels") -> Agreement:
+    """Cohen's kappa of the judge and the faces analyzer on ``dimension``, over images both
+    judged: on the labels they named, or (``basis="adherence"``) on whether the image follows."""
     a_key, b_key = (dimension, "judge"), (dimension, "faces")
-    pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
+    if basis == "labels":
+        pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
+        order: Sequence[str] = _LABEL_ORDER[dimension]
+    else:
+        pairs = [(_follows(item.flags.get(a_key)), _follows(item.flags.get(b_key))) for item in items]
+        order = FOLLOWS
     pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
     used = {label for pair in pairs for label in pair}
-    labels = [label for label in _LABEL_ORDER[dimension] if label in used]
+    labels = [label for label in order if label in used]
     result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
     return Agreement(
-        dimension=dimension, method_a=METHOD_NAMES["judge"], method_b=METHOD_NAMES["faces"], n=result.n,
+        dimension=dimension, basis=basis, method_a=METHOD_NAMES["judge"], method_b=METHOD_NAMES["faces"], n=result.n,
         observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
         ci_method=result.method, verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
     )
@@ -237,7 +250,8 @@ def build_score_report(
         dimensions=[dimension_result(method, items, models) for method in methods],
         scores=[score_result(spec, items, models, seed=seed, measures=_stored_definition(spec, stored_specs))
                 for spec in specs],
-        agreements=[agreement(dimension, items) for dimension in ("camera_angle", "shot_size", "emotion") if dimension in both],
+        agreements=[agreement(dimension, items, basis) for dimension in ("camera_angle", "shot_size", "emotion")
+                    if dimension in both for basis in ("labels", "adherence")],
         comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs if spec.compare}, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
         logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],

@@ -51,8 +51,14 @@ def score_sentences(result: "ScoreResult") -> list[Sentence]:
     return out
 
 
+_NAMED = {"camera_angle": "the angle", "shot_size": "the shot size", "emotion": "the facial expression"}
+
+
 def agreement_sentence(item: "Agreement") -> Sentence:
-    subject = f"Agreement between the {item.method_a} and the {item.method_b} on {item.dimension.replace('_', ' ')}"
+    dimension = item.dimension.replace("_", " ")
+    on = (f"whether images follow the requested {dimension}" if item.basis == "adherence"
+          else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)")
+    subject = f"Agreement between the {item.method_a} and the {item.method_b} on {on}"
     if item.kappa is None:
         return Sentence(text=f"{subject} could not be measured: {item.n} images were judged by both.")
     observed = "n/a" if item.observed is None else f"{item.observed:.0%}"
