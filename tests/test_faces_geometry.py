@@ -208,3 +208,16 @@ def test_without_mediapipe_the_analyzer_names_the_extra_to_install(monkeypatch: 
     monkeypatch.setitem(sys.modules, "mediapipe.python.solutions", None)  # makes the import fail
     with pytest.raises(BadInput, match=r"pip install 'viewfinder\[faces\]'.*drop 'faces'"):
         ANALYZERS["faces"](Analysis())
+
+
+@pytest.mark.parametrize("angles", [(0.0, 0.0, 0.0), (20.0, -10.0, 5.0), (-35.0, 25.0, -40.0)])
+def test_rotation_from_pose_inverts_pose_from_rotation(angles: tuple[float, float, float]) -> None:
+    from viewfinder.faces.pose import HeadPose, frontalize, rotation_from_pose
+
+    pose = HeadPose(*angles)
+    back = pose_from_rotation(rotation_from_pose(pose))
+    assert (back.yaw, back.pitch, back.roll) == pytest.approx(angles, abs=1e-9)
+    # A head turned by the pose and frontalized again is the original head.
+    head = HEAD_MODEL_MM - HEAD_MODEL_MM.mean(axis=0)
+    turned = head @ rotation_from_pose(pose).T
+    assert frontalize(turned, pose) == pytest.approx(head, abs=1e-9)

@@ -262,3 +262,16 @@ def test_raising_the_mouth_corners_in_the_photo_raises_happiness(finder, photo: 
     if photo == "grace_hopper":  # a neutral face: lowered corners read sadder
         assert lowered["sadness"] > unchanged["sadness"]
         assert max(unchanged, key=unchanged.get) == "neutral"
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
+def test_the_expression_does_not_follow_the_camera_angle(finder, photo: str) -> None:
+    from viewfinder.faces.analyzer import measure
+
+    rgb = data.astronaut() if photo == "astronaut" else np.asarray(Image.open(GRACE_HOPPER).convert("RGB"))
+    mesh = finder.scan(rgb).landmarks
+    expected = "happiness" if photo == "astronaut" else "neutral"
+    for degrees in (-25, 0, 25):  # seen from below, straight on, from above
+        picture = _rerender_turned(rgb, mesh, _turn("x", degrees)) if degrees else rgb
+        texts = {m.name: m.text for m in measure(0, finder.scan(picture), True)}
+        assert texts["expression"] == expected, degrees

@@ -26,7 +26,7 @@ from viewfinder.faces.camera import NO_FACE, camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
 from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
-from viewfinder.faces.pose import PITCH_ZERO_DEG, head_pose
+from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
 from viewfinder.store import Measurement, MeasurementSpec
 from viewfinder.study.schema import Analysis
 from viewfinder.study.vocabulary import EXPRESSIONS
@@ -193,7 +193,10 @@ def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool, facto
             Measurement(image_id, "camera_angle", text=camera_angle(pose.pitch, centre_y)),
         ]
     if with_landmark_expression:
-        out += expression_measurements(image_id, landmark_expression(scan.landmarks), LANDMARK_METHOD)
+        # Measured on the mesh turned to face the camera, so the camera angle (a study
+        # factor) does not leak into the expression: seen from below, a smile reads as surprise.
+        mesh = scan.landmarks if pose is None else frontalize(scan.landmarks, pose)
+        out += expression_measurements(image_id, landmark_expression(mesh), LANDMARK_METHOD)
     return out
 
 

@@ -2,7 +2,10 @@
 
 Seven measurements of the face mesh, each normalised by face size (horizontal ones by the
 distance between the outer eye corners, vertical ones by the forehead-to-chin height, after
-turning the face upright by its roll) and taken relative to a typical neutral face:
+turning the face upright by its roll) and taken relative to a typical neutral face. The
+analyzer passes the mesh turned to face the camera (:func:`viewfinder.faces.pose.frontalize`):
+on the raw projection a face seen from below reads as surprise and one seen from above as
+happiness, which would tie the expression to the camera angle.
 
 * ``smile``: how far the mouth corners sit above the centre of the lips (negative: below).
 * ``mouth_width``: mouth width over eye width, minus the neutral width.

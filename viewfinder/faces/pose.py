@@ -99,3 +99,19 @@ def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
     pitch = math.degrees(math.atan2(float(rotation[2, 1]), float(rotation[2, 2])))
     roll = -math.degrees(math.atan2(float(rotation[1, 0]), float(rotation[0, 0])))
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
+
+
+def rotation_from_pose(pose: HeadPose) -> np.ndarray:
+    """The rotation matrix ``Rz(-roll) @ Ry(-yaw) @ Rx(pitch)`` (inverse of :func:`pose_from_rotation`)."""
+    a, b, c = math.radians(pose.pitch), math.radians(-pose.yaw), math.radians(-pose.roll)
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(a), -math.sin(a)], [0.0, math.sin(a), math.cos(a)]])
+    ry = np.array([[math.cos(b), 0.0, math.sin(b)], [0.0, 1.0, 0.0], [-math.sin(b), 0.0, math.cos(b)]])
+    rz = np.array([[math.cos(c), -math.sin(c), 0.0], [math.sin(c), math.cos(c), 0.0], [0.0, 0.0, 1.0]])
+    return rz @ ry @ rx
+
+
+def frontalize(landmarks: np.ndarray, pose: HeadPose) -> np.ndarray:
+    """3-D mesh landmarks (N x 3) turned about their centroid by the inverse of ``pose``, so
+    the face looks straight into the camera (orthographic; uses the mesh's own depth)."""
+    centre = landmarks.mean(axis=0)
+    return (landmarks - centre) @ rotation_from_pose(pose) + centre
