@@ -73,6 +73,10 @@ def test_adherence_flags_match_the_score_report(run_dir: Path) -> None:
     assert int(flags.isna().sum()) == emotion.n_not_judged
     shot = frame["adherence.shot_size.judge"]  # eye-level prompts name no shot size: no flag at all
     assert shot[frame["camera"] == "eye-level"].isna().all()
+    requested = frame.set_index("camera")["requested.shot_size"]
+    assert requested["eye-level"].isna().all() and (requested["low-angle close-up"] == "close-up").all()
+    jealousy = frame[frame["emotion"] == "Jealousy"]["requested.emotion"]
+    assert (jealousy == "anger | contempt | sadness").all()
 
 
 def test_export_bad_input(run_dir: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Export a run as one row per image: prompt fields, job, model, seed, image file, every
-measurement (column ``analyzer.name``) and adherence flags (``adherence.<dimension>.<method>``).
+measurement (column ``analyzer.name``), what the prompt asks for per dimension
+(``requested.<dimension>``) and adherence flags (``adherence.<dimension>.<method>``).
 
 Formats: ``parquet`` (pyarrow), ``csv`` and ``jsonl``; each loads in one line with pandas
 (``pd.read_parquet``, ``pd.read_csv``, ``pd.read_json(lines=True)``) or DuckDB
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.score.adherence import image_adherence, present_methods
+from viewfinder.score.adherence import image_adherence, present_methods, requested
 from viewfinder.store import RunStore
 from viewfinder.study import Study
 
@@ -44,7 +45,10 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
     out: dict[str, dict[str, str]] = {}
     for column in columns:
         analyzer, _, name = column.partition(".")
-        if analyzer == "adherence":
+        if analyzer == "requested":
+            out[column] = {"description": f"what the prompt asks for on {name.replace('_', ' ')} ('1' = the "
+                                          "judge's match question; several accepted answers joined by ' | ')"}
+        elif analyzer == "adherence":
             dimension, _, method = name.partition(".")
             out[column] = {"description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
                                           f"according to the {method} method; null when not judged or not asked"}
@@ -62,16 +66,21 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     adherence = {item.image_id: item for item in image_adherence(images, table, study, methods)}
     measure_columns = sorted({column for values in table.values() for column in values})
     flag_columns = [f"adherence.{m.dimension}.{m.method}" for m in methods]
+    dimensions = list(dict.fromkeys(m.dimension for m in methods))
+    request_columns = [f"requested.{dimension}" for dimension in dimensions]
     secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
     rows = []
     for image in images:
         row: dict[str, Any] = {name: image[_ROW_FIELDS.get(name, name)] for name in IMAGE_COLUMNS}
         values = table.get(image["id"], {})
         row.update({column: values.get(column) for column in measure_columns})
+        for dimension in dimensions:
+            wanted = requested(dimension, image, study)
+            row[f"requested.{dimension}"] = None if wanted is None else " | ".join(sorted(wanted))
         flags = adherence[image["id"]].flags
         row.update({f"adherence.{m.dimension}.{m.method}": flags.get((m.dimension, m.method)) for m in methods})
         rows.append({key: _mask(value, secrets) for key, value in row.items()})
-    return [*IMAGE_COLUMNS, *measure_columns, *flag_columns], rows
+    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
 
 
 def _column_types(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, str]:
