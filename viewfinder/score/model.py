@@ -61,7 +61,8 @@ class Mean(_Model):
 
 
 class BreakdownRow(_Model):
-    """One cell of a breakdown: a model and one level of a grid factor (e.g. style = 'cinematic')."""
+    """One cell of a breakdown: a model (``'*'`` = all models pooled) and one level of a grid
+    factor (e.g. style = 'cinematic')."""
 
     model: str
     level: str
