@@ -52,3 +52,17 @@ def test_report_model_finds_the_planted_low_angle_effect(tmp_path: Path) -> None
     assert camera.reference == "eye-level" and camera.odds_ratio < 0.2 and camera.p_value < 0.001
     assert terms[("style", "watercolor")].p_value > 0.05
     assert any("low-angle close-up" in s.text and "multiplies the odds" in s.text for s in report.sentences())
+
+
+def test_false_positive_rate_is_near_five_percent_without_an_effect() -> None:
+    """Studies of 72 images with no grid effect: the camera term is 'significant' in about 5% of them."""
+    rng = np.random.default_rng(1)
+    rows = [{"model": m, "camera": c, "style": s, "emotion": e}
+            for m in "ab" for c in ("eye-level", "low-angle") for s in ("cinematic", "watercolor")
+            for e in ("Jealousy", "Joy", "Fear") for _ in range(3)]
+    runs, rejected = 400, 0
+    for _ in range(runs):
+        fit = fit_adherence(rows, list(rng.random(len(rows)) < 0.7), ["model", "camera", "style", "emotion"])
+        assert fit is not None
+        rejected += next(t for t in fit.terms if t.factor == "camera").p_value < 0.05
+    assert 0.02 <= rejected / runs <= 0.08
