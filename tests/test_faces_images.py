@@ -187,6 +187,8 @@ def test_faces_analyzer_in_a_run_folder(image_run, astronaut) -> None:
         assert astro["faces.camera_angle"] == "eye-level"
         assert astro["faces.shot_size"] == "medium"
         assert len(json.loads(astro["faces.face_box"])) == 4
+        boxes = json.loads(astro["faces.face_boxes"])
+        assert len(boxes) == 1 and boxes[0][:4] == json.loads(astro["faces.face_box"]) and 0.5 < boxes[0][4] <= 1
         assert sum(v for k, v in astro.items() if k.startswith("faces.expr_")) == pytest.approx(1.0)
         assert cat["faces.face_count"] == 0
         assert cat["faces.expression"] == cat["faces.camera_angle"] == cat["faces.shot_size"] == "no face"

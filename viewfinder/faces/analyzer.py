@@ -1,10 +1,10 @@
 """The ``faces`` analyzer: face count, main face box, head pose, expression, camera geometry.
 
-Per image it stores ``face_count`` and, for the main (largest) face, ``face_box`` (JSON
-[x, y, w, h] in pixels), ``face_height`` (share of the image height), ``yaw``/``pitch``/
-``roll`` (degrees, :mod:`viewfinder.faces.pose`), ``expr_<expression>`` probabilities, the
-top ``expression`` and the ``expression_method``, and ``camera_angle``/``shot_size`` in the
-canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
+Per image it stores ``face_count``, ``face_boxes`` (every face, largest first) and, for the
+main (largest) face, ``face_box`` (JSON [x, y, w, h] in pixels), ``face_height`` (share of
+the image height), ``yaw``/``pitch``/``roll`` (degrees, :mod:`viewfinder.faces.pose`),
+``expr_<expression>`` probabilities, the top ``expression`` and the ``expression_method``,
+and ``camera_angle``/``shot_size`` in the canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
 ``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
 box and shot size (and the classifier's expression, when one is set) but no pose.
 """
@@ -42,6 +42,8 @@ SPECS: list[MeasurementSpec] = [
                     "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image, or "
                     "when it finds none on 3 x 3 tiles (faces down to about 3% of the image height)"),
     MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", "none", "box of the main (largest) face"),
+    MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", "none",
+                    "every detected face, largest first, with the detector's score (0-1)"),
     MeasurementSpec("face_height", "share of image height (0-1)", "none",
                     "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height"),
     MeasurementSpec("yaw", "degrees", "none",
@@ -178,6 +180,10 @@ def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool, facto
     ratio = face_height / height
     out += [
         Measurement(image_id, "face_box", text=json.dumps([value * factor for value in main.as_list()])),
+        Measurement(image_id, "face_boxes", text=json.dumps([
+            [value * factor for value in box.as_list()] + [round(box.score, 3)]
+            for box in sorted(scan.faces, key=lambda box: box.area, reverse=True)
+        ])),
         Measurement(image_id, "face_height", value=ratio),
         Measurement(image_id, "shot_size", text=shot_size(ratio)),
     ]
