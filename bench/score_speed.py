@@ -33,14 +33,14 @@ def main() -> None:
             .replace('styles = ["cinematic", "watercolor"]',
                      'styles = ["cinematic", "watercolor", "anime", "oil painting", "photo"]')
             .replace("seeds = [0, 1, 2]", f"seeds = {list(range(args.seeds))}"))
-    console = Console()
+    console = Console(soft_wrap=True)
     with tempfile.TemporaryDirectory() as folder, build_run(Path(folder), toml=toml) as store:
         images = len(store.images())
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = run_scoring(store, study(toml), Console(quiet=True))
-        scoring = time.perf_counter() - start
+        scoring, scoring_cpu = time.perf_counter() - start, time.process_time() - cpu
         console.print(f"score: {images} images, {len(report.dimensions)} dimensions, {len(report.scores)} scores, "
-                      f"{len(report.comparisons)} comparisons in {scoring:.2f} s")
+                      f"{len(report.comparisons)} comparisons in {scoring:.2f} s ({scoring_cpu:.2f} s CPU)")
         for fmt in ("parquet", "csv", "jsonl"):
             start = time.perf_counter()
             path, rows = export_run(store, study(toml), fmt)
