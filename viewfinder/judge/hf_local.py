@@ -46,7 +46,9 @@ class LocalVLMBackend(JudgeBackend):
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
             self._processor = AutoProcessor.from_pretrained(self.model_id)
-            model = AutoModelForImageTextToText.from_pretrained(self.model_id)
+            # the checkpoint's own dtype (bf16 for most VLMs) on a GPU; float32 on the CPU
+            dtype = "auto" if device.startswith("cuda") else torch.float32
+            model = AutoModelForImageTextToText.from_pretrained(self.model_id, dtype=dtype)
         except (OSError, ValueError) as exc:
             raise BadInput(
                 f"--judge {self.name}: cannot load an image-text-to-text model from {self.model_id!r} ({exc}); "
@@ -86,7 +88,7 @@ class LocalVLMBackend(JudgeBackend):
 
         image = Image.open(io.BytesIO(conversation.image.data)).convert("RGB")
         inputs = self._processor(images=[image], text=self.prompt_text(conversation), return_tensors="pt")
-        inputs = inputs.to(self._model.device)
+        inputs = inputs.to(self._model.device, dtype=self._model.dtype)  # only float tensors are cast
         prompt_ids = inputs["input_ids"][0]
         with torch.inference_mode():
             output = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)[0]
