@@ -193,7 +193,10 @@ class JudgeAnalyzer(Analyzer):
                     outcome.error = f"the judge refused: {reply.refusal[:300]}"
                     return outcome
                 if reply.finish_reason == "length":
-                    outcome.error = "the judge's answer was cut off at its token limit"
+                    outcome.error = (
+                        "the judge's answer was cut off at its token limit; raise VIEWFINDER_JUDGE_MAX_TOKENS "
+                        "(reasoning models spend tokens before they answer)"
+                    )
                     return outcome
                 try:
                     answer = parse_answer(reply.content or "")
