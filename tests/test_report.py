@@ -191,7 +191,7 @@ def test_md_text_escapes_markdown_and_html() -> None:
 
 
 def test_cli_report_command(tmp_path: Path) -> None:
-    store, _ = make_run(tmp_path)
+    store, _ = make_run(tmp_path, score=False)
     store.close()
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -202,7 +202,7 @@ def test_cli_report_command(tmp_path: Path) -> None:
 
 
 def test_rebuild_reuses_thumbnails(tmp_path: Path) -> None:
-    store, study = make_run(tmp_path)
+    store, study = make_run(tmp_path, score=False)
     with store:
         build_report(store, study, QUIET)
         thumbs = sorted((tmp_path / "report" / "thumbs").iterdir())

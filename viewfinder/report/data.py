@@ -220,11 +220,9 @@ def load_specs(store: RunStore) -> dict[str, Spec]:
 
 def _measurements(store: RunStore) -> dict[int, dict[str, tuple[float | None, str | None]]]:
     table: dict[int, dict[str, tuple[float | None, str | None]]] = defaultdict(dict)
-    with store._lock:  # one cursor pass; far faster than row objects for 10^5 rows
-        cursor = store.conn.execute("SELECT image_id, analyzer, name, value, text FROM measurements")
-        cursor.row_factory = None  # type: ignore[assignment]
-        for image_id, analyzer, name, value, text in cursor:
-            table[image_id][f"{analyzer}.{name}"] = (value, text)
+    for image_id, analyzer, name, value, text in store.query(
+            "SELECT image_id, analyzer, name, value, text FROM measurements"):
+        table[image_id][f"{analyzer}.{name}"] = (value, text)
     return table
 
 
