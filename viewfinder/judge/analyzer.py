@@ -22,7 +22,7 @@ from viewfinder.judge.backend import CallError, Conversation, EncodedImage, Judg
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
-from viewfinder.judge.select import choose_backend
+from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend
 from viewfinder.judge.vqascore import p_yes
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study.schema import Analysis
@@ -194,7 +194,7 @@ class JudgeAnalyzer(Analyzer):
                     return outcome
                 if reply.finish_reason == "length":
                     outcome.error = (
-                        "the judge's answer was cut off at its token limit; raise VIEWFINDER_JUDGE_MAX_TOKENS "
+                        f"the judge's answer was cut off at its token limit; raise {MAX_TOKENS_ENV} "
                         "(reasoning models spend tokens before they answer)"
                     )
                     return outcome
