@@ -51,9 +51,13 @@ def test_fetch_from_the_hub_then_analyze_offline(hub: FakeHub, image_run, tmp_pa
     assert ("GET", "/camenduru/improved-aesthetic-predictor/resolve/main/sac+logos+ava1-l14-linearMSE.pth") in hub.requests
     assert not any(path.endswith(".bin") for _, path in hub.requests)  # safetensors only
 
-    hub.__exit__()  # the Hub goes away: the analysis must work from the cache alone
-    analyzed = _viewfinder("analyze", str(run_dir), "--analyzers", "clip", env=_env(cache, HF_HUB_OFFLINE="1"))
+    asked = len(hub.requests)  # cached models load without asking the Hub anything
+    analyzed = _viewfinder("analyze", str(run_dir), "--analyzers", "clip", env=_env(cache, HF_ENDPOINT=hub.url))
     assert analyzed.returncode == 0, analyzed.stderr
+    assert [p for _, p in hub.requests[asked:] if "/resolve/" in p or p.startswith("/api/models/")] == []
+    hub.__exit__()
+    offline = _viewfinder("analyze", str(run_dir), "--analyzers", "clip", env=_env(cache, HF_HUB_OFFLINE="1"))
+    assert offline.returncode == 0 and "0 measured, 2 already stored" in offline.stderr
     store, _ = open_run(run_dir)
     with store:
         rows = store.images()

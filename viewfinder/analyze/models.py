@@ -102,12 +102,26 @@ def load_clip(ref: str, device: str, dtype: "torch.dtype") -> tuple[Any, Any, An
     def load() -> tuple[Any, Any, Any]:
         from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel
 
-        model = CLIPModel.from_pretrained(ref, dtype=dtype).to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(ref)
-        processor = CLIPImageProcessorPil.from_pretrained(ref)
-        return model, tokenizer, processor
+        return _cache_first(lambda local_only: (
+            CLIPModel.from_pretrained(ref, dtype=dtype, local_files_only=local_only),
+            AutoTokenizer.from_pretrained(ref, local_files_only=local_only),
+            CLIPImageProcessorPil.from_pretrained(ref, local_files_only=local_only),
+        ))
 
-    return _loading("CLIP model", ref, "clip_model", load)
+    model, tokenizer, processor = _loading("CLIP model", ref, "clip_model", load)
+    return model.to(device).eval(), tokenizer, processor
+
+
+def _cache_first(load: Callable[[bool], T]) -> T:
+    """``load(local_files_only=True)``; only when something is not cached, ask the hub.
+
+    A cached model then loads without any network request (fast, and the same weights
+    every run); a missing one is downloaded once.
+    """
+    try:
+        return load(True)
+    except OSError:
+        return load(False)
 
 
 def aesthetic_location(ref: str) -> Path | tuple[str, str]:
@@ -148,7 +162,7 @@ def aesthetic_file(ref: str) -> Path:
         from huggingface_hub import hf_hub_download
 
         repo, filename = location
-        return Path(hf_hub_download(repo, filename))
+        return Path(_cache_first(lambda local_only: hf_hub_download(repo, filename, local_files_only=local_only)))
 
     return _loading("aesthetic predictor", ref, "aesthetic_model", load)
 
