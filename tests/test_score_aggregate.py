@@ -66,6 +66,9 @@ def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path)
     report = build_score_report(images, {i: table.get(i, {}) for i in ids}, study())
     rate = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]
     assert (rate.k, rate.n, rate.n_not_judged, rate.rate) == (1, 1, 2, 1.0)
+    assert rate.not_judged_reasons == {"no face": 1, "unclear": 1}
+    sentence = next(s.text for s in report.sentences() if s.text.startswith("Emotion (VLM judge)"))
+    assert "1 of 1 judged images, 2 not judged: 1 no face, 1 unclear)" in sentence
 
 
 def test_shot_size_counts_only_prompts_that_name_one(scored: tuple[Path, ScoreReport]) -> None:

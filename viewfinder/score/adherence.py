@@ -72,6 +72,7 @@ class ImageAdherence:
     factors: dict[str, str]
     flags: dict[tuple[str, str], bool | None] = field(default_factory=dict)
     answers: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)  # why a flag is None
     scores: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -112,6 +113,14 @@ def read_answer(method: DimensionMethod, raw: Any) -> str | None:
     return _CANON[method.dimension](str(raw))
 
 
+def not_judged_reason(raw: Any) -> str:
+    """Why an answer could not be judged: 'no face', 'unclear', 'no answer' or 'unreadable answer'."""
+    if raw is None:
+        return "no answer"
+    text = str(raw).strip().lower()
+    return text if text in ("no face", "unclear") else "unreadable answer"
+
+
 def image_adherence(
     images: list[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study,
     methods: tuple[DimensionMethod, ...] = DIMENSION_METHODS, score_columns: tuple[str, ...] = (),
@@ -129,10 +138,13 @@ def image_adherence(
             wanted = requested(method.dimension, row, study)
             if wanted is None:
                 continue
-            answer = read_answer(method, values.get(method.column))
+            raw = values.get(method.column)
+            answer = read_answer(method, raw)
             key = (method.dimension, method.method)
             item.answers[key] = answer
             item.flags[key] = None if answer is None else answer in wanted
+            if answer is None:
+                item.reasons[key] = not_judged_reason(raw)
         for column in score_columns:
             value = values.get(column)
             if isinstance(value, (int, float)):

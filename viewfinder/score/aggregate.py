@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -74,14 +75,19 @@ NOTES = (
 )
 
 
-def rate_of(flags: Sequence[bool | None]) -> Rate:
-    """The adherence rate of a list of per-image flags (None = not judged)."""
+def rate_of(flags: Sequence[bool | None], reasons: Sequence[str] = ()) -> Rate:
+    """The adherence rate of a list of per-image flags (None = not judged, for ``reasons``)."""
     judged = [flag for flag in flags if flag is not None]
     k, n = sum(judged), len(judged)
     low, high = wilson_interval(k, n)
     value = k / n if n else None
-    return Rate(k=k, n=n, n_not_judged=len(flags) - n, rate=value, ci_low=low, ci_high=high,
-                verdict=verdict("adherence", value))
+    return Rate(k=k, n=n, n_not_judged=len(flags) - n, not_judged_reasons=dict(Counter(reasons)), rate=value,
+                ci_low=low, ci_high=high, verdict=verdict("adherence", value))
+
+
+def rate_for(items: Sequence[ImageAdherence], key: tuple[str, str]) -> Rate:
+    """The adherence rate of ``items`` on one dimension and method, with why images were not judged."""
+    return rate_of([item.flags[key] for item in items], [item.reasons[key] for item in items if key in item.reasons])
 
 
 def mean_of(values: Sequence[float], scale: str, *, seed: int = 0, resamples: int = 2000) -> Mean:
@@ -112,13 +118,13 @@ def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], m
     applicable = [item for item in items if key in item.flags]
     breakdowns = []
     for factor in FACTORS:
-        rows = [BreakdownRow(model=model, level=level, rate=rate_of([item.flags[key] for item in cell]))
+        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, key))
                 for model, level, cell in _cells(applicable, models, factor)]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return DimensionResult(
         dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
-        overall=rate_of([item.flags[key] for item in applicable]),
-        per_model={model: rate_of([item.flags[key] for item in applicable if item.model == model])
+        overall=rate_for(applicable, key),
+        per_model={model: rate_for([item for item in applicable if item.model == model], key)
                    for model in models},
         breakdowns=breakdowns,
     )
@@ -189,7 +195,7 @@ def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], model
             continue
         if len(_levels(applicable, factor)) < 2:
             continue
-        rows = [BreakdownRow(model=model, level=level, rate=rate_of([item.flags[key] for item in cell]))
+        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, key))
                 for model, level, cell in _cells(applicable, models, factor)]
         pooled = [row.rate for row in rows if row.model == ALL_MODELS and row.rate is not None]
         test, p_value = homogeneity_test([(rate.k, rate.n - rate.k) for rate in pooled])

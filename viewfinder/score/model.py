@@ -43,6 +43,8 @@ class Rate(_Model):
     k: int = Field(description="judged images that follow the request")
     n: int = Field(description="judged images (the denominator)")
     n_not_judged: int = Field(0, description="images that could not be judged (no face, unclear, missing)")
+    not_judged_reasons: dict[str, int] = Field(
+        default_factory=dict, description="n_not_judged by reason: 'no face', 'unclear', 'no answer', 'unreadable answer'")
     rate: float | None = Field(None, description="k / n; None when n == 0")
     ci_low: float | None = None
     ci_high: float | None = None

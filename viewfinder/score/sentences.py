@@ -16,6 +16,13 @@ def _num(scale: str, value: float | None) -> str:
     return "n/a" if value is None else SCALES[scale].format(value)
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    """': 3 no face, 1 unclear' for the not-judged count, most common first."""
+    if not counts:
+        return ""
+    return ": " + ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
     out = []
     for model, rate in result.per_model.items():
@@ -24,13 +31,13 @@ def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
         if rate.rate is None:
             out.append(Sentence(text=(
                 f"{result.label} adherence for {model} could not be measured: none of its "
-                f"{rate.n_not_judged} images could be judged (no face found, an unclear answer, or no answer)."
+                f"{rate.n_not_judged} images could be judged{_reasons(rate.not_judged_reasons)}."
             )))
             continue
         text = (
             f"{result.label} adherence for {model} scored {_num(result.scale, rate.rate)} "
             f"(95% CI {_num(result.scale, rate.ci_low)}-{_num(result.scale, rate.ci_high)}; "
-            f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged), "
+            f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged{_reasons(rate.not_judged_reasons)}), "
             f"which is {rate.verdict}."
         )
         out.append(Sentence(text=text, scale=result.scale, value=rate.rate))
