@@ -275,3 +275,18 @@ def test_from_settings_keeps_an_explicit_batch_size(tiny) -> None:
         assert made.batch_size == 3 and made.device == "cpu"
     finally:
         made.close()
+
+
+def test_device_and_dtype_choice(monkeypatch) -> None:
+    from viewfinder.analyze.models import pick_device, pick_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device() == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype("cuda") == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert pick_dtype("cuda:1") == torch.float16
+    assert pick_dtype("mps") == torch.float16 and pick_dtype("cpu") == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device() == "cpu"
