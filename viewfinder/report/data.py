@@ -111,8 +111,6 @@ class Card:
     quality: list[CardField]
     ai_evaluation: list[CardField]
     verdicts: list[Verdict] = field(default_factory=list)
-    sha256: str = ""
-    image_path: str = ""  # relative to the run folder
 
     @property
     def camera_label(self) -> str:
@@ -241,8 +239,7 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
     fields = {k: row[k] for k in ("topic", "emotion", "variant", "subject", "camera", "category", "scene", "style")}
 
     def text(key: str) -> str | None:
-        value, body = m.get(key, (None, None))
-        return body if body else None
+        return m.get(key, (None, None))[1] or None
 
     characteristic = [
         _field("Shot", "judge.shot", m, specs, as_text=True),
@@ -278,8 +275,6 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
         quality=quality,
         ai_evaluation=ai,
         verdicts=verdicts,
-        sha256=row["sha256"],
-        image_path=row["path"],
     )
 
 
