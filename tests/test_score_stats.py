@@ -200,3 +200,20 @@ def test_mcnemar_difference_interval_holds_the_estimate(pairs: list[tuple[bool, 
     assert 0.0 <= result.p_value <= 1.0  # type: ignore[operator]
     swapped = mcnemar([b for _, b in pairs], [a for a, _ in pairs])
     assert swapped.p_value == pytest.approx(result.p_value) and swapped.difference == pytest.approx(-result.difference)
+
+
+def test_paired_tests_keep_their_false_positive_rate() -> None:
+    """Two models with the same true rates on 60 paired images: McNemar and the permutation
+    test call a difference 'significant' in at most about 5% of simulated studies."""
+    rng = np.random.default_rng(8)
+    runs, binary, continuous = 400, 0, 0
+    for _ in range(runs):
+        shared = rng.random(60) < 0.6  # paired images agree often, as images of one prompt do
+        a = np.where(rng.random(60) < 0.5, shared, rng.random(60) < 0.6)
+        b = np.where(rng.random(60) < 0.5, shared, rng.random(60) < 0.6)
+        binary += mcnemar(a, b).p_value < 0.05  # type: ignore[operator]
+        base = rng.normal(0.26, 0.03, 60)
+        continuous += paired_permutation(base + rng.normal(0, 0.01, 60), base + rng.normal(0, 0.01, 60),
+                                         resamples=999).p_value < 0.05  # type: ignore[operator]
+    assert 0.01 <= binary / runs <= 0.07
+    assert 0.02 <= continuous / runs <= 0.08
