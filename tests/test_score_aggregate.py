@@ -153,7 +153,7 @@ def test_run_scoring_stores_the_report(tmp_path: Path) -> None:
     camera = report.score("clip.clip_camera")
     assert camera is not None and camera.per_model["fal:model-a"].verdict == "poor"  # mean 0.18 < 0.20
     assert "clip.clip_camera" not in {c.target for c in report.comparisons}
-    assert any(note.startswith("1 of 72 prompts were longer than CLIP's text context") for note in report.notes)
+    assert any(note.startswith("1 of 72 images have prompts longer than CLIP's text context") for note in report.notes)
     assert "Emotion (VLM judge)" in (tmp_path / "log.txt").read_text()
 
 

@@ -245,7 +245,7 @@ def build_score_report(
     notes = list(NOTES)
     truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)
     if truncated:
-        notes.append(f"{truncated} of {len(items)} prompts were longer than CLIP's text context and cut before "
+        notes.append(f"{truncated} of {len(items)} images have prompts longer than CLIP's text context, cut before "
                      "the CLIP score was computed (measurement clip.clip_truncated).")
     for emotion in study.emotions:
         if not emotion.expressions:
