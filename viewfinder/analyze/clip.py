@@ -9,10 +9,10 @@
 - ``aesthetic``: the LAION improved aesthetic predictor (sac+logos+ava1-l14-linearMSE), an
   MLP on the L2-normalised image embedding, about 1-10.
 
-Images are decoded and cropped on a thread pool (the next batch while this one runs) (Pillow, the same resize, crop and
-normalisation as ``CLIPImageProcessor``; large JPEGs are decoded at a reduced DCT scale that
-still leaves at least twice the target size), then sent to the device as 8-bit and
-normalised there. Text embeddings are cached per text, so a prompt shared by several models
+Images are decoded and cropped with Pillow on a thread pool, the next batch while this one
+runs (the same resize, crop and normalisation as ``CLIPImageProcessor``; large JPEGs are
+decoded at a reduced DCT scale that still leaves at least twice the target size), then sent
+to the device as 8-bit and normalised there. Text embeddings are cached per text, so a prompt shared by several models
 and seeds is encoded once. bf16 (or fp16) on a GPU, fp32 on the CPU.
 """
 
@@ -265,8 +265,9 @@ class ClipAnalyzer(Analyzer):
         aesthetic = self.aesthetic_scores(images).cpu().tolist() if self.head is not None else None
         for index, (item, _) in enumerate(good):
             add = result.measurements.append
-            add(Measurement(item.image_id, "clip_score", value=scores["prompt"][index]))
-            add(Measurement(item.image_id, "clip_truncated", value=float(table[item.prompt_text][1])))
+            if item.prompt_text:
+                add(Measurement(item.image_id, "clip_score", value=scores["prompt"][index]))
+                add(Measurement(item.image_id, "clip_truncated", value=float(table[item.prompt_text][1])))
             for dimension in DIMENSIONS:
                 if role_texts[dimension][index]:
                     add(Measurement(item.image_id, f"clip_{dimension}", value=scores[dimension][index]))
