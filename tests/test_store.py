@@ -129,3 +129,15 @@ def test_status_command_json(tmp_path: Path, seed_jobs) -> None:
     table = subprocess.run([sys.executable, "-m", "viewfinder", "status", str(tmp_path)],
                            capture_output=True, text=True, timeout=60)
     assert "jobs pending" in table.stdout and "10" in table.stdout
+
+
+def test_identical_images_written_from_many_threads_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = bytes(range(256)) * 4096
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: write_image(tmp_path, data, "png"), range(64)))
+    assert len(set(results)) == 1
+    digest, rel = results[0]
+    assert (tmp_path / rel).read_bytes() == data
+    assert [p.name for p in (tmp_path / rel).parent.iterdir()] == [f"{digest}.png"]
