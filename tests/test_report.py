@@ -224,3 +224,29 @@ def test_run_without_images_reports_that(tmp_path: Path) -> None:
     assert md.startswith("# facial-expressions: no images yet\n")
     assert "Created with: no model yet · 0 images" in md
     assert cards_of((tmp_path / "report" / "index.html").read_text()) == []
+
+
+def test_heatmap_cells_count_the_cards_verdicts(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    cards = cards_of((report_dir / "index.html").read_text())
+    cells: dict[tuple[str, str], list[int]] = {}
+    for card in cards:
+        for label, method, outcome, _ in card["v"]:
+            if label == "Emotion" and method == "judge" and outcome != "not judged":
+                cell = cells.setdefault((card["c"], card["e"]), [0, 0])
+                cell[0] += outcome == "follows"
+                cell[1] += 1
+    svg = (report_dir / "plots" / "heatmap_emotion_judge.svg").read_text()
+    shown = sorted(re.findall(r">(\d+/\d+)<", svg))
+    assert shown == sorted(f"{k}/{n}" for k, n in cells.values()) and len(shown) == 4  # 2 cameras x 2 emotions
+    for (k, n) in cells.values():
+        assert f">{k / n:.2f}<" in svg
+
+
+def test_every_plot_has_a_caption_with_its_direction(hostile_report: tuple[Path, int]) -> None:
+    report_dir, _ = hostile_report
+    html = (report_dir / "index.html").read_text()
+    figures = re.findall(r'<figure id="plot-([^"]+)"><img src="plots/\1\.svg"[^>]*><figcaption>(.*?)</figcaption>', html)
+    assert len(figures) == len(list((report_dir / "plots").glob("*.svg"))) == 6
+    for _, caption in figures:
+        assert "is better" in caption and ("Share of" in caption or "Distribution" in caption)
