@@ -94,8 +94,9 @@ def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitti
         assert sha256_hex((run_dir / image["path"]).read_bytes()) == image["sha256"]
 
 
-def test_the_key_appears_in_no_file_and_no_output(tmp_path):
-    """Faults whose bodies echo the key, a rejected key, status and dry run: grep everything."""
+def test_the_key_appears_in_no_file_and_no_output(tmp_path, monkeypatch):
+    """Faults whose bodies echo the key, a rejected key, status, dry run, export, score and
+    report: grep every file the run folder holds and everything printed."""
     server, url = start_server("--latency", "0.05", "--key", SECRET)
     run_dir = tmp_path / "run"
     printed = []
@@ -122,11 +123,16 @@ def test_the_key_appears_in_no_file_and_no_output(tmp_path):
                                   capture_output=True, text=True, timeout=120)
         printed += [rejected.stdout, rejected.stderr]
         assert rejected.returncode == 1 and "HTTP 401" in rejected.stderr and "Traceback" not in rejected.stderr
+        monkeypatch.setenv("FAL_KEY", SECRET)
+        for command in (["export", str(run_dir), "--format", "jsonl"], ["score", str(run_dir)], ["report", str(run_dir)]):
+            done = CliRunner().invoke(app, command)
+            assert done.exit_code == 0, done.output
+            printed.append(done.output)
     finally:
         server.kill()
         server.wait()
     files = [path for path in run_dir.rglob("*") if path.is_file()]
-    assert len(files) >= 10
+    assert len(files) >= 10 and (run_dir / "export.jsonl").exists() and (run_dir / "report" / "index.html").exists()
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
     for text in printed:
