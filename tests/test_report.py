@@ -32,10 +32,23 @@ from viewfinder.study import expand_jobs, parse_study
 QUIET = Console(quiet=True)
 
 
-def cards_of(html: str) -> list[dict]:
+def island_of(html: str) -> dict:
     match = re.search(r'<script type="application/json" id="cards-data">(.*?)</script>', html, re.S)
     assert match, "the page has no data island"
     return json.loads(match.group(1))
+
+
+def cards_of(html: str) -> list[dict]:
+    return island_of(html)["cards"]
+
+
+def lines_of(html: str, image_id: int) -> dict[str, tuple[str | None, str]]:
+    """One card's lines as the page shows them: label -> (value or None, scale)."""
+    data = island_of(html)
+    card = next(c for c in data["cards"] if c["id"] == image_id)
+    labels = [(label, scale) for _, lines in data["layout"] for label, scale in lines]
+    assert len(labels) == len(card["f"])
+    return {label: (value, scale) for (label, scale), value in zip(labels, card["f"])}
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +88,14 @@ def test_writes_post_page_thumbs_and_plots(hostile_report: tuple[Path, int]) -> 
 
 def test_cards_show_units_directions_and_not_measured(hostile_report: tuple[Path, int]) -> None:
     report_dir, _ = hostile_report
-    cards = cards_of((report_dir / "index.html").read_text())
-    by_id = {c["id"]: c for c in cards}
-    rows = {label: (shown, scale, measured) for _, section in by_id[1]["sec"] for label, shown, scale, measured in section}
-    assert rows["Entropy"] == ("not measured", "bits 0-8, higher is better", False)  # first image: no pixels
-    measured = {label: (shown, scale) for _, section in by_id[2]["sec"] for label, shown, scale, ok in section}
+    html = (report_dir / "index.html").read_text()
+    first = lines_of(html, 1)  # the first image stored has no pixel or CLIP numbers
+    assert first["Entropy"] == (None, "bits 0-8, higher is better")
+    assert first["Prompt CLIP Score"][0] is None and first["Likelihood of AI"][0] is not None
+    measured = lines_of(html, 2)
     assert measured["Noise"][1] == "8-bit levels, lower is better"
     assert measured["Likelihood of AI"][1] == "0-1, lower is better"
+    assert measured["Image errors"] == ("Some noise in the shadows.", "")
     assert float(measured["Prompt CLIP Score"][0]) > 0
     md = (report_dir / "post.md").read_text()
     assert "- Entropy : not measured\n" in md
@@ -164,7 +178,7 @@ def test_html_escapes_hostile_text_outside_the_data_island(hostile_report: tuple
     html = (report_dir / "index.html").read_text()
     island = re.search(r'<script type="application/json" id="cards-data">(.*?)</script>', html, re.S).group(1)
     assert "<" not in island and ">" not in island  # '</script>' in a title cannot close the island
-    cards = json.loads(island)
+    cards = json.loads(island)["cards"]
     assert {c["t"] for c in cards} >= {HOSTILE_TITLE}
     assert any(HOSTILE_VARIANT in c["p"] for c in cards)
     assert cards[0]["d"] == HOSTILE_DESCRIPTION

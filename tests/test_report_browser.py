@@ -3,6 +3,7 @@ pagination, hostile text shown as text (in the page and in the rendered Markdown
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -71,6 +72,10 @@ def test_page_loads_clean_with_one_card_per_image(browser: object, hostile_run: 
     page.choose("#page-size", "0")  # all on one page
     assert page.cards() == len(images) == 36
     assert page.page.locator("#gallery").get_attribute("data-total") == "36"
+    unmeasured = page.page.locator('#gallery .card[data-id="1"] dl').nth(1).inner_text()  # Quality
+    assert "Entropy\nnot measured" in unmeasured and "0.00" not in unmeasured
+    measured = page.page.locator('#gallery .card[data-id="2"] dl').nth(1).inner_text()
+    assert re.search(r"Entropy\n\d\.\d\d\s*\(bits 0-8, higher is better\)", measured)
     page.page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
     for _ in range(150):  # the page's CSP forbids eval, so poll instead of wait_for_function
         if page.page.evaluate("[...document.images].every(i => i.complete)"):

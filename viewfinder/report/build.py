@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from viewfinder.report.data import ReportData, embed_json, gather
+from viewfinder.report.data import ReportData, card_layout, embed_json, gather
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb
@@ -151,7 +151,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         css=_asset("report.css"),
         js=js,
         js_hash=base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii"),
-        cards_json=embed_json([card.to_json() for card in data.cards]),
+        cards_json=embed_json({"layout": card_layout(data.specs), "cards": [card.to_json() for card in data.cards]}),
     )
     markdown = _environment(markdown=True).get_template("post.md.j2").render(**context)
     _write(report_dir / "index.html", html)

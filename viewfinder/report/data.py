@@ -107,9 +107,7 @@ class Card:
     height: int
     title: str | None
     description: str | None
-    characteristic: list[CardField]
-    quality: list[CardField]
-    ai_evaluation: list[CardField]
+    sections: list[tuple[str, list[CardField]]]  # in CARD_LAYOUT order
     verdicts: list[Verdict] = field(default_factory=list)
 
     @property
@@ -133,15 +131,9 @@ class Card:
             "h": self.height,
             "t": self.title,
             "d": self.description,
-            "sec": [
-                [name, [[f.label, f.shown, f.scale, f.measured] for f in rows]]
-                for name, rows in self.sections()
-            ],
+            "f": [f.shown if f.measured else None for _, rows in self.sections for f in rows],
             "v": [[v.label, v.method, v.outcome, v.detail] for v in self.verdicts],
         }
-
-    def sections(self) -> list[tuple[str, list[CardField]]]:
-        return [("Characteristic", self.characteristic), ("Quality", self.quality), ("AI Evaluation", self.ai_evaluation)]
 
 
 @dataclass(frozen=True)
@@ -224,6 +216,48 @@ def _measurements(store: RunStore) -> dict[int, dict[str, tuple[float | None, st
     return table
 
 
+@dataclass(frozen=True)
+class Line:
+    """One line of every card: its label, the measurement column, text or number, digits."""
+
+    label: str
+    key: str
+    as_text: bool = False
+    digits: int = 2
+
+
+#: The card, as in the seed post: sections of labelled lines (plus faces and sharpness).
+CARD_LAYOUT: tuple[tuple[str, tuple[Line, ...]], ...] = (
+    ("Characteristic", (
+        Line("Shot", "judge.shot", as_text=True),
+        Line("Aesthetic Score", "judge.aesthetic"),
+        Line("LAION Aesthetic", "clip.aesthetic"),
+        Line("Mood", "judge.moods", as_text=True),
+        Line("Faces", "faces.face_count"),
+        Line("Expression", "faces.expression", as_text=True),
+    )),
+    ("Quality", (
+        Line("Entropy", "pixels.entropy"),
+        Line("Noise", "pixels.noise"),
+        Line("Prompt CLIP Score", "clip.clip_score"),
+        Line("Sharpness", "pixels.sharpness", digits=0),
+    )),
+    ("AI Evaluation", (
+        Line("Likelihood of AI", "judge.ai_likelihood"),
+        Line("Image errors", "judge.image_errors", as_text=True),
+    )),
+)
+
+
+def card_layout(specs: dict[str, Spec]) -> list[list[Any]]:
+    """The layout once for the page: ``[[section, [[label, scale], ...]], ...]``."""
+    return [
+        [name, [[line.label, "" if line.as_text else CardField(line.label, line.key, spec=specs.get(line.key)).scale]
+                for line in lines]]
+        for name, lines in CARD_LAYOUT
+    ]
+
+
 def _field(label: str, key: str, m: dict[str, tuple[float | None, str | None]], specs: dict[str, Spec],
            *, as_text: bool = False, digits: int = 2) -> CardField:
     value, text = m.get(key, (None, None))
@@ -241,23 +275,9 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
     def text(key: str) -> str | None:
         return m.get(key, (None, None))[1] or None
 
-    characteristic = [
-        _field("Shot", "judge.shot", m, specs, as_text=True),
-        _field("Aesthetic Score", "judge.aesthetic", m, specs),
-        _field("LAION Aesthetic", "clip.aesthetic", m, specs),
-        _field("Mood", "judge.moods", m, specs, as_text=True),
-        _field("Faces", "faces.face_count", m, specs),
-        _field("Expression", "faces.expression", m, specs, as_text=True),
-    ]
-    quality = [
-        _field("Entropy", "pixels.entropy", m, specs),
-        _field("Noise", "pixels.noise", m, specs),
-        _field("Prompt CLIP Score", "clip.clip_score", m, specs),
-        _field("Sharpness", "pixels.sharpness", m, specs, digits=0),
-    ]
-    ai = [
-        _field("Likelihood of AI", "judge.ai_likelihood", m, specs),
-        _field("Image errors", "judge.image_errors", m, specs, as_text=True),
+    sections = [
+        (name, [_field(line.label, line.key, m, specs, as_text=line.as_text, digits=line.digits) for line in lines])
+        for name, lines in CARD_LAYOUT
     ]
     return Card(
         image_id=row["id"],
@@ -271,9 +291,7 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
         height=row["height"],
         title=text("judge.title"),
         description=text("judge.description"),
-        characteristic=characteristic,
-        quality=quality,
-        ai_evaluation=ai,
+        sections=sections,
         verdicts=verdicts,
     )
 

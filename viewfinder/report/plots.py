@@ -93,8 +93,8 @@ DISTRIBUTION_KEYS = ("clip.clip_score", "clip.aesthetic", "judge.aesthetic", "pi
 def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     for card in cards:
-        for section in (card.characteristic, card.quality, card.ai_evaluation):
-            for f in section:
+        for _, rows in card.sections:
+            for f in rows:
                 if f.key == key and f.value is not None:
                     out[card.model].append(f.value)
     return out

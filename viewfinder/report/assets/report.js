@@ -2,7 +2,9 @@
 // Every text goes in through textContent, never innerHTML: prompt and model text is data.
 (function () {
   "use strict";
-  var cards = JSON.parse(document.getElementById("cards-data").textContent);
+  var data = JSON.parse(document.getElementById("cards-data").textContent);
+  var cards = data.cards;   // one entry per image
+  var layout = data.layout; // [[section, [[label, scale], ...]], ...]; card.f holds the values in order
   var gallery = document.getElementById("gallery");
   var info = document.getElementById("page-info");
   var prev = document.getElementById("prev-page");
@@ -84,13 +86,15 @@
     body.appendChild(tags);
     body.appendChild(el("h4", null, "Prompt"));
     body.appendChild(el("p", "prompt", c.p));
-    c.sec.forEach(function (section) {
+    var at = 0;
+    layout.forEach(function (section) {
       body.appendChild(el("h4", null, section[0]));
       var dl = el("dl");
-      section[1].forEach(function (row) {
-        dl.appendChild(el("dt", null, row[0]));
-        var dd = el("dd", row[3] ? null : "missing", row[1]);
-        if (row[3] && row[2]) dd.appendChild(el("span", "scale", "(" + row[2] + ")"));
+      section[1].forEach(function (line) {
+        var shown = c.f[at++];
+        dl.appendChild(el("dt", null, line[0]));
+        var dd = el("dd", shown === null ? "missing" : null, shown === null ? "not measured" : shown);
+        if (shown !== null && line[1]) dd.appendChild(el("span", "scale", "(" + line[1] + ")"));
         dl.appendChild(dd);
       });
       body.appendChild(dl);
