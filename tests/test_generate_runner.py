@@ -255,3 +255,14 @@ def test_provider_and_prompt_text_is_printed_literally_not_as_markup(fal_server,
     assert summary.completed == 2 and "HTTP 503: [/red] down [bold]for[/bold] a bit" in printed
     summary, printed, *_ = generate(tmp_path / "dry", study, dry_run=True)
     assert "A [i]single[/i] woman" in printed
+
+
+def test_retry_after_on_a_submit_pauses_every_workers_submits(fal_server, tmp_path):
+    fal_server.add_fault(Fault("submit", "http", status=429, headers={"Retry-After": "1"}, body={"detail": "Too many requests"}))
+    fal_server.latency_s = 0.3  # workers are still busy with their first requests when the 429 comes
+    summary, printed, *_ = generate(tmp_path / "run", concurrency=4, limit=8)
+    assert summary.completed == 8 and summary.retries == 1
+    posts = fal_server.recorded("POST", "submit")
+    limited = posts[0].at
+    later = [r.at - limited for r in posts[4:]]  # the submits after the first four
+    assert later and min(later) >= 0.95

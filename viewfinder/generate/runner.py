@@ -149,6 +149,7 @@ class _Generation:
         self.reserved = 0.0
         self.in_flight = 0
         self.budget_stopped = False
+        self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
         self.started = time.perf_counter()
         self.backends: dict[str, Backend] = {}
@@ -250,7 +251,7 @@ class _Generation:
         attempts = job["attempts"]
         for _ in range(MAX_RESUBMITS + 1):
             if submission is None:
-                submission = await with_retries(lambda: backend.submit(request), self.options.retry, self._retry_note(job, "submit"))
+                submission = await self._submit(backend, request, job)
                 attempts += 1
                 self._mark_submitted(job["id"], backend.payload(request), submission, attempts)
             try:
@@ -258,6 +259,17 @@ class _Generation:
             except RequestUnknown:
                 submission = None
         raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
+
+    async def _submit(self, backend: Backend, request: GenerationRequest, job: sqlite3.Row) -> Submission:
+        """Submit with retries; a Retry-After from the provider pauses every worker's submits."""
+
+        async def attempt() -> Submission:
+            pause = self.submits_paused_until - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            return await backend.submit(request)
+
+        return await with_retries(attempt, self.options.retry, self._retry_note(job, "submit"))
 
     async def _finish(
         self, job: sqlite3.Row, backend: Backend, submission: Submission, result: GenerationResult, estimate: float
@@ -372,6 +384,8 @@ class _Generation:
 
         def note(attempt: int, error: BaseException, wait_s: float) -> None:
             self.summary.retries += 1
+            if step == "submit" and getattr(error, "retry_after", None) is not None:  # an account-wide limit
+                self.submits_paused_until = max(self.submits_paused_until, time.monotonic() + wait_s)
             message = f"retry {job['id'][:8]} {step} (attempt {attempt}) in {wait_s:.1f} s: {backend.redact(str(error))}"
             self.progress.console.print(Text(message, style="dim"), highlight=False)
 
