@@ -198,3 +198,21 @@ def test_a_request_the_server_forgot_is_reported_as_unknown(fal_server):
 
     with pytest.raises(RequestUnknown):
         asyncio.run(go())
+
+
+def test_status_urls_on_another_origin_are_not_followed_with_the_key(fal_server):
+    port = fal_server.url.rsplit(":", 1)[1]
+    backend = FalBackend("fal-ai/flux/schnell", FAL_TEST_KEY, BackendSettings(), f"http://localhost:{port}")
+
+    async def go():
+        try:
+            submission = await backend.submit(request())
+            return submission, await backend.wait(submission)
+        finally:
+            await backend.aclose()
+
+    submission, result = asyncio.run(go())
+    assert submission.urls["status_url"] == f"http://localhost:{port}/fal-ai/flux/requests/{submission.request_id}/status"
+    keyed = [r for r in fal_server.recorded() if r.headers.get("Authorization")]
+    assert len(keyed) == 3 and {r.headers["Host"] for r in keyed} == {f"localhost:{port}"}
+    assert result.seed == 5

@@ -17,6 +17,7 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -97,12 +98,16 @@ class FalBackend:
         if not isinstance(request_id, str) or not request_id:
             raise RetryableError("fal submit answer has no request_id")
         base = f"{self.base_url}/{'/'.join(self.endpoint.split('/')[:2])}/requests/{request_id}"
-        urls = {
-            "status_url": data.get("status_url") or f"{base}/status",
-            "response_url": data.get("response_url") or base,
-            "cancel_url": data.get("cancel_url") or f"{base}/cancel",
-        }
+        defaults = {"status_url": f"{base}/status", "response_url": base, "cancel_url": f"{base}/cancel"}
+        # Follow the URLs fal returns, but only on the queue's own origin: they get the key.
+        urls = {name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()}
         return Submission(request_id=request_id, urls=urls)
+
+    def _same_origin(self, url: Any) -> bool:
+        if not isinstance(url, str):
+            return False
+        theirs, ours = urlsplit(url), urlsplit(self.base_url)
+        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
     async def wait(self, submission: Submission) -> GenerationResult:
         status = await (self._stream(submission) if self.stream_status else self._poll(submission))
