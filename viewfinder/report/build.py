@@ -31,6 +31,12 @@ from viewfinder.store import RunStore
 from viewfinder.study import Study
 
 REPORT_DIR = "report"
+ANALYZER_WORDS = {
+    "pixels": "pixel statistics",
+    "clip": "CLIP (prompt similarity, aesthetic predictor)",
+    "faces": "a face and expression analyzer",
+    "judge": "a vision-language judge",
+}
 _URL = re.compile(r"^https?://[^\s<>\"'`]+$")
 
 
@@ -75,16 +81,13 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
     if not data.cards:
         summary.append("The run has no images yet: 'viewfinder run STUDY' or 'viewfinder generate DIR' makes them.")
         return f"{study.topic}: no images yet", summary
+    ran = [ANALYZER_WORDS.get(a.name, a.name) for a in data.methods.analyzers if a.images_done]
     summary.append(
         f"We made {len(data.cards)} images of {n_prompts} prompts with {len(data.models)} model(s) "
-        f"({models}) and measured each one: what a vision-language judge sees, faces and expressions, "
-        "pixel statistics and the CLIP similarity to the prompt."
+        f"({models}) and measured them with {', '.join(ran) if ran else 'no analyzer yet'}."
     )
-    rated = []
-    if data.score is not None:
-        for dim in data.score.dimensions:
-            if dim.overall.rate is not None:
-                rated.append(dim)
+    dimensions = data.score.dimensions if data.score is not None else []
+    rated = [dim for dim in dimensions if dim.overall.rate is not None]
     if not rated:
         return f"{study.topic}: how {models} follows structured prompts", summary
     best = max(rated, key=lambda d: d.overall.rate)
