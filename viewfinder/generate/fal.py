@@ -56,6 +56,8 @@ class FalBackend:
             raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
+        origin = urlsplit(self.base_url)
+        self._origin = f"{origin.scheme}://{origin.netloc}/"
         self.settings = settings
         self.stream_status = True
         self._secrets = [s for s in {key, *key.split(":")} if len(s) >= 4]
@@ -106,8 +108,7 @@ class FalBackend:
     def _same_origin(self, url: Any) -> bool:
         if not isinstance(url, str):
             return False
-        theirs, ours = urlsplit(url), urlsplit(self.base_url)
-        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+        return url.startswith(self._origin)
 
     async def wait(self, submission: Submission) -> GenerationResult:
         status = await (self._stream(submission) if self.stream_status else self._poll(submission))
