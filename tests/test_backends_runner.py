@@ -191,7 +191,6 @@ def test_dry_run_estimates_the_cost_and_calls_nothing(backend, tmp_path):
     assert f"estimated cost: ${4 * case.usd_per_image:.4f} for 4 images" in printed
 
 
-@pytest.mark.xfail(strict=True, raises=BadInput, reason="runner._require_prices asks price_per_megapixel only; pricing.has_price also knows per-image prices")
 def test_max_cost_stops_before_the_budget_with_per_image_prices(openai_images_server, tmp_path):
     summary, printed, jobs, images, ledger = generate(tmp_path, OPENAI.model, max_cost=0.12, concurrency=1)
     assert (summary.completed, summary.skipped) == (2, 8)
