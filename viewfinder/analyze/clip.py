@@ -258,11 +258,13 @@ class ClipAnalyzer(Analyzer):
         images = self.embed_crops(np.stack([crop for _, crop in good]))
         role_texts = {role: [self._role_text(item, role) for item, _ in good] for role in ("prompt", *DIMENSIONS)}
         table = self.embed_texts([text for texts in role_texts.values() for text in texts if text])
-        scores = {}
-        for role, texts in role_texts.items():
-            vectors = torch.stack([table[text][0] if text else torch.zeros_like(images[0]) for text in texts])
-            scores[role] = (images * vectors).sum(-1).cpu().tolist()
-        aesthetic = self.aesthetic_scores(images).cpu().tolist() if self.head is not None else None
+        rows = [(images * torch.stack([table[text][0] if text else torch.zeros_like(images[0]) for text in texts])).sum(-1)
+                for texts in role_texts.values()]
+        if self.head is not None:
+            rows.append(self.aesthetic_scores(images))
+        values = torch.stack(rows).cpu().tolist()  # one device-to-host copy per batch
+        scores = dict(zip(role_texts, values))
+        aesthetic = values[-1] if self.head is not None else None
         for index, (item, _) in enumerate(good):
             add = result.measurements.append
             if item.prompt_text:
