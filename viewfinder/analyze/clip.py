@@ -258,7 +258,8 @@ class ClipAnalyzer(Analyzer):
         images = self.embed_crops(np.stack([crop for _, crop in good]))
         role_texts = {role: [self._role_text(item, role) for item, _ in good] for role in ("prompt", *DIMENSIONS)}
         table = self.embed_texts([text for texts in role_texts.values() for text in texts if text])
-        rows = [(images * torch.stack([table[text][0] if text else torch.zeros_like(images[0]) for text in texts])).sum(-1)
+        zero = torch.zeros_like(images[0])
+        rows = [(images * torch.stack([table[text][0] if text else zero for text in texts])).sum(-1)
                 for texts in role_texts.values()]
         if self.head is not None:
             rows.append(self.aesthetic_scores(images))
