@@ -223,7 +223,8 @@ class ClipAnalyzer(Analyzer):
         """``text -> (L2-normalised embedding, truncated)``, encoding only texts not cached."""
         new = [text for text in dict.fromkeys(texts) if text not in self._texts]
         if new:
-            lengths = dict(zip(new, (len(ids) for ids in self.tokenizer(new, truncation=False, verbose=False)["input_ids"])))
+            full = self.tokenizer(new, truncation=False, verbose=False)["input_ids"]
+            lengths = {text: len(ids) for text, ids in zip(new, full)}
             by_length = sorted(new, key=lengths.__getitem__)  # similar lengths together: little padding
             for start in range(0, len(by_length), TEXT_CHUNK):
                 chunk = by_length[start:start + TEXT_CHUNK]
