@@ -166,6 +166,7 @@ class ClipAnalyzer(Analyzer):
         self._text_cache_size = text_cache_size
         self._pool = ThreadPoolExecutor(max_workers=workers or min(32, os.cpu_count() or 1))
         self._prefetched: dict[Path, Future[np.ndarray | str]] = {}
+        self.overlap = self.device != "cpu"
 
     @classmethod
     def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
@@ -280,6 +281,9 @@ class ClipAnalyzer(Analyzer):
         return result
 
     def prefetch(self, batch: list[ImageItem]) -> None:
+        """Decode ``batch`` while the device works; on the CPU the model already uses every core."""
+        if not self.overlap:
+            return
         for item in batch:
             if item.path not in self._prefetched:
                 self._prefetched[item.path] = self._submit(item.path)
