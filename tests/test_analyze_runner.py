@@ -159,6 +159,28 @@ def test_a_raising_batch_fails_only_that_batch(image_run, monkeypatch) -> None:
         assert errors == ["RuntimeError: model blew up"] * 2
 
 
+def test_fatal_error_stops_that_analyzer_keeps_stored_work_and_others_run(image_run, monkeypatch) -> None:
+    from viewfinder.errors import FatalRunError
+
+    class Rejected(Recorder):
+        name = "rejected"
+
+        def analyze(self, batch, context):
+            if len(Recorder.seen) >= 1:
+                raise FatalRunError("the API key was rejected (401); set a valid key")
+            return super().analyze(batch, context)
+
+    monkeypatch.setitem(registry.ANALYZERS, "rejected", lambda analysis: Rejected())
+    store, study = open_run(image_run(_images(5)))
+    with store:
+        Recorder.seen = []
+        summary = run_analysis(store, study, ["rejected", "pixels"], judge=None, max_cost=None, console=_quiet())
+        rejected, pixels = summary.analyzers
+        assert (rejected.done, rejected.failed) == (2, 3) and "rejected (401)" in rejected.error
+        assert pixels.done == 5
+        assert len(store.analyzed_image_ids("rejected", "1")) == 2
+
+
 def test_missing_file_is_a_recorded_failure(image_run, recorder) -> None:
     store, study = open_run(image_run(_images(2)))
     recorder()
