@@ -95,7 +95,7 @@ def test_run_produces_the_whole_report(seed_run: tuple[Path, Any, str]) -> None:
     assert check_text(md.replace("\\", "")) == []
     assert re.search(r"adherence for fal:fal\\?-ai/flux/schnell scored \d\.\d\d \(95% CI", md.replace("\\", ""))
     # plots, sources and methods
-    for plot in ("adherence", "distributions", "heatmap_emotion_judge", "heatmap_camera_angle_judge"):
+    for plot in ("adherence", "scores", "distributions", "heatmap_emotion_judge", "heatmap_camera_angle_judge"):
         assert (report / "plots" / f"{plot}.svg").is_file() and f"plots/{plot}.svg" in html
     assert "<https://fal.ai/models/fal-ai/flux/schnell/api>" in md
     methods = md[md.index("## Methods"):]

@@ -178,7 +178,10 @@ class ReportData:
 
     @property
     def models(self) -> list[str]:
-        return sorted({c.model for c in self.cards})
+        """Models with images, in the study's order (others after, by name): one order, one
+        colour per model in every table and plot."""
+        order = {name: i for i, name in enumerate(self.study.models)}
+        return sorted({c.model for c in self.cards}, key=lambda m: (order.get(m, len(order)), m))
 
     @property
     def emotions(self) -> list[str]:

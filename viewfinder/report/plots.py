@@ -55,7 +55,7 @@ def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
     score = data.score
     if score is None or not score.dimensions:
         return None
-    models = score.models or data.models
+    models = data.models
     dims = score.dimensions
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 0.55 * len(dims) * max(1, len(models)) + 1.4))
@@ -85,6 +85,42 @@ def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
                 "Share of judged images that follow each prompt dimension, per model and judging method; "
                 "bars show the rate, whiskers its 95% Wilson interval. Higher is better; images that could "
                 "not be judged (no face, unclear) are left out of the denominator.")
+
+
+def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
+    """Mean of each continuous score per model with its 95% bootstrap interval."""
+    score = data.score
+    results = [r for r in (score.scores if score is not None else []) if any(
+        m.mean is not None for m in r.per_model.values())]
+    if not results:
+        return None
+    models = data.models
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(results), figsize=(2.9 * len(results) + 0.8, 0.45 * len(models) + 1.8),
+                                 squeeze=False)
+        for ax, result in zip(axes[0], results):
+            for j, model in enumerate(models):
+                mean = result.per_model.get(model)
+                if mean is None or mean.mean is None:
+                    continue
+                low = mean.mean - (mean.ci_low if mean.ci_low is not None else mean.mean)
+                high = (mean.ci_high if mean.ci_high is not None else mean.mean) - mean.mean
+                ax.errorbar([mean.mean], [j], xerr=[[low], [high]], fmt="o", color=PALETTE[j % len(PALETTE)],
+                            capsize=3)
+            ax.set_yticks(range(len(models)))
+            ax.set_yticklabels([_short(m.split(":")[-1], 18) for m in models] if ax is axes[0][0] else [])
+            ax.set_ylim(-0.6, len(models) - 0.4)
+            ax.invert_yaxis()
+            arrow = {"higher": "higher is better →", "lower": "← lower is better"}.get(result.direction, "")
+            ax.set_title(_short(result.label, 30), fontsize=9)
+            ax.set_xlabel(f"{_short(result.unit, 24)}\n{arrow}", fontsize=8)
+        fig.suptitle("Scores per model (mean, 95% interval)", fontweight="bold")
+        fig.tight_layout()
+        path = _save(fig, out_dir, "scores")
+    directions = "; ".join(f"{r.label}: {r.unit}, {r.direction} is better" for r in results)
+    return Plot("scores", path, "Scores per model",
+                "Mean of each score over a model's images, with its 95% bootstrap interval (from the scoring "
+                f"stage). {directions}.")
 
 
 DISTRIBUTION_KEYS = ("clip.clip_score", "clip.aesthetic", "judge.aesthetic", "pixels.entropy", "pixels.noise")
@@ -172,7 +208,7 @@ def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -
 
 def render_plots(data: ReportData, out_dir: Path) -> list[Plot]:
     """Write every plot the data supports; returns them in reading order."""
-    plots = [adherence_plot(data, out_dir), distributions_plot(data, out_dir)]
+    plots = [adherence_plot(data, out_dir), scores_plot(data, out_dir), distributions_plot(data, out_dir)]
     for dimension in ("emotion", "camera_angle"):
         for method in ("judge", "faces"):
             plots.append(heatmap_plot(data, out_dir, dimension, method))
