@@ -263,7 +263,7 @@ def test_every_plot_has_a_caption_with_its_direction(hostile_report: tuple[Path,
     figures = re.findall(r'<figure id="plot-([^"]+)"><img src="plots/\1\.svg"[^>]*><figcaption>(.*?)</figcaption>', html)
     assert len(figures) == len(list((report_dir / "plots").glob("*.svg"))) == 7
     for _, caption in figures:
-        assert "is better" in caption and re.search(r"\b(Share|Distribution|Mean) of\b", caption)
+        assert "is better" in caption and re.search(r"\b(Share of|Distribution over|Mean of)\b", caption)
 
 
 def test_unreadable_image_keeps_its_card_and_the_original_link(tmp_path: Path) -> None:
