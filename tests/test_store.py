@@ -141,3 +141,16 @@ def test_identical_images_written_from_many_threads_at_once(tmp_path: Path) -> N
     digest, rel = results[0]
     assert (tmp_path / rel).read_bytes() == data
     assert [p.name for p in (tmp_path / rel).parent.iterdir()] == [f"{digest}.png"]
+
+
+def test_nested_transactions_commit_or_roll_back_as_one(store: RunStore) -> None:
+    with store.transaction():
+        store.set_meta("a", 1)
+        store.set_meta("b", 2)
+    assert (store.get_meta("a"), store.get_meta("b")) == (1, 2)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_meta("c", 3)
+            store.add_cost("judge", "openai:x", 0.01)
+            raise RuntimeError("crash between the writes")
+    assert store.get_meta("c") is None and store.total_cost() == 0

@@ -162,21 +162,16 @@ def _run_one(
 
 
 def _store_batch(store: RunStore, analyzer: Analyzer, batch: list[ImageItem], result: AnalysisResult) -> None:
-    """Write the ledger entries, then the measurements and statuses of one batch.
-
-    Money already spent is recorded first, so a crash between the two writes can only
-    repeat an analysis, never forget a cost.
-    """
-    if result.costs:
-        with store.transaction() as conn:
-            for cost in result.costs:
-                store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
+    """Write one batch's ledger entries, measurements and statuses in one transaction."""
     batch_ids = {item.image_id for item in batch}
     done = result.done_ids(batch)
     done_set = set(done)
     measurements = [m for m in result.measurements if m.image_id in done_set]
     failures = {image_id: error for image_id, error in result.failures.items() if image_id in batch_ids}
-    store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
+    with store.transaction() as conn:  # the batch's costs and results commit together
+        for cost in result.costs:
+            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
+        store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
 
 
 def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[ImageItem]:

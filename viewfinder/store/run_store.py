@@ -52,6 +52,7 @@ class RunStore:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "images").mkdir(exist_ok=True)
         self._lock = threading.RLock()
+        self._depth = 0
         self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -75,15 +76,30 @@ class RunStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back when the block raises."""
+        """One write transaction, rolled back when the block raises.
+
+        Re-entrant: a transaction opened inside another joins it, so callers can group
+        several store writes (a batch's measurements and its costs) into one commit.
+        """
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
             self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self.conn
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
