@@ -130,6 +130,13 @@ def test_report_opens_in_chromium(seed_run: tuple[Path, Any, str], tmp_path: Pat
         assert HOSTILE_TITLE in page.locator("#gallery .card h3").all_inner_texts()
         assert page.evaluate("window.__pwned") is None
         page.locator("#images").scroll_into_view_if_needed()
+        for _ in range(100):  # lazy images in view finish loading (the page's CSP forbids eval)
+            if page.evaluate("[...document.querySelectorAll('#gallery img')]"
+                             ".filter(i => i.getBoundingClientRect().top < innerHeight).every(i => i.complete)"):
+                break
+            page.wait_for_timeout(50)
+        assert page.evaluate("[...document.querySelectorAll('#gallery img')].filter(i => i.complete"
+                             " && i.naturalWidth > 0).length") >= 3
         page.screenshot(path=str(tmp_path / "seed-report.png"))
         browser.close()
     assert errors == []
