@@ -276,3 +276,12 @@ def test_unreadable_image_keeps_its_card_and_the_original_link(tmp_path: Path) -
     assert cards[rows[0]["id"]]["th"] == cards[rows[0]["id"]]["img"]  # no thumbnail: the original
     assert all(cards[r["id"]]["th"].startswith("thumbs/") for r in rows[1:])
     assert len(cards) == 16
+
+
+def test_stale_score_report_is_bad_input_with_the_fix(tmp_path: Path) -> None:
+    store, _ = make_run(tmp_path, score=False)
+    with store:
+        store.save_aggregate("score_report", {"version": 0, "rates": [0.2]})
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "run 'viewfinder score" in " ".join(result.output.split()) and "Traceback" not in result.output

@@ -12,6 +12,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from pydantic import ValidationError
+
+from viewfinder.errors import BadInput
 from viewfinder.score.adherence import DIMENSION_METHODS, ImageAdherence, image_adherence, present_methods, requested
 from viewfinder.score.model import ScoreReport, load_score_report
 from viewfinder.store import RunStore
@@ -332,7 +335,13 @@ def gather(store: RunStore, study: Study, thumbs: dict[str, str] | None = None) 
         verdicts = image_verdicts(row, adherence[row["id"]], study, flat.get(row["id"], {}))
         thumb = (thumbs or {}).get(row["sha256"], "../" + row["path"])
         cards.append(build_card(row, m, specs, verdicts, thumb))
-    score = load_score_report(store)
+    try:
+        score = load_score_report(store)
+    except ValidationError:
+        raise BadInput(
+            f"{store.run_dir}: the stored score report does not match this viewfinder version; "
+            f"run 'viewfinder score {store.run_dir}' again, then 'viewfinder report {store.run_dir}'"
+        ) from None
     return ReportData(
         study=study,
         cards=cards,
