@@ -169,3 +169,23 @@ def test_rendered_markdown_shows_hostile_text_as_text(browser: object, hostile_r
     assert HOSTILE_TITLE in text and "**bold** ![x](javascript:alert(1))" in text
     assert errors == []
     page.close()
+
+
+def test_filters_live_in_the_address(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
+    report_dir, images = hostile_run
+    page = Page(browser, (report_dir / "index.html").as_uri())
+    page.choose("#page-size", "0")
+    page.choose("#filter-emotion", "Joy")
+    page.choose("#filter-camera", "eye-level")
+    url = page.page.url
+    assert "emotion=Joy" in url and "camera=eye-level" in url
+    shared = Page(browser, url)  # the same view, opened from the address
+    shared.choose("#page-size", "0")
+    expected = sum(i["emotion"] == "Joy" and i["camera"] == "eye-level" for i in images)
+    assert shared.cards() == expected == 6
+    assert shared.page.input_value("#filter-emotion") == "Joy"
+    unknown = Page(browser, (report_dir / "index.html").as_uri() + "#model=nope&emotion=%3Cscript%3E")
+    assert unknown.page.input_value("#filter-model") == "" and unknown.page.evaluate("window.__pwned") is None
+    assert page.errors == shared.errors == unknown.errors == []
+    for p in (page, shared, unknown):
+        p.close()

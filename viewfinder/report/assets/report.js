@@ -139,6 +139,28 @@
     shown = cards.filter(function (c) { return matches(c, f); });
     page = 0;
     render();
+    saveFilters();
+  }
+
+  // The filters live in the address (#model=...&emotion=...), so a filtered view can be shared.
+  var KEYS = ["model", "emotion", "camera", "verdict", "text"];
+
+  function saveFilters() {
+    var params = new URLSearchParams();
+    KEYS.forEach(function (k) { if (controls[k].value) params.set(k, controls[k].value); });
+    var hash = params.toString();
+    history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+  }
+
+  function loadFilters() {
+    var params = new URLSearchParams(location.hash.slice(1));
+    KEYS.forEach(function (k) {
+      var value = params.get(k);
+      if (value === null) return;
+      var control = controls[k];
+      if (control.tagName === "SELECT" && !Array.prototype.some.call(control.options, function (o) { return o.value === value; })) return;
+      control.value = value;
+    });
   }
 
   fillSelect(controls.model, unique("m"));
@@ -149,8 +171,10 @@
     controls[k].addEventListener("change", applyFilters);
   });
   controls.text.addEventListener("input", applyFilters);
+  window.addEventListener("hashchange", function () { loadFilters(); applyFilters(); });
   prev.addEventListener("click", function () { page -= 1; render(); window.scrollTo(0, gallery.offsetTop - 80); });
   next.addEventListener("click", function () { page += 1; render(); window.scrollTo(0, gallery.offsetTop - 80); });
+  loadFilters();
   applyFilters();
   document.documentElement.dataset.ready = "1";
 })();
