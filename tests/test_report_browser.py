@@ -49,7 +49,7 @@ class Page:
     def __init__(self, browser: object, url: str) -> None:
         self.page = browser.new_page(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
         self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
         self.page.goto(url)
