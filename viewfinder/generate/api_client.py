@@ -11,13 +11,14 @@ submitted means the provider forgot it. Every message passes through :meth:`reda
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from viewfinder.errors import FatalRunError
+from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.generate.backend import BackendSettings, JobFailed, RequestUnknown, RetryableError
 from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session
 from viewfinder.generate.retry import parse_retry_after
@@ -28,12 +29,50 @@ NO_CREDIT_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
 
 @dataclass(frozen=True)
 class Provider:
-    """How a provider is named in messages and where users fix keys and credits."""
+    """How a provider is named in messages, where its key and base URL come from, and
+    where users fix keys and credits."""
 
     name: str  # "OpenAI"
     key_env: str  # "OPENAI_API_KEY"
+    key_placeholder: str  # "your OpenAI API key", as in ``export OPENAI_API_KEY=<...>``
+    base_url_env: str  # "OPENAI_BASE_URL"
+    default_base_url: str
     keys_url: str
     billing_url: str
+
+    def key_from_env(self, model: str) -> str:
+        """The key from :attr:`key_env`; unset is bad input naming ``model`` and the fix."""
+        key = os.environ.get(self.key_env, "").strip()
+        if not key:
+            raise BadInput(
+                f"model '{model}': {self.key_env} is not set; export {self.key_env}=<{self.key_placeholder}> "
+                f"({self.keys_url}), or use --dry-run to see the jobs without calling {self.name}"
+            )
+        return key
+
+    def base_url_from_env(self) -> str:
+        return os.environ.get(self.base_url_env) or self.default_base_url
+
+
+class ApiBackend:
+    """What the key-authenticated backends share: made from the environment, and a
+    :class:`ApiClient` (``self.api``) that masks the key and holds the connections."""
+
+    name: str  # the backend prefix, "openai"
+    provider: Provider
+    api: "ApiClient"
+
+    @classmethod
+    def from_env(cls, model: str, settings: BackendSettings) -> "ApiBackend":
+        """The backend for ``model`` with the key and base URL from the environment."""
+        key = cls.provider.key_from_env(f"{cls.name}:{model}")
+        return cls(model, key, settings, cls.provider.base_url_from_env())
+
+    def redact(self, text: str) -> str:
+        return self.api.redact(text)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
 
 
 class ApiClient:

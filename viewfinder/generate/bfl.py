@@ -13,14 +13,13 @@ There is no cancel endpoint.
 from __future__ import annotations
 
 import asyncio
-import os
 from math import gcd
 import re
 from typing import Any
 from urllib.parse import quote
 
 from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiClient, Provider, on_api_host
+from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
 from viewfinder.generate.backend import (
     BackendSettings,
     GenerationRequest,
@@ -38,7 +37,10 @@ MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 ASPECT_RATIO_MODELS = {"flux-pro-1.1-ultra"}  # these take aspect_ratio instead of width/height
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the image"}
 SUBMIT_FIELDS = ("cost", "input_mp", "output_mp")
-PROVIDER = Provider("BFL", "BFL_API_KEY", "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits")
+PROVIDER = Provider(
+    "BFL", "BFL_API_KEY", "your BFL API key", "BFL_BASE_URL", DEFAULT_BASE_URL,
+    "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits",
+)
 
 
 def multiple_of_16(pixels: int) -> int:
@@ -46,10 +48,11 @@ def multiple_of_16(pixels: int) -> int:
     return max(64, (pixels + 8) // 16 * 16)
 
 
-class BflBackend:
+class BflBackend(ApiBackend):
     """One BFL model endpoint; one per run and model."""
 
     name = "bfl"
+    provider = PROVIDER
 
     def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
         if not MODEL_ID.match(model):
@@ -59,16 +62,6 @@ class BflBackend:
         self.settings = settings
         self.api = ApiClient(PROVIDER, key, {"x-key": key}, settings)
         self._accepted: dict[str, dict[str, Any]] = {}  # what submit said (cost), by request id
-
-    @classmethod
-    def from_env(cls, model: str, settings: BackendSettings) -> "BflBackend":
-        key = os.environ.get("BFL_API_KEY", "").strip()
-        if not key:
-            raise BadInput(
-                f"model 'bfl:{model}': BFL_API_KEY is not set; export BFL_API_KEY=<your BFL API key> "
-                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling BFL"
-            )
-        return cls(model, key, settings, os.environ.get("BFL_BASE_URL") or DEFAULT_BASE_URL)
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -110,12 +103,6 @@ class BflBackend:
 
     async def cancel(self, submission: Submission) -> bool:
         return False  # the API has no way to cancel a request
-
-    def redact(self, text: str) -> str:
-        return self.api.redact(text)
-
-    async def aclose(self) -> None:
-        await self.api.aclose()
 
     # -- helpers ----------------------------------------------------------------------------
     def _is_api_host(self, url: str) -> bool:

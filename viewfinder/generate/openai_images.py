@@ -13,13 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import os
 import re
 import uuid
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiClient, Provider
+from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider
 from viewfinder.generate.backend import (
     BackendSettings,
     GenerationRequest,
@@ -37,7 +36,8 @@ DEFAULT_QUALITY = "medium"  # the quality the price table assumes
 GENERATION_TIMEOUT_S = 300.0  # a high-quality image can take minutes to come back
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROVIDER = Provider(
-    "OpenAI", "OPENAI_API_KEY", "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing"
+    "OpenAI", "OPENAI_API_KEY", "your OpenAI API key", "OPENAI_BASE_URL", DEFAULT_BASE_URL,
+    "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing",
 )
 
 
@@ -48,10 +48,11 @@ def nearest_size(width: int, height: int) -> str:
     return f"{w}x{h}"
 
 
-class OpenAIImagesBackend:
+class OpenAIImagesBackend(ApiBackend):
     """One OpenAI image model; one per run and model."""
 
     name = "openai"
+    provider = PROVIDER
 
     def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
         if not MODEL_ID.match(model):
@@ -61,16 +62,6 @@ class OpenAIImagesBackend:
         self.api = ApiClient(PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings)
         self.generation_timeout_s = max(settings.timeout_s, GENERATION_TIMEOUT_S)
         self._results: dict[str, GenerationResult] = {}
-
-    @classmethod
-    def from_env(cls, model: str, settings: BackendSettings) -> "OpenAIImagesBackend":
-        key = os.environ.get("OPENAI_API_KEY", "").strip()
-        if not key:
-            raise BadInput(
-                f"model 'openai:{model}': OPENAI_API_KEY is not set; export OPENAI_API_KEY=<your OpenAI API key> "
-                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling OpenAI"
-            )
-        return cls(model, key, settings, os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -102,12 +93,6 @@ class OpenAIImagesBackend:
 
     async def cancel(self, submission: Submission) -> bool:
         return self._results.pop(submission.request_id, None) is not None
-
-    def redact(self, text: str) -> str:
-        return self.api.redact(text)
-
-    async def aclose(self) -> None:
-        await self.api.aclose()
 
     # -- the answer -------------------------------------------------------------------------
     def _result(self, data: dict[str, Any]) -> GenerationResult:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import re
 from typing import Any
 from urllib.parse import quote
 
 from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.api_client import ApiClient, Provider, on_api_host
+from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
 from viewfinder.generate.backend import (
     BackendSettings,
     GenerationRequest,
@@ -40,7 +39,8 @@ RUNNING = {"starting", "processing"}
 FORMATS = {"jpeg": "jpg", "png": "png"}
 MAX_LOGS = 2000
 PROVIDER = Provider(
-    "Replicate", "REPLICATE_API_TOKEN", "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing"
+    "Replicate", "REPLICATE_API_TOKEN", "your token", "REPLICATE_BASE_URL", DEFAULT_BASE_URL,
+    "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing",
 )
 
 
@@ -55,10 +55,11 @@ def nearest_aspect_ratio(width: int, height: int) -> str:
     return min(ASPECT_RATIOS, key=distance)
 
 
-class ReplicateBackend:
+class ReplicateBackend(ApiBackend):
     """One Replicate model (or pinned version); one per run and model."""
 
     name = "replicate"
+    provider = PROVIDER
 
     def __init__(self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
         match = MODEL_ID.match(model_id)
@@ -71,16 +72,6 @@ class ReplicateBackend:
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self.api = ApiClient(PROVIDER, token, {"Authorization": f"Bearer {token}"}, settings)
-
-    @classmethod
-    def from_env(cls, model_id: str, settings: BackendSettings) -> "ReplicateBackend":
-        token = os.environ.get("REPLICATE_API_TOKEN", "").strip()
-        if not token:
-            raise BadInput(
-                f"model 'replicate:{model_id}': REPLICATE_API_TOKEN is not set; export REPLICATE_API_TOKEN=<your token> "
-                f"({PROVIDER.keys_url}), or use --dry-run to see the jobs without calling Replicate"
-            )
-        return cls(model_id, token, settings, os.environ.get("REPLICATE_BASE_URL") or DEFAULT_BASE_URL)
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -134,12 +125,6 @@ class ReplicateBackend:
         except (FatalRunError, JobFailed, RequestUnknown, RetryableError):
             return False
         return True
-
-    def redact(self, text: str) -> str:
-        return self.api.redact(text)
-
-    async def aclose(self) -> None:
-        await self.api.aclose()
 
     # -- the answer -------------------------------------------------------------------------
     def _result(self, prediction: dict[str, Any]) -> GenerationResult:
