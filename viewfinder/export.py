@@ -78,7 +78,7 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
             wanted = requested(dimension, image, study)
             row[f"requested.{dimension}"] = None if wanted is None else " | ".join(sorted(wanted))
         flags = adherence[image["id"]].flags
-        row.update({f"adherence.{m.dimension}.{m.method}": flags.get((m.dimension, m.method)) for m in methods})
+        row.update({f"adherence.{m.dimension}.{m.method}": flags.get(m.key) for m in methods})
         rows.append({key: _mask(value, secrets) for key, value in row.items()})
     return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
 

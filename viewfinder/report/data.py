@@ -308,10 +308,9 @@ def image_verdicts(row: Mapping[str, Any], item: ImageAdherence, study: Study,
     (``raw``: the image's stored answers by column, shown in the detail as given)."""
     out = []
     for method in DIMENSION_METHODS:
-        key = (method.dimension, method.method)
-        if key not in item.flags:
+        if method.key not in item.flags:
             continue
-        flag = item.flags[key]
+        flag = item.flags[method.key]
         outcome = "not judged" if flag is None else ("follows" if flag else "misses")
         detail = ""
         if method.kind == "label":

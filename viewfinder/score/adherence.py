@@ -29,6 +29,11 @@ class DimensionMethod:
     label: str
     measures: str
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(dimension, method): the key of this method's answer and flag in :class:`ImageAdherence`."""
+        return (self.dimension, self.method)
+
 
 METHOD_NAMES = {"judge": "VLM judge", "faces": "faces analyzer"}
 
@@ -140,11 +145,10 @@ def image_adherence(
                 continue
             raw = values.get(method.column)
             answer = read_answer(method, raw)
-            key = (method.dimension, method.method)
-            item.answers[key] = answer
-            item.flags[key] = None if answer is None else answer in wanted
+            item.answers[method.key] = answer
+            item.flags[method.key] = None if answer is None else answer in wanted
             if answer is None:
-                item.reasons[key] = not_judged_reason(raw)
+                item.reasons[method.key] = not_judged_reason(raw)
         for column in score_columns:
             value = values.get(column)
             if isinstance(value, (int, float)):

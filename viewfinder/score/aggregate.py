@@ -114,17 +114,16 @@ def _cells(items: Sequence[ImageAdherence], models: Sequence[str], factor: str):
 
 
 def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> DimensionResult:
-    key = (method.dimension, method.method)
-    applicable = [item for item in items if key in item.flags]
+    applicable = [item for item in items if method.key in item.flags]
     breakdowns = []
     for factor in FACTORS:
-        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, key))
+        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
                 for model, level, cell in _cells(applicable, models, factor)]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return DimensionResult(
         dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
-        overall=rate_for(applicable, key),
-        per_model={model: rate_for([item for item in applicable if item.model == model], key)
+        overall=rate_for(applicable, method.key),
+        per_model={model: rate_for([item for item in applicable if item.model == model], method.key)
                    for model in models},
         breakdowns=breakdowns,
     )
@@ -187,15 +186,14 @@ def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "lab
 
 def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> list[GridEffect]:
     """Adherence to ``method``'s dimension split by each other grid factor with two or more levels."""
-    key = (method.dimension, method.method)
-    applicable = [item for item in items if key in item.flags]
+    applicable = [item for item in items if method.key in item.flags]
     out = []
     for factor in FACTORS:
         if factor == {"camera_angle": "camera", "shot_size": "camera"}.get(method.dimension, method.dimension):
             continue
         if len(_levels(applicable, factor)) < 2:
             continue
-        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, key))
+        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
                 for model, level, cell in _cells(applicable, models, factor)]
         pooled = [row.rate for row in rows if row.model == ALL_MODELS and row.rate is not None]
         test, p_value = homogeneity_test([(rate.k, rate.n - rate.k) for rate in pooled])
@@ -210,10 +208,9 @@ LOGISTIC_FACTORS = ("model", "camera", "style", "emotion")  # category is nested
 
 def logistic_model(method: DimensionMethod, items: Sequence[ImageAdherence]) -> LogisticModel | None:
     """Adherence to ``method``'s dimension on model, camera, style and emotion (judged images only)."""
-    key = (method.dimension, method.method)
-    judged = [item for item in items if item.flags.get(key) is not None]
+    judged = [item for item in items if item.flags.get(method.key) is not None]
     rows = [{"model": item.model, **item.factors} for item in judged]
-    fit = fit_adherence(rows, [bool(item.flags[key]) for item in judged], LOGISTIC_FACTORS)
+    fit = fit_adherence(rows, [bool(item.flags[method.key]) for item in judged], LOGISTIC_FACTORS)
     if fit is None:
         return None
     used = [factor for factor in LOGISTIC_FACTORS if any(term.factor == factor for term in fit.terms)]
@@ -240,7 +237,7 @@ def build_score_report(
     specs = [spec for spec in SCORE_SPECS if spec.column in columns]
     items = image_adherence(list(images), table, study, present_methods(table), tuple(spec.column for spec in specs))
     # a dimension no prompt asks for (no shot size in any camera) is left out, not shown as "not judged"
-    methods = tuple(m for m in present_methods(table) if any((m.dimension, m.method) in i.flags for i in items))
+    methods = tuple(m for m in present_methods(table) if any(m.key in i.flags for i in items))
     models = ordered_models(items, study)
     notes = list(NOTES)
     truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)

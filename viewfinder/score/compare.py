@@ -27,8 +27,7 @@ def compare_pair(
     shared = [key for key in left if key in right]
     out: list[Comparison] = []
     for method in methods:
-        key = (method.dimension, method.method)
-        pairs = [(left[k].flags.get(key), right[k].flags.get(key)) for k in shared]
+        pairs = [(left[k].flags.get(method.key), right[k].flags.get(method.key)) for k in shared]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
         result = mcnemar([a for a, _ in pairs], [b for _, b in pairs])
         out.append(Comparison(
