@@ -113,19 +113,27 @@ def _cells(items: Sequence[ImageAdherence], models: Sequence[str], factor: str):
                 yield model, level, chosen
 
 
+def _applicable(method: DimensionMethod, items: Sequence[ImageAdherence]) -> list[ImageAdherence]:
+    """The images whose prompt asks for ``method``'s dimension (judged or not)."""
+    return [item for item in items if method.key in item.flags]
+
+
+def _rate_rows(
+    method: DimensionMethod, applicable: Sequence[ImageAdherence], models: Sequence[str], factor: str,
+) -> list[BreakdownRow]:
+    """``method``'s adherence rate per model (and all models pooled) and level of ``factor``."""
+    return [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
+            for model, level, cell in _cells(applicable, models, factor)]
+
+
 def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> DimensionResult:
-    applicable = [item for item in items if method.key in item.flags]
-    breakdowns = []
-    for factor in FACTORS:
-        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
-                for model, level, cell in _cells(applicable, models, factor)]
-        breakdowns.append(Breakdown(by=factor, rows=rows))
+    applicable = _applicable(method, items)
     return DimensionResult(
         dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
         overall=rate_for(applicable, method.key),
         per_model={model: rate_for([item for item in applicable if item.model == model], method.key)
                    for model in models},
-        breakdowns=breakdowns,
+        breakdowns=[Breakdown(by=factor, rows=_rate_rows(method, applicable, models, factor)) for factor in FACTORS],
     )
 
 
@@ -186,15 +194,14 @@ def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "lab
 
 def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> list[GridEffect]:
     """Adherence to ``method``'s dimension split by each other grid factor with two or more levels."""
-    applicable = [item for item in items if method.key in item.flags]
+    applicable = _applicable(method, items)
     out = []
     for factor in FACTORS:
         if factor == {"camera_angle": "camera", "shot_size": "camera"}.get(method.dimension, method.dimension):
             continue
         if len(_levels(applicable, factor)) < 2:
             continue
-        rows = [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
-                for model, level, cell in _cells(applicable, models, factor)]
+        rows = _rate_rows(method, applicable, models, factor)
         pooled = [row.rate for row in rows if row.model == ALL_MODELS and row.rate is not None]
         test, p_value = homogeneity_test([(rate.k, rate.n - rate.k) for rate in pooled])
         rates = [rate.rate for rate in pooled if rate.rate is not None]
@@ -235,9 +242,10 @@ def build_score_report(
     ``stored_specs`` (``RunStore.specs()``) give the analyzers' own definitions (with the model used)."""
     columns = {column for values in table.values() for column in values}
     specs = [spec for spec in SCORE_SPECS if spec.column in columns]
-    items = image_adherence(list(images), table, study, present_methods(table), tuple(spec.column for spec in specs))
+    stored_methods = present_methods(table)
+    items = image_adherence(list(images), table, study, stored_methods, tuple(spec.column for spec in specs))
     # a dimension no prompt asks for (no shot size in any camera) is left out, not shown as "not judged"
-    methods = tuple(m for m in present_methods(table) if any(m.key in i.flags for i in items))
+    methods = tuple(m for m in stored_methods if any(m.key in i.flags for i in items))
     models = ordered_models(items, study)
     notes = list(NOTES)
     truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)
