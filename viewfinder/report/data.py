@@ -19,6 +19,7 @@ from viewfinder.score.adherence import DIMENSION_METHODS, ImageAdherence, image_
 from viewfinder.score.model import ScoreReport, load_score_report
 from viewfinder.store import RunStore
 from viewfinder.study import Study
+from viewfinder.study.grammar import FIELDS
 
 NOT_MEASURED = "not measured"
 DIRECTION_WORDS = {
@@ -276,7 +277,7 @@ def _field(label: str, key: str, m: dict[str, tuple[float | None, str | None]], 
 def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | None, str | None]],
                specs: dict[str, Spec], verdicts: list[Verdict], thumb_src: str) -> Card:
     """One card from an image row (store.images()) and its measurements."""
-    fields = {k: row[k] for k in ("topic", "emotion", "variant", "subject", "camera", "category", "scene", "style")}
+    fields = {k: row[k] for k in FIELDS}
 
     def text(key: str) -> str | None:
         return m.get(key, (None, None))[1] or None
@@ -345,14 +346,14 @@ def gather(store: RunStore, study: Study, thumbs: dict[str, str] | None = None) 
         study=study,
         cards=cards,
         specs=specs,
-        methods=gather_methods(store, study, cards, table),
+        methods=gather_methods(store, study, cards, table, specs),
         score=score,
         metric_summary=summarise_metrics(cards, table, specs),
     )
 
 
 def gather_methods(store: RunStore, study: Study, cards: list[Card],
-                   table: dict[int, dict[str, tuple[float | None, str | None]]]) -> Methods:
+                   table: dict[int, dict[str, tuple[float | None, str | None]]], specs: dict[str, Spec]) -> Methods:
     from viewfinder import __version__
 
     models = Counter(c.model for c in cards)
@@ -366,8 +367,7 @@ def gather_methods(store: RunStore, study: Study, cards: list[Card],
         "SELECT analyzer, version, SUM(status='done') AS done, SUM(status='failed') AS failed"
         " FROM analysis_runs GROUP BY analyzer, version ORDER BY analyzer, version"
     ):
-        names = [r["name"] for r in store.query(
-            "SELECT name FROM measurement_specs WHERE analyzer=? ORDER BY name", (row["analyzer"],))]
+        names = sorted(spec.name for spec in specs.values() if spec.analyzer == row["analyzer"])
         analyzers.append(AnalyzerInfo(row["analyzer"], row["version"], row["done"] or 0, row["failed"] or 0, names))
     costs = [
         (r["kind"], r["model"], float(r["usd"]), r["n"])
