@@ -22,7 +22,6 @@ from viewfinder.score.adherence import image_adherence, present_methods, request
 from viewfinder.store import RunStore
 from viewfinder.study import Study
 
-FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 SECRET_ENV = ("FAL_KEY", "OPENAI_API_KEY", "REPLICATE_API_TOKEN", "BFL_API_KEY")
 IMAGE_COLUMNS = (
     "image_id", "job_id", "model", "seed", "idx", "prompt_id", "position", "prompt_text", "topic", "emotion",
@@ -139,7 +138,7 @@ def export_run(store: RunStore, study: Study, fmt: str, output: Path | None = No
     """Write the export of the run in ``store``; returns the file written and its row count."""
     if fmt not in WRITERS:
         raise BadInput(f"--format {fmt!r} is not supported; use one of: {', '.join(WRITERS)}")
-    target = output or store.run_dir / f"export.{FORMATS[fmt]}"
+    target = output or store.run_dir / f"export.{fmt}"
     if target.is_dir():
         raise BadInput(f"--output {target}: is a folder; give a file name such as {target / ('export.' + fmt)}")
     if not target.parent.exists():
