@@ -11,18 +11,17 @@ the run's ledger and counts against ``--max-cost``.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.analyze.runner import COST_KIND
-from viewfinder.errors import BadInput, FatalRunError
+from viewfinder.errors import FatalRunError
 from viewfinder.judge.answer import NO_FACE, UNCLEAR, AnswerError, JudgeAnswer, parse_answer, response_schema
 from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
-from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend
+from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend, env_whole_number
 from viewfinder.judge.vqascore import p_yes
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study.schema import Analysis
@@ -69,7 +68,8 @@ class JudgeAnalyzer(Analyzer):
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         if backend is None:
-            choice = choose_backend(settings.judge, max_concurrency=_concurrency())
+            concurrency = env_whole_number(CONCURRENCY_ENV, 8, 1, 256, "judge calls in flight")
+            choice = choose_backend(settings.judge, max_concurrency=concurrency)
             backend, self.note = choice.backend, choice.note
         else:
             self.note = f"judge: {backend.name}"
@@ -330,17 +330,6 @@ def answer_rows(
     if style_p_yes is not None:
         rows.append(("style_p_yes", style_p_yes, None))
     return rows
-
-
-def _concurrency() -> int:
-    text = os.environ.get(CONCURRENCY_ENV, "8")
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 256:
-        raise BadInput(f"{CONCURRENCY_ENV}={text!r}: give a whole number of judge calls in flight, 1 to 256")
-    return value
 
 
 JUDGE_SPECS: list[MeasurementSpec] = [

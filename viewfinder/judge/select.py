@@ -65,11 +65,17 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
 
 def _max_tokens() -> int:
     """The most tokens a judge may write per answer (``VIEWFINDER_JUDGE_MAX_TOKENS``, default 1200)."""
-    text = os.environ.get(MAX_TOKENS_ENV, "1200")
+    return env_whole_number(MAX_TOKENS_ENV, 1200, 16, 32768, "tokens")
+
+
+def env_whole_number(name: str, default: int, low: int, high: int, what: str) -> int:
+    """The environment variable ``name`` (``default`` when unset) as a whole number of ``what``
+    from ``low`` to ``high``; BadInput naming the variable and the range otherwise."""
+    text = os.environ.get(name, str(default))
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if not 16 <= value <= 32768:
-        raise BadInput(f"{MAX_TOKENS_ENV}={text!r}: give a whole number of tokens from 16 to 32768")
+        value = low - 1
+    if not low <= value <= high:
+        raise BadInput(f"{name}={text!r}: give a whole number of {what} from {low} to {high}")
     return value
