@@ -134,7 +134,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         task = progress.add_task("thumbnails", total=len(large))
         thumbs = make_thumbs(((r["sha256"], store.image_path(r)) for r in large), report_dir,
                              advance=lambda n: progress.advance(task, n))
-    data = gather(store, study, thumbs)
+    data = gather(store, study, rows, thumbs)
     plots = render_plots(data, report_dir / "plots")
     title, summary = headline(data)
     js = _asset("report.js")

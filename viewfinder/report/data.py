@@ -322,11 +322,11 @@ def image_verdicts(row: Mapping[str, Any], item: ImageAdherence, study: Study,
     return out
 
 
-def gather(store: RunStore, study: Study, thumbs: dict[str, str] | None = None) -> ReportData:
-    """Read the whole report's data from ``store``; ``thumbs`` maps sha256 to a thumb path."""
+def gather(store: RunStore, study: Study, rows: list[sqlite3.Row], thumbs: dict[str, str] | None = None) -> ReportData:
+    """Read the whole report's data from ``store`` for the image ``rows`` (``store.images()``);
+    ``thumbs`` maps sha256 to a thumb path."""
     specs = load_specs(store)
     table = _measurements(store)
-    rows = store.images()
     flat = {image_id: {k: (v if v is not None else t) for k, (v, t) in m.items()} for image_id, m in table.items()}
     adherence = {a.image_id: a for a in image_adherence(rows, flat, study, present_methods(flat))}
     cards = []
