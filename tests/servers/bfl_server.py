@@ -15,13 +15,12 @@ gone). Set ``polling_host`` to hand out polling URLs on another host.
 
 from __future__ import annotations
 
-import argparse
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply
+from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
 
 BFL_TEST_KEY = "bfl-test-key-91ac3f"
 CREDITS = {"flux-pro-1.1": 4.0, "flux-pro-1.1-ultra": 6.0, "flux-2-pro": 3.0, "flux-2-klein-4b": 1.4}
@@ -147,17 +146,7 @@ def _validate(body: Any) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake BFL API server")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds from submit to Ready")
-    parser.add_argument("--key", default=None, help="accept only 'x-key: <this>'")
-    args = parser.parse_args()
-    server = BflFakeServer(args.latency, port=args.port, key=args.key)
-    print(server.url, flush=True)
-    try:
-        server.httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
+    serve_main(BflFakeServer, "Fake BFL API server", "seconds from submit to Ready", "x-key: ")
 
 
 if __name__ == "__main__":

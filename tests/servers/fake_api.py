@@ -1,34 +1,106 @@
-"""The common part of the fake OpenAI Images, Replicate and BFL servers.
+"""What the fake fal, OpenAI Images, Replicate and BFL servers share.
 
 A threaded HTTP server on 127.0.0.1 that records every request, checks the API key,
-serves the image files it made, and applies scripted faults (the same :class:`Fault`
-as the fake fal server: ``http``, ``delay``, ``drop``, ``truncate``, ``html``, ``bomb``;
-the other kinds are left to each API's routes). Subclasses name their routes and answer
-them in :meth:`FakeApi.handle`.
+serves the image files it made, and applies scripted :class:`Fault` s (``http``,
+``delay``, ``drop``, ``truncate``, ``html``, ``bomb``; the other kinds are left to each
+API's routes). Subclasses name their routes and answer them in :meth:`FakeApi.handle`;
+:func:`serve_main` runs one as a process.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
+import hashlib
+import io
 import json
 import threading
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from tests.servers.fal_server import Fault, Recorded, bomb_png, render_image
+from PIL import Image, ImageDraw
 
-__all__ = ["FakeApi", "Fault", "Recorded", "Reply", "render_image"]
+Reply = tuple[int, Any, dict[str, str]]  # status, JSON body (or bytes, or a Stream), extra headers
 
-Reply = tuple[int, Any, dict[str, str]]  # status, JSON body (or bytes), extra headers
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour.
+
+    ``route``: one of the server's routes, ``file`` or ``any``. ``kind``: ``http``
+    (answer ``status`` with ``body`` and ``headers``), ``delay`` (wait ``delay_s`` then
+    answer normally), ``drop`` (close the connection without an answer), ``truncate``
+    (valid HTTP, cut-off JSON), ``html`` (an HTML page instead of an image), ``bomb`` (a
+    100-megapixel PNG), or one the API's routes apply (fal: ``forget``, the request is
+    unknown; ``error``, it completes with a model error). ``times``: how many requests
+    it hits (-1: all). ``match``: only requests whose path or body contains this text.
+    """
+
+    route: str
+    kind: str
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    times: int = 1
+    match: str | None = None
+
+
+@dataclass
+class Recorded:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+@dataclass
+class Stream:
+    """A chunked answer written as it is made: ``chunks`` yields wire bytes from :func:`chunk`."""
+
+    chunks: Iterator[bytes]
+    content_type: str = "text/event-stream"
+
+
+def chunk(data: bytes, *, last: bool = False) -> bytes:
+    """``data`` as one HTTP chunk; ``last`` adds the end of the body in the same write."""
+    return b"%x\r\n%s\r\n%s" % (len(data), data, b"0\r\n\r\n" if last else b"")
+
+
+def render_image(prompt: str, seed: int, size: tuple[int, int], fmt: str) -> bytes:
+    """A deterministic picture for (prompt, seed): a colour field with a square in it."""
+    digest = hashlib.sha256(f"{prompt}|{seed}".encode()).digest()
+    image = Image.new("RGB", size, tuple(digest[:3]))
+    w, h = size
+    ImageDraw.Draw(image).rectangle(
+        [digest[3] % max(1, w // 2), digest[4] % max(1, h // 2), w * 3 // 4, h * 3 // 4], fill=tuple(digest[5:8])
+    )
+    out = io.BytesIO()
+    image.save(out, format="PNG" if fmt == "png" else "JPEG", quality=90)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def bomb_png() -> bytes:
+    """A real 10000 x 10000 (100-megapixel) 1-bit PNG; small on the wire, huge when decoded."""
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(out, format="PNG")
+    return out.getvalue()
 
 
 class FakeApi:
     """Base fake provider; ``latency_s`` is how long a request takes to finish."""
 
     routes: tuple[str, ...] = ()
+    truncated_json = b'{"id": "trunc'  # what a ``truncate`` fault answers
 
     def __init__(self, latency_s: float = 0.0, *, port: int = 0, key: str | None = None, image_scale: int = 16) -> None:
         self.latency_s = latency_s
@@ -105,6 +177,10 @@ class FakeApi:
         return 1.0 if self.latency_s <= 0 else (time.monotonic() - submitted_at) / self.latency_s
 
     # -- what each API defines ---------------------------------------------------------------
+    def request_id_header(self) -> tuple[str, str]:
+        """The header naming each answer, as the API sends it."""
+        return "x-request-id", f"req_{uuid.uuid4().hex}"
+
     def route_of(self, method: str, path: str) -> str:
         raise NotImplementedError
 
@@ -139,17 +215,35 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._handle("POST")
 
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
+            if isinstance(body, Stream):
+                return self._send_stream(status, body, headers or {})
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
+                self.send_header(*server.request_id_header())
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _send_stream(self, status: int, stream: Stream, headers: dict[str, str]) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", stream.content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                for data in stream.chunks:
+                    self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
@@ -178,7 +272,7 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
                 elif fault.kind == "http":
                     return self._send(fault.status, fault.body if fault.body is not None else {"detail": f"injected {fault.status}"}, fault.headers)
                 elif fault.kind == "truncate":
-                    return self._send(200, b'{"id": "trunc', content_type="application/json")
+                    return self._send(200, server.truncated_json)
                 elif fault.kind == "html":
                     return self._send(200, b"<html><body>Access denied</body></html>", content_type="text/html; charset=utf-8")
                 elif fault.kind == "bomb":
@@ -201,3 +295,19 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
             self._send(404, {"detail": "unknown control path"})
 
     return Handler
+
+
+def serve_main(server_class: type[FakeApi], description: str, latency_help: str, key_header: str, url_suffix: str = "") -> None:
+    """Run a ``server_class`` server as a process; its URL (plus ``url_suffix``) is the first line of output."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help=latency_help)
+    parser.add_argument("--image-scale", type=int, default=16, help="render images at 1/N of the asked size")
+    parser.add_argument("--key", default=None, help=f"accept only '{key_header}<this>'")
+    args = parser.parse_args()
+    server = server_class(args.latency, port=args.port, key=args.key, image_scale=args.image_scale)
+    print(server.url + url_suffix, flush=True)
+    try:
+        server.httpd.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass

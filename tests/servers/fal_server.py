@@ -19,23 +19,15 @@ record, ``POST /_control/faults`` adds a fault)::
 
 from __future__ import annotations
 
-import argparse
-import functools
-import hashlib
-import io
 import json
-import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
-from PIL import Image, ImageDraw
+from tests.servers.fake_api import FakeApi, Fault, Reply, Stream, chunk, render_image, serve_main
 
 FAL_TEST_KEY = "fal-test-key-7f3a9c"  # the key tests use; it must never show up in run output
-ROUTES = ("submit", "status", "stream", "result", "cancel", "file")
 SIZES = {
     "square_hd": (1024, 1024),
     "square": (512, 512),
@@ -44,41 +36,7 @@ SIZES = {
     "landscape_4_3": (1024, 768),
     "landscape_16_9": (1024, 576),
 }
-
-
-@dataclass
-class Fault:
-    """One scripted misbehaviour.
-
-    ``route``: submit, status, stream, result, cancel, file or any. ``kind``:
-    ``http`` (answer ``status`` with ``body`` and ``headers``), ``delay`` (wait ``delay_s``
-    then answer normally), ``drop`` (close the connection without an answer), ``truncate``
-    (valid HTTP, cut-off JSON), ``html`` (an HTML page instead of an image), ``bomb`` (a
-    100-megapixel PNG), ``forget`` (the request is unknown: 404), ``error`` (the request
-    completes with a model error). ``times``: how many requests it hits (-1: all).
-    ``match``: only requests whose path or body contains this text.
-    """
-
-    route: str
-    kind: str
-    status: int = 500
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    times: int = 1
-    match: str | None = None
-
-
-@dataclass
-class Recorded:
-    """One request as the server received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    at: float
+KEEPALIVE = b": keep-alive\n\n"
 
 
 @dataclass
@@ -101,26 +59,10 @@ class ResultContext:
 
     def add_file(self, name: str, data: bytes, content_type: str) -> str:
         """Serve ``data`` at ``/files/<request id>/<name>``; returns its URL."""
-        key = f"{self.request_id}/{name}"
-        with self.server.lock:
-            self.server.files[key] = (data, content_type)
-        return f"{self.server.url}/files/{key}"
+        return self.server.add_file(f"{self.request_id}/{name}", data, content_type)
 
 
 ResultFn = Callable[[dict[str, Any], ResultContext], dict[str, Any]]
-
-
-def render_image(prompt: str, seed: int, size: tuple[int, int], fmt: str) -> bytes:
-    """A deterministic picture for (prompt, seed): a colour field with a square in it."""
-    digest = hashlib.sha256(f"{prompt}|{seed}".encode()).digest()
-    image = Image.new("RGB", size, tuple(digest[:3]))
-    w, h = size
-    ImageDraw.Draw(image).rectangle(
-        [digest[3] % max(1, w // 2), digest[4] % max(1, h // 2), w * 3 // 4, h * 3 // 4], fill=tuple(digest[5:8])
-    )
-    out = io.BytesIO()
-    image.save(out, format="PNG" if fmt == "png" else "JPEG", quality=90)
-    return out.getvalue()
 
 
 def flux_result(scale: int) -> ResultFn:
@@ -150,65 +92,20 @@ def flux_result(scale: int) -> ResultFn:
     return result
 
 
-@functools.lru_cache(maxsize=1)
-def bomb_png() -> bytes:
-    """A real 10000 x 10000 (100-megapixel) 1-bit PNG; small on the wire, huge when decoded."""
-    out = io.BytesIO()
-    Image.new("1", (10_000, 10_000)).save(out, format="PNG")
-    return out.getvalue()
-
-
-class FalFakeServer:
+class FalFakeServer(FakeApi):
     """The fake fal queue on 127.0.0.1 (port 0 picks a free one)."""
 
-    def __init__(
-        self,
-        latency_s: float = 0.0,
-        *,
-        port: int = 0,
-        image_scale: int = 16,
-        key: str | None = None,
-        keepalive_s: float = 15.0,
-    ) -> None:
-        self.latency_s = latency_s
-        self.key = key
+    routes = ("submit", "status", "stream", "result", "cancel")
+    truncated_json = b'{"request_id": "trunc'
+
+    def __init__(self, latency_s: float = 0.0, *, keepalive_s: float = 15.0, **kwargs: Any) -> None:
+        super().__init__(latency_s, **kwargs)
         self.keepalive_s = keepalive_s
-        self.default_result = flux_result(image_scale)
+        self.default_result = flux_result(self.image_scale)
         self.results: dict[str, ResultFn] = {}
-        self.faults: list[Fault] = []
-        self.requests: list[Recorded] = []
         self.queue: dict[str, Queued] = {}
-        self.files: dict[str, tuple[bytes, str]] = {}
-        self.lock = threading.Lock()
-        self.httpd = _Server(("127.0.0.1", port), _handler(self))
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "FalFakeServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "FalFakeServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- scripting and inspection ------------------------------------------------------------
-    def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
-        fault = fault or Fault(**kwargs)
-        if fault.route not in (*ROUTES, "any"):
-            raise ValueError(f"unknown route {fault.route!r}")
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
     def set_result(self, endpoint: str, fn: ResultFn) -> None:
         self.results[endpoint] = fn
 
@@ -220,26 +117,9 @@ class FalFakeServer:
             else:
                 self.queue.pop(request_id, None)
 
-    def recorded(self, method: str | None = None, route: str | None = None) -> list[Recorded]:
-        with self.lock:
-            rows = list(self.requests)
-        return [r for r in rows if (method is None or r.method == method) and (route is None or route_of(r.method, r.path) == route)]
-
     def submissions(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """Bodies of every submit received (to check nothing was submitted twice)."""
         return [r.body for r in self.recorded("POST", "submit") if endpoint is None or r.path.strip("/") == endpoint]
-
-    def _take_fault(self, route: str, text: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.times == 0 or fault.route not in (route, "any"):
-                    continue
-                if fault.match is not None and fault.match not in text:
-                    continue
-                if fault.times > 0:
-                    fault.times -= 1
-                return fault
-        return None
 
     # -- the queue ---------------------------------------------------------------------------
     def status_of(self, item: Queued, now: float | None = None) -> str:
@@ -277,25 +157,95 @@ class FalFakeServer:
                 item.result = cached
         return cached
 
+    # -- the API -----------------------------------------------------------------------------
+    def route_of(self, method: str, path: str) -> str:
+        parts = path.strip("/").split("/")
+        if len(parts) >= 4 and parts[2] == "requests":
+            if len(parts) == 4:
+                return "result"
+            if parts[4] == "cancel":
+                return "cancel"
+            return "stream" if len(parts) > 5 and parts[5] == "stream" else "status"
+        return "submit" if method == "POST" else "unknown"
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # the listen backlog: hundreds of clients connect at once
+    def authorized(self, headers: Any) -> bool:
+        return headers.get("Authorization") == f"Key {self.key}"
 
+    def unauthorized(self) -> Reply:
+        return 401, {"detail": "Invalid API key"}, {}
 
-def route_of(method: str, path: str) -> str:
-    parts = path.strip("/").split("/")
-    if parts[0] == "files":
-        return "file"
-    if parts[0] == "_control":
-        return "control"
-    if len(parts) >= 4 and parts[2] == "requests":
-        if len(parts) == 4:
-            return "result"
-        if parts[4] == "cancel":
-            return "cancel"
-        return "stream" if len(parts) > 5 and parts[5] == "stream" else "status"
-    return "submit" if method == "POST" else "unknown"
+    def request_id_header(self) -> tuple[str, str]:
+        return "x-fal-request-id", str(uuid.uuid4())
+
+    def handle(
+        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
+    ) -> Reply:
+        if fault is not None and fault.kind == "forget":
+            return 404, {"detail": "Request not found"}, {}
+        if route == "unknown":
+            return 404 if method == "GET" else 405, {"detail": "Not Found"}, {}
+        if route == "submit":
+            return self._submit(path, body, fault)
+        with self.lock:
+            item = self.queue.get(path.strip("/").split("/")[3])
+        if item is None:
+            return 404, {"status": "NOT_FOUND"} if route == "cancel" else {"detail": "Request not found"}, {}
+        if route == "cancel":
+            return self._cancel(item)
+        if route == "result":
+            return self._result(item)
+        logs = query.get("logs", ["0"])[0] in ("1", "true")
+        if route == "stream":
+            return 200, Stream(self._events(item, logs)), {"Cache-Control": "no-cache"}
+        status = self.status_body(item, logs)
+        return 200 if status["status"] == "COMPLETED" else 202, status, {}
+
+    def _submit(self, path: str, body: Any, fault: Fault | None) -> Reply:
+        errors = _validate(body)
+        if errors:
+            return 422, {"detail": errors}, {"X-Fal-Retryable": "false"}
+        endpoint = path.strip("/")
+        item = Queued(str(uuid.uuid4()), endpoint, "/".join(endpoint.split("/")[:2]), body, time.monotonic())
+        if fault is not None and fault.kind == "error":
+            item.error = "CUDA out of memory (injected)"
+        with self.lock:
+            self.queue[item.request_id] = item
+        return 200, {"request_id": item.request_id, **self.urls(item), "status": "IN_QUEUE", "queue_position": 0}, {}
+
+    def _events(self, item: Queued, logs: bool) -> Iterator[bytes]:
+        """Server-sent status events, one per change of state; the last one ends the body
+        (so the connection is reused afterwards). A long wait sends keep-alive comments."""
+        last = None
+        while True:
+            state = self.status_of(item)
+            if state != last:
+                event = f"data: {json.dumps(self.status_body(item, logs))}\n\n".encode()
+                yield chunk(event, last=state == "COMPLETED")
+                last = state
+            if state == "COMPLETED":
+                return
+            elapsed = time.monotonic() - item.submitted_at
+            target = self.latency_s / 2 if state == "IN_QUEUE" else self.latency_s
+            wait = target - elapsed
+            if wait > self.keepalive_s:
+                time.sleep(self.keepalive_s)
+                yield chunk(KEEPALIVE)
+            else:
+                time.sleep(max(wait, 0.0) + 0.0005)
+
+    def _result(self, item: Queued) -> Reply:
+        if self.status_of(item) != "COMPLETED":
+            return 400, {"detail": "Request is still in progress"}, {}
+        if item.error:
+            return 500, {"detail": item.error, "error_type": "model_error"}, {}
+        return 200, self.result_of(item), {}
+
+    def _cancel(self, item: Queued) -> Reply:
+        if self.status_of(item) == "COMPLETED":
+            return 400, {"status": "ALREADY_COMPLETED"}, {}
+        with self.lock:
+            self.queue.pop(item.request_id, None)
+        return 202, {"status": "CANCELLATION_REQUESTED"}, {}
 
 
 def _log(message: str) -> dict[str, Any]:
@@ -321,186 +271,8 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def _handler(server: FalFakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as separate writes
-
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        # -- helpers -------------------------------------------------------------------------
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-fal-request-id", str(uuid.uuid4()))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        def _handle(self, method: str) -> None:
-            split = urlsplit(self.path)
-            path, query = split.path, parse_qs(split.query)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode("utf-8", "replace")
-            route = route_of(method, path)
-            if route == "control":
-                return self._control(method, path, body)
-            with server.lock:
-                server.requests.append(Recorded(method, path, query, dict(self.headers), body, time.time()))
-            if route not in ("file", "unknown") and server.key is not None and self.headers.get("Authorization") != f"Key {server.key}":
-                return self._send(401, {"detail": "Invalid API key"})
-            fault = server._take_fault(route, path + " " + (raw.decode("utf-8", "replace") if raw else ""))
-            if fault is not None:
-                if fault.kind == "delay":
-                    time.sleep(fault.delay_s)
-                elif fault.kind == "drop":
-                    self.close_connection = True
-                    return
-                elif fault.kind == "http":
-                    return self._send(fault.status, fault.body if fault.body is not None else {"detail": f"injected {fault.status}"}, fault.headers)
-                elif fault.kind == "truncate":
-                    return self._send(200, b'{"request_id": "trunc', content_type="application/json")
-                elif fault.kind == "html":
-                    return self._send(200, b"<html><body>Access denied</body></html>", content_type="text/html; charset=utf-8")
-                elif fault.kind == "bomb":
-                    return self._send(200, bomb_png(), content_type="image/png")
-                elif fault.kind == "forget":
-                    return self._send(404, {"detail": "Request not found"})
-                elif fault.kind == "error" and route == "submit":
-                    pass  # applied below, once the request exists
-            getattr(self, f"_{route}")(method, path, query, body, fault)
-
-        # -- routes --------------------------------------------------------------------------
-        def _unknown(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            self._send(404 if method == "GET" else 405, {"detail": "Not Found"})
-
-        def _submit(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            errors = _validate(body)
-            if errors:
-                return self._send(422, {"detail": errors}, {"X-Fal-Retryable": "false"})
-            endpoint = path.strip("/")
-            item = Queued(str(uuid.uuid4()), endpoint, "/".join(endpoint.split("/")[:2]), body, time.monotonic())
-            if fault is not None and fault.kind == "error":
-                item.error = "CUDA out of memory (injected)"
-            with server.lock:
-                server.queue[item.request_id] = item
-            self._send(200, {"request_id": item.request_id, **server.urls(item), "status": "IN_QUEUE", "queue_position": 0})
-
-        def _item(self, path: str) -> Queued | None:
-            request_id = path.strip("/").split("/")[3]
-            with server.lock:
-                return server.queue.get(request_id)
-
-        def _status(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            item = self._item(path)
-            if item is None:
-                return self._send(404, {"detail": "Request not found"})
-            logs = query.get("logs", ["0"])[0] in ("1", "true")
-            status = server.status_body(item, logs)
-            self._send(200 if status["status"] == "COMPLETED" else 202, status)
-
-        def _stream(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            item = self._item(path)
-            if item is None:
-                return self._send(404, {"detail": "Request not found"})
-            logs = query.get("logs", ["0"])[0] in ("1", "true")
-            try:  # chunked server-sent events, so the connection is reused afterwards
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                last = None
-                while True:
-                    state = server.status_of(item)
-                    if state != last:
-                        event = f"data: {json.dumps(server.status_body(item, logs))}\n\n".encode()
-                        end = b"0\r\n\r\n" if state == "COMPLETED" else b""  # the last event ends the stream
-                        self.wfile.write(b"%x\r\n%s\r\n%s" % (len(event), event, end))
-                        last = state
-                    if state == "COMPLETED":
-                        return
-                    elapsed = time.monotonic() - item.submitted_at
-                    target = server.latency_s / 2 if state == "IN_QUEUE" else server.latency_s
-                    wait = target - elapsed
-                    if wait > server.keepalive_s:
-                        time.sleep(server.keepalive_s)
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(b": keep-alive\n\n"), b": keep-alive\n\n"))
-                    else:
-                        time.sleep(max(wait, 0.0) + 0.0005)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        def _result(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            item = self._item(path)
-            if item is None:
-                return self._send(404, {"detail": "Request not found"})
-            if server.status_of(item) != "COMPLETED":
-                return self._send(400, {"detail": "Request is still in progress"})
-            if item.error:
-                return self._send(500, {"detail": item.error, "error_type": "model_error"})
-            self._send(200, server.result_of(item))
-
-        def _cancel(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            item = self._item(path)
-            if item is None:
-                return self._send(404, {"status": "NOT_FOUND"})
-            if server.status_of(item) == "COMPLETED":
-                return self._send(400, {"status": "ALREADY_COMPLETED"})
-            with server.lock:
-                server.queue.pop(item.request_id, None)
-            self._send(202, {"status": "CANCELLATION_REQUESTED"})
-
-        def _file(self, method: str, path: str, query: Any, body: Any, fault: Fault | None) -> None:
-            with server.lock:
-                entry = server.files.get(path.strip("/").split("/", 1)[1])
-            if entry is None:
-                return self._send(404, {"detail": "File not found"})
-            self._send(200, entry[0], content_type=entry[1])
-
-        def _control(self, method: str, path: str, body: Any) -> None:
-            if path == "/_control/requests" and method == "GET":
-                return self._send(200, [asdict(r) for r in server.recorded()])
-            if path == "/_control/faults" and method == "POST" and isinstance(body, dict):
-                server.add_fault(Fault(**body))
-                return self._send(200, {"ok": True})
-            self._send(404, {"detail": "unknown control path"})
-
-    return Handler
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake fal queue server")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds from submit to COMPLETED")
-    parser.add_argument("--image-scale", type=int, default=16, help="render images at 1/N of the asked size")
-    parser.add_argument("--key", default=None, help="accept only 'Authorization: Key <this>'")
-    args = parser.parse_args()
-    server = FalFakeServer(args.latency, port=args.port, image_scale=args.image_scale, key=args.key)
-    print(server.url, flush=True)
-    try:
-        server.httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
+    serve_main(FalFakeServer, "Fake fal queue server", "seconds from submit to COMPLETED", "Authorization: Key ")
 
 
 if __name__ == "__main__":

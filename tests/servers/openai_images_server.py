@@ -12,13 +12,12 @@ Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` shape; f
 
 from __future__ import annotations
 
-import argparse
 import base64
 import itertools
 import time
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply
+from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
 
 OPENAI_TEST_KEY = "sk-test-openai-4c1d9e"
 SIZES = {"auto": (1024, 1024), "1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
@@ -109,17 +108,7 @@ def _validate(body: Any) -> Reply | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake OpenAI Images server")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds each request takes")
-    parser.add_argument("--key", default=None, help="accept only 'Authorization: Bearer <this>'")
-    args = parser.parse_args()
-    server = OpenAIImagesFakeServer(args.latency, port=args.port, key=args.key)
-    print(server.url + "/v1", flush=True)
-    try:
-        server.httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
+    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")
 
 
 if __name__ == "__main__":

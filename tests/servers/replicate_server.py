@@ -15,7 +15,6 @@ Replicate's problem JSON). Fault kinds: ``error`` (the prediction ends
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 import uuid
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply
+from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
 
 REPLICATE_TEST_TOKEN = "r8_test_replicate_0b7e55"
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -207,17 +206,7 @@ def _invalid_fields(inputs: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Fake Replicate predictions server")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds from create to succeeded")
-    parser.add_argument("--key", default=None, help="accept only 'Authorization: Bearer <this>'")
-    args = parser.parse_args()
-    server = ReplicateFakeServer(args.latency, port=args.port, key=args.key)
-    print(server.url, flush=True)
-    try:
-        server.httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
+    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")
 
 
 if __name__ == "__main__":
