@@ -106,7 +106,7 @@ def test_analyzer_measures_files_and_reports_unreadable_ones(tmp_path) -> None:
     ]
     analyzer = PixelAnalyzer(workers=2)
     try:
-        result = analyzer.analyze(items, AnalysisContext(study=None, run_dir=tmp_path))  # type: ignore[arg-type]
+        result = analyzer.analyze(items, AnalysisContext(study=None, store=None))  # type: ignore[arg-type]
     finally:
         analyzer.close()
     assert set(result.failures) == {2} and "bad.png" in result.failures[2]

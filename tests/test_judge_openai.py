@@ -60,12 +60,11 @@ def failures(run_dir: Path) -> dict[int, str]:
 
 
 def direct(run_dir: Path, backend: OpenAIChatBackend) -> tuple[JudgeAnalyzer, list[ImageItem], AnalysisContext]:
-    """An analyzer with fast retries, the run's images and a context, for calling analyze()."""
+    """An analyzer with fast retries, the run's images and a context (with the run's store
+    open), for calling analyze()."""
     store, study = open_run(run_dir)
-    with store:
-        items = image_items(store, study)
     analyzer = JudgeAnalyzer(study.analysis, backend=backend, retry=FAST)
-    return analyzer, items, AnalysisContext(study=study, run_dir=run_dir)
+    return analyzer, image_items(store, study), AnalysisContext(study=study, store=store)
 
 
 def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, image_run) -> None:

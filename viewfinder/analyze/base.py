@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from viewfinder.store import Measurement, MeasurementSpec
+from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study import Study
 
 
@@ -56,10 +56,10 @@ class AnalysisResult:
 
 @dataclass
 class AnalysisContext:
-    """Run-wide facts an analyzer may use: the study, the budget left, a progress hook."""
+    """Run-wide facts an analyzer may use: the study, the run's store, the budget left, a progress hook."""
 
     study: Study
-    run_dir: Path
+    store: RunStore
     budget_left_usd: Callable[[], float] | None = None
     log: Callable[[str], None] = lambda message: None
 

@@ -99,7 +99,7 @@ def run_analysis(
     summary = AnalysisSummary()
     context = AnalysisContext(
         study=study,
-        run_dir=store.run_dir,
+        store=store,
         budget_left_usd=None if max_cost is None else (lambda: max_cost - store.total_cost()),
         log=lambda message: console.print(message, markup=False, highlight=False),
     )

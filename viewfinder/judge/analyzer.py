@@ -78,7 +78,7 @@ class JudgeAnalyzer(Analyzer):
         self.batch_size = settings.batch_size
         self.price: TokenPrice | None = price_for(backend.name)
         self.version = f"{CODE_VERSION}/{backend.name}/{PROMPT_VERSION}"
-        self._store: RunStore | None = None
+        self._started = False
         self._typical_cost: float | None = None
 
     @property
@@ -87,8 +87,8 @@ class JudgeAnalyzer(Analyzer):
 
     # -- the batch ----------------------------------------------------------------------------
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
-        store = self._open(context)
-        cached = self._stored_rows(store, {item.sha256 for item in batch})
+        self._start(context)
+        cached = self._stored_rows(context.store, {item.sha256 for item in batch})
         first_of: dict[Key, ImageItem] = {}
         for item in batch:
             if _key(item) not in cached:
@@ -109,23 +109,18 @@ class JudgeAnalyzer(Analyzer):
             result.measurements += [Measurement(item.image_id, name, value, text) for name, value, text in rows]
         return result
 
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def _open(self, context: AnalysisContext) -> RunStore:
-        """Open the run once: store the judge prompt with it and say which judge runs."""
-        if self._store is None:
-            self._store = RunStore(context.run_dir, create=False)
-            self._store.save_text("judge_prompt", PROMPT_VERSION, prompt_record())
-            context.log(f"{self.note}; prompt {PROMPT_VERSION}")
-            if self.price is None:
-                context.log(
-                    f"judge {self.backend.name}: no price known, its calls are recorded at $0 and "
-                    f"--max-cost cannot limit them; set {PRICE_ENV}=<input>,<output> USD per million tokens"
-                )
-        return self._store
+    def _start(self, context: AnalysisContext) -> None:
+        """Once per run: store the judge prompt with the run and say which judge runs."""
+        if self._started:
+            return
+        self._started = True
+        context.store.save_text("judge_prompt", PROMPT_VERSION, prompt_record())
+        context.log(f"{self.note}; prompt {PROMPT_VERSION}")
+        if self.price is None:
+            context.log(
+                f"judge {self.backend.name}: no price known, its calls are recorded at $0 and "
+                f"--max-cost cannot limit them; set {PRICE_ENV}=<input>,<output> USD per million tokens"
+            )
 
     def _stored_rows(self, store: RunStore, hashes: set[str]) -> dict[Key, list[Row]]:
         """Answers this judge version already gave for the same image files and prompts."""
@@ -162,7 +157,7 @@ class JudgeAnalyzer(Analyzer):
                     _key(item): group.create_task(self._judge_one(item, context, limit, spending)) for item in items
                 }
         except BaseExceptionGroup as group:
-            self._ledger(spending.costs)
+            _ledger(context.store, spending.costs)
             fatal = [error for error in group.exceptions if isinstance(error, FatalRunError)]
             raise (fatal or group.exceptions)[0] from None
         finally:
@@ -286,18 +281,17 @@ class JudgeAnalyzer(Analyzer):
             )
         )
 
-    def _ledger(self, costs: list[CostEntry]) -> None:
-        """Record paid calls of a batch that will not be returned (the run is stopping)."""
-        if self._store is None or not costs:
-            return
-        with self._store.transaction() as conn:
-            for cost in costs:
-                self._store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
-
     def _estimate(self) -> float:
         if self.price is None:
             return 0.0
         return self._typical_cost if self._typical_cost else self.price.cost(ESTIMATE_USAGE)
+
+
+def _ledger(store: RunStore, costs: list[CostEntry]) -> None:
+    """Record paid calls of a batch that will not be returned (the run is stopping)."""
+    with store.transaction() as conn:
+        for cost in costs:
+            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
 
 
 def _key(item: ImageItem) -> Key:
