@@ -193,17 +193,15 @@ class JudgeAnalyzer(Analyzer):
                         "(reasoning models spend tokens before they answer)"
                     )
                     return outcome
+                content = reply.content or ""
                 try:
-                    answer = parse_answer(reply.content or "")
+                    answer = parse_answer(content)
                 except AnswerError as exc:
                     if round_number == 2:
                         outcome.error = f"invalid answer after one retry: {exc}"
                         return outcome
-                    conversation = conversation.followed_by(
-                        ("assistant", reply.content or ""), ("user", correction_text(str(exc)))
-                    )
+                    conversation = conversation.followed_by(("assistant", content), ("user", correction_text(str(exc))))
                     continue
-                content = reply.content or ""
                 outcome.rows = answer_rows(
                     answer,
                     self.backend.name,
