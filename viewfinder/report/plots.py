@@ -138,7 +138,8 @@ def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
 
 def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
     """Box plots of the main numbers per model, each panel titled with its scale and direction."""
-    keys = [k for k in DISTRIBUTION_KEYS if k in data.specs and any(_values(data.cards, k).values())]
+    values = {k: _values(data.cards, k) for k in DISTRIBUTION_KEYS if k in data.specs}
+    keys = [k for k, per_model in values.items() if any(per_model.values())]
     if not keys:
         return None
     models = data.models
@@ -146,8 +147,7 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
         fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 0.6, 3.4), squeeze=False)
         for ax, key in zip(axes[0], keys):
             spec = data.specs[key]
-            per_model = _values(data.cards, key)
-            series = [per_model.get(m, []) for m in models]
+            series = [values[key].get(m, []) for m in models]
             parts = ax.boxplot([s if s else [np.nan] for s in series], patch_artist=True, widths=0.6,
                                showfliers=False, medianprops={"color": "#222"})
             for patch, colour in zip(parts["boxes"], PALETTE):
