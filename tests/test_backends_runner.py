@@ -3,7 +3,6 @@ its fake server: images and costs in the store, and the shared fault handling.""
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import dataclass
@@ -11,20 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from tests.servers.bfl_server import BFL_TEST_KEY
 from tests.servers.fake_api import Fault
 from tests.servers.openai_images_server import OPENAI_TEST_KEY
 from tests.servers.replicate_server import REPLICATE_TEST_TOKEN
+from tests.test_generate_runner import SEED_STUDY, generate as generate_run
 from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.retry import RetryPolicy
-from viewfinder.generate.runner import GenerateOptions, run_generation
 from viewfinder.runfolder import init_run
 from viewfinder.store import sha256_hex
-
-SEED_STUDY = Path(__file__).resolve().parent.parent / "examples" / "seed.toml"
-FAST_RETRY = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05)
 
 
 @dataclass(frozen=True)
@@ -71,17 +65,8 @@ def study_for(tmp_path: Path, model: str, edits: dict[str, str] | None = None) -
 
 
 def generate(tmp_path: Path, model: str, edits: dict[str, str] | None = None, **overrides: Any):
-    """Run the generation stage; returns (summary, printed text, jobs by id, images, ledger)."""
-    settings: dict[str, Any] = {"concurrency": 4, "timeout_s": 2.0, "retry": FAST_RETRY, "poll_interval_s": 0.01}
-    settings.update(overrides)
-    buffer = io.StringIO()
-    store, study = init_run(study_for(tmp_path, model, edits), tmp_path / "run")
-    with store:
-        summary = run_generation(store, study, GenerateOptions(**settings), Console(file=buffer, width=200))
-        jobs = {row["id"]: dict(row) for row in store.jobs()}
-        images = [dict(row) for row in store.images()]
-        ledger = [dict(row) for row in store.query("SELECT * FROM ledger")]
-    return summary, buffer.getvalue(), jobs, images, ledger
+    """Run the generation stage with ``model``; returns (summary, printed text, jobs by id, images, ledger)."""
+    return generate_run(tmp_path / "run", study_for(tmp_path, model, edits), **{"poll_interval_s": 0.01, **overrides})
 
 
 @pytest.fixture(params=CASES)
