@@ -19,7 +19,7 @@ from PIL import Image
 from viewfinder.generate.backend import JobFailed, RetryableError
 from viewfinder.generate.http import TRANSPORT_ERRORS
 from viewfinder.generate.retry import parse_retry_after
-from viewfinder.store import write_image
+from viewfinder.store.files import make_durable, write_image
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -96,9 +96,40 @@ def verify_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> VerifiedIma
     return VerifiedImage(data=data, format=fmt.lower(), ext=FORMATS[fmt], width=width, height=height)
 
 
-def store_verified(run_dir: Path, image: VerifiedImage) -> tuple[str, str]:
-    """Write the image under its content hash; returns (sha256, relative path)."""
-    return write_image(run_dir, image.data, image.ext)
+@dataclass(frozen=True)
+class StoredImage:
+    """A checked image on disk under its content hash."""
+
+    image: VerifiedImage
+    sha256: str
+    path: str  # relative to the run folder
+
+
+def store_batch(
+    run_dir: Path, jobs: list[list[bytes]], max_pixels: int = MAX_IMAGE_PIXELS
+) -> list[list[StoredImage] | JobFailed]:
+    """Verify and store the images of several jobs, then flush them to disk once.
+
+    One entry per job: its stored images, or the JobFailed that refused one of them. Every
+    returned file is durable (:func:`make_durable`) before this returns, so the caller may
+    record it as done."""
+    outcomes: list[list[StoredImage] | JobFailed] = []
+    written: list[str] = []
+    for images in jobs:
+        try:
+            stored = []
+            for data in images:
+                image = verify_image(data, max_pixels)
+                digest, rel = write_image(run_dir, image.data, image.ext, durable=False)
+                stored.append(StoredImage(image, digest, rel))
+        except JobFailed as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(stored)
+            written += [item.path for item in stored]
+    if written:
+        make_durable(run_dir, written)
+    return outcomes
 
 
 def _data_uri(url: str, max_bytes: int) -> bytes:

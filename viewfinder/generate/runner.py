@@ -17,7 +17,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -37,14 +37,8 @@ from viewfinder.generate.backend import (
     make_backend,
     split_model,
 )
-from viewfinder.generate.download import (
-    MAX_IMAGE_BYTES,
-    MAX_IMAGE_PIXELS,
-    VerifiedImage,
-    fetch_image,
-    store_verified,
-    verify_image,
-)
+from viewfinder.generate.batching import Batcher
+from viewfinder.generate.download import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, StoredImage, fetch_image, store_batch
 from viewfinder.generate.http import new_session
 from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
 from viewfinder.generate.retry import RetryPolicy, with_retries
@@ -52,6 +46,7 @@ from viewfinder.store import RunStore
 from viewfinder.study import Study
 
 MAX_RESUBMITS = 3
+STORE_LINGER_S = 0.1  # downloaded images gather this long, then share one flush and commit
 
 
 @dataclass
@@ -68,6 +63,18 @@ class GenerateOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+
+
+@dataclass(frozen=True)
+class _Downloaded:
+    """A job whose images are downloaded, waiting for its batch to be stored and recorded."""
+
+    job: sqlite3.Row
+    backend: Backend
+    submission: Submission
+    result: GenerationResult
+    images: list[bytes]
+    estimate: float
 
 
 @dataclass
@@ -162,6 +169,9 @@ class _Generation:
         self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
         self.finishing: set[asyncio.Task[None]] = set()
         self.finishing_slots = asyncio.Semaphore(self.options.concurrency)
+        self.storing: Batcher[_Downloaded, list[StoredImage] | JobFailed] = Batcher(
+            self._store, self._record, linger_s=STORE_LINGER_S
+        )
         queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
         for job in self.jobs:
             if job["state"] == "submitted":
@@ -175,6 +185,7 @@ class _Generation:
             TextColumn("{task.fields[rate]:.2f} img/s  ${task.fields[cost]:.4f}"),
             TimeElapsedColumn(),
             console=self.console,
+            refresh_per_second=4,
         )
         try:
             with self.progress:
@@ -274,15 +285,18 @@ class _Generation:
     async def _finish(
         self, job: sqlite3.Row, backend: Backend, submission: Submission, result: GenerationResult, estimate: float
     ) -> None:
-        """Download, verify and store the images, then complete the job in one transaction."""
+        """Download the images, then hand them to the batch that verifies, stores, flushes
+        and records them (each job's rows in the batch's one transaction)."""
         try:
-            stored = []
+            images = []
             for ref in result.images:
-                stored.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
-            self._complete(job, submission, result, stored)
-            self.reserved -= estimate
+                images.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
         except (JobFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
+            self.finishing_slots.release()
+            return
+        try:
+            await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
         finally:
             self.finishing_slots.release()
 
@@ -302,14 +316,24 @@ class _Generation:
                 + ("the request was cancelled" if cancelled else "cancelling it failed")
             ) from None
 
-    async def _download(self, ref: Any) -> tuple[VerifiedImage, str, str]:
-        data = ref.data if ref.data is not None else await fetch_image(self.downloads, ref.url, self.options.max_image_bytes)
-        return await asyncio.to_thread(self._verify_and_store, data)
+    async def _download(self, ref: Any) -> bytes:
+        if ref.data is not None:
+            return ref.data
+        return await fetch_image(self.downloads, ref.url, self.options.max_image_bytes)
 
-    def _verify_and_store(self, data: bytes) -> tuple[VerifiedImage, str, str]:
-        image = verify_image(data, self.options.max_image_pixels)
-        digest, rel = store_verified(self.store.run_dir, image)
-        return image, digest, rel
+    def _store(self, batch: list[_Downloaded]) -> list[list[StoredImage] | JobFailed]:
+        """In a worker thread: verify and write the batch's images, flushed to disk."""
+        return store_batch(self.store.run_dir, [item.images for item in batch], self.options.max_image_pixels)
+
+    def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | JobFailed]) -> None:
+        """On the event loop: complete or fail the batch's jobs in one transaction."""
+        with self.store.transaction():
+            for item, outcome in zip(batch, outcomes):
+                if isinstance(outcome, JobFailed):
+                    self._give_up(item.job, item.backend, outcome, item.estimate)
+                else:
+                    self._complete(item.job, item.submission, item.result, outcome)
+                    self.reserved -= item.estimate
 
     # -- budget and bookkeeping -------------------------------------------------------------
     def _reserve(self, estimate: float) -> bool:
@@ -345,18 +369,19 @@ class _Generation:
         job: sqlite3.Row,
         submission: Submission,
         result: GenerationResult,
-        stored: list[tuple[VerifiedImage, str, str]],
+        stored: list[StoredImage],
     ) -> None:
         model = job["model"]
         seed = result.seed if result.seed is not None else job["seed"]
         total = 0.0
         with self.store.transaction() as conn:
-            for idx, ((image, digest, rel), ref) in enumerate(zip(stored, result.images)):
+            for idx, (item, ref) in enumerate(zip(stored, result.images)):
+                image = item.image
                 cost = image_cost(model, image.width, image.height, self.study.prices)
                 total += cost
                 source = ref.url if ref.url and not ref.url.startswith("data:") else None
                 image_id = self.store.add_image(
-                    job_id=job["id"], sha256=digest, path=rel, size=len(image.data), fmt=image.format,
+                    job_id=job["id"], sha256=item.sha256, path=item.path, size=len(image.data), fmt=image.format,
                     width=image.width, height=image.height, model=model, seed=seed, cost_usd=cost,
                     source_url=source, idx=idx, conn=conn,
                 )
