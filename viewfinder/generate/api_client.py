@@ -6,6 +6,8 @@ One place maps HTTP answers onto the runner's errors, the same way for every pro
 too (no credits), 400/422 fail the job with the provider's own detail, 408/409/425/429/5xx
 and transport errors are retried (honouring Retry-After), and a 404 on a request we
 submitted means the provider forgot it. Every message passes through :meth:`redact`.
+:class:`ApiBackend` is what those backends share besides: their key and base URL from
+the environment (unset is bad input naming the variable), redaction and closing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -60,10 +62,10 @@ class ApiBackend:
 
     name: str  # the backend prefix, "openai"
     provider: Provider
-    api: "ApiClient"
+    api: ApiClient
 
     @classmethod
-    def from_env(cls, model: str, settings: BackendSettings) -> "ApiBackend":
+    def from_env(cls, model: str, settings: BackendSettings) -> Self:
         """The backend for ``model`` with the key and base URL from the environment."""
         key = cls.provider.key_from_env(f"{cls.name}:{model}")
         return cls(model, key, settings, cls.provider.base_url_from_env())
