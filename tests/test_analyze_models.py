@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tests.servers.fake_hub import FakeHub
 from tiny_models import build_tiny_aesthetic, build_tiny_clip
-from viewfinder.analyze.base import ImageItem
+from viewfinder.analyze.runner import image_items
 from viewfinder.analyze.clip import ClipAnalyzer
 from viewfinder.cli import app
 from viewfinder.runfolder import open_run
@@ -58,15 +58,13 @@ def test_fetch_from_the_hub_then_analyze_offline(hub: FakeHub, image_run, tmp_pa
     hub.__exit__()
     offline = _viewfinder("analyze", str(run_dir), "--analyzers", "clip", env=_env(cache, HF_HUB_OFFLINE="1"))
     assert offline.returncode == 0 and "0 measured, 2 already stored" in offline.stderr
-    store, _ = open_run(run_dir)
+    store, study = open_run(run_dir)
     with store:
-        rows = store.images()
+        items = image_items(store, study)
         table = store.measurement_table()
     local = ClipAnalyzer(str(hub.repos["test/tiny-clip"]),
                          str(hub.repos["camenduru/improved-aesthetic-predictor"] / "sac+logos+ava1-l14-linearMSE.pth"),
                          device="cpu")
-    items = [ImageItem(r["id"], store.image_path(r), r["sha256"], r["model"], r["seed"], r["prompt_text"],
-                       {k: r[k] for k in ("camera", "scene", "style", "emotion")}) for r in rows]
     expected = {m.image_id: m.value for m in local.analyze(items, None).measurements if m.name == "aesthetic"}  # type: ignore[arg-type]
     local.close()
     assert {i: table[i]["clip.aesthetic"] for i in expected} == pytest.approx(expected, abs=1e-6)
