@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Iterator
-
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -136,7 +134,8 @@ def _run_one(
     pending = [item for item in items if item.image_id not in stored]
     outcome.skipped = len(items) - len(pending)
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
-    batches = list(_batches(pending, max(1, analyzer.batch_size)))
+    size = max(1, analyzer.batch_size)
+    batches = [pending[start:start + size] for start in range(0, len(pending), size)]
     for position, batch in enumerate(batches):
         if position + 1 < len(batches):
             analyzer.prefetch(batches[position + 1])
@@ -146,25 +145,26 @@ def _run_one(
             result = analyzer.analyze(present, context) if present else AnalysisResult()
         except FatalRunError as exc:
             outcome.error = _message(exc)
-            rest = pending[position * max(1, analyzer.batch_size):]
-            outcome.failed += len(rest)
+            outcome.failed += len(pending) - position * size
             context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
             return
         except Exception as exc:  # one broken batch must not stop the run
             result = AnalysisResult(failures={item.image_id: _message(exc) for item in present})
         result.failures.update(missing)
-        _store_batch(store, analyzer, batch, result)
         done = result.done_ids(batch)
+        _store_batch(store, analyzer, batch, result, done)
         outcome.done += len(done)
         outcome.failed += len(batch) - len(done)
         outcome.cost_usd += sum(cost.usd for cost in result.costs)
         progress.advance(task, len(batch))
 
 
-def _store_batch(store: RunStore, analyzer: Analyzer, batch: list[ImageItem], result: AnalysisResult) -> None:
-    """Write one batch's ledger entries, measurements and statuses in one transaction."""
+def _store_batch(
+    store: RunStore, analyzer: Analyzer, batch: list[ImageItem], result: AnalysisResult, done: list[int],
+) -> None:
+    """Write one batch's ledger entries, measurements and statuses (``done``: its measured
+    images) in one transaction."""
     batch_ids = {item.image_id for item in batch}
-    done = result.done_ids(batch)
     done_set = set(done)
     measurements = [m for m in result.measurements if m.image_id in done_set]
     failures = {image_id: error for image_id, error in result.failures.items() if image_id in batch_ids}
@@ -179,11 +179,6 @@ def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[Imag
     rows = store.query("SELECT image_id FROM analysis_runs WHERE analyzer=? AND status='done'", (name,))
     done = {row["image_id"] for row in rows}
     return [item for item in items if item.image_id not in done]
-
-
-def _batches(items: list[ImageItem], size: int) -> Iterator[list[ImageItem]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _message(exc: BaseException) -> str:
