@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from viewfinder.errors import BadInput
 from viewfinder.score.adherence import DIMENSION_METHODS, ImageAdherence, image_adherence, present_methods, requested
+from viewfinder.score.aggregate import ordered_models
 from viewfinder.score.model import ScoreReport, load_score_report
 from viewfinder.store import RunStore
 from viewfinder.study import Study
@@ -182,10 +183,8 @@ class ReportData:
 
     @property
     def models(self) -> list[str]:
-        """Models with images, in the study's order (others after, by name): one order, one
-        colour per model in every table and plot."""
-        order = {name: i for i, name in enumerate(self.study.models)}
-        return sorted({c.model for c in self.cards}, key=lambda m: (order.get(m, len(order)), m))
+        """Models with images, in the scoring stage's order (the study's, then others by name)."""
+        return ordered_models((c.model for c in self.cards), self.study)
 
     @property
     def emotions(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -228,9 +228,10 @@ def logistic_model(method: DimensionMethod, items: Sequence[ImageAdherence]) -> 
     )
 
 
-def ordered_models(items: Sequence[ImageAdherence], study: Study) -> list[str]:
-    """Models with images: the study's order first, then any others (from --model) by name."""
-    present = {item.model for item in items}
+def ordered_models(present: Iterable[str], study: Study) -> list[str]:
+    """The models ``present`` (those with images): the study's order first, then any others
+    (from --model) by name. One order, so each model keeps its place and colour everywhere."""
+    present = set(present)
     return [m for m in study.models if m in present] + sorted(present - set(study.models))
 
 
@@ -246,7 +247,7 @@ def build_score_report(
     items = image_adherence(list(images), table, study, stored_methods, tuple(spec.column for spec in specs))
     # a dimension no prompt asks for (no shot size in any camera) is left out, not shown as "not judged"
     methods = tuple(m for m in stored_methods if any(m.key in i.flags for i in items))
-    models = ordered_models(items, study)
+    models = ordered_models((item.model for item in items), study)
     notes = list(NOTES)
     truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)
     if truncated:
