@@ -207,11 +207,12 @@ def format_number(value: float, digits: int = 2) -> str:
 
 
 def load_specs(store: RunStore) -> dict[str, Spec]:
-    out: dict[str, Spec] = {}
-    for row in store.query("SELECT * FROM measurement_specs ORDER BY analyzer, name"):
-        key = f"{row['analyzer']}.{row['name']}"
-        out[key] = Spec(key, row["analyzer"], row["version"], row["name"], row["unit"], row["better"], row["description"])
-    return out
+    """Every registered measurement spec by "analyzer.name", in analyzer, then name order."""
+    return {
+        f"{analyzer}.{name}": Spec(f"{analyzer}.{name}", analyzer, row["version"], name, row["unit"], row["better"],
+                                   row["description"])
+        for (analyzer, name), row in sorted(store.specs().items())
+    }
 
 
 def _measurements(store: RunStore) -> dict[int, dict[str, tuple[float | None, str | None]]]:
