@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.generate.backend import (
@@ -56,6 +57,8 @@ class FalBackend:
             raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
+        self._submit_url = URL(f"{self.base_url}/{endpoint}")  # parsed once, not per request
+        self._stream_timeout = stream_timeout(settings.timeout_s)
         origin = urlsplit(self.base_url)
         self._origin = f"{origin.scheme}://{origin.netloc}/"
         self.settings = settings
@@ -95,7 +98,7 @@ class FalBackend:
         return body
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        data = await self._json("POST", f"{self.base_url}/{self.endpoint}", "submit", json=self.payload(request))
+        data = await self._json("POST", self._submit_url, "submit", json=self.payload(request))
         request_id = data.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise RetryableError("fal submit answer has no request_id")
@@ -157,12 +160,10 @@ class FalBackend:
 
     async def _stream(self, submission: Submission) -> dict[str, Any]:
         """Follow ``{status_url}/stream`` until COMPLETED; a quiet stream is re-checked."""
-        url = submission.urls["status_url"].split("?")[0] + "/stream"
+        url = URL(submission.urls["status_url"].split("?")[0] + "/stream").with_query(logs="0")
         while True:
             try:
-                async with self.session.get(
-                    url, params={"logs": "0"}, timeout=stream_timeout(self.settings.timeout_s)
-                ) as response:
+                async with self.session.get(url, timeout=self._stream_timeout) as response:
                     if response.status in (404, 405):
                         await response.read()
                         return await self._without_stream(submission)
@@ -192,12 +193,12 @@ class FalBackend:
         return status if status.get("status") == "COMPLETED" else await self._poll(submission)
 
     # -- HTTP plumbing ----------------------------------------------------------------------
-    async def _request(self, method: str, url: str, **kwargs: Any) -> Reply:
+    async def _request(self, method: str, url: str | URL, **kwargs: Any) -> Reply:
         async with self.session.request(method, url, **kwargs) as response:
             return Reply(response.status, response.headers, await response.read())
 
     async def _json(
-        self, method: str, url: str, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
+        self, method: str, url: str | URL, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
         try:
             reply = await self._request(method, url, **kwargs)
