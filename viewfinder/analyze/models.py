@@ -70,30 +70,35 @@ def is_local(ref: str) -> bool:
     return Path(ref).expanduser().exists()
 
 
-def _unavailable(kind: str, ref: str, setting: str, exc: BaseException) -> ModelUnavailable:
+def _unavailable(kind: str, ref: str, setting: str, exc: BaseException, alternative: str) -> ModelUnavailable:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ModelUnavailable(
         f"{kind} {ref!r} could not be loaded: it is not in the Hugging Face cache ({hub_cache_dir()}) "
         f"and could not be downloaded ({reason}). Run 'viewfinder models fetch --model {ref}' on a machine "
-        f"with internet (then copy that cache here), or set [analysis] {setting} to a local folder or file."
+        f"with internet (then copy that cache here), or {alternative or f'set [analysis] {setting} to a local folder or file'}."
     )
 
 
-def _loading(kind: str, ref: str, setting: str, load: Callable[[], T]) -> T:
-    """Run ``load``; turn a missing file or a failed download into :class:`ModelUnavailable`."""
+def load_model(
+    kind: str, ref: str, setting: str, load: Callable[[], T], *,
+    errors: tuple[type[Exception], ...] = (), alternative: str = "",
+) -> T:
+    """Run ``load`` for the ``[analysis] setting = ref``: a missing path or a local folder that
+    does not load (OSError, or one of ``errors``) is :class:`BadInput`, a hub model neither
+    cached nor downloadable is :class:`ModelUnavailable` (``alternative``: what else to set)."""
     from huggingface_hub.errors import EntryNotFoundError
 
     if ref.startswith((".", "/", "~")) and not is_local(ref):
         raise BadInput(f"[analysis] {setting} = {ref!r}: no such file or folder; give an existing path or a hub id")
     try:
         return load()
-    except (OSError, EntryNotFoundError) as exc:
+    except (OSError, EntryNotFoundError, *errors) as exc:
         if is_local(ref):
             raise BadInput(
                 f"[analysis] {setting} = {ref!r}: the folder is not a usable {kind} ({exc}); "
                 "give a folder saved with save_pretrained"
             ) from None
-        raise _unavailable(kind, ref, setting, exc) from None
+        raise _unavailable(kind, ref, setting, exc, alternative) from None
 
 
 def load_clip(ref: str, device: str, dtype: "torch.dtype") -> tuple[Any, Any, Any]:
@@ -102,17 +107,17 @@ def load_clip(ref: str, device: str, dtype: "torch.dtype") -> tuple[Any, Any, An
     def load() -> tuple[Any, Any, Any]:
         from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel
 
-        return _cache_first(lambda local_only: (
+        return cache_first(lambda local_only: (
             CLIPModel.from_pretrained(ref, dtype=dtype, local_files_only=local_only),
             AutoTokenizer.from_pretrained(ref, local_files_only=local_only),
             CLIPImageProcessorPil.from_pretrained(ref, local_files_only=local_only),
         ))
 
-    model, tokenizer, processor = _loading("CLIP model", ref, "clip_model", load)
+    model, tokenizer, processor = load_model("CLIP model", ref, "clip_model", load)
     return model.to(device).eval(), tokenizer, processor
 
 
-def _cache_first(load: Callable[[bool], T]) -> T:
+def cache_first(load: Callable[[bool], T]) -> T:
     """``load(local_files_only=True)``; only when something is not cached, ask the hub.
 
     A cached model then loads without any network request (fast, and the same weights
@@ -162,9 +167,9 @@ def aesthetic_file(ref: str) -> Path:
         from huggingface_hub import hf_hub_download
 
         repo, filename = location
-        return Path(_cache_first(lambda local_only: hf_hub_download(repo, filename, local_files_only=local_only)))
+        return Path(cache_first(lambda local_only: hf_hub_download(repo, filename, local_files_only=local_only)))
 
-    return _loading("aesthetic predictor", ref, "aesthetic_model", load)
+    return load_model("aesthetic predictor", ref, "aesthetic_model", load)
 
 
 def required_models(analysis: "Analysis") -> list[str]:
@@ -188,7 +193,7 @@ def fetch_model(ref: str) -> Path:
             folder = Path(snapshot_download(ref, allow_patterns=[*CLIP_PATTERNS, "*.bin"]))
         return folder
 
-    return _loading("model", ref, "clip_model", load)
+    return load_model("model", ref, "clip_model", load)
 
 
 def fetch_models(refs: list[str], console: Console | None = None) -> Iterator[tuple[str, Path]]:

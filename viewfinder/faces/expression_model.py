@@ -42,14 +42,11 @@ class ExpressionClassifier:
 
     @classmethod
     def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> "ExpressionClassifier":
-        """Load ``model_id`` (a hub id or a local folder) with transformers."""
-        from viewfinder.analyze.models import ModelUnavailable, hub_cache_dir, is_local, pick_device
+        """Load ``model_id`` (a hub id or a local folder) with transformers, from the Hugging
+        Face cache when it is there (the hub is asked only when not, and never with
+        ``local_files_only``)."""
+        from viewfinder.analyze.models import cache_first, load_model, pick_device
 
-        if model_id.startswith((".", "/", "~")) and not is_local(model_id):
-            raise BadInput(
-                f"[analysis] expression_model = {model_id!r}: no such file or folder; give an existing "
-                "folder saved with save_pretrained, a hub id, or \"\" for the landmark estimate"
-            )
         try:
             from transformers import AutoImageProcessor, AutoModelForImageClassification
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -57,21 +54,16 @@ class ExpressionClassifier:
                 f"[analysis] expression_model = {model_id!r} needs transformers and torch: "
                 f"pip install 'viewfinder[local]' ({exc})"
             ) from None
-        try:
-            processor = AutoImageProcessor.from_pretrained(model_id, local_files_only=local_files_only)
-            model = AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_files_only)
-        except (OSError, ValueError) as exc:
-            if is_local(model_id):
-                raise BadInput(
-                    f"[analysis] expression_model = {model_id!r}: the folder is not a usable image classifier "
-                    f"({type(exc).__name__}); give a folder saved with save_pretrained"
-                ) from None
-            raise ModelUnavailable(
-                f"expression model {model_id!r} could not be loaded: it is not in the Hugging Face cache "
-                f"({hub_cache_dir()}) and could not be downloaded ({type(exc).__name__}). Run 'viewfinder models "
-                f"fetch --model {model_id}' on a machine with internet, or set [analysis] expression_model = \"\" "
-                "for the landmark estimate"
-            ) from None
+
+        def load(local_only: bool) -> tuple[Any, Any]:
+            return (AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only),
+                    AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_only))
+
+        processor, model = load_model(
+            "image classifier", model_id, "expression_model",
+            (lambda: load(True)) if local_files_only else (lambda: cache_first(load)),
+            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the landmark estimate',
+        )
         return cls(model, processor, model_id, pick_device())
 
     def predict(self, crops: Sequence[np.ndarray]) -> list[dict[str, float]]:
