@@ -47,6 +47,14 @@ class Spec:
     def direction(self) -> str:
         return DIRECTION_WORDS.get(self.better, self.better)
 
+    @property
+    def scale(self) -> str:
+        """Unit and direction, e.g. "bits 0-8, higher is better"."""
+        parts = [self.unit] if self.unit else []
+        if self.better != "none":
+            parts.append(self.direction)
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class CardField:
@@ -74,13 +82,8 @@ class CardField:
 
     @property
     def scale(self) -> str:
-        """Unit and direction, e.g. "bits 0-8, higher is better" (empty for texts)."""
-        if self.spec is None or self.text is not None:
-            return ""
-        parts = [self.spec.unit] if self.spec.unit else []
-        if self.spec.better != "none":
-            parts.append(self.spec.direction)
-        return ", ".join(parts)
+        """The spec's unit and direction (empty for texts)."""
+        return "" if self.spec is None or self.text is not None else self.spec.scale
 
 
 @dataclass(frozen=True)
@@ -259,7 +262,7 @@ CARD_LAYOUT: tuple[tuple[str, tuple[Line, ...]], ...] = (
 def card_layout(specs: dict[str, Spec]) -> list[list[Any]]:
     """The layout once for the page: ``[[section, [[label, scale], ...]], ...]``."""
     return [
-        [name, [[line.label, "" if line.as_text else CardField(line.label, line.key, spec=specs.get(line.key)).scale]
+        [name, [[line.label, "" if line.as_text or line.key not in specs else specs[line.key].scale]
                 for line in lines]]
         for name, lines in CARD_LAYOUT
     ]
