@@ -251,8 +251,11 @@ class ClipAnalyzer(Analyzer):
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        futures = [self._prefetched.pop(item.path, None) or self._submit(item.path) for item in batch]
-        crops = [future.result() for future in futures]
+        futures: dict[Path, Future[np.ndarray | str]] = {}  # one decode per file (files are content-addressed)
+        for item in batch:
+            if item.path not in futures:
+                futures[item.path] = self._prefetched.pop(item.path, None) or self._submit(item.path)
+        crops = [futures[item.path].result() for item in batch]
         good = [(item, crop) for item, crop in zip(batch, crops) if not isinstance(crop, str)]
         result.failures.update({item.image_id: crop for item, crop in zip(batch, crops) if isinstance(crop, str)})
         if not good:
