@@ -46,6 +46,7 @@ from viewfinder.store import RunStore
 from viewfinder.study import Study
 
 MAX_RESUBMITS = 3
+REFRESH_S = 0.05  # progress counts go to rich at most this often (it redraws at 4 Hz)
 STORE_LINGER_S = 0.1  # downloaded images gather this long, then share one flush and commit
 
 
@@ -155,6 +156,7 @@ class _Generation:
         self.summary = GenerationSummary(planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6))
         self.reserved = 0.0
         self.in_flight = 0
+        self.refresh_pending = False
         self.budget_stopped = False
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
@@ -196,6 +198,7 @@ class _Generation:
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
                 outcomes += await asyncio.gather(*self.finishing, return_exceptions=True)
+                self._refresh(final=True)
         finally:
             await self.downloads.close()
             for backend in self.backends.values():
@@ -420,7 +423,16 @@ class _Generation:
         self.in_flight += delta
         self._refresh()
 
-    def _refresh(self) -> None:
+    def _refresh(self, final: bool = False) -> None:
+        """Show the counts REFRESH_S after a change (changes meanwhile join it), or now at the end."""
+        if final:
+            self._show()
+        elif not self.refresh_pending:
+            self.refresh_pending = True
+            asyncio.get_running_loop().call_later(REFRESH_S, self._show)
+
+    def _show(self) -> None:
+        self.refresh_pending = False
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         done = self.summary.completed + self.summary.failed + self.summary.skipped
         self.progress.update(
