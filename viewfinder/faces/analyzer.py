@@ -22,14 +22,14 @@ import numpy as np
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.errors import BadInput
-from viewfinder.faces.camera import NO_FACE, camera_angle, shot_size
+from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
 from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
 from viewfinder.store import Measurement, MeasurementSpec
 from viewfinder.study.schema import Analysis
-from viewfinder.study.vocabulary import EXPRESSIONS
+from viewfinder.study.vocabulary import EXPRESSIONS, NO_FACE
 
 FOREHEAD, CHIN = 10, 152
 DECODE_MIN_SIDE = 512

@@ -38,7 +38,6 @@ SHOT_SIZE_LIMITS: tuple[tuple[float, str], ...] = (
     (0.25, "close-up"),
     (0.1, "medium"),
 )
-NO_FACE = "no face"
 
 
 def camera_angle(pitch_deg: float, face_centre_y: float | None = None) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.analyze.runner import COST_KIND
 from viewfinder.errors import FatalRunError
-from viewfinder.judge.answer import NO_FACE, UNCLEAR, AnswerError, JudgeAnswer, parse_answer, response_schema
+from viewfinder.judge.answer import AnswerError, JudgeAnswer, parse_answer, response_schema
 from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
@@ -25,6 +25,7 @@ from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend, env_whole_nu
 from viewfinder.judge.vqascore import p_yes
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study.schema import Analysis
+from viewfinder.study.vocabulary import NO_FACE, UNCLEAR
 
 CODE_VERSION = "1"
 CONCURRENCY_ENV = "VIEWFINDER_JUDGE_CONCURRENCY"

@@ -24,14 +24,14 @@ from pydantic import (
 from viewfinder.study.vocabulary import (
     CAMERA_ANGLES,
     EXPRESSIONS,
+    NO_FACE,
     SHOT_SIZES,
+    UNCLEAR,
     canonical_angle,
     canonical_expression,
     canonical_shot_size,
 )
 
-UNCLEAR = "unclear"
-NO_FACE = "no face"
 ANGLE_CHOICES: tuple[str, ...] = (*CAMERA_ANGLES, UNCLEAR)
 SHOT_CHOICES: tuple[str, ...] = (*SHOT_SIZES, UNCLEAR)
 EXPRESSION_CHOICES: tuple[str, ...] = (*EXPRESSIONS, NO_FACE)

@@ -13,7 +13,14 @@ from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from viewfinder.study import Study
-from viewfinder.study.vocabulary import canonical_angle, canonical_expression, canonical_shot_size, parse_camera
+from viewfinder.study.vocabulary import (
+    NO_FACE,
+    UNCLEAR,
+    canonical_angle,
+    canonical_expression,
+    canonical_shot_size,
+    parse_camera,
+)
 
 FACTORS: tuple[str, ...] = ("category", "emotion", "camera", "style")
 
@@ -123,7 +130,7 @@ def not_judged_reason(raw: Any) -> str:
     if raw is None:
         return "no answer"
     text = str(raw).strip().lower()
-    return text if text in ("no face", "unclear") else "unreadable answer"
+    return text if text in (NO_FACE, UNCLEAR) else "unreadable answer"
 
 
 def image_adherence(

@@ -19,6 +19,10 @@ CAMERA_ANGLES: tuple[str, ...] = (
 )
 SHOT_SIZES: tuple[str, ...] = ("extreme close-up", "close-up", "medium", "wide")
 
+# Answers that mean "could not be judged": counted apart by scoring, never as failures.
+NO_FACE = "no face"
+UNCLEAR = "unclear"
+
 EXPRESSIONS: tuple[str, ...] = (
     "neutral",
     "happiness",
