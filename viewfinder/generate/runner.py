@@ -296,9 +296,7 @@ class _Generation:
                 images.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
         except (JobFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
-            self.finishing_slots.release()
-            return
-        try:
+        else:
             await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
         finally:
             self.finishing_slots.release()
