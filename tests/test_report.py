@@ -285,3 +285,19 @@ def test_stale_score_report_is_bad_input_with_the_fix(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2
     assert "run 'viewfinder score" in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_methods_list_each_models_generation_changes() -> None:
+    from viewfinder.report.data import _generation_settings
+    from viewfinder.study import parse_study
+
+    study = parse_study(
+        'name = "s"\ntopic = "t"\ncameras = ["eye-level"]\nstyles = ["cinematic"]\n'
+        'models = ["fal:a/b", "fal:c/d"]\n\n[generation]\nnum_inference_steps = 4\n\n'
+        '[generation.per_model."fal:c/d"]\nnum_inference_steps = 28\nguidance_scale = 3.5\n\n'
+        '[[emotions]]\nname = "Joy"\n\n[[emotions.cases]]\nvariant = "v"\nsubject = "s"\ncategory = "c"\nscene = "x"\n'
+    )
+    settings = _generation_settings(study)
+    assert settings["num_inference_steps"] == 4
+    assert settings["for fal:c/d"] == "num_inference_steps=28, guidance_scale=3.5"
+    assert "per_model" not in settings

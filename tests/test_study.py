@@ -143,3 +143,44 @@ def test_missing_study_file(tmp_path: Path) -> None:
     result = run_cli("expand", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
     assert "study file not found" in result.stderr
+
+
+PER_MODEL = MINIMAL.replace("seeds = [1, 2]", 'seeds = [1, 2]\nmodels = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]') + """
+[generation]
+num_inference_steps = 4
+
+[generation.per_model."fal:fal-ai/flux/dev"]
+num_inference_steps = 28
+guidance_scale = 3.5
+"""
+
+
+def test_per_model_settings_change_only_that_models_jobs() -> None:
+    study = parse_study(PER_MODEL)
+    jobs = list(expand_jobs(study))
+    dev = [job for job in jobs if job.model == "fal:fal-ai/flux/dev"]
+    schnell = [job for job in jobs if job.model == "fal:fal-ai/flux/schnell"]
+    assert {job.params["num_inference_steps"] for job in dev} == {28}
+    assert {job.params["guidance_scale"] for job in dev} == {3.5}
+    assert {job.params["num_inference_steps"] for job in schnell} == {4}
+    assert all("guidance_scale" not in job.params and "per_model" not in job.params for job in schnell)
+    without = parse_study(PER_MODEL.split("[generation.per_model")[0])
+    plain = {job.id for job in expand_jobs(without)}
+    assert {job.id for job in schnell} <= plain  # ids of unchanged models stay the same
+    assert not {job.id for job in dev} & plain
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "expected"),
+    [
+        (PER_MODEL.replace('per_model."fal:fal-ai/flux/dev"', 'per_model."fal:fal-ai/flux/pro"'), "study.toml:21",
+         "field generation.per_model.fal:fal-ai/flux/pro: 'fal:fal-ai/flux/pro' is not in the study's models"),
+        (PER_MODEL.replace("num_inference_steps = 28", "num_steps = 28"), "study.toml:22",
+         "field generation.per_model.fal:fal-ai/flux/dev.num_steps: unknown key 'num_steps'"),
+    ],
+)
+def test_bad_per_model_settings(tmp_path: Path, text: str, where: str, expected: str) -> None:
+    with pytest.raises(BadInput) as info:
+        load_study(write(tmp_path, text))
+    assert str(info.value).startswith(str(tmp_path / where)), str(info.value)
+    assert expected in str(info.value)

@@ -389,12 +389,20 @@ def gather_methods(store: RunStore, study: Study, cards: list[Card],
         first_image_at=dates["first"],
         last_image_at=dates["last"],
         texts=texts,
-        generation=study.generation.model_dump(exclude_none=True),
+        generation=_generation_settings(study),
         jobs=store.job_counts(),
         viewfinder_version=__version__,
         clip_model=study.analysis.clip_model,
         aesthetic_model=study.analysis.aesthetic_model,
     )
+
+
+def _generation_settings(study: Study) -> dict[str, Any]:
+    """The study's generation parameters, then each model's changes as one line per model."""
+    settings: dict[str, Any] = study.generation.model_dump(exclude_none=True, exclude={"per_model"})
+    for model, changes in study.generation.per_model.items():
+        settings[f"for {model}"] = ", ".join(f"{k}={v}" for k, v in changes.model_dump(exclude_none=True).items())
+    return settings
 
 
 SUMMARY_KEYS = ("clip.clip_score", "clip.aesthetic", "judge.aesthetic", "judge.ai_likelihood",

@@ -74,9 +74,11 @@ def expand_prompts(study: Study) -> list[GridPrompt]:
 
 def expand_jobs(study: Study, models: list[str] | None = None) -> Iterator[Job]:
     """Every prompt x model x seed, in grid order; ``models`` overrides the study's list."""
-    params = study.generation.model_dump(exclude_none=True)
+    chosen = models or study.models
+    params_of = {model: study.generation.params_for(model) for model in chosen}
     for prompt in expand_prompts(study):
-        for model in models or study.models:
+        for model in chosen:
+            params = params_of[model]
             for seed in study.seeds:
                 job_id = stable_id("job", prompt.text, model, seed, params)
                 yield Job(id=job_id, prompt=prompt, model=model, seed=seed, params=params)

@@ -87,6 +87,14 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+def _table_header(line: str) -> list[str] | None:
+    """The dotted name of a ``[table]`` header line as its parts (quoted keys unquoted)."""
+    match = re.match(r"^\s*\[(?!\[)(.*)\]\s*(#.*)?$", line)
+    if not match:
+        return None
+    return [a or b or c for a, b, c in re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s"\']+)', match.group(1))]
+
+
 def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
     """Best-effort line number (1-based) of the field at ``loc`` in the TOML ``text``."""
     lines = text.splitlines()
@@ -111,10 +119,11 @@ def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
             found = next((n for n in range(start, end) if key.match(lines[n])), None)
             return None if found is None else found + 1
         if isinstance(part, str):
-            table = re.compile(r"^\s*\[\s*" + re.escape(".".join(prefix + [part])) + r"\s*\]")
-            hit = next((n for n in range(start, end) if table.match(lines[n])), None)
-            if hit is not None and nxt is not None:
-                start = hit
+            wanted = prefix + [part]
+            hit = next((n for n in range(start, end) if _table_header(lines[n]) == wanted), None)
+            deeper = any((_table_header(lines[n]) or [])[: len(wanted)] == wanted for n in range(start, end))
+            if nxt is not None and (hit is not None or deeper):
+                start = start if hit is None else hit
                 prefix.append(part)
                 i += 1
                 continue
@@ -132,7 +141,7 @@ def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
 def _describe(exc: ValidationError, text: str, path: str | Path) -> str:
     problems = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        loc = tuple(error.get("ctx", {}).get("loc", error["loc"]))
         if "index" in error.get("ctx", {}):
             loc += (error["ctx"]["index"],)
         line = _line_of(loc, text) if loc else None

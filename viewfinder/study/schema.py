@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -65,8 +65,24 @@ class Emotion(Strict):
         return value
 
 
+class GenerationSettings(Strict):
+    """One model's changes to the study's generation parameters (unset fields keep them)."""
+
+    image_size: str | None = None
+    width: int | None = Field(default=None, ge=64, le=4096)
+    height: int | None = Field(default=None, ge=64, le=4096)
+    num_inference_steps: int | None = Field(default=None, ge=1, le=100)
+    output_format: str | None = Field(default=None, pattern="^(jpeg|png)$")
+    enable_safety_checker: bool | None = None
+    guidance_scale: float | None = None
+
+
 class Generation(Strict):
-    """Parameters sent to every generation backend (each maps them to its own API)."""
+    """Parameters sent to every generation backend (each maps them to its own API).
+
+    ``per_model`` changes them for one model, e.g. more steps for a slower model:
+    ``[generation.per_model."fal:fal-ai/flux/dev"] num_inference_steps = 28``.
+    """
 
     image_size: str = "landscape_4_3"
     width: int | None = Field(default=None, ge=64, le=4096)
@@ -75,6 +91,14 @@ class Generation(Strict):
     output_format: str = Field(default="jpeg", pattern="^(jpeg|png)$")
     enable_safety_checker: bool = True
     guidance_scale: float | None = None
+    per_model: dict[str, GenerationSettings] = Field(default_factory=dict)
+
+    def params_for(self, model: str) -> dict[str, Any]:
+        """The parameters sent for ``model``: the study's, with its ``per_model`` changes."""
+        params = self.model_dump(exclude_none=True, exclude={"per_model"})
+        if model in self.per_model:
+            params.update(self.per_model[model].model_dump(exclude_none=True))
+        return params
 
 
 class Analysis(Strict):
@@ -153,6 +177,17 @@ class Study(Strict):
                 f"unknown template field(s) {sorted(unknown)}; use only {', '.join(FIELDS)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _per_model_names_a_model(self) -> "Study":
+        for model in self.generation.per_model:
+            if model not in self.models:
+                raise PydanticCustomError(
+                    "unknown_model",
+                    "'{model}' is not in the study's models; add it to models or correct the name",
+                    {"model": model, "loc": ("generation", "per_model", model)},
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_emotions(self) -> "Study":
