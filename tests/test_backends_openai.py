@@ -11,7 +11,8 @@ from tests.servers.openai_images_server import OPENAI_TEST_KEY
 from tests.test_backends_runner import generate, study_for
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.generate.backend import BackendSettings, GenerationRequest
-from viewfinder.generate.openai_images import OpenAIImagesBackend, nearest_size
+from viewfinder.generate.openai_images import SIZES, OpenAIImagesBackend
+from viewfinder.generate.pricing import nearest_aspect
 from viewfinder.runfolder import init_run
 
 MODEL = "openai:gpt-image-1.5"
@@ -23,7 +24,7 @@ MODEL = "openai:gpt-image-1.5"
      (1100, 1000, "1024x1024"), (576, 1024, "1024x1536")],
 )
 def test_sizes_map_to_the_supported_size_of_nearest_aspect_ratio(width, height, size):
-    assert nearest_size(width, height) == size
+    assert nearest_aspect(width, height, SIZES) == size
 
 
 def test_the_request_and_the_stored_answer(openai_images_server, tmp_path):

@@ -11,7 +11,8 @@ from tests.servers.replicate_server import REPLICATE_TEST_TOKEN
 from tests.test_backends_runner import generate
 from viewfinder.errors import BadInput
 from viewfinder.generate.backend import BackendSettings
-from viewfinder.generate.replicate import ReplicateBackend, nearest_aspect_ratio
+from viewfinder.generate.pricing import nearest_aspect
+from viewfinder.generate.replicate import ASPECT_RATIOS, ReplicateBackend
 
 MODEL = "replicate:black-forest-labs/flux-schnell"
 VERSION = "5599ed30703defd1d160a25a63321b4dec97101d98b4674bcc56e41f62f35637"
@@ -22,7 +23,7 @@ VERSION = "5599ed30703defd1d160a25a63321b4dec97101d98b4674bcc56e41f62f35637"
     [(1024, 768, "4:3"), (1024, 1024, "1:1"), (768, 1024, "3:4"), (1024, 576, "16:9"), (576, 1024, "9:16"), (2100, 900, "21:9")],
 )
 def test_sizes_map_to_the_nearest_aspect_ratio(width, height, ratio):
-    assert nearest_aspect_ratio(width, height) == ratio
+    assert nearest_aspect(width, height, ASPECT_RATIOS) == ratio
 
 
 def test_create_then_poll_until_succeeded(replicate_server, tmp_path):

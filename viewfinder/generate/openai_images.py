@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 import uuid
 from typing import Any
@@ -28,10 +27,10 @@ from viewfinder.generate.backend import (
     RequestUnknown,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
+from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))  # what GPT image models accept
+SIZES = ("1024x1024", "1536x1024", "1024x1536")  # what GPT image models accept
 DEFAULT_QUALITY = "medium"  # the quality the price table assumes
 GENERATION_TIMEOUT_S = 300.0  # a high-quality image can take minutes to come back
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -39,13 +38,6 @@ PROVIDER = Provider(
     "OpenAI", "OPENAI_API_KEY", "your OpenAI API key", "OPENAI_BASE_URL", DEFAULT_BASE_URL,
     "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing",
 )
-
-
-def nearest_size(width: int, height: int) -> str:
-    """The supported size whose aspect ratio is nearest ``width`` x ``height``, as ``"WxH"``."""
-    aspect = math.log(width / height)
-    w, h = min(SIZES, key=lambda size: abs(math.log(size[0] / size[1]) - aspect))
-    return f"{w}x{h}"
 
 
 class OpenAIImagesBackend(ApiBackend):
@@ -70,7 +62,7 @@ class OpenAIImagesBackend(ApiBackend):
             "model": self.model,
             "prompt": request.prompt,
             "n": 1,
-            "size": nearest_size(*requested_size(params)),
+            "size": nearest_aspect(*requested_size(params), SIZES),
             "quality": params.get("quality", DEFAULT_QUALITY),
             "output_format": params.get("output_format", "png"),
         }

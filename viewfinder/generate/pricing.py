@@ -10,7 +10,8 @@ OpenAI, Replicate and BFL bill per image instead: see :data:`PRICE_PER_IMAGE` an
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+import re
+from typing import Any, Iterable, Mapping
 
 from viewfinder.errors import BadInput
 
@@ -64,6 +65,17 @@ def price_per_megapixel(model: str, overrides: Mapping[str, float] | None = None
     return PRICE_PER_MEGAPIXEL.get(model)
 
 
+def nearest_aspect(width: int, height: int, options: Iterable[str]) -> str:
+    """The option ("WxH" or "W:H") whose aspect ratio is nearest ``width`` x ``height``."""
+    aspect = math.log(width / height)
+
+    def distance(option: str) -> float:
+        w, h = re.split(r"[x:]", option)
+        return abs(math.log(int(w) / int(h)) - aspect)
+
+    return min(options, key=distance)
+
+
 def price_per_image(model: str, width: int, height: int) -> float | None:
     """USD for one ``width`` x ``height`` image of a model billed per image; None otherwise."""
     if model in PRICE_FIRST_MEGAPIXEL:
@@ -71,9 +83,7 @@ def price_per_image(model: str, width: int, height: int) -> float | None:
         return round(first + further * max(0.0, width * height / 1_000_000 - 1), 6)
     price = PRICE_PER_IMAGE.get(model)
     if isinstance(price, dict):
-        aspect = math.log(width / height)
-        size = min(price, key=lambda wxh: abs(math.log(int(wxh.split("x")[0]) / int(wxh.split("x")[1])) - aspect))
-        return price[size]
+        return price[nearest_aspect(width, height, price)]
     return price
 
 

@@ -13,7 +13,6 @@ The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +29,7 @@ from viewfinder.generate.backend import (
     RetryableError,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
+from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.replicate.com"
 MODEL_ID = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(:(?P<version>[0-9a-f]{8,64}))?$")
@@ -42,17 +41,6 @@ PROVIDER = Provider(
     "Replicate", "REPLICATE_API_TOKEN", "your token", "REPLICATE_BASE_URL", DEFAULT_BASE_URL,
     "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing",
 )
-
-
-def nearest_aspect_ratio(width: int, height: int) -> str:
-    """The aspect ratio Replicate's FLUX models accept that is nearest ``width`` x ``height``."""
-    aspect = math.log(width / height)
-
-    def distance(ratio: str) -> float:
-        w, h = ratio.split(":")
-        return abs(math.log(int(w) / int(h)) - aspect)
-
-    return min(ASPECT_RATIOS, key=distance)
 
 
 class ReplicateBackend(ApiBackend):
@@ -80,7 +68,7 @@ class ReplicateBackend(ApiBackend):
         inputs: dict[str, Any] = {
             "prompt": request.prompt,
             "seed": request.seed,
-            "aspect_ratio": nearest_aspect_ratio(*requested_size(params)),
+            "aspect_ratio": nearest_aspect(*requested_size(params), ASPECT_RATIOS),
             "num_outputs": 1,
             "num_inference_steps": int(params.get("num_inference_steps", 4)),
             "output_format": FORMATS.get(fmt, fmt),
