@@ -53,7 +53,7 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
                                           f"according to the {method} method; null when not judged or not asked"}
         elif (analyzer, name) in specs:
             spec = specs[(analyzer, name)]
-            out[column] = {key: str(spec[key]) for key in ("unit", "better", "description", "version")}
+            out[column] = {key: str(getattr(spec, key)) for key in ("unit", "better", "description", "version")}
     return out
 
 
@@ -70,13 +70,13 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
     rows = []
     for image in images:
-        row: dict[str, Any] = {name: image[_ROW_FIELDS.get(name, name)] for name in IMAGE_COLUMNS}
-        values = table.get(image["id"], {})
+        row: dict[str, Any] = {name: getattr(image, _ROW_FIELDS.get(name, name)) for name in IMAGE_COLUMNS}
+        values = table.get(image.id, {})
         row.update({column: values.get(column) for column in measure_columns})
         for dimension in dimensions:
             wanted = requested(dimension, image, study)
             row[f"requested.{dimension}"] = None if wanted is None else " | ".join(sorted(wanted))
-        flags = adherence[image["id"]].flags
+        flags = adherence[image.id].flags
         row.update({f"adherence.{m.dimension}.{m.method}": flags.get(m.key) for m in methods})
         rows.append({key: _mask(value, secrets) for key, value in row.items()})
     return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows

@@ -9,7 +9,6 @@ network) is reported as failed with its message while the other analyzers run.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
@@ -18,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.errors import FatalRunError, ViewfinderError
-from viewfinder.store import RunStore
+from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
 
@@ -67,16 +66,16 @@ def image_items(store: RunStore, study: Study) -> list[ImageItem]:
     return [_item(store, row, expressions) for row in store.images()]
 
 
-def _item(store: RunStore, row: sqlite3.Row, expressions: dict[str, tuple[str, ...]]) -> ImageItem:
+def _item(store: RunStore, row: ImageRecord, expressions: dict[str, tuple[str, ...]]) -> ImageItem:
     return ImageItem(
-        image_id=row["id"],
+        image_id=row.id,
         path=store.image_path(row),
-        sha256=row["sha256"],
-        model=row["model"],
-        seed=row["seed"],
-        prompt_text=row["prompt_text"],
-        fields={name: row[name] for name in FIELDS},
-        expressions=expressions.get(row["emotion"], ()),
+        sha256=row.sha256,
+        model=row.model,
+        seed=row.seed,
+        prompt_text=row.prompt_text,
+        fields={name: row.prompt_field(name) for name in FIELDS},
+        expressions=expressions.get(row.emotion, ()),
     )
 
 
@@ -168,16 +167,15 @@ def _store_batch(
     done_set = set(done)
     measurements = [m for m in result.measurements if m.image_id in done_set]
     failures = {image_id: error for image_id, error in result.failures.items() if image_id in batch_ids}
-    with store.transaction() as conn:  # the batch's costs and results commit together
+    with store.transaction():  # the batch's costs and results commit together
         for cost in result.costs:
-            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
+            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail)
         store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
 
 
 def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[ImageItem]:
     """Images that no version of analyzer ``name`` has measured yet."""
-    rows = store.query("SELECT image_id FROM analysis_runs WHERE analyzer=? AND status='done'", (name,))
-    done = {row["image_id"] for row in rows}
+    done = store.analyzed_image_ids(name)
     return [item for item in items if item.image_id not in done]
 
 

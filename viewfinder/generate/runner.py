@@ -13,15 +13,13 @@ key to find that request again, so the job is submitted a second time.
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 import time
+from functools import partial
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from viewfinder.errors import BadInput, FatalRunError
@@ -38,15 +36,21 @@ from viewfinder.generate.backend import (
     split_model,
 )
 from viewfinder.generate.batching import Batcher
-from viewfinder.generate.download import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, StoredImage, fetch_image, store_batch
+from viewfinder.generate.download import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    StoredImage,
+    fetch_image,
+    store_batch,
+)
 from viewfinder.generate.http import new_session
 from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
+from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.generate.retry import RetryPolicy, with_retries
-from viewfinder.store import RunStore
+from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 
 MAX_RESUBMITS = 3
-REFRESH_S = 0.05  # progress counts go to rich at most this often (it redraws at 4 Hz)
 STORE_LINGER_S = 0.1  # downloaded images gather this long, then share one flush and commit
 
 
@@ -70,7 +74,7 @@ class GenerateOptions:
 class _Downloaded:
     """A job whose images are downloaded, waiting for its batch to be stored and recorded."""
 
-    job: sqlite3.Row
+    job: JobRecord
     backend: Backend
     submission: Submission
     result: GenerationResult
@@ -78,65 +82,29 @@ class _Downloaded:
     estimate: float
 
 
-@dataclass
-class GenerationSummary:
-    """What one generation stage did."""
-
-    planned: int = 0
-    completed: int = 0
-    failed: int = 0
-    skipped: int = 0  # not submitted: the budget would have been passed
-    images: int = 0
-    retries: int = 0
-    cost_usd: float = 0.0
-    estimated_cost_usd: float = 0.0
-    elapsed_s: float = 0.0
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def run_generation(store: RunStore, study: Study, options: GenerateOptions, console: Console) -> GenerationSummary:
+def run_generation(
+    store: RunStore, study: Study, options: GenerateOptions, console: Console
+) -> GenerationSummary:
     """Make every image not made yet; print progress to ``console``; return the summary."""
-    jobs = _selected_jobs(store, options.limit)
-    estimates = {job["id"]: estimate_job_cost(job["model"], json.loads(job["params"]), study.prices) for job in jobs}
+    jobs = store.jobs_to_run(options.limit)
+    estimates = {job.id: estimate_job_cost(job.model, job.params, study.prices) for job in jobs}
     if options.max_cost is not None:
         _require_prices(jobs, study)
     if options.dry_run:
-        return _dry_run(jobs, estimates, store, console)
+        return dry_run_summary(jobs, estimates, store.total_cost(), console)
     if not jobs:
         console.print("generate: every job is already completed")
         return GenerationSummary()
     return asyncio.run(_Generation(store, study, options, console, jobs, estimates).run())
 
 
-def _selected_jobs(store: RunStore, limit: int | None) -> list[sqlite3.Row]:
-    """Jobs still to do: submitted ones first (already paid for), then pending and failed."""
-    jobs = store.jobs(states=["submitted", "pending", "failed"])
-    jobs.sort(key=lambda job: job["state"] != "submitted")
-    return jobs[:limit] if limit else jobs
-
-
-def _require_prices(jobs: list[sqlite3.Row], study: Study) -> None:
-    for model in sorted({job["model"] for job in jobs}):
+def _require_prices(jobs: list[JobRecord], study: Study) -> None:
+    for model in sorted({job.model for job in jobs}):
         if not has_price(model, study.prices):
             raise BadInput(
                 f"--max-cost: no price is known for {model!r}; add it to the study's [prices] table "
                 f'("{model}" = USD per megapixel)'
             )
-
-
-def _dry_run(
-    jobs: list[sqlite3.Row], estimates: dict[str, float], store: RunStore, console: Console
-) -> GenerationSummary:
-    table = Table(title=f"{len(jobs)} jobs to run (dry run: nothing is called)")
-    for column in ("job", "state", "model", "seed", "USD", "prompt"):
-        table.add_column(column, overflow="fold")
-    for job in jobs:
-        cells = (job["id"], job["state"], job["model"], str(job["seed"]), f"{estimates[job['id']]:.4f}", job["prompt_text"])
-        table.add_row(*(Text(cell) for cell in cells))  # prompt text is data, never rich markup
-    console.print(table)
-    total = sum(estimates.values())
-    console.print(f"estimated cost: ${total:.4f} for {len(jobs)} images; spent so far: ${store.total_cost():.4f}")
-    return GenerationSummary(planned=len(jobs), estimated_cost_usd=round(total, 6))
 
 
 class _Generation:
@@ -148,24 +116,26 @@ class _Generation:
         study: Study,
         options: GenerateOptions,
         console: Console,
-        jobs: list[sqlite3.Row],
+        jobs: list[JobRecord],
         estimates: dict[str, float],
     ) -> None:
         self.store, self.study, self.options, self.console = store, study, options, console
         self.jobs, self.estimates = jobs, estimates
-        self.summary = GenerationSummary(planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6))
+        self.summary = GenerationSummary(
+            planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6)
+        )
         self.reserved = 0.0
-        self.in_flight = 0
-        self.refresh_pending = False
+        self.view = GenerationProgress(self.summary, console)
         self.budget_stopped = False
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
-        self.started = time.perf_counter()
         self.backends: dict[str, Backend] = {}
 
     async def run(self) -> GenerationSummary:
-        settings = BackendSettings(self.options.timeout_s, self.options.concurrency, self.options.poll_interval_s)
-        for model in dict.fromkeys(job["model"] for job in self.jobs):
+        settings = BackendSettings(
+            self.options.timeout_s, self.options.concurrency, self.options.poll_interval_s
+        )
+        for model in dict.fromkeys(job.model for job in self.jobs):
             split_model(model)
             self.backends[model] = make_backend(model, settings)
         self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
@@ -174,46 +144,33 @@ class _Generation:
         self.storing: Batcher[_Downloaded, list[StoredImage] | JobFailed] = Batcher(
             self._store, self._record, linger_s=STORE_LINGER_S
         )
-        queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
+        queue: asyncio.Queue[JobRecord] = asyncio.Queue()
         for job in self.jobs:
-            if job["state"] == "submitted":
-                self.reserved += self.estimates[job["id"]]
+            if job.state == "submitted":
+                self.reserved += self.estimates[job.id]
             queue.put_nowait(job)
-        self.progress = Progress(
-            TextColumn("generate"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("failed {task.fields[failed]}  in flight {task.fields[in_flight]}"),
-            TextColumn("{task.fields[rate]:.2f} img/s  ${task.fields[cost]:.4f}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            refresh_per_second=4,
-        )
         try:
-            with self.progress:
-                self.task = self.progress.add_task(
-                    "generate", total=len(self.jobs), failed=0, in_flight=0, rate=0.0, cost=0.0
-                )
+            with self.view:
                 workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.options.concurrency)]
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
                 outcomes += await asyncio.gather(*self.finishing, return_exceptions=True)
-                self._refresh(final=True)
+                self.view.refresh(final=True)
         finally:
             await self.downloads.close()
             for backend in self.backends.values():
                 await backend.aclose()
-        self.summary.elapsed_s = time.perf_counter() - self.started
+        self.summary.elapsed_s = self.view.elapsed_s()
         self.summary.cost_usd = round(self.summary.cost_usd, 6)
         if self.fatal is not None:
             raise self.fatal
         for outcome in outcomes:
             if isinstance(outcome, Exception):
                 raise outcome
-        self._report()
+        print_summary(self.summary, self.store.total_cost(), self.console)
         return self.summary
 
-    async def _worker(self, queue: asyncio.Queue[sqlite3.Row]) -> None:
+    async def _worker(self, queue: asyncio.Queue[JobRecord]) -> None:
         while not queue.empty() and self.fatal is None:
             job = queue.get_nowait()
             try:
@@ -226,16 +183,16 @@ class _Generation:
                 return
 
     # -- one job ----------------------------------------------------------------------------
-    async def _job(self, job: sqlite3.Row) -> None:
+    async def _job(self, job: JobRecord) -> None:
         """Hold a provider slot from submit until the result is known; the image download and
         storage then run alongside, so the slot serves the next job at once."""
-        backend = self.backends[job["model"]]
-        estimate = self.estimates[job["id"]]
+        backend = self.backends[job.model]
+        estimate = self.estimates[job.id]
         submission = _stored_submission(job)
         if submission is None and not self._reserve(estimate):
             self.summary.skipped += 1
             return
-        self._in_flight(+1)
+        self.view.add_in_flight(+1)
         try:
             submission, result = await self._generate(backend, job, submission)
         except (JobFailed, RetryableError) as exc:
@@ -245,36 +202,36 @@ class _Generation:
             self.reserved -= estimate
             raise
         finally:
-            self._in_flight(-1)
+            self.view.add_in_flight(-1)
         await self.finishing_slots.acquire()
         task = asyncio.create_task(self._finish(job, backend, submission, result, estimate))
         self.finishing.add(task)
         task.add_done_callback(self.finishing.discard)
 
     async def _generate(
-        self, backend: Backend, job: sqlite3.Row, submission: Submission | None
+        self, backend: Backend, job: JobRecord, submission: Submission | None
     ) -> tuple[Submission, GenerationResult]:
         """Submit (unless a stored request is still known) and wait for the result."""
         request = GenerationRequest(
-            job_id=job["id"],
-            model_id=split_model(job["model"])[1],
-            prompt=job["prompt_text"],
-            seed=job["seed"],
-            params=json.loads(job["params"]),
+            job_id=job.id,
+            model_id=split_model(job.model)[1],
+            prompt=job.prompt_text,
+            seed=job.seed,
+            params=job.params,
         )
-        attempts = job["attempts"]
+        attempts = job.attempts
         for _ in range(MAX_RESUBMITS + 1):
             if submission is None:
                 submission = await self._submit(backend, request, job)
                 attempts += 1
-                self._mark_submitted(job["id"], backend.payload(request), submission, attempts)
+                self._mark_submitted(job.id, backend.payload(request), submission, attempts)
             try:
                 return submission, await self._wait(backend, submission, job)
             except RequestUnknown:
                 submission = None
         raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
 
-    async def _submit(self, backend: Backend, request: GenerationRequest, job: sqlite3.Row) -> Submission:
+    async def _submit(self, backend: Backend, request: GenerationRequest, job: JobRecord) -> Submission:
         """Submit with retries; a Retry-After from the provider pauses every worker's submits."""
 
         async def attempt() -> Submission:
@@ -286,14 +243,23 @@ class _Generation:
         return await with_retries(attempt, self.options.retry, self._retry_note(job, "submit"))
 
     async def _finish(
-        self, job: sqlite3.Row, backend: Backend, submission: Submission, result: GenerationResult, estimate: float
+        self,
+        job: JobRecord,
+        backend: Backend,
+        submission: Submission,
+        result: GenerationResult,
+        estimate: float,
     ) -> None:
         """Download the images, then hand them to the batch that verifies, stores, flushes
         and records them (each job's rows in the batch's one transaction)."""
         try:
             images = []
             for ref in result.images:
-                images.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
+                images.append(
+                    await with_retries(
+                        partial(self._download, ref), self.options.retry, self._retry_note(job, "download")
+                    )
+                )
         except (JobFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
         else:
@@ -301,15 +267,17 @@ class _Generation:
         finally:
             self.finishing_slots.release()
 
-    def _give_up(self, job: sqlite3.Row, backend: Backend, error: Exception, estimate: float) -> None:
+    def _give_up(self, job: JobRecord, backend: Backend, error: Exception, estimate: float) -> None:
         prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
-        self._fail(job["id"], backend.redact(prefix + str(error)))
+        self._fail(job.id, backend.redact(prefix + str(error)))
         self.reserved -= estimate
 
-    async def _wait(self, backend: Backend, submission: Submission, job: sqlite3.Row) -> GenerationResult:
+    async def _wait(self, backend: Backend, submission: Submission, job: JobRecord) -> GenerationResult:
         try:
             async with asyncio.timeout(self.options.job_timeout_s):
-                return await with_retries(lambda: backend.wait(submission), self.options.retry, self._retry_note(job, "wait"))
+                return await with_retries(
+                    lambda: backend.wait(submission), self.options.retry, self._retry_note(job, "wait")
+                )
         except TimeoutError:
             cancelled = await backend.cancel(submission)
             raise JobFailed(
@@ -329,7 +297,7 @@ class _Generation:
     def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | JobFailed]) -> None:
         """On the event loop: complete or fail the batch's jobs in one transaction."""
         with self.store.transaction():
-            for item, outcome in zip(batch, outcomes):
+            for item, outcome in zip(batch, outcomes, strict=True):
                 if isinstance(outcome, JobFailed):
                     self._give_up(item.job, item.backend, outcome, item.estimate)
                 else:
@@ -346,7 +314,7 @@ class _Generation:
             total = self.store.total_cost() + self.reserved + estimate
             if total > limit + 1e-9:
                 self.budget_stopped = True
-                self.progress.console.print(
+                self.view.note(
                     f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to ${total:.4f}, "
                     f"over --max-cost ${limit:.4f}; no more submissions"
                 )
@@ -354,108 +322,76 @@ class _Generation:
         self.reserved += estimate
         return True
 
-    def _mark_submitted(self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int) -> None:
-        self.store.update_job(
+    def _mark_submitted(
+        self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int
+    ) -> None:
+        self.store.mark_submitted(
             job_id,
-            state="submitted",
             request_id=submission.request_id,
             request=payload,
             response={"queue": submission.urls},
             attempts=attempts,
-            last_error=None,
         )
 
     def _complete(
         self,
-        job: sqlite3.Row,
+        job: JobRecord,
         submission: Submission,
         result: GenerationResult,
         stored: list[StoredImage],
     ) -> None:
-        model = job["model"]
-        seed = result.seed if result.seed is not None else job["seed"]
-        total = 0.0
-        with self.store.transaction() as conn:
-            for idx, (item, ref) in enumerate(zip(stored, result.images)):
-                image = item.image
-                cost = image_cost(model, image.width, image.height, self.study.prices)
-                total += cost
-                source = ref.url if ref.url and not ref.url.startswith("data:") else None
-                image_id = self.store.add_image(
-                    job_id=job["id"], sha256=item.sha256, path=item.path, size=len(image.data), fmt=image.format,
-                    width=image.width, height=image.height, model=model, seed=seed, cost_usd=cost,
-                    source_url=source, idx=idx, conn=conn,
+        model = job.model
+        files = []
+        for item, ref in zip(stored, result.images, strict=False):
+            image = item.image
+            files.append(
+                NewImage(
+                    sha256=item.sha256,
+                    path=item.path,
+                    size=len(image.data),
+                    fmt=image.format,
+                    width=image.width,
+                    height=image.height,
+                    cost_usd=image_cost(model, image.width, image.height, self.study.prices),
+                    source_url=ref.url if ref.url and not ref.url.startswith("data:") else None,
+                    detail={
+                        "request_id": submission.request_id,
+                        "megapixels": billed_megapixels(image.width, image.height),
+                    },
                 )
-                detail = {"request_id": submission.request_id, "megapixels": billed_megapixels(image.width, image.height)}
-                self.store.add_cost("generation", model, cost, job_id=job["id"], image_id=image_id, detail=detail, conn=conn)
-            response = {"queue": submission.urls, "result": result.response}
-            conn.execute(
-                "UPDATE jobs SET state='completed', response=?, cost_usd=?, last_error=NULL,"
-                " updated_at=strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id=?",
-                (json.dumps(response), round(total, 6), job["id"]),
             )
+        seed = result.seed if result.seed is not None else job.seed
+        self.store.record_generation(
+            job, files, seed=seed, response={"queue": submission.urls, "result": result.response}
+        )
+        total = sum(f.cost_usd for f in files)
         self.summary.completed += 1
         self.summary.images += len(stored)
         self.summary.cost_usd += total
-        self._refresh()
+        self.view.refresh()
 
     def _fail(self, job_id: str, error: str) -> None:
-        self.store.update_job(job_id, state="failed", last_error=error)
+        self.store.fail_job(job_id, error)
         self.summary.failed += 1
         self.summary.errors[job_id] = error
-        self._refresh()
+        self.view.refresh()
 
-    def _retry_note(self, job: sqlite3.Row, step: str) -> Callable[[int, BaseException, float], None]:
-        backend = self.backends[job["model"]]
+    def _retry_note(self, job: JobRecord, step: str) -> Callable[[int, BaseException, float], None]:
+        backend = self.backends[job.model]
 
         def note(attempt: int, error: BaseException, wait_s: float) -> None:
             self.summary.retries += 1
             if step == "submit" and getattr(error, "retry_after", None) is not None:  # an account-wide limit
                 self.submits_paused_until = max(self.submits_paused_until, time.monotonic() + wait_s)
-            message = f"retry {job['id'][:8]} {step} (attempt {attempt}) in {wait_s:.1f} s: {backend.redact(str(error))}"
-            self.progress.console.print(Text(message, style="dim"), highlight=False)
+            message = f"retry {job.id[:8]} {step} (attempt {attempt}) in {wait_s:.1f} s: {backend.redact(str(error))}"
+            self.view.note(Text(message, style="dim"))
 
         return note
 
-    def _in_flight(self, delta: int) -> None:
-        self.in_flight += delta
-        self._refresh()
 
-    def _refresh(self, final: bool = False) -> None:
-        """Show the counts REFRESH_S after a change (changes meanwhile join it), or now at the end."""
-        if final:
-            self._show()
-        elif not self.refresh_pending:
-            self.refresh_pending = True
-            asyncio.get_running_loop().call_later(REFRESH_S, self._show)
-
-    def _show(self) -> None:
-        self.refresh_pending = False
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        done = self.summary.completed + self.summary.failed + self.summary.skipped
-        self.progress.update(
-            self.task,
-            completed=done,
-            failed=self.summary.failed,
-            in_flight=self.in_flight,
-            rate=self.summary.images / elapsed,
-            cost=self.summary.cost_usd,
-        )
-
-    def _report(self) -> None:
-        s = self.summary
-        self.console.print(
-            f"generate: {s.completed} completed, {s.failed} failed, {s.skipped} not submitted (budget), "
-            f"{s.images} image{'s' if s.images != 1 else ''} in {s.elapsed_s:.1f} s, ${s.cost_usd:.4f} this run, "
-            f"${self.store.total_cost():.4f} in total"
-        )
-        for job_id, error in list(s.errors.items())[:10]:
-            self.console.print(f"  failed {job_id}: {error}", markup=False, highlight=False)
-
-
-def _stored_submission(job: sqlite3.Row) -> Submission | None:
+def _stored_submission(job: JobRecord) -> Submission | None:
     """The provider request a crashed run left behind, if any."""
-    if job["state"] != "submitted" or not job["request_id"] or not job["response"]:
+    if job.state != "submitted" or not job.request_id or not job.response:
         return None
-    urls = json.loads(job["response"]).get("queue") or {}
-    return Submission(request_id=job["request_id"], urls=urls)
+    urls = job.response.get("queue") or {}
+    return Submission(request_id=job.request_id, urls=urls)

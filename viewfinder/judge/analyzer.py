@@ -125,24 +125,12 @@ class JudgeAnalyzer(Analyzer):
 
     def _stored_rows(self, store: RunStore, hashes: set[str]) -> dict[Key, list[Row]]:
         """Answers this judge version already gave for the same image files and prompts."""
-        if not hashes:
-            return {}
-        marks = ",".join("?" * len(hashes))
-        rows = store.query(
-            "SELECT i.sha256, p.text AS prompt_text, m.image_id, m.name, m.value, m.text FROM measurements m"
-            " JOIN images i ON i.id = m.image_id JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id"
-            " JOIN analysis_runs r ON r.image_id = m.image_id AND r.analyzer = m.analyzer"
-            "  AND r.version = m.version AND r.status = 'done'"
-            f" WHERE m.analyzer = ? AND m.version = ? AND i.sha256 IN ({marks})"
-            " ORDER BY m.image_id",
-            (self.name, self.version, *sorted(hashes)),
-        )
         source: dict[Key, int] = {}
         out: dict[Key, list[Row]] = {}
-        for row in rows:
-            key = (row["sha256"], row["prompt_text"])
-            if source.setdefault(key, row["image_id"]) == row["image_id"]:
-                out.setdefault(key, []).append((row["name"], row["value"], row["text"]))
+        for row in store.cached_answers(self.name, self.version, hashes):
+            key = (row.sha256, row.prompt_text)
+            if source.setdefault(key, row.image_id) == row.image_id:
+                out.setdefault(key, []).append((row.name, row.value, row.text))
         return out
 
     # -- the calls ----------------------------------------------------------------------------
@@ -288,9 +276,9 @@ class JudgeAnalyzer(Analyzer):
 
 def _ledger(store: RunStore, costs: list[CostEntry]) -> None:
     """Record paid calls of a batch that will not be returned (the run is stopping)."""
-    with store.transaction() as conn:
+    with store.transaction():
         for cost in costs:
-            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail, conn=conn)
+            store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail)
 
 
 def _key(item: ImageItem) -> Key:

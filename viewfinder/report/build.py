@@ -130,9 +130,9 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
     rows = store.images()
     with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        large = [r for r in rows if needs_thumb(r["width"], r["height"], r["bytes"], r["format"])]
+        large = [r for r in rows if needs_thumb(r.width, r.height, r.bytes, r.format)]
         task = progress.add_task("thumbnails", total=len(large))
-        thumbs = make_thumbs(((r["sha256"], store.image_path(r)) for r in large), report_dir,
+        thumbs = make_thumbs(((r.sha256, store.image_path(r)) for r in large), report_dir,
                              advance=lambda n: progress.advance(task, n))
     data = gather(store, study, rows, thumbs)
     plots = render_plots(data, report_dir / "plots")

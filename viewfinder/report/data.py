@@ -7,7 +7,6 @@ was not measured stays ``None`` and is shown as "not measured", never as 0.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -18,7 +17,7 @@ from viewfinder.errors import BadInput
 from viewfinder.score.adherence import DIMENSION_METHODS, ImageAdherence, image_adherence, present_methods, requested
 from viewfinder.score.aggregate import ordered_models
 from viewfinder.score.model import ScoreReport, load_score_report
-from viewfinder.store import RunStore
+from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
 
@@ -212,18 +211,14 @@ def format_number(value: float, digits: int = 2) -> str:
 def load_specs(store: RunStore) -> dict[str, Spec]:
     """Every registered measurement spec by "analyzer.name", in analyzer, then name order."""
     return {
-        f"{analyzer}.{name}": Spec(f"{analyzer}.{name}", analyzer, row["version"], name, row["unit"], row["better"],
-                                   row["description"])
+        f"{analyzer}.{name}": Spec(f"{analyzer}.{name}", analyzer, row.version, name, row.unit, row.better,
+                                   row.description)
         for (analyzer, name), row in sorted(store.specs().items())
     }
 
 
 def _measurements(store: RunStore) -> dict[int, dict[str, tuple[float | None, str | None]]]:
-    table: dict[int, dict[str, tuple[float | None, str | None]]] = defaultdict(dict)
-    for image_id, analyzer, name, value, text in store.query(
-            "SELECT image_id, analyzer, name, value, text FROM measurements"):
-        table[image_id][f"{analyzer}.{name}"] = (value, text)
-    return table
+    return store.measurement_pairs()
 
 
 @dataclass(frozen=True)
@@ -277,10 +272,10 @@ def _field(label: str, key: str, m: dict[str, tuple[float | None, str | None]], 
     return CardField(label, key, value=value, spec=specs.get(key), digits=digits)
 
 
-def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | None, str | None]],
+def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]],
                specs: dict[str, Spec], verdicts: list[Verdict], thumb_src: str) -> Card:
     """One card from an image row (store.images()) and its measurements."""
-    fields = {k: row[k] for k in FIELDS}
+    fields = {k: row.prompt_field(k) for k in FIELDS}
 
     def text(key: str) -> str | None:
         return m.get(key, (None, None))[1] or None
@@ -290,15 +285,15 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
         for name, lines in CARD_LAYOUT
     ]
     return Card(
-        image_id=row["id"],
-        model=row["model"],
-        seed=row["seed"],
-        prompt=row["prompt_text"],
+        image_id=row.id,
+        model=row.model,
+        seed=row.seed,
+        prompt=row.prompt_text,
         fields=fields,
-        image_src="../" + row["path"],
+        image_src="../" + row.path,
         thumb_src=thumb_src,
-        width=row["width"],
-        height=row["height"],
+        width=row.width,
+        height=row.height,
         title=text("judge.title"),
         description=text("judge.description"),
         sections=sections,
@@ -306,7 +301,7 @@ def build_card(row: sqlite3.Row | dict[str, Any], m: dict[str, tuple[float | Non
     )
 
 
-def image_verdicts(row: Mapping[str, Any], item: ImageAdherence, study: Study,
+def image_verdicts(row: ImageRecord, item: ImageAdherence, study: Study,
                    raw: Mapping[str, Any]) -> list[Verdict]:
     """Per-dimension outcome of one image for each method, by the scoring stage's rules
     (``raw``: the image's stored answers by column, shown in the detail as given)."""
@@ -325,7 +320,7 @@ def image_verdicts(row: Mapping[str, Any], item: ImageAdherence, study: Study,
     return out
 
 
-def gather(store: RunStore, study: Study, rows: list[sqlite3.Row], thumbs: dict[str, str] | None = None) -> ReportData:
+def gather(store: RunStore, study: Study, rows: list[ImageRecord], thumbs: dict[str, str] | None = None) -> ReportData:
     """Read the whole report's data from ``store`` for the image ``rows`` (``store.images()``);
     ``thumbs`` maps sha256 to a thumb path."""
     specs = load_specs(store)
@@ -334,9 +329,9 @@ def gather(store: RunStore, study: Study, rows: list[sqlite3.Row], thumbs: dict[
     adherence = {a.image_id: a for a in image_adherence(rows, flat, study, present_methods(flat))}
     cards = []
     for row in rows:
-        m = table.get(row["id"], {})
-        verdicts = image_verdicts(row, adherence[row["id"]], study, flat.get(row["id"], {}))
-        thumb = (thumbs or {}).get(row["sha256"], "../" + row["path"])
+        m = table.get(row.id, {})
+        verdicts = image_verdicts(row, adherence[row.id], study, flat.get(row.id, {}))
+        thumb = (thumbs or {}).get(row.sha256, "../" + row.path)
         cards.append(build_card(row, m, specs, verdicts, thumb))
     try:
         score = load_score_report(store)
@@ -366,18 +361,12 @@ def gather_methods(store: RunStore, study: Study, cards: list[Card],
         if name:
             judges[name] += 1
     analyzers = []
-    for row in store.query(
-        "SELECT analyzer, version, SUM(status='done') AS done, SUM(status='failed') AS failed"
-        " FROM analysis_runs GROUP BY analyzer, version ORDER BY analyzer, version"
-    ):
-        names = sorted(spec.name for spec in specs.values() if spec.analyzer == row["analyzer"])
-        analyzers.append(AnalyzerInfo(row["analyzer"], row["version"], row["done"] or 0, row["failed"] or 0, names))
-    costs = [
-        (r["kind"], r["model"], float(r["usd"]), r["n"])
-        for r in store.query("SELECT kind, model, SUM(usd) AS usd, COUNT(*) AS n FROM ledger GROUP BY kind, model ORDER BY kind, model")
-    ]
-    dates = store.query("SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM images")[0]
-    texts = [(r["kind"], r["version"]) for r in store.query("SELECT kind, version FROM texts ORDER BY kind, version")]
+    for run in store.analyzer_runs():
+        names = sorted(spec.name for spec in specs.values() if spec.analyzer == run.analyzer)
+        analyzers.append(AnalyzerInfo(run.analyzer, run.version, run.done, run.failed, names))
+    costs = [(total.kind, total.model, total.usd, total.entries) for total in store.cost_totals()]
+    dates = store.image_dates()
+    texts = store.text_versions()
     seeds = sorted({c.seed for c in cards if c.seed is not None}) or list(study.seeds)
     return Methods(
         models=sorted(models.items()),
@@ -386,8 +375,8 @@ def gather_methods(store: RunStore, study: Study, cards: list[Card],
         seeds=seeds,
         costs=costs,
         total_cost_usd=store.total_cost(),
-        first_image_at=dates["first"],
-        last_image_at=dates["last"],
+        first_image_at=dates.first,
+        last_image_at=dates.last,
         texts=texts,
         generation=_generation_settings(study),
         jobs=store.job_counts(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
+from viewfinder.store import ImageRecord
 from viewfinder.study import Study
 from viewfinder.study.vocabulary import (
     NO_FACE,
@@ -93,17 +94,17 @@ class ImageAdherence:
         return (self.prompt_id, self.seed, self.idx)
 
 
-def requested(dimension: str, row: Mapping[str, Any], study: Study) -> set[str] | None:
+def requested(dimension: str, row: ImageRecord, study: Study) -> set[str] | None:
     """What the prompt asks for on ``dimension`` (a set of accepted answers); None if nothing."""
     if dimension in ("camera_angle", "shot_size"):
-        camera = _parse_camera(row["camera"] or "")
+        camera = _parse_camera(row.camera or "")
         if camera is None:
             return None
         wanted = camera.angle if dimension == "camera_angle" else camera.shot_size
         return {wanted} if wanted else None
     if dimension == "emotion":
         try:
-            expressions = study.emotion(row["emotion"]).expressions
+            expressions = study.emotion(row.emotion).expressions
         except KeyError:
             return None
         return set(expressions) or None
@@ -134,17 +135,17 @@ def not_judged_reason(raw: Any) -> str:
 
 
 def image_adherence(
-    images: list[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study,
+    images: list[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
     methods: tuple[DimensionMethod, ...] = DIMENSION_METHODS, score_columns: tuple[str, ...] = (),
 ) -> list[ImageAdherence]:
     """Adherence of every image (``images`` rows of ``RunStore.images``, ``table`` from
     ``RunStore.measurement_table``) for each dimension and method in ``methods``."""
     out = []
     for row in images:
-        values = table.get(row["id"], {})
+        values = table.get(row.id, {})
         item = ImageAdherence(
-            image_id=row["id"], model=row["model"], seed=row["seed"], prompt_id=row["prompt_id"], idx=row["idx"],
-            factors={name: row[name] for name in FACTORS},
+            image_id=row.id, model=row.model, seed=row.seed, prompt_id=row.prompt_id, idx=row.idx,
+            factors={name: row.prompt_field(name) for name in FACTORS},
         )
         for method in methods:
             wanted = requested(method.dimension, row, study)

@@ -20,6 +20,7 @@ from viewfinder.score.model import (
 )
 from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
 from viewfinder.score.verdicts import SCALES, verdict
+from viewfinder.store import ImageRecord, StoredSpec
 from viewfinder.study import Study
 from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
 
@@ -236,8 +237,8 @@ def ordered_models(present: Iterable[str], study: Study) -> list[str]:
 
 
 def build_score_report(
-    images: Sequence[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
-    stored_specs: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
+    stored_specs: Mapping[tuple[str, str], StoredSpec] | None = None,
 ) -> ScoreReport:
     """The score report of ``images`` (``RunStore.images`` rows) and their measurements;
     ``stored_specs`` (``RunStore.specs()``) give the analyzers' own definitions (with the model used)."""
@@ -271,12 +272,12 @@ def build_score_report(
     )
 
 
-def _stored_definition(spec: ScoreSpec, stored: Mapping[tuple[str, str], Mapping[str, Any]] | None) -> str:
+def _stored_definition(spec: ScoreSpec, stored: Mapping[tuple[str, str], StoredSpec] | None) -> str:
     """The analyzer's registered description of a score (it names the model), as a sentence."""
     row = (stored or {}).get(tuple(spec.column.split(".", 1)))  # type: ignore[arg-type]
-    if not row or not row["description"]:
+    if not row or not row.description:
         return ""
-    text = str(row["description"]).strip()
+    text = row.description.strip()
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 

@@ -7,8 +7,8 @@ import hashlib
 import os
 import sys
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 
 def sha256_hex(data: bytes) -> str:

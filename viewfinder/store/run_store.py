@@ -1,41 +1,36 @@
-"""The run store: one SQLite database per run folder, shared by every pipeline stage."""
+"""The run store: one SQLite database per run folder, shared by every pipeline stage.
+
+:class:`RunStore` is the facade the stages use; it hands out typed records
+(:mod:`viewfinder.store.records`) and keeps the SQL in the query modules beside it."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.store.schema import MIGRATIONS, SCHEMA_VERSION
+from viewfinder.store import costs, images, jobs, measurements, meta
+from viewfinder.store.db import Database
+from viewfinder.store.records import (
+    AnalysisRun,
+    AnalyzerRuns,
+    CachedAnswer,
+    CostTotal,
+    ImageDates,
+    ImageRecord,
+    JobRecord,
+    LedgerEntry,
+    Measurement,
+    MeasurementSpec,
+    NewImage,
+    StoredMeasurement,
+    StoredSpec,
+)
 from viewfinder.study.grid import Job
 
 DB_NAME = "viewfinder.sqlite"
-JOB_STATES = ("pending", "submitted", "completed", "failed")
-
-
-@dataclass(frozen=True)
-class MeasurementSpec:
-    """What a measurement is: its unit or scale, which direction is better, and its meaning."""
-
-    name: str
-    unit: str
-    better: str  # 'higher' | 'lower' | 'none' | 'target'
-    description: str
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One value an analyzer made for one image (a number, a text, or both)."""
-
-    image_id: int
-    name: str
-    value: float | None = None
-    text: str | None = None
 
 
 class RunStore:
@@ -51,65 +46,18 @@ class RunStore:
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "images").mkdir(exist_ok=True)
-        self._lock = threading.RLock()
-        self._depth = 0
-        self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        self._db = Database(self.path)
 
     # -- plumbing -------------------------------------------------------------------------
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise BadInput(
-                f"{self.path}: schema version {version} is newer than this viewfinder "
-                f"({SCHEMA_VERSION}); upgrade viewfinder"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            with self.transaction() as conn:
-                for statement in _statements(MIGRATIONS[number]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={number + 1}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, rolled back when the block raises.
-
-        Re-entrant: a transaction opened inside another joins it, so callers can group
-        several store writes (a batch's measurements and its costs) into one commit.
-        """
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self.conn
-                finally:
-                    self._depth -= 1
-                return
-            self.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self.conn.execute("COMMIT")
-            finally:
-                self._depth = 0
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction, rolled back when the block raises. Re-entrant: store writes
+        inside it (a batch's measurements and its costs) share its one commit."""
+        return self._db.transaction()
 
     def close(self) -> None:
-        with self._lock:
-            self.conn.close()
+        self._db.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -117,200 +65,147 @@ class RunStore:
 
     @property
     def schema_version(self) -> int:
-        return self.query("PRAGMA user_version")[0][0]
+        return self._db.schema_version()
 
-    # -- meta and texts -------------------------------------------------------------------
+    # -- meta, texts and aggregates ---------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (key, json.dumps(value)),
-            )
+        meta.set_meta(self._db, key, value)
 
     def get_meta(self, key: str, default: Any = None) -> Any:
-        rows = self.query("SELECT value FROM meta WHERE key=?", (key,))
-        return json.loads(rows[0]["value"]) if rows else default
+        return meta.get_meta(self._db, key, default)
 
     def save_text(self, kind: str, version: str, body: str) -> None:
         """Keep a versioned text (a judge prompt, the study file) with the run."""
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO texts(kind, version, body) VALUES (?, ?, ?) "
-                "ON CONFLICT(kind, version) DO UPDATE SET body=excluded.body",
-                (kind, version, body),
-            )
+        meta.save_text(self._db, kind, version, body)
 
     def texts(self, kind: str) -> dict[str, str]:
-        return {r["version"]: r["body"] for r in self.query("SELECT version, body FROM texts WHERE kind=?", (kind,))}
+        return meta.texts(self._db, kind)
+
+    def text_versions(self) -> list[tuple[str, str]]:
+        return meta.text_versions(self._db)
+
+    def save_aggregate(self, name: str, body: Any) -> None:
+        meta.save_aggregate(self._db, name, body)
+
+    def aggregate(self, name: str) -> Any:
+        return meta.aggregate(self._db, name)
 
     # -- prompts and jobs -----------------------------------------------------------------
-    def add_jobs(self, jobs: Iterable[Job]) -> int:
+    def add_jobs(self, grid: Iterable[Job]) -> int:
         """Insert prompts and jobs not yet stored; return how many jobs were new."""
-        new = 0
-        with self.transaction() as conn:
-            for job in jobs:
-                p = job.prompt
-                conn.execute(
-                    "INSERT OR IGNORE INTO prompts(id, position, text, topic, emotion, variant, subject, camera,"
-                    " category, scene, style) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (p.id, p.position, p.text, p.topic, p.emotion, p.variant, p.subject, p.camera,
-                     p.category, p.scene, p.style),
-                )
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO jobs(id, prompt_id, model, seed, params) VALUES (?,?,?,?,?)",
-                    (job.id, p.id, job.model, job.seed, json.dumps(job.params, sort_keys=True)),
-                )
-                new += cur.rowcount
-        return new
+        return jobs.add_jobs(self._db, grid)
 
-    def jobs(self, states: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> list[sqlite3.Row]:
+    def jobs(self, states: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> list[JobRecord]:
         """Jobs joined with their prompt text, in grid order."""
-        sql = (
-            "SELECT j.*, p.text AS prompt_text, p.position FROM jobs j JOIN prompts p ON p.id = j.prompt_id"
-        )
-        clauses, params = [], []
-        if states:
-            clauses.append(f"j.state IN ({','.join('?' * len(states))})")
-            params += list(states)
-        if ids:
-            clauses.append(f"j.id IN ({','.join('?' * len(ids))})")
-            params += list(ids)
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        return self.query(sql + " ORDER BY p.position, j.model, j.seed", params)
+        return jobs.jobs(self._db, states, ids)
 
-    def update_job(self, job_id: str, **fields: Any) -> None:
-        """Set columns of one job (dicts are stored as JSON) and stamp ``updated_at``."""
-        if "state" in fields and fields["state"] not in JOB_STATES:
-            raise ValueError(f"unknown job state {fields['state']!r}")
-        cols, values = [], []
-        for key, value in fields.items():
-            cols.append(f"{key}=?")
-            values.append(json.dumps(value) if isinstance(value, (dict, list)) else value)
-        cols.append("updated_at=strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
-        with self.transaction() as conn:
-            conn.execute(f"UPDATE jobs SET {', '.join(cols)} WHERE id=?", (*values, job_id))
+    def jobs_to_run(self, limit: int | None = None) -> list[JobRecord]:
+        """Submitted jobs first (already paid for), then pending and failed ones."""
+        return jobs.jobs_to_run(self._db, limit)
+
+    def mark_submitted(
+        self,
+        job_id: str,
+        *,
+        request_id: str,
+        request: dict[str, Any],
+        response: dict[str, Any],
+        attempts: int,
+    ) -> None:
+        jobs.mark_submitted(
+            self._db, job_id, request_id=request_id, request=request, response=response, attempts=attempts
+        )
+
+    def complete_job(
+        self, job_id: str, *, response: dict[str, Any] | None = None, cost_usd: float | None = None
+    ) -> None:
+        jobs.complete_job(self._db, job_id, response=response, cost_usd=cost_usd)
+
+    def fail_job(self, job_id: str, error: str, *, attempts: int | None = None) -> None:
+        jobs.fail_job(self._db, job_id, error, attempts=attempts)
+
+    def record_generation(
+        self, job: JobRecord, files: Sequence[NewImage], *, seed: int | None, response: dict[str, Any]
+    ) -> None:
+        """Complete ``job`` with its image files: image rows, one generation ledger entry per
+        image and the job's state, response and cost, in one transaction."""
+        with self._db.transaction():
+            for idx, image in enumerate(files):
+                image_id = images.add_image(self._db, job.id, image, model=job.model, seed=seed, idx=idx)
+                costs.add_cost(
+                    self._db,
+                    "generation",
+                    job.model,
+                    image.cost_usd,
+                    job_id=job.id,
+                    image_id=image_id,
+                    detail=image.detail,
+                )
+            cost = round(sum(image.cost_usd for image in files), 6)
+            jobs.complete_job(self._db, job.id, response=response, cost_usd=cost)
 
     def job_counts(self) -> dict[str, int]:
-        counts = {state: 0 for state in JOB_STATES}
-        for row in self.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"):
-            counts[row["state"]] = row["n"]
-        return counts
+        return jobs.job_counts(self._db)
 
     # -- images ---------------------------------------------------------------------------
-    def add_image(
-        self,
-        *,
-        job_id: str,
-        sha256: str,
-        path: str,
-        size: int,
-        fmt: str,
-        width: int,
-        height: int,
-        model: str,
-        seed: int | None,
-        cost_usd: float,
-        source_url: str | None = None,
-        idx: int = 0,
-        conn: sqlite3.Connection | None = None,
-    ) -> int:
+    def add_image(self, job_id: str, image: NewImage, *, model: str, seed: int | None, idx: int = 0) -> int:
         """Record a stored image file; returns its id (the existing one if already stored)."""
-        sql = (
-            "INSERT INTO images(job_id, idx, sha256, path, bytes, format, width, height, model, seed, cost_usd,"
-            " source_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(job_id, idx) DO NOTHING"
-        )
-        args = (job_id, idx, sha256, path, size, fmt, width, height, model, seed, cost_usd, source_url)
+        return images.add_image(self._db, job_id, image, model=model, seed=seed, idx=idx)
 
-        def run(c: sqlite3.Connection) -> int:
-            c.execute(sql, args)
-            return c.execute("SELECT id FROM images WHERE job_id=? AND idx=?", (job_id, idx)).fetchone()[0]
-
-        if conn is not None:
-            return run(conn)
-        with self.transaction() as c:
-            return run(c)
-
-    def images(self, ids: Sequence[int] | None = None) -> list[sqlite3.Row]:
+    def images(self, ids: Sequence[int] | None = None) -> list[ImageRecord]:
         """Images with their job and prompt fields (text, emotion, camera, ...), in grid order."""
-        sql = (
-            "SELECT i.*, j.prompt_id, p.text AS prompt_text, p.topic, p.emotion, p.variant, p.subject,"
-            " p.camera, p.category, p.scene, p.style, p.position"
-            " FROM images i JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id"
-        )
-        params: list[Any] = []
-        if ids is not None:
-            sql += f" WHERE i.id IN ({','.join('?' * len(ids))})"
-            params = list(ids)
-        return self.query(sql + " ORDER BY p.position, i.model, i.seed, i.idx", params)
+        return images.images(self._db, ids)
 
-    def image_path(self, row: sqlite3.Row) -> Path:
-        return self.run_dir / row["path"]
+    def image_path(self, image: ImageRecord) -> Path:
+        return self.run_dir / image.path
+
+    def image_dates(self) -> ImageDates:
+        return images.image_dates(self._db)
 
     # -- measurements ---------------------------------------------------------------------
     def register_specs(self, analyzer: str, version: str, specs: Iterable[MeasurementSpec]) -> None:
-        with self.transaction() as conn:
-            for spec in specs:
-                conn.execute(
-                    "INSERT INTO measurement_specs(analyzer, version, name, unit, better, description)"
-                    " VALUES (?,?,?,?,?,?) ON CONFLICT(analyzer, name) DO UPDATE SET version=excluded.version,"
-                    " unit=excluded.unit, better=excluded.better, description=excluded.description",
-                    (analyzer, version, spec.name, spec.unit, spec.better, spec.description),
-                )
+        measurements.register_specs(self._db, analyzer, version, specs)
 
-    def specs(self) -> dict[tuple[str, str], sqlite3.Row]:
-        return {(r["analyzer"], r["name"]): r for r in self.query("SELECT * FROM measurement_specs")}
+    def specs(self) -> dict[tuple[str, str], StoredSpec]:
+        return measurements.specs(self._db)
 
-    def analyzed_image_ids(self, analyzer: str, version: str, include_failed: bool = False) -> set[int]:
-        """Images this analyzer version already handled (done, and failed when asked)."""
-        statuses = ("done", "failed") if include_failed else ("done",)
-        rows = self.query(
-            f"SELECT image_id FROM analysis_runs WHERE analyzer=? AND version=? AND status IN ({','.join('?' * len(statuses))})",
-            (analyzer, version, *statuses),
-        )
-        return {r["image_id"] for r in rows}
+    def analyzed_image_ids(
+        self, analyzer: str, version: str | None = None, include_failed: bool = False
+    ) -> set[int]:
+        """Images this analyzer (this version, or any) already handled (done, failed when asked)."""
+        return measurements.analyzed_image_ids(self._db, analyzer, version, include_failed)
 
     def write_analysis(
         self,
         analyzer: str,
         version: str,
-        measurements: Sequence[Measurement],
+        results: Sequence[Measurement],
         done_ids: Iterable[int],
         failures: dict[int, str] | None = None,
     ) -> None:
         """Store one batch of an analyzer's results in one transaction."""
-        done = list(done_ids)
-        with self.transaction() as conn:
-            for image_id in done:
-                conn.execute("DELETE FROM measurements WHERE image_id=? AND analyzer=?", (image_id, analyzer))
-            conn.executemany(
-                "INSERT OR REPLACE INTO measurements(image_id, analyzer, version, name, value, text) VALUES (?,?,?,?,?,?)",
-                [(m.image_id, analyzer, version, m.name, m.value, m.text) for m in measurements],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO analysis_runs(image_id, analyzer, version, status, error) VALUES (?,?,?,?,NULL)",
-                [(image_id, analyzer, version, "done") for image_id in done],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO analysis_runs(image_id, analyzer, version, status, error) VALUES (?,?,?,?,?)",
-                [(image_id, analyzer, version, "failed", error) for image_id, error in (failures or {}).items()],
-            )
+        measurements.write_analysis(self._db, analyzer, version, results, done_ids, failures)
 
-    def measurements(self, analyzer: str | None = None) -> list[sqlite3.Row]:
-        sql = "SELECT * FROM measurements"
-        params: tuple[Any, ...] = ()
-        if analyzer:
-            sql += " WHERE analyzer=?"
-            params = (analyzer,)
-        return self.query(sql + " ORDER BY image_id, analyzer, name", params)
+    def measurements(self, analyzer: str | None = None) -> list[StoredMeasurement]:
+        return measurements.measurements(self._db, analyzer)
 
     def measurement_table(self) -> dict[int, dict[str, Any]]:
         """``{image_id: {"analyzer.name": value or text}}`` for every stored measurement."""
-        out: dict[int, dict[str, Any]] = {}
-        for row in self.measurements():
-            value = row["value"] if row["value"] is not None else row["text"]
-            out.setdefault(row["image_id"], {})[f"{row['analyzer']}.{row['name']}"] = value
-        return out
+        return measurements.measurement_table(self._db)
+
+    def measurement_pairs(self) -> dict[int, dict[str, tuple[float | None, str | None]]]:
+        """``{image_id: {"analyzer.name": (value, text)}}``."""
+        return measurements.measurement_pairs(self._db)
+
+    def cached_answers(self, analyzer: str, version: str, hashes: Iterable[str]) -> list[CachedAnswer]:
+        """What this analyzer version already answered for image files with these hashes."""
+        return measurements.cached_answers(self._db, analyzer, version, hashes)
+
+    def analyzer_runs(self) -> list[AnalyzerRuns]:
+        return measurements.analyzer_runs(self._db)
+
+    def analysis_runs(self, analyzer: str | None = None) -> list[AnalysisRun]:
+        return measurements.analysis_runs(self._db, analyzer)
 
     # -- cost ledger ----------------------------------------------------------------------
     def add_cost(
@@ -322,45 +217,26 @@ class RunStore:
         job_id: str | None = None,
         image_id: int | None = None,
         detail: dict[str, Any] | None = None,
-        conn: sqlite3.Connection | None = None,
     ) -> None:
-        args = (kind, model, job_id, image_id, usd, json.dumps(detail) if detail else None)
-        sql = "INSERT INTO ledger(kind, model, job_id, image_id, usd, detail) VALUES (?,?,?,?,?,?)"
-        if conn is not None:
-            conn.execute(sql, args)
-            return
-        with self.transaction() as c:
-            c.execute(sql, args)
+        costs.add_cost(self._db, kind, model, usd, job_id=job_id, image_id=image_id, detail=detail)
 
     def total_cost(self, kind: str | None = None) -> float:
-        if kind:
-            rows = self.query("SELECT COALESCE(SUM(usd), 0) FROM ledger WHERE kind=?", (kind,))
-        else:
-            rows = self.query("SELECT COALESCE(SUM(usd), 0) FROM ledger")
-        return float(rows[0][0])
+        return costs.total_cost(self._db, kind)
 
-    # -- aggregates -----------------------------------------------------------------------
-    def save_aggregate(self, name: str, body: Any) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO aggregates(name, body) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET"
-                " body=excluded.body, created_at=strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                (name, json.dumps(body)),
-            )
+    def cost_totals(self) -> list[CostTotal]:
+        return costs.cost_totals(self._db)
 
-    def aggregate(self, name: str) -> Any:
-        rows = self.query("SELECT body FROM aggregates WHERE name=?", (name,))
-        return json.loads(rows[0]["body"]) if rows else None
+    def ledger(self, kind: str | None = None) -> list[LedgerEntry]:
+        return costs.ledger(self._db, kind)
 
     # -- status ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Jobs per state, images stored, cost so far (USD, by kind)."""
-        images = self.query("SELECT COUNT(*) FROM images")[0][0]
         return {
             "run_dir": str(self.run_dir),
             "study": self.get_meta("study_name"),
             "jobs": self.job_counts(),
-            "images": images,
+            "images": images.image_count(self._db),
             "cost_usd": {
                 "generation": round(self.total_cost("generation"), 6),
                 "judge": round(self.total_cost("judge"), 6),
@@ -368,8 +244,3 @@ class RunStore:
             },
             "schema_version": self.schema_version,
         }
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (no ';' inside our DDL literals)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
