@@ -29,7 +29,7 @@ from rich.console import Console  # noqa: E402
 
 from viewfinder.analyze.runner import run_analysis  # noqa: E402
 from viewfinder.runfolder import init_run, open_run  # noqa: E402
-from viewfinder.store import write_image  # noqa: E402
+from viewfinder.store import NewImage, write_image  # noqa: E402
 
 KEY = "sk-bench-judge"
 
@@ -60,9 +60,9 @@ def make_run(folder: Path, images: int, batch_size: int) -> Path:
             Image.fromarray(pixels).save(buffer, format="JPEG", quality=85)
             data = buffer.getvalue()
             digest, rel = write_image(run_dir, data, "jpg")
-            store.add_image(job_id=job["id"], sha256=digest, path=rel, size=len(data), fmt="jpeg", width=1024,
-                            height=768, model=job["model"], seed=job["seed"], cost_usd=0.0)
-            store.update_job(job["id"], state="completed")
+            image = NewImage(sha256=digest, path=rel, size=len(data), fmt="jpeg", width=1024, height=768, cost_usd=0.0)
+            store.add_image(job.id, image, model=job.model, seed=job.seed)
+            store.complete_job(job.id)
     return run_dir
 
 

@@ -26,7 +26,7 @@ from rich.console import Console
 from viewfinder.report import build_report
 from viewfinder.report.thumbs import make_thumbs
 from viewfinder.score import run_scoring
-from viewfinder.store import Measurement, RunStore, write_image
+from viewfinder.store import Measurement, NewImage, RunStore, write_image
 from viewfinder.study import expand_jobs, parse_study
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -74,18 +74,18 @@ def synthesise(run_dir: Path, n_images: int, size: tuple[int, int] = (512, 384))
     base = np.asarray(Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).resize(size))
     measurements: dict[str, list[Measurement]] = {name: [] for name in SPECS}
     ids = []
-    with store.transaction() as conn:
+    with store.transaction():
         for i, job in enumerate(jobs):
             pixels = base.copy()
             pixels[i % size[1], :, :] = i % 251  # distinct content, so distinct files and thumbnails
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, "JPEG", quality=75)
             digest, rel = write_image(run_dir, buffer.getvalue(), "jpg")
-            image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=len(buffer.getvalue()),
-                                       fmt="jpeg", width=size[0], height=size[1], model=job.model, seed=job.seed,
-                                       cost_usd=0.003, conn=conn)
-            conn.execute("UPDATE jobs SET state='completed' WHERE id=?", (job.id,))
-            store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id, conn=conn)
+            image = NewImage(sha256=digest, path=rel, size=len(buffer.getvalue()), fmt="jpeg", width=size[0],
+                             height=size[1], cost_usd=0.003)
+            image_id = store.add_image(job.id, image, model=job.model, seed=job.seed)
+            store.complete_job(job.id)
+            store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
             ids.append(image_id)
             m = measurements
             m["pixels"] += [Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),

@@ -29,7 +29,7 @@ def write_image_run(
     from PIL import Image
 
     from viewfinder.runfolder import init_run
-    from viewfinder.store import write_image
+    from viewfinder.store import NewImage, write_image
 
     run_dir.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -52,10 +52,10 @@ def write_image_run(
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="PNG" if fmt == "png" else "JPEG", quality=95)
             digest, rel = write_image(run_dir, buffer.getvalue(), fmt)
-            store.add_image(job_id=job["id"], sha256=digest, path=rel, size=len(buffer.getvalue()), fmt=fmt,
-                            width=pixels.shape[1], height=pixels.shape[0], model=job["model"], seed=job["seed"],
-                            cost_usd=0.0)
-            store.update_job(job["id"], state="completed")
+            image = NewImage(sha256=digest, path=rel, size=len(buffer.getvalue()), fmt=fmt,
+                             width=pixels.shape[1], height=pixels.shape[0], cost_usd=0.0)
+            store.add_image(job.id, image, model=job.model, seed=job.seed)
+            store.complete_job(job.id)
     return run_dir
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from rich.console import Console
 
 from viewfinder.score import run_scoring
-from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
+from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
 
 class _Elements(HTMLParser):
@@ -153,10 +153,10 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
     for i, job in enumerate(jobs):
         size = (704, 528) if i % 3 == 0 else (96, 72)  # larger than a thumbnail, or already small
         digest, rel = write_image(run_dir, _jpeg(rng, size), "jpg")
-        image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=(run_dir / rel).stat().st_size,
-                                   fmt="jpeg", width=size[0], height=size[1], model=job.model, seed=job.seed,
-                                   cost_usd=0.003)
-        store.update_job(job.id, state="completed", cost_usd=0.003)
+        image = NewImage(sha256=digest, path=rel, size=(run_dir / rel).stat().st_size, fmt="jpeg",
+                         width=size[0], height=size[1], cost_usd=0.003)
+        image_id = store.add_image(job.id, image, model=job.model, seed=job.seed)
+        store.complete_job(job.id, cost_usd=0.003)
         store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
         store.add_cost("judge", "openai:gpt-4o-mini", 0.0004, image_id=image_id)
         if i >= unmeasured:

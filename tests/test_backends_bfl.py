@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -23,10 +22,10 @@ def test_submit_then_poll_until_ready(bfl_server, tmp_path):
     submits = bfl_server.recorded("POST", "submit")
     assert {r.path for r in submits} == {"/v1/flux-2-pro"} and all(r.headers["x-key"] == BFL_TEST_KEY for r in submits)
     for job in (j for j in jobs.values() if j["state"] == "completed"):
-        assert json.loads(job["request"]) == {"prompt": job["prompt_text"], "seed": 0, "width": 1024, "height": 768, "output_format": "jpeg"}
+        assert job["request"] == {"prompt": job["prompt_text"], "seed": 0, "width": 1024, "height": 768, "output_format": "jpeg"}
         polls = [r for r in bfl_server.recorded("GET", "get_result") if r.query["id"] == [job["request_id"]]]
         assert len(polls) >= 3 and all(r.headers["x-key"] == BFL_TEST_KEY for r in polls)
-        result = json.loads(job["response"])["result"]
+        result = job["response"]["result"]
         assert result["status"] == "Ready" and result["cost"] == 3.0 and result["output_mp"] == 0.79
         image = next(i for i in images if i["job_id"] == job["id"])
         assert image["source_url"] == result["result"]["sample"] and "sig=" in image["source_url"]
@@ -69,7 +68,7 @@ def test_the_key_is_not_sent_to_a_polling_url_on_a_foreign_host(bfl_server, tmp_
     bfl_server.polling_host = "http://collector.invalid:9"
     summary, printed, jobs, *_ = generate(tmp_path, MODEL, limit=1)
     assert summary.completed == 1  # polled {BFL_BASE_URL}/v1/get_result instead
-    assert json.loads(next(iter(jobs.values()))["response"])["queue"]["polling_url"].startswith(bfl_server.url + "/v1/get_result?id=")
+    assert next(iter(jobs.values()))["response"]["queue"]["polling_url"].startswith(bfl_server.url + "/v1/get_result?id=")
 
 
 @pytest.mark.parametrize(

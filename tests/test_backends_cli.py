@@ -31,8 +31,11 @@ def test_three_providers_in_one_run(openai_images_server, replicate_server, bfl_
     for key in (OPENAI_TEST_KEY, REPLICATE_TEST_TOKEN, BFL_TEST_KEY):
         assert key not in result.output
     with RunStore(tmp_path / "run", create=False) as store:
-        by_model = {row["model"]: (row["n"], row["usd"]) for row in store.query(
-            "SELECT model, COUNT(*) AS n, ROUND(SUM(cost_usd), 6) AS usd FROM images GROUP BY model")}
+        by_model: dict[str, tuple[int, float]] = {}
+        for image in store.images():
+            n, usd = by_model.get(image.model, (0, 0.0))
+            by_model[image.model] = (n + 1, usd + image.cost_usd)
+        by_model = {model: (n, round(usd, 6)) for model, (n, usd) in by_model.items()}
     assert by_model == {MODELS[0]: (10, 0.5), MODELS[1]: (10, 0.03), MODELS[2]: (10, 0.3)}
     again = run(tmp_path / "run")
     assert again.exit_code == 0 and "already completed" in again.output

@@ -37,9 +37,9 @@ def test_the_request_and_the_stored_answer(openai_images_server, tmp_path):
         body = by_prompt[job["prompt_text"]]
         assert body == {"model": "gpt-image-1.5", "prompt": job["prompt_text"], "n": 1, "size": "1536x1024",
                         "quality": "medium", "output_format": "jpeg"}
-        assert json.loads(job["request"]) == body
+        assert job["request"] == body
         assert job["request_id"].startswith("req_")  # the x-request-id header
-        result = json.loads(job["response"])["result"]
+        result = job["response"]["result"]
         assert result["usage"]["output_tokens"] == 1584 and result["usage"]["input_tokens"] > 0
         assert result["size"] == "1536x1024" and result["quality"] == "medium"
         assert "b64_json" not in json.dumps(result)  # the image is a file, not a database blob
@@ -89,11 +89,11 @@ def test_an_interrupted_run_submits_again_what_it_never_received(openai_images_s
     store, _ = init_run(study_for(tmp_path, MODEL), tmp_path / "run")
     with store:
         job = store.jobs()[0]
-        store.update_job(job["id"], state="submitted", request_id="req_lost", request={"prompt": job["prompt_text"]},
-                         response={"queue": {}}, attempts=1)
+        store.mark_submitted(job.id, request_id="req_lost", request={"prompt": job.prompt_text},
+                             response={"queue": {}}, attempts=1)
     summary, printed, jobs, images, ledger = generate(tmp_path, MODEL)
     assert (summary.completed, summary.failed) == (10, 0)
-    assert jobs[job["id"]]["attempts"] == 2 and jobs[job["id"]]["request_id"] != "req_lost"
+    assert jobs[job.id]["attempts"] == 2 and jobs[job.id]["request_id"] != "req_lost"
     assert len(openai_images_server.recorded("POST", "generate")) == 10
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
@@ -34,14 +33,14 @@ def test_create_then_poll_until_succeeded(replicate_server, tmp_path):
     assert {r.path for r in creates} == {"/v1/models/black-forest-labs/flux-schnell/predictions"}
     assert all(r.headers["Authorization"] == f"Bearer {REPLICATE_TEST_TOKEN}" for r in creates)
     for job in (j for j in jobs.values() if j["state"] == "completed"):
-        body = json.loads(job["request"])
+        body = job["request"]
         assert body == {"input": {
             "prompt": job["prompt_text"], "seed": 0, "aspect_ratio": "4:3", "num_outputs": 1, "num_inference_steps": 4,
             "output_format": "jpg", "disable_safety_checker": False, "go_fast": False,
         }}
         polls = [r for r in replicate_server.recorded("GET", "get") if r.path == f"/v1/predictions/{job['request_id']}"]
         assert len(polls) >= 3  # starting, processing, ..., succeeded
-        result = json.loads(job["response"])["result"]
+        result = job["response"]["result"]
         assert result["status"] == "succeeded" and result["metrics"]["predict_time"] == 0.15
         image = next(i for i in images if i["job_id"] == job["id"])
         assert image["source_url"] == result["output"][0] and (image["width"], image["height"]) == (72, 54)
@@ -108,4 +107,4 @@ def test_the_token_is_not_sent_to_prediction_urls_on_another_host(replicate_serv
     summary, printed, jobs, *_ = generate(tmp_path, MODEL, limit=1)
     assert summary.completed == 1  # polled {REPLICATE_BASE_URL}/v1/predictions/{id} instead
     job = next(j for j in jobs.values() if j["state"] == "completed")
-    assert json.loads(job["response"])["queue"]["get"] == f"{replicate_server.url}/v1/predictions/{job['request_id']}"
+    assert job["response"]["queue"]["get"] == f"{replicate_server.url}/v1/predictions/{job['request_id']}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
+from dataclasses import asdict
 import time
 from pathlib import Path
 
@@ -36,9 +36,9 @@ def generate(run_dir: Path, study_path: Path = SEED_STUDY, **overrides):
     store, study = init_run(study_path, run_dir)
     with store:
         summary = run_generation(store, study, options(**overrides), Console(file=buffer, width=200))
-        jobs = {row["id"]: dict(row) for row in store.jobs()}
-        images = [dict(row) for row in store.images()]
-        ledger = [dict(row) for row in store.query("SELECT * FROM ledger")]
+        jobs = {row.id: asdict(row) for row in store.jobs()}
+        images = [asdict(row) for row in store.images()]
+        ledger = [asdict(row) for row in store.ledger()]
     return summary, buffer.getvalue(), jobs, images, ledger
 
 
@@ -56,8 +56,8 @@ def test_every_job_completes_with_its_file_request_and_cost(fal_server: FalFakeS
             "prompt": job["prompt_text"], "image_size": "landscape_4_3", "num_inference_steps": 4, "seed": 0,
             "num_images": 1, "enable_safety_checker": True, "output_format": "jpeg",
         }
-        assert json.loads(job["request"]) == body
-        response = json.loads(job["response"])
+        assert job["request"] == body
+        response = job["response"]
         assert response["queue"]["status_url"].endswith(f"/requests/{job['request_id']}/status")
         result = response["result"]
         assert set(result) >= {"images", "timings", "seed", "has_nsfw_concepts", "prompt"}
@@ -190,28 +190,30 @@ def test_resume_waits_for_submitted_requests_and_resubmits_only_lost_ones(fal_se
         async def submit_all():
             out = []
             for job in jobs:
-                request = GenerationRequest(job["id"], "fal-ai/flux/schnell", job["prompt_text"], job["seed"], json.loads(job["params"]))
+                request = GenerationRequest(job.id, "fal-ai/flux/schnell", job.prompt_text, job.seed, job.params)
                 out.append((job, request, await backend.submit(request)))
             await backend.aclose()
             return out
 
         for job, request, submission in asyncio.run(submit_all()):
-            store.update_job(job["id"], state="submitted", request_id=submission.request_id,
-                             request=backend.payload(request), response={"queue": submission.urls}, attempts=1)
-    lost = jobs[0]["id"]
+            store.mark_submitted(job.id, request_id=submission.request_id,
+                                 request=backend.payload(request), response={"queue": submission.urls}, attempts=1)
+    lost = jobs[0].id
     fal_server.forget(store_request_id(tmp_path / "run", lost))
     summary, printed, rows, *_ = generate(tmp_path / "run")
     assert (summary.completed, summary.failed) == (10, 0)
     prompts = [body["prompt"] for body in fal_server.submissions()]
-    assert len(prompts) == 11 and prompts.count(jobs[0]["prompt_text"]) == 2
-    assert all(prompts.count(job["prompt_text"]) == 1 for job in jobs[1:])
-    assert rows[lost]["attempts"] == 2 and all(rows[job["id"]]["attempts"] == 1 for job in jobs[1:])
+    assert len(prompts) == 11 and prompts.count(jobs[0].prompt_text) == 2
+    assert all(prompts.count(job.prompt_text) == 1 for job in jobs[1:])
+    assert rows[lost]["attempts"] == 2 and all(rows[job.id]["attempts"] == 1 for job in jobs[1:])
 
 
 def store_request_id(run_dir: Path, job_id: str) -> str:
     store, _ = init_run(SEED_STUDY, run_dir)
     with store:
-        return store.jobs(ids=[job_id])[0]["request_id"]
+        request_id = store.jobs(ids=[job_id])[0].request_id
+        assert request_id is not None
+        return request_id
 
 
 def test_max_cost_stops_submitting_before_the_budget_is_passed(fal_server, tmp_path):

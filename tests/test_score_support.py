@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
+from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
 
 STUDY_TOML = """
@@ -88,9 +88,9 @@ def build_run(
     for number, job in enumerate(jobs):
         data = _png(number)
         digest, rel = write_image(store.run_dir, data, "png")
-        image_id = store.add_image(job_id=job.id, sha256=digest, path=rel, size=len(data), fmt="png", width=8,
-                                   height=8, model=job.model, seed=job.seed, cost_usd=0.003)
-        store.update_job(job.id, state="completed")
+        image = NewImage(sha256=digest, path=rel, size=len(data), fmt="png", width=8, height=8, cost_usd=0.003)
+        image_id = store.add_image(job.id, image, model=job.model, seed=job.seed)
+        store.complete_job(job.id)
         expressions = loaded.emotion(job.prompt.emotion).expressions
         emotion_rate = rates.emotion[job.model]
         if rates.low_angle_emotion is not None and "low-angle" in job.prompt.camera:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from viewfinder.errors import BadInput
-from viewfinder.store import Measurement, MeasurementSpec, RunStore, write_image
+import dataclasses
+
+from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.store.schema import SCHEMA_VERSION
 from viewfinder.study import expand_jobs, load_study
 
@@ -30,16 +32,17 @@ def seed_jobs():
 
 
 def test_new_store_is_wal_with_foreign_keys_and_current_schema(store: RunStore) -> None:
-    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
-    assert store.query("PRAGMA foreign_keys")[0][0] == 1
+    with sqlite3.connect(store.path) as conn:  # WAL is a property of the file
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == SCHEMA_VERSION
     assert (store.run_dir / "images").is_dir()
 
 
 def test_foreign_keys_are_enforced(store: RunStore) -> None:
+    image = NewImage(sha256="0" * 64, path="images/00/x.png", size=1, fmt="png", width=1, height=1, cost_usd=0)
     with pytest.raises(sqlite3.IntegrityError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO jobs(id, prompt_id, model, seed, params) VALUES ('j', 'missing', 'm', 0, '{}')")
+        store.add_image("no-such-job", image, model="m", seed=0)
+    assert store.images() == []
 
 
 def test_reopening_keeps_data_and_does_not_remigrate(tmp_path: Path, seed_jobs) -> None:
@@ -52,7 +55,9 @@ def test_reopening_keeps_data_and_does_not_remigrate(tmp_path: Path, seed_jobs) 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     with RunStore(tmp_path) as opened:
-        opened.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+        path = opened.path
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(BadInput, match="newer than this viewfinder"):
         RunStore(tmp_path)
 
@@ -66,38 +71,44 @@ def test_open_without_create_names_the_fix(tmp_path: Path) -> None:
 def test_job_lifecycle_image_cost_and_status(store: RunStore, seed_jobs) -> None:
     store.add_jobs(seed_jobs)
     job = store.jobs()[0]
-    assert job["prompt_text"].startswith("facial-expressions Jealousy: Lonely and envious")
-    store.update_job(job["id"], state="submitted", request_id="req-1", attempts=1, request={"status_url": "u"})
+    assert job.prompt_text.startswith("facial-expressions Jealousy: Lonely and envious")
+    store.mark_submitted(job.id, request_id="req-1", attempts=1, request={"status_url": "u"}, response={"queue": {}})
+    assert store.jobs(ids=[job.id])[0].state == "submitted" and store.jobs_to_run()[0].id == job.id
     data = b"\x89PNG fake bytes"
     digest, rel = write_image(store.run_dir, data, "png")
     assert (store.run_dir / rel).read_bytes() == data
     assert rel == f"images/{digest[:2]}/{digest}.png"
-    with store.transaction() as conn:
-        image_id = store.add_image(
-            job_id=job["id"], sha256=digest, path=rel, size=len(data), fmt="png", width=8, height=8,
-            model=job["model"], seed=job["seed"], cost_usd=0.003, conn=conn,
-        )
-        store.add_cost("generation", job["model"], 0.003, job_id=job["id"], image_id=image_id, conn=conn)
-    store.update_job(job["id"], state="completed", cost_usd=0.003)
-    store.update_job(store.jobs()[1]["id"], state="failed", last_error="422: bad prompt", attempts=1)
+    image = NewImage(sha256=digest, path=rel, size=len(data), fmt="png", width=8, height=8, cost_usd=0.003,
+                     detail={"request_id": "req-1"})
+    store.record_generation(job, [image], seed=job.seed, response={"result": "r"})
+    store.fail_job(store.jobs()[1].id, "422: bad prompt", attempts=1)
     info = store.status()
     assert info["jobs"] == {"pending": 8, "submitted": 0, "completed": 1, "failed": 1}
     assert info["images"] == 1
     assert info["cost_usd"]["generation"] == pytest.approx(0.003)
-    assert json.loads(store.jobs(ids=[job["id"]])[0]["request"]) == {"status_url": "u"}
+    done = store.jobs(ids=[job.id])[0]
+    assert (done.state, done.request, done.response, done.cost_usd) == ("completed", {"status_url": "u"}, {"result": "r"},
+                                                                         0.003)
+    failed = store.jobs(states=["failed"])[0]
+    assert (failed.last_error, failed.attempts) == ("422: bad prompt", 1)
     row = store.images()[0]
-    assert row["emotion"] == "Jealousy" and row["camera"] == "eye-level"
-    with pytest.raises(ValueError):
-        store.update_job(job["id"], state="done")
+    assert row.emotion == "Jealousy" and row.camera == "eye-level" and row.prompt_field("camera") == "eye-level"
+    assert (row.job_id, row.sha256, row.path, row.width, row.cost_usd) == (job.id, digest, rel, 8, 0.003)
+    [entry] = store.ledger()
+    assert (entry.kind, entry.job_id, entry.image_id, entry.detail) == ("generation", job.id, row.id,
+                                                                       {"request_id": "req-1"})
+    assert [(t.kind, t.model, t.entries) for t in store.cost_totals()] == [("generation", job.model, 1)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.camera = "high-angle"  # type: ignore[misc]
 
 
 def test_measurements_are_versioned_and_failures_recorded(store: RunStore, seed_jobs) -> None:
     store.add_jobs(seed_jobs[:2])
     ids = []
     for job in store.jobs():
-        digest, rel = write_image(store.run_dir, job["id"].encode(), "png")
-        ids.append(store.add_image(job_id=job["id"], sha256=digest, path=rel, size=16, fmt="png", width=1,
-                                   height=1, model=job["model"], seed=job["seed"], cost_usd=0))
+        digest, rel = write_image(store.run_dir, job.id.encode(), "png")
+        image = NewImage(sha256=digest, path=rel, size=16, fmt="png", width=1, height=1, cost_usd=0)
+        ids.append(store.add_image(job.id, image, model=job.model, seed=job.seed))
     store.register_specs("pixels", "1", [MeasurementSpec("entropy", "bits", "none", "Shannon entropy")])
     store.write_analysis("pixels", "1", [Measurement(ids[0], "entropy", 6.5)], [ids[0]], {ids[1]: "cannot decode"})
     assert store.analyzed_image_ids("pixels", "1") == {ids[0]}
@@ -106,13 +117,19 @@ def test_measurements_are_versioned_and_failures_recorded(store: RunStore, seed_
     assert store.measurement_table() == {ids[0]: {"pixels.entropy": 6.5}}
     store.write_analysis("pixels", "2", [Measurement(ids[0], "entropy", 7.0, None)], [ids[0]])
     assert store.measurement_table()[ids[0]]["pixels.entropy"] == 7.0
-    assert store.specs()[("pixels", "entropy")]["unit"] == "bits"
+    assert store.specs()[("pixels", "entropy")].unit == "bits"
+    assert [(r.image_id, r.status, r.error) for r in store.analysis_runs("pixels")] == [
+        (ids[0], "done", None), (ids[1], "failed", "cannot decode")]
+    assert [(m.version, m.value) for m in store.measurements("pixels")] == [("2", 7.0)]
+    assert store.measurement_pairs() == {ids[0]: {"pixels.entropy": (7.0, None)}}
+    assert [(r.analyzer, r.version, r.done, r.failed) for r in store.analyzer_runs()] == [("pixels", "1", 0, 1),
+                                                                                        ("pixels", "2", 1, 0)]
 
 
 def test_failed_transaction_rolls_back(store: RunStore, seed_jobs) -> None:
     with pytest.raises(RuntimeError):
         with store.transaction():
-            store.conn.execute("INSERT INTO meta(key, value) VALUES ('k', '1')")
+            store.set_meta("k", 1)
             raise RuntimeError("boom")
     assert store.get_meta("k") is None
 
