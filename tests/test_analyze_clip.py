@@ -244,13 +244,13 @@ def test_analyze_cli_with_tiny_models_then_skips(image_run, tiny) -> None:
     with store:
         table = store.measurement_table()
         specs = store.specs()
-        prompts = {row["id"]: row["prompt_text"] for row in store.images()}
+        prompts = {row.id: row.prompt_text for row in store.images()}
     assert len(table) == 3
     for image_id, row in table.items():
         too_long = len(tokenizer(prompts[image_id], verbose=False)["input_ids"]) > 77  # byte-level: 1 char, 1 token
         assert -1 <= row["clip.clip_score"] <= 1 and row["clip.clip_truncated"] == float(too_long)
         assert {"clip.aesthetic", "clip.clip_camera", "clip.clip_emotion", "pixels.noise"} <= set(row)
-    assert specs[("clip", "aesthetic")]["better"] == "higher"
+    assert specs[("clip", "aesthetic")].better == "higher"
     second = runner.invoke(app, ["analyze", str(run_dir), "--analyzers", "clip"])
     assert second.exit_code == 0 and "0 measured, 3 already stored" in second.output
 

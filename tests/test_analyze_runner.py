@@ -83,9 +83,9 @@ def test_batches_store_values_and_skip_on_rerun(image_run, recorder) -> None:
         rows = store.images()
         table = store.measurement_table()
         for row, pixels in zip(rows, images):
-            assert table[row["id"]]["recorder.mean"] == pytest.approx(pixels.mean())
+            assert table[row.id]["recorder.mean"] == pytest.approx(pixels.mean())
         spec = store.specs()[("recorder", "mean")]
-        assert (spec["version"], spec["unit"], spec["better"]) == ("1", "8-bit levels", "none")
+        assert (spec.version, spec.unit, spec.better) == ("1", "8-bit levels", "none")
 
         Recorder.seen = []
         again = run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
@@ -103,7 +103,7 @@ def test_next_batch_is_prefetched_before_each_analysis(image_run, recorder, monk
     recorder()
     store, study = open_run(image_run(_images(5)))
     with store:
-        ids = [row["id"] for row in store.images()]
+        ids = [row.id for row in store.images()]
         run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
     assert calls == [
         ("prefetch", ids[2:4]), ("analyze", ids[0:2]),
@@ -122,18 +122,18 @@ def test_new_version_reanalyzes(image_run, recorder, monkeypatch) -> None:
         Recorder.seen = []
         summary = run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
         assert summary.done == 3 and summary.skipped == 0
-        assert {row["version"] for row in store.measurements("recorder")} == {"2"}
+        assert {row.version for row in store.measurements("recorder")} == {"2"}
 
 
 def test_one_failure_does_not_stop_the_rest_and_is_retried(image_run, recorder) -> None:
     run_dir = image_run(_images(4))
     store, study = open_run(run_dir)
     with store:
-        ids = [row["id"] for row in store.images()]
+        ids = [row.id for row in store.images()]
         recorder(fail_ids={ids[1]})
         summary = run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
         assert (summary.done, summary.failed) == (3, 1)
-        runs = {r["image_id"]: (r["status"], r["error"]) for r in store.query("SELECT * FROM analysis_runs")}
+        runs = {r.image_id: (r.status, r.error) for r in store.analysis_runs()}
         assert runs[ids[1]] == ("failed", "cannot measure this one")
         assert {runs[i][0] for i in ids if i != ids[1]} == {"done"}
         assert ids[1] not in store.measurement_table()
@@ -154,7 +154,7 @@ def test_a_raising_batch_fails_only_that_batch(image_run, monkeypatch) -> None:
     with store:
         summary = run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
         assert (summary.done, summary.failed) == (2, 2)
-        errors = [r["error"] for r in store.query("SELECT error FROM analysis_runs WHERE status='failed'")]
+        errors = [r.error for r in store.analysis_runs() if r.status == "failed"]
         assert errors == ["RuntimeError: model blew up"] * 2
 
 
@@ -188,7 +188,7 @@ def test_missing_file_is_a_recorded_failure(image_run, recorder) -> None:
         store.image_path(first).unlink()
         summary = run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
         assert (summary.done, summary.failed) == (1, 1)
-        error = store.query("SELECT error FROM analysis_runs WHERE image_id=?", (first["id"],))[0]["error"]
+        error = next(r.error for r in store.analysis_runs() if r.image_id == first.id)
         assert error.startswith("image file missing")
 
 

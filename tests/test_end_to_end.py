@@ -74,19 +74,19 @@ def test_run_produces_the_whole_report(seed_run: tuple[Path, Any, str]) -> None:
     with RunStore(run_dir, create=False) as store:
         images = store.images()
         table = store.measurement_table()
-        versions = {r["analyzer"]: r["version"] for r in store.query("SELECT DISTINCT analyzer, version FROM analysis_runs")}
-        specs = {f"{r['analyzer']}.{r['name']}": r for r in store.query("SELECT * FROM measurement_specs")}
+        versions = {r.analyzer: r.version for r in store.analysis_runs()}
+        specs = {f"{s.analyzer}.{s.name}": s for s in store.specs().values()}
     analyzers = set(versions)
     assert len(images) == 10
     assert analyzers == {"pixels", "clip", "faces", "judge"}
     # one card per image, in the seed's shape, with real numbers from each analyzer and their scales
     assert md.count("\n**Prompt**\n") == 10
     for row in images:
-        values = table[row["id"]]
+        values = table[row.id]
         for label, key in (("Entropy", "pixels.entropy"), ("Noise", "pixels.noise"),
                            ("Prompt CLIP Score", "clip.clip_score"), ("Likelihood of AI", "judge.ai_likelihood")):
             spec = specs[key]
-            scale = f"{spec['unit']}, {'higher' if spec['better'] == 'higher' else 'lower'} is better"
+            scale = f"{spec.unit}, {'higher' if spec.better == 'higher' else 'lower'} is better"
             assert f"- {label} : {md_text(format_number(values[key]))} ({md_text(scale)})" in md
     assert "Camera angle (judge): misses" in md and "Camera angle (judge): follows" in md
     # conclusions per dimension from the scoring stage, consistent with the verdict table

@@ -179,7 +179,7 @@ def test_faces_analyzer_in_a_run_folder(image_run, astronaut) -> None:
         summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=console)
         assert summary.failed == 0
         table = store.measurement_table()
-        ids = [row["id"] for row in rows]
+        ids = [row.id for row in rows]
         astro, cat, close, wide = (table[i] for i in ids)
         assert astro["faces.face_count"] == 1
         assert astro["faces.expression"] == "happiness"
@@ -196,7 +196,7 @@ def test_faces_analyzer_in_a_run_folder(image_run, astronaut) -> None:
         assert close["faces.shot_size"] == "extreme close-up"
         assert wide["faces.shot_size"] == "wide"
         specs = store.specs()
-        assert "seen from above" in specs[("faces", "pitch")]["description"]
+        assert "seen from above" in specs[("faces", "pitch")].description
         # Run again: nothing is redone.
         again = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=console)
         assert again.done == 0 and again.skipped == len(rows)
@@ -217,8 +217,8 @@ def test_an_unreadable_image_is_a_failure_not_a_crash(image_run, astronaut) -> N
                                console=Console(file=io.StringIO()))
         assert summary.failed == 1
         table = store.measurement_table()
-        assert table[rows[0]["id"]]["faces.face_count"] == 1
-        assert rows[1]["id"] not in table
+        assert table[rows[0].id]["faces.face_count"] == 1
+        assert rows[1].id not in table
 
 
 def test_viewfinder_analyze_faces_from_the_command_line(image_run, astronaut) -> None:
@@ -231,8 +231,8 @@ def test_viewfinder_analyze_faces_from_the_command_line(image_run, astronaut) ->
     result = CliRunner().invoke(app, ["analyze", str(run_dir), "--analyzers", "faces"])
     assert result.exit_code == 0, result.output
     with RunStore(run_dir, create=False) as store:
-        texts = {(row["image_id"], row["name"]): row["text"] for row in store.measurements("faces") if row["text"]}
-        ids = [row["id"] for row in store.images()]
+        texts = {(row.image_id, row.name): row.text for row in store.measurements("faces") if row.text}
+        ids = [row.id for row in store.images()]
     assert texts[(ids[0], "expression")] == "happiness"
     assert texts[(ids[1], "camera_angle")] == "no face"
     # A study naming an expression model folder that does not exist: the analyzer cannot run,

@@ -78,7 +78,7 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
     with store:
         summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=Console(file=io.StringIO()))
         assert summary.failed == 0
-        face, cup = (store.measurement_table()[row["id"]] for row in store.images())
+        face, cup = (store.measurement_table()[row.id] for row in store.images())
     # The tiny model says "sad" whatever it sees, so the smiling astronaut reads sadness here:
     # the classifier, not the landmark estimate, made these numbers.
     assert face["faces.expression"] == "sadness"

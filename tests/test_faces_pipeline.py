@@ -68,7 +68,7 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
     result = CliRunner().invoke(app, ["run", str(study), "--workdir", str(run_dir)])
     assert result.exit_code == 0, result.output
     with RunStore(run_dir, create=False) as store:
-        cameras = {row["id"]: row["camera"] for row in store.images()}
+        cameras = {row.id: row.camera for row in store.images()}
         table = store.measurement_table()
     seen = {cameras[image_id]: values for image_id, values in table.items()}
     assert set(seen) == {"eye-level", "high-angle", "low-angle"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def rows(run_dir: Path) -> list[dict[str, Any]]:
     store, _ = open_run(run_dir)
     with store:
         table = store.measurement_table()
-        ledger = [dict(row) for row in store.query("SELECT * FROM ledger WHERE kind='judge'")]
+        ledger = [asdict(row) for row in store.ledger("judge")]
     return [{k: v for k, v in row.items() if k.startswith("judge.")} for row in table.values()] + ledger
 
 
@@ -61,7 +62,7 @@ def test_auto_picks_fal_and_stores_the_answer_with_reported_cost(fal: FalFakeSer
     assert measured["judge.judge_model"] == "fal:google/gemini-2.5-flash"
     assert measured["judge.scene_match"] == 0.0 and measured["judge.expression"] == "contempt"
     assert ledger["usd"] == pytest.approx(0.00042)
-    assert json.loads(ledger["detail"])["request_id"] in fal.queue
+    assert ledger["detail"]["request_id"] in fal.queue
     submitted = fal.submissions(VISION_ENDPOINT)[0]
     assert submitted["model"] == "google/gemini-2.5-flash"
     assert submitted["image_urls"][0].startswith("data:image/png;base64,")
@@ -90,7 +91,7 @@ def test_fal_without_usage_charges_the_estimate(fal: FalFakeServer, image_run) -
     assert judge(run_dir)[0].failed == 0  # auto: fal:google/gemini-2.5-flash, a priced model
     _, ledger = rows(run_dir)
     assert ledger["usd"] == pytest.approx((10_000 * 0.30 + 700 * 2.50) / 1e6)
-    assert "usage not reported: estimated" in json.loads(ledger["detail"])["price"]
+    assert "usage not reported: estimated" in ledger["detail"]["price"]
 
 
 def test_fal_429_then_success_and_model_errors_recorded(fal: FalFakeServer, image_run) -> None:
@@ -106,7 +107,7 @@ def test_fal_429_then_success_and_model_errors_recorded(fal: FalFakeServer, imag
     assert summary.failed == 1
     store, _ = open_run(other)
     with store:
-        error = store.query("SELECT error FROM analysis_runs WHERE analyzer='judge'")[0]["error"]
+        error = store.analysis_runs("judge")[0].error
     assert "CUDA out of memory" in error
 
 

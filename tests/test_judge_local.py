@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +38,12 @@ def test_garbage_from_a_local_vlm_is_parsed_retried_and_recorded(tiny_vlm: Path,
     with store:
         summary = run_analysis(store, study, ["judge"], judge=f"hf:{tiny_vlm}", max_cost=None, console=Console(file=io.StringIO()))
         assert summary.failed == 1 and summary.analyzers[0].error is None
-        error = store.query("SELECT error FROM analysis_runs WHERE analyzer='judge'")[0]["error"]
-        ledger = store.query("SELECT usd, detail FROM ledger WHERE kind='judge'")
+        error = store.analysis_runs("judge")[0].error
+        ledger = store.ledger("judge")
     assert error.startswith("invalid answer after one retry")
-    assert [row["usd"] for row in ledger] == [0.0, 0.0]
-    first, second = (json.loads(row["detail"]) for row in ledger)
+    assert error is not None
+    assert [row.usd for row in ledger] == [0.0, 0.0]
+    first, second = (row.detail or {} for row in ledger)
     assert first["prompt_tokens"] > 500 and 0 < first["completion_tokens"] <= 40
     assert second["prompt_tokens"] > first["prompt_tokens"]  # the retry carries the answer and the error
 

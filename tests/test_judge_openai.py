@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,7 @@ def stored(run_dir: Path) -> dict[int, dict[str, Any]]:
 def failures(run_dir: Path) -> dict[int, str]:
     store, _ = open_run(run_dir)
     with store:
-        rows = store.query("SELECT image_id, error FROM analysis_runs WHERE analyzer='judge' AND status='failed'")
-        return {row["image_id"]: row["error"] for row in rows}
+        return {run.image_id: run.error or "" for run in store.analysis_runs("judge") if run.status == "failed"}
 
 
 def direct(run_dir: Path, backend: OpenAIChatBackend) -> tuple[JudgeAnalyzer, list[ImageItem], AnalysisContext]:
@@ -99,15 +99,16 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         files = {store.image_path(row).read_bytes() for row in store.images()}
         assert base64.b64decode(image_url.split(",", 1)[1]) in files
         assert image_url.startswith("data:image/png;base64,")
-        ledger = store.query("SELECT model, usd, image_id, detail FROM ledger WHERE kind='judge'")
-        assert len(ledger) == 2 and {row["model"] for row in ledger} == {"openai:gpt-4o-mini"}
-        detail = json.loads(ledger[0]["detail"])
+        ledger = store.ledger("judge")
+        assert len(ledger) == 2 and {row.model for row in ledger} == {"openai:gpt-4o-mini"}
+        detail = ledger[0].detail or {}
         expected = (detail["prompt_tokens"] * 0.15 + detail["completion_tokens"] * 0.60) / 1e6
-        assert detail["prompt_tokens"] == 1000 and ledger[0]["usd"] == pytest.approx(expected)
+        assert detail["prompt_tokens"] == 1000 and ledger[0].usd == pytest.approx(expected)
         assert detail["served_model"] == "gpt-4o-mini" and detail["system_fingerprint"] == "fp_fake"
         assert detail["request_id"].startswith("chatcmpl-")
         assert store.texts("judge_prompt")[PROMPT_VERSION].startswith("## system\n" + SYSTEM_PROMPT)
-        dump = "\n".join(store.conn.iterdump())
+    with sqlite3.connect(store.path) as conn:  # every table and text of the database
+        dump = "\n".join(conn.iterdump())
     assert fake.key not in dump
 
     calls = len(fake.requests)
@@ -155,7 +156,7 @@ def test_two_bad_answers_record_a_failure_and_both_costs(fake: FakeOpenAI, image
     assert "invalid answer after one retry" in error and "description" in error
     store, _ = open_run(run_dir)
     with store:
-        assert len(store.query("SELECT * FROM ledger WHERE kind='judge'")) == 2
+        assert len(store.ledger("judge")) == 2
     assert stored(run_dir) == {}
 
 
@@ -349,8 +350,8 @@ def test_quota_running_out_mid_batch_stops_but_keeps_what_was_paid(fake: FakeOpe
     assert "no quota left" in outcome.error and outcome.failed == 2
     store, _ = open_run(run_dir)
     with store:
-        ledger = store.query("SELECT usd, image_id FROM ledger WHERE kind='judge'")
-    assert len(ledger) == 1 and ledger[0]["usd"] > 0
+        ledger = store.ledger("judge")
+    assert len(ledger) == 1 and ledger[0].usd > 0
 
 
 def test_timeouts_are_retried_then_recorded(fake: FakeOpenAI, image_run) -> None:

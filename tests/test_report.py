@@ -269,12 +269,12 @@ def test_every_plot_has_a_caption_with_its_direction(hostile_report: tuple[Path,
 def test_unreadable_image_keeps_its_card_and_the_original_link(tmp_path: Path) -> None:
     store, study = make_run(tmp_path, score=False)
     with store:
-        rows = [r for r in store.images() if r["width"] > 640]
-        (tmp_path / rows[0]["path"]).write_bytes(b"not a jpeg")
+        rows = [r for r in store.images() if r.width > 640]
+        (tmp_path / rows[0].path).write_bytes(b"not a jpeg")
         build_report(store, study, QUIET)
     cards = {c["id"]: c for c in cards_of((tmp_path / "report" / "index.html").read_text())}
-    assert cards[rows[0]["id"]]["th"] == cards[rows[0]["id"]]["img"]  # no thumbnail: the original
-    assert all(cards[r["id"]]["th"].startswith("thumbs/") for r in rows[1:])
+    assert cards[rows[0].id]["th"] == cards[rows[0].id]["img"]  # no thumbnail: the original
+    assert all(cards[r.id]["th"].startswith("thumbs/") for r in rows[1:])
     assert len(cards) == 16
 
 

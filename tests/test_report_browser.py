@@ -4,6 +4,7 @@ pagination, hostile text shown as text (in the page and in the rendered Markdown
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
@@ -39,7 +40,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[di
         build_report(store, study, Console(quiet=True))
         rows = store.images()
         flags = {a.image_id: a.flags for a in image_adherence(rows, store.measurement_table(), study)}
-        images = [dict(row) | {"flags": flags[row["id"]]} for row in rows]
+        images = [asdict(row) | {"flags": flags[row.id]} for row in rows]
     return run_dir / "report", images
 
 

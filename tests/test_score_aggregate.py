@@ -35,10 +35,9 @@ def _open(run_dir: Path) -> RunStore:
 def test_emotion_counts_match_the_stored_answers(scored: tuple[Path, ScoreReport]) -> None:
     run_dir, report = scored
     with _open(run_dir) as store:
-        rows = store.query(
-            "SELECT i.model, p.emotion, m.text FROM measurements m JOIN images i ON i.id = m.image_id "
-            "JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id "
-            "WHERE m.analyzer = 'judge' AND m.name = 'expression'")
+        images = {image.id: image for image in store.images()}
+        rows = [{"model": images[m.image_id].model, "emotion": images[m.image_id].emotion, "text": m.text}
+                for m in store.measurements("judge") if m.name == "expression"]
     accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
     result = report.dimension("emotion", "judge")
     assert result is not None
@@ -55,7 +54,7 @@ def test_emotion_counts_match_the_stored_answers(scored: tuple[Path, ScoreReport
 
 def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
-        ids = [row["id"] for row in store.images()][:3]
+        ids = [row.id for row in store.images()][:3]
         store.write_analysis("judge", "1", [
             Measurement(ids[0], "expression", text="no face"),
             Measurement(ids[1], "expression", text="unclear"),
@@ -74,7 +73,7 @@ def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path)
 def test_shot_size_counts_only_prompts_that_name_one(scored: tuple[Path, ScoreReport]) -> None:
     run_dir, report = scored
     with _open(run_dir) as store:
-        with_shot = sum(1 for row in store.images() if "close-up" in row["camera"])
+        with_shot = sum(1 for row in store.images() if "close-up" in row.camera)
     overall = report.dimension("shot_size", "judge").overall  # type: ignore[union-attr]
     assert overall.n + overall.n_not_judged == with_shot < report.n_images
 
@@ -107,7 +106,7 @@ def test_agreement_between_judge_and_faces(scored: tuple[Path, ScoreReport]) -> 
     assert {a.dimension for a in report.agreements} == {"camera_angle", "emotion"}  # no faces.shot_size stored
     follows = next(a for a in report.agreements if (a.dimension, a.basis) == ("emotion", "adherence"))
     with _open(run_dir) as store:
-        images = {row["id"]: row["emotion"] for row in store.images()}
+        images = {row.id: row.emotion for row in store.images()}
     accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
     flags = [(v["judge.expression"] in accepted[images[i]], v["faces.expression"] in accepted[images[i]])
              for i, v in table.items() if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"]
@@ -170,8 +169,7 @@ def test_score_command(tmp_path: Path) -> None:
 
 def test_scoring_an_unanalysed_run_gives_an_empty_report(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
-        store.query("DELETE FROM measurements")
-        report = _report(store)
+        report = build_score_report(store.images(), {}, study())
     assert report.n_images == 72 and report.dimensions == [] and report.scores == [] and report.comparisons == []
 
 

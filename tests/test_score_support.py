@@ -125,7 +125,7 @@ def build_run(
             Measurement(image_id, "clip_truncated", value=float(number == 0)),
         ]
         pixels.append(Measurement(image_id, "entropy", value=float(rng.uniform(5, 7.5))))
-    ids = [row["id"] for row in store.images()]
+    ids = [row.id for row in store.images()]
     for analyzer, rows in (("judge", judge), ("faces", faces), ("clip", clip), ("pixels", pixels)):
         store.write_analysis(analyzer, "1", rows, ids)
     store.register_specs("clip", "1", [MeasurementSpec("clip_score", "cosine", "higher", "CLIP image-prompt cosine")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -11,9 +12,13 @@ from pathlib import Path
 import pytest
 
 from viewfinder.errors import BadInput
-import dataclasses
-
-from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
+from viewfinder.store import (
+    Measurement,
+    MeasurementSpec,
+    NewImage,
+    RunStore,
+    write_image,
+)
 from viewfinder.store.schema import SCHEMA_VERSION
 from viewfinder.study import expand_jobs, load_study
 
