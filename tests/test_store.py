@@ -176,3 +176,33 @@ def test_nested_transactions_commit_or_roll_back_as_one(store: RunStore) -> None
             store.add_cost("judge", "openai:x", 0.01)
             raise RuntimeError("crash between the writes")
     assert store.get_meta("c") is None and store.total_cost() == 0
+
+
+def test_cached_answers_come_from_finished_runs_of_the_same_version(store: RunStore, seed_jobs) -> None:
+    store.add_jobs(seed_jobs[:3])
+    digest, rel = write_image(store.run_dir, b"same bytes", "png")
+    ids = [
+        store.add_image(job.id, NewImage(digest, rel, 10, "png", 1, 1, 0.0), model=job.model, seed=job.seed)
+        for job in store.jobs()
+    ]
+    store.write_analysis("judge", "1", [Measurement(ids[0], "title", text="A title")], [ids[0]])
+    store.write_analysis("judge", "1", [], [], {ids[1]: "timed out"})
+    store.write_analysis("judge", "2", [Measurement(ids[2], "title", text="Newer")], [ids[2]])
+    [answer] = store.cached_answers("judge", "1", [digest, "f" * 64])
+    prompt = store.jobs()[0].prompt_text
+    assert (answer.sha256, answer.prompt_text, answer.image_id, answer.name, answer.text) == (
+        digest, prompt, ids[0], "title", "A title")
+    assert store.cached_answers("judge", "1", []) == [] and store.cached_answers("pixels", "1", [digest]) == []
+    assert [a.text for a in store.cached_answers("judge", "2", [digest])] == ["Newer"]
+    assert store.analyzed_image_ids("judge") == {ids[0], ids[2]}
+
+
+def test_jobs_to_run_puts_submitted_jobs_first_and_skips_completed(store: RunStore, seed_jobs) -> None:
+    store.add_jobs(seed_jobs)
+    first, second, third = store.jobs()[:3]
+    store.complete_job(first.id)
+    store.mark_submitted(third.id, request_id="r", request={}, response={"queue": {"status": "u"}}, attempts=1)
+    todo = store.jobs_to_run()
+    assert todo[0].id == third.id and todo[0].response == {"queue": {"status": "u"}}
+    assert first.id not in {job.id for job in todo} and todo[1].id == second.id and len(todo) == 9
+    assert [job.id for job in store.jobs_to_run(limit=2)] == [third.id, second.id]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from rich.console import Console
