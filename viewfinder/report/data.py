@@ -217,10 +217,6 @@ def load_specs(store: RunStore) -> dict[str, Spec]:
     }
 
 
-def _measurements(store: RunStore) -> dict[int, dict[str, tuple[float | None, str | None]]]:
-    return store.measurement_pairs()
-
-
 @dataclass(frozen=True)
 class Line:
     """One line of every card: its label, the measurement column, text or number, digits."""
@@ -324,7 +320,7 @@ def gather(store: RunStore, study: Study, rows: list[ImageRecord], thumbs: dict[
     """Read the whole report's data from ``store`` for the image ``rows`` (``store.images()``);
     ``thumbs`` maps sha256 to a thumb path."""
     specs = load_specs(store)
-    table = _measurements(store)
+    table = store.measurement_pairs()
     flat = {image_id: {k: (v if v is not None else t) for k, (v, t) in m.items()} for image_id, m in table.items()}
     adherence = {a.image_id: a for a in image_adherence(rows, flat, study, present_methods(flat))}
     cards = []
