@@ -17,6 +17,8 @@ from typing import Any, Callable
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study import Study
 
+COST_KIND = "judge"  # the ledger kind of money spent while analyzing
+
 
 @dataclass(frozen=True)
 class ImageItem:

@@ -17,25 +17,25 @@ from viewfinder.study.schema import Analysis
 
 
 def _pixels(analysis: Analysis) -> Analyzer:
-    from viewfinder.analyze.pixels import PixelAnalyzer
+    from viewfinder.analyze.analyzers.pixels import PixelAnalyzer
 
     return PixelAnalyzer()
 
 
 def _clip(analysis: Analysis) -> Analyzer:
-    from viewfinder.analyze.clip import ClipAnalyzer
+    from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     return ClipAnalyzer.from_settings(analysis)
 
 
 def _judge(analysis: Analysis) -> Analyzer:
-    from viewfinder.judge import JudgeAnalyzer
+    from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
 
     return JudgeAnalyzer(analysis)
 
 
 def _faces(analysis: Analysis) -> Analyzer:
-    from viewfinder.faces.analyzer import FacesAnalyzer
+    from viewfinder.analyze.analyzers.faces import FacesAnalyzer
 
     return FacesAnalyzer.from_settings(analysis)
 

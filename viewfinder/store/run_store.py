@@ -12,20 +12,11 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from viewfinder.errors import BadInput
 from viewfinder.store.schema import MIGRATIONS, SCHEMA_VERSION
+from viewfinder.store.specs import MeasurementSpec, StoredSpec, roles_from_json, roles_to_json
 from viewfinder.study.grid import Job
 
 DB_NAME = "viewfinder.sqlite"
 JOB_STATES = ("pending", "submitted", "completed", "failed")
-
-
-@dataclass(frozen=True)
-class MeasurementSpec:
-    """What a measurement is: its unit or scale, which direction is better, and its meaning."""
-
-    name: str
-    unit: str
-    better: str  # 'higher' | 'lower' | 'none' | 'target'
-    description: str
 
 
 @dataclass(frozen=True)
@@ -252,14 +243,24 @@ class RunStore:
         with self.transaction() as conn:
             for spec in specs:
                 conn.execute(
-                    "INSERT INTO measurement_specs(analyzer, version, name, unit, better, description)"
-                    " VALUES (?,?,?,?,?,?) ON CONFLICT(analyzer, name) DO UPDATE SET version=excluded.version,"
-                    " unit=excluded.unit, better=excluded.better, description=excluded.description",
-                    (analyzer, version, spec.name, spec.unit, spec.better, spec.description),
+                    "INSERT INTO measurement_specs(analyzer, version, name, unit, better, description, roles)"
+                    " VALUES (?,?,?,?,?,?,?) ON CONFLICT(analyzer, name) DO UPDATE SET version=excluded.version,"
+                    " unit=excluded.unit, better=excluded.better, description=excluded.description,"
+                    " roles=excluded.roles",
+                    (analyzer, version, spec.name, spec.unit, spec.better.value, spec.description,
+                     roles_to_json(spec.roles)),
                 )
 
     def specs(self) -> dict[tuple[str, str], sqlite3.Row]:
         return {(r["analyzer"], r["name"]): r for r in self.query("SELECT * FROM measurement_specs")}
+
+    def spec_records(self) -> list[StoredSpec]:
+        """Every registered spec with its roles, in analyzer, then name order."""
+        return [
+            StoredSpec(r["analyzer"], r["version"],
+                       MeasurementSpec(r["name"], r["unit"], r["better"], r["description"], roles_from_json(r["roles"])))
+            for r in self.query("SELECT * FROM measurement_specs ORDER BY analyzer, name")
+        ]
 
     def analyzed_image_ids(self, analyzer: str, version: str, include_failed: bool = False) -> set[int]:
         """Images this analyzer version already handled (done, and failed when asked)."""

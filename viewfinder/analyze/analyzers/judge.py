@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
-from viewfinder.analyze.runner import COST_KIND
+from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.errors import FatalRunError
 from viewfinder.judge.answer import AnswerError, JudgeAnswer, parse_answer, response_schema
 from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
