@@ -34,7 +34,7 @@ from torch import nn
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.analyze.models import aesthetic_file, load_clip, pick_device, pick_dtype
 from viewfinder.errors import BadInput
-from viewfinder.store import Measurement, MeasurementSpec
+from viewfinder.store import Better, CardRole, CardSection, FlagRole, Measurement, MeasurementSpec, ScoreRole
 
 DIMENSIONS = ("camera", "scene", "style", "emotion")
 GPU_BATCH_SIZE = 256
@@ -192,19 +192,28 @@ class ClipAnalyzer(Analyzer):
     def specs(self) -> list[MeasurementSpec]:
         model = f"CLIP {self.clip_model}"
         specs = [
-            MeasurementSpec("clip_score", "cosine (-1 to 1)", "higher",
-                            f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)"),
-            MeasurementSpec("clip_truncated", "flag (0/1)", "lower",
-                            f"1 when the prompt was longer than the {self.text_context}-token text context and cut"),
+            MeasurementSpec("clip_score", "cosine (-1 to 1)", Better.HIGHER,
+                            f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)",
+                            (ScoreRole("CLIP score", "clip_score", order=10),
+                             CardRole(CardSection.QUALITY, "Prompt CLIP Score", 30, summary=True, plot=True))),
+            MeasurementSpec("clip_truncated", "flag (0/1)", Better.LOWER,
+                            f"1 when the prompt was longer than the {self.text_context}-token text context and cut",
+                            (FlagRole("have prompts longer than CLIP's text context, cut before the CLIP score "
+                                      "was computed"),)),
         ]
-        for dimension in DIMENSIONS:
+        for position, dimension in enumerate(DIMENSIONS):
             text = "emotion name" if dimension == "emotion" else f"{dimension} text"
-            specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", "higher",
-                                         f"cosine of the {model} image embedding and the prompt's {text} alone"))
+            specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", Better.HIGHER,
+                                         f"cosine of the {model} image embedding and the prompt's {text} alone",
+                                         (ScoreRole(f"CLIP score, {dimension} text only", "clip_score",
+                                                    compare=False, order=11 + position),)))
         if self.head is not None:
-            specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", "higher",
+            specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", Better.HIGHER,
                                          f"LAION improved aesthetic predictor {self.aesthetic_model} on the "
-                                         f"L2-normalised {model} image embedding"))
+                                         f"L2-normalised {model} image embedding",
+                                         (ScoreRole("Aesthetic score (LAION, 1-10)", "aesthetic_laion", order=20),
+                                          CardRole(CardSection.CHARACTERISTIC, "LAION Aesthetic", 30, summary=True,
+                                                   plot=True))))
         return specs
 
     # -- embeddings -------------------------------------------------------------------------
