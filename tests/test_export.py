@@ -64,7 +64,7 @@ def test_export_loads_in_pandas_and_duckdb(run_dir: Path, fmt: str, monkeypatch:
 def test_adherence_flags_match_the_score_report(run_dir: Path) -> None:
     with RunStore(run_dir, create=False) as store:
         path, count = export_run(store, study(), "parquet", run_dir / "out.parquet")
-        report = build_score_report(store.images(), store.measurement_table(), study())
+        report = build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
     frame = pd.read_parquet(path)
     assert count == 72
     emotion = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]
