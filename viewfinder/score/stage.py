@@ -54,3 +54,10 @@ def summary_table(report: ScoreReport) -> Table:
                              f"(n={rate.n}, +{rate.n_not_judged} not judged)")
         table.add_row(result.label, *cells)
     return table
+
+
+def ensure_scored(store: Any, study: Study, console: Console | None = None) -> None:
+    """Run the scoring stage when the run has no stored score report yet (``viewfinder report``
+    and ``export`` read stored scores; a stored report of another version is left for them to name)."""
+    if store.aggregate(AGGREGATE_NAME) is None:
+        run_scoring(store, study, console)
