@@ -11,16 +11,43 @@ from PIL import Image
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.store import (
-    AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading, ScoreRole,
+    AdherenceRole,
+    Better,
+    CardRole,
+    CardSection,
+    Dimension,
+    Measurement,
+    MeasurementSpec,
+    Reading,
+    ScoreRole,
 )
 
 SPECS = [
-    MeasurementSpec("brightness", "mean luminance / 255 (0-1)", Better.HIGHER, "mean 8-bit luminance over 255",
-                    (ScoreRole("Brightness probe (0-1)", "probability", order=70),
-                     CardRole(CardSection.QUALITY, "Brightness probe", 50, summary=True, plot=True))),
-    MeasurementSpec("bright_style", "1 yes / 0 no", Better.HIGHER, "1 when the image is brighter than mid-grey",
-                    (AdherenceRole(Dimension.STYLE, "brightness", "brightness probe", Reading.MATCH,
-                                   "Share of images brighter than mid-grey, taken as following the style."),)),
+    MeasurementSpec(
+        "brightness",
+        "mean luminance / 255 (0-1)",
+        Better.HIGHER,
+        "mean 8-bit luminance over 255",
+        (
+            ScoreRole("Brightness probe (0-1)", "probability", order=70),
+            CardRole(CardSection.QUALITY, "Brightness probe", 50, summary=True, plot=True),
+        ),
+    ),
+    MeasurementSpec(
+        "bright_style",
+        "1 yes / 0 no",
+        Better.HIGHER,
+        "1 when the image is brighter than mid-grey",
+        (
+            AdherenceRole(
+                Dimension.STYLE,
+                "brightness",
+                "brightness probe",
+                Reading.MATCH,
+                "Share of images brighter than mid-grey, taken as following the style.",
+            ),
+        ),
+    ),
 ]
 
 

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from viewfinder.errors import BadInput
 from viewfinder.report.model import (
-    AnalyzerInfo, Card, CardField, Methods, ReportData, Spec, Verdict, format_number,
+    AnalyzerInfo,
+    Card,
+    CardField,
+    Methods,
+    ReportData,
+    Spec,
+    Verdict,
+    format_number,
 )
 from viewfinder.score.model import load_score_report
 from viewfinder.score.per_image import ImageAdherenceRecord, load_image_adherence

@@ -8,9 +8,10 @@ neither counted nor "not judged".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from viewfinder.store import AdherenceRole, StoredSpec
 from viewfinder.study import Study

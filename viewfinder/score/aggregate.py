@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from viewfinder.score.adherence import (
-    FACTORS, DimensionMethod, ImageAdherence, image_adherence, present_methods,
+    FACTORS,
+    DimensionMethod,
+    ImageAdherence,
+    image_adherence,
+    present_methods,
 )
 from viewfinder.score.compare import compare_models
 from viewfinder.score.logistic import fit_adherence
 from viewfinder.score.model import (
-    AGGREGATE_NAME, Agreement, Breakdown, BreakdownRow, DimensionResult, GridEffect, LogisticModel, LogisticTerm,
-    Mean, Rate, ScoreReport, ScoreResult,
+    Agreement,
+    Breakdown,
+    BreakdownRow,
+    DimensionResult,
+    GridEffect,
+    LogisticModel,
+    LogisticTerm,
+    Mean,
+    Rate,
+    ScoreReport,
+    ScoreResult,
 )
 from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
 from viewfinder.score.verdicts import SCALES, verdict

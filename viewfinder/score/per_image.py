@@ -6,7 +6,8 @@ Stored as JSON in the run's ``aggregates`` table under :data:`ADHERENCE_NAME`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,14 +51,19 @@ class ImageAdherenceRecord(_Model):
 
 
 def image_adherence_record(
-    images: Sequence[Mapping[str, Any]], table: Mapping[int, Mapping[str, Any]], items: Sequence[ImageAdherence],
-    methods: Sequence[DimensionMethod], study: Study,
+    images: Sequence[Mapping[str, Any]],
+    table: Mapping[int, Mapping[str, Any]],
+    items: Sequence[ImageAdherence],
+    methods: Sequence[DimensionMethod],
+    study: Study,
 ) -> ImageAdherenceRecord:
     """The stored form of ``items`` (one per row of ``images``) for the ``methods`` stored."""
     rows = {row["id"]: row for row in images}
     out = ImageAdherenceRecord(
-        methods=[MethodRef(dimension=m.dimension, method=m.method, method_name=m.method_name, kind=m.kind)
-                 for m in methods],
+        methods=[
+            MethodRef(dimension=m.dimension, method=m.method, method_name=m.method_name, kind=m.kind)
+            for m in methods
+        ],
     )
     for item in items:
         verdicts = []
@@ -65,11 +71,15 @@ def image_adherence_record(
             if method.key not in item.flags:
                 continue
             raw = table.get(item.image_id, {}).get(method.column)
-            verdicts.append(ImageVerdict(
-                dimension=method.dimension, method=method.method, follows=item.flags[method.key],
-                requested=sorted(requested(method.dimension, rows[item.image_id], study) or ()),
-                seen=None if raw is None else str(raw),
-            ))
+            verdicts.append(
+                ImageVerdict(
+                    dimension=method.dimension,
+                    method=method.method,
+                    follows=item.flags[method.key],
+                    requested=sorted(requested(method.dimension, rows[item.image_id], study) or ()),
+                    seen=None if raw is None else str(raw),
+                )
+            )
         out.images[item.image_id] = verdicts
     return out
 

@@ -30,8 +30,10 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
     if report.dimensions:
         console.print(summary_table(report))
     else:
-        console.print(f"scored {report.n_images} images, but no adherence measurements are stored yet; "
-                      f"run 'viewfinder analyze {store.run_dir}' first")
+        console.print(
+            f"scored {report.n_images} images, but no adherence measurements are stored yet; "
+            f"run 'viewfinder analyze {store.run_dir}' first"
+        )
     return report
 
 
@@ -50,8 +52,10 @@ def summary_table(report: ScoreReport) -> Table:
             elif rate.rate is None:
                 cells.append(f"not judged ({rate.n_not_judged} images)")
             else:
-                cells.append(f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
-                             f"(n={rate.n}, +{rate.n_not_judged} not judged)")
+                cells.append(
+                    f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
+                    f"(n={rate.n}, +{rate.n_not_judged} not judged)"
+                )
         table.add_row(result.label, *cells)
     return table
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from enum import Enum
-from typing import Any, Union
+from enum import Enum, StrEnum
+from typing import Any
 
 
-class Better(str, Enum):
+class Better(StrEnum):
     """Which direction of a measurement is better."""
 
     HIGHER = "higher"
@@ -29,7 +29,7 @@ class Better(str, Enum):
     TARGET = "target"
 
 
-class Dimension(str, Enum):
+class Dimension(StrEnum):
     """The prompt dimensions an image can follow (the scoring stage's names)."""
 
     CAMERA_ANGLE = "camera_angle"
@@ -39,14 +39,14 @@ class Dimension(str, Enum):
     EMOTION = "emotion"  # answered by facial expressions
 
 
-class Reading(str, Enum):
+class Reading(StrEnum):
     """How an adherence answer is read: a canonical label compared with the request, or a 1/0 match."""
 
     LABEL = "label"
     MATCH = "match"
 
 
-class CardSection(str, Enum):
+class CardSection(StrEnum):
     """Where a card line goes (title and description are the card's heading and text)."""
 
     TITLE = "title"
@@ -116,9 +116,13 @@ class FlagRole:
     note: str
 
 
-Role = Union[ScoreRole, AdherenceRole, CardRole, ModelRole, FlagRole]
+Role = ScoreRole | AdherenceRole | CardRole | ModelRole | FlagRole
 _KINDS: dict[str, type[Any]] = {
-    "score": ScoreRole, "adherence": AdherenceRole, "card": CardRole, "model": ModelRole, "flag": FlagRole,
+    "score": ScoreRole,
+    "adherence": AdherenceRole,
+    "card": CardRole,
+    "model": ModelRole,
+    "flag": FlagRole,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.errors import FatalRunError
 from viewfinder.judge.answer import AnswerError, parse_answer, response_schema
+from viewfinder.judge.backend import (
+    CallError,
+    Conversation,
+    EncodedImage,
+    JudgeBackend,
+    Reply,
+    RetryableCallError,
+    Usage,
+)
 from viewfinder.judge.fields import JUDGE_SPECS, Row, answer_rows
-from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
