@@ -186,14 +186,15 @@ def _follows(flag: bool | None) -> str | None:
     return None if flag is None else FOLLOWS[0] if flag else FOLLOWS[1]
 
 
-def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "labels",
-              methods: tuple[DimensionMethod, DimensionMethod] | None = None) -> Agreement:
-    """Cohen's kappa of two methods (default: the judge and the faces analyzer) on ``dimension``,
+def agreement(
+    dimension: str,
+    items: Sequence[ImageAdherence],
+    basis: str,
+    methods: tuple[DimensionMethod, DimensionMethod],
+) -> Agreement:
+    """Cohen's kappa of two methods on ``dimension`` (e.g. the VLM judge and the faces analyzer),
     over images both judged: on the labels they named, or (``basis="adherence"``) on whether the
     image follows."""
-    if methods is None:
-        methods = (DimensionMethod(dimension, "judge", "", "label", "", "", "VLM judge"),
-                   DimensionMethod(dimension, "faces", "", "label", "", "", "faces analyzer"))
     a_key, b_key = methods[0].key, methods[1].key
     if basis == "labels":
         pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]

@@ -23,10 +23,16 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
     with console.status("scoring: adherence, intervals, agreement, model comparisons"):
         images = store.images()
         table = store.measurement_table()
-        report, items, methods = build_scoring(images, table, study, store.spec_records())
+        specs = store.spec_records()
+        report, items, methods = build_scoring(images, table, study, specs)
         adherence = image_adherence_record(images, table, items, methods, study)
     store.save_aggregate(AGGREGATE_NAME, report.to_dict())
     store.save_aggregate(ADHERENCE_NAME, adherence.to_dict())
+    if specs and not any(stored.spec.roles for stored in specs):
+        console.print(
+            f"the measurement specs of this run declare no roles (made by an older viewfinder); run "
+            f"'viewfinder analyze {store.run_dir}' to register them (nothing is measured again), then score again"
+        )
     if report.dimensions:
         console.print(summary_table(report))
     else:
