@@ -30,8 +30,9 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
     store.save_aggregate(ADHERENCE_NAME, adherence.to_dict())
     if specs and not any(stored.spec.roles for stored in specs):
         console.print(
-            f"the measurement specs of this run declare no roles (made by an older viewfinder); run "
-            f"'viewfinder analyze {store.run_dir}' to register them (nothing is measured again), then score again"
+            "the measurement specs of this run declare no roles (made by an older viewfinder); run "
+            f"'viewfinder analyze {store.run_dir}' to register them (nothing is measured again), "
+            "then score again"
         )
     if report.dimensions:
         console.print(summary_table(report))
