@@ -240,7 +240,7 @@ def bench_faces(count: int, repeat: int, classifier_images: int) -> None:
         if classifier_images:
             from tiny_models import build_tiny_expression_classifier
 
-            from viewfinder.faces.expression_model import ExpressionClassifier
+            from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
 
             labels = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
             folder = build_tiny_expression_classifier(Path(tmp) / "vit-b-16", labels, image_size=224, hidden=768,

@@ -13,7 +13,7 @@ pytest.importorskip("mediapipe")
 
 from tests.tiny_models import build_tiny_expression_classifier  # noqa: E402
 from viewfinder.errors import BadInput  # noqa: E402
-from viewfinder.faces.expression_model import ExpressionClassifier, expression_labels  # noqa: E402
+from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier, expression_labels  # noqa: E402
 from viewfinder.study.schema import Analysis  # noqa: E402
 from viewfinder.study.vocabulary import EXPRESSIONS  # noqa: E402
 

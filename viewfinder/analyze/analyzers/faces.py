@@ -25,7 +25,7 @@ from viewfinder.errors import BadInput
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
-from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
+from viewfinder.analyze.analyzers.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
 from viewfinder.store import (
     AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading,
