@@ -59,9 +59,12 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
 
 def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str, Any]]]:
     """Column names and one dict per image, in grid order; adherence as the scoring stage stored it."""
-    record = load_image_adherence(store)
+    try:
+        record = load_image_adherence(store)
+    except ValueError:
+        record = None
     if record is None:
-        raise BadInput(f"{store.run_dir}: not scored yet (no stored adherence); run 'viewfinder score "
+        raise BadInput(f"{store.run_dir}: no stored adherence of this viewfinder version; run 'viewfinder score "
                        f"{store.run_dir}' first, then export again")
     images = store.images()
     table = store.measurement_table()

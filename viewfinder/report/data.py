@@ -12,8 +12,6 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from viewfinder.errors import BadInput
 from viewfinder.report.model import (
     AnalyzerInfo,
@@ -143,7 +141,7 @@ def gather(store: RunStore, study: Study, rows: list[Any], thumbs: dict[str, str
     try:
         score = load_score_report(store)
         record = load_image_adherence(store)
-    except ValidationError:
+    except ValueError:  # pydantic's ValidationError too: stored by another version
         score = record = None
         stale = True
     else:

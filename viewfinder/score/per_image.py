@@ -1,53 +1,83 @@
 """Per-image adherence as stored by the scoring stage: what the report's card verdicts and the
 export's ``requested.*``/``adherence.*`` columns read (they never re-compute it).
 
-Stored as JSON in the run's ``aggregates`` table under :data:`ADHERENCE_NAME`.
+Stored as compact JSON in the run's ``aggregates`` table under :data:`ADHERENCE_NAME` (one
+list per image, methods by index), so reading it back for 10,000 images takes milliseconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from viewfinder.score.adherence import DimensionMethod, ImageAdherence, requested
 from viewfinder.study import Study
 
 ADHERENCE_NAME = "image_adherence"
+RECORD_VERSION = 1
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-
-class MethodRef(_Model):
+class MethodRef(NamedTuple):
     """A dimension and the method that answers it (``method_name`` as the report says it)."""
 
     dimension: str
     method: str
-    method_name: str = ""
-    kind: str = "label"
+    method_name: str
+    kind: str  # "label" or "match"
 
 
-class ImageVerdict(_Model):
+class ImageVerdict(NamedTuple):
     """Whether one image follows one requested dimension according to one method."""
 
     dimension: str
     method: str
-    follows: bool | None = Field(description="None: not judged (no face, 'unclear', no answer)")
-    requested: list[str] = Field(description="the answers that count as following the prompt")
-    seen: str | None = Field(description="the method's stored answer as given")
+    follows: bool | None  # None: not judged (no face, 'unclear', no answer)
+    requested: tuple[str, ...]  # the answers that count as following the prompt
+    seen: str | None  # the method's stored answer as given
 
 
-class ImageAdherenceRecord(_Model):
-    """Every image's verdicts, and the methods stored for the run (export columns)."""
+@dataclass(frozen=True)
+class ImageAdherenceRecord:
+    """Every image's verdicts, and the methods stored for the run (the export's columns)."""
 
-    methods: list[MethodRef] = Field(default_factory=list)
-    images: dict[int, list[ImageVerdict]] = Field(default_factory=dict)
+    methods: tuple[MethodRef, ...] = ()
+    images: dict[int, list[ImageVerdict]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        index = {(m.dimension, m.method): i for i, m in enumerate(self.methods)}
+        return {
+            "version": RECORD_VERSION,
+            "methods": [list(m) for m in self.methods],
+            "images": [
+                [
+                    image_id,
+                    [
+                        [index[(v.dimension, v.method)], v.follows, list(v.requested), v.seen]
+                        for v in verdicts
+                    ],
+                ]
+                for image_id, verdicts in self.images.items()
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, body: Any) -> ImageAdherenceRecord:
+        """Read a stored record; ValueError when it was written by another version."""
+        try:
+            if body["version"] != RECORD_VERSION:
+                raise ValueError(f"image adherence record version {body['version']}")
+            methods = tuple(MethodRef(*(str(part) for part in m)) for m in body["methods"])
+            images = {
+                int(image_id): [
+                    ImageVerdict(methods[i].dimension, methods[i].method, follows, tuple(wanted), seen)
+                    for i, follows, wanted, seen in verdicts
+                ]
+                for image_id, verdicts in body["images"]
+            }
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"unreadable image adherence record ({exc!r})") from None
+        return cls(methods, images)
 
 
 def image_adherence_record(
@@ -60,31 +90,26 @@ def image_adherence_record(
     """The stored form of ``items`` (one per row of ``images``) for the ``methods`` stored."""
     rows = {row["id"]: row for row in images}
     out = ImageAdherenceRecord(
-        methods=[
-            MethodRef(dimension=m.dimension, method=m.method, method_name=m.method_name, kind=m.kind)
-            for m in methods
-        ],
+        tuple(MethodRef(m.dimension, m.method, m.method_name, m.kind) for m in methods)
     )
     for item in items:
+        values = table.get(item.image_id, {})
         verdicts = []
         for method in methods:
             if method.key not in item.flags:
                 continue
-            raw = table.get(item.image_id, {}).get(method.column)
+            raw = values.get(method.column)
+            wanted = tuple(sorted(requested(method.dimension, rows[item.image_id], study) or ()))
+            seen = None if raw is None else str(raw)
             verdicts.append(
-                ImageVerdict(
-                    dimension=method.dimension,
-                    method=method.method,
-                    follows=item.flags[method.key],
-                    requested=sorted(requested(method.dimension, rows[item.image_id], study) or ()),
-                    seen=None if raw is None else str(raw),
-                )
+                ImageVerdict(method.dimension, method.method, item.flags[method.key], wanted, seen)
             )
         out.images[item.image_id] = verdicts
     return out
 
 
 def load_image_adherence(store: Any) -> ImageAdherenceRecord | None:
-    """The stored per-image adherence of a run (``RunStore``), or None before scoring ran."""
+    """The stored per-image adherence of a run (``RunStore``), or None before scoring ran;
+    ValueError when it was stored by another version (score again)."""
     body = store.aggregate(ADHERENCE_NAME)
-    return None if body is None else ImageAdherenceRecord.model_validate(body)
+    return None if body is None else ImageAdherenceRecord.from_dict(body)
