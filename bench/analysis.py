@@ -79,7 +79,7 @@ def best_of(repeat: int, run) -> tuple[float, float]:
 
 
 def bench_pixels(items: list[ImageItem], repeat: int) -> None:
-    from viewfinder.analyze.pixels import PixelAnalyzer, pixel_stats, read_bgr
+    from viewfinder.analyze.analyzers.pixels import PixelAnalyzer, pixel_stats, read_bgr
 
     analyzer = PixelAnalyzer()
     analyzer.analyze(items[:4], None)  # type: ignore[arg-type]  # warm up
@@ -106,7 +106,7 @@ def bench_clip_vs_torchmetrics(items: list[ImageItem], shape: str, batch: int, r
     from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
     from tiny_models import VIT_B_32, VIT_L_14, build_tiny_clip, torchmetrics_clip
-    from viewfinder.analyze.clip import ClipAnalyzer
+    from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     sizes = {"vit-b-32": VIT_B_32, "vit-l-14": VIT_L_14, "tiny": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,7 +159,7 @@ def bench_gpu(count: int, batch: int, device: str) -> None:
     import torch
 
     from tiny_models import VIT_L_14, build_tiny_aesthetic, build_tiny_clip
-    from viewfinder.analyze.clip import ClipAnalyzer
+    from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     cuda = device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
@@ -214,7 +214,7 @@ def faces_images(folder: Path, count: int, faces: bool, size: int = 1024) -> lis
 def bench_faces(count: int, repeat: int, classifier_images: int) -> None:
     """Faces analyzer images/s (detection, mesh, pose, landmark expression; decode included),
     with and without a face, and with a ViT-B/16-shaped expression classifier (random weights)."""
-    from viewfinder.faces.analyzer import FacesAnalyzer
+    from viewfinder.analyze.analyzers.faces import FacesAnalyzer
 
     cores = os.cpu_count() or 1
 
@@ -240,7 +240,7 @@ def bench_faces(count: int, repeat: int, classifier_images: int) -> None:
         if classifier_images:
             from tiny_models import build_tiny_expression_classifier
 
-            from viewfinder.faces.expression_model import ExpressionClassifier
+            from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
 
             labels = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
             folder = build_tiny_expression_classifier(Path(tmp) / "vit-b-16", labels, image_size=224, hidden=768,

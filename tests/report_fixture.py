@@ -7,6 +7,7 @@ specs from the cross-team contracts, judge answers that may carry hostile text.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from PIL import Image
 
 from rich.console import Console
 
+from test_score_support import declared_specs
 from viewfinder.score import run_scoring
 from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
@@ -86,34 +88,40 @@ category = "Normal People"
 scene = "A cafe"
 """
 
+def _like(analyzer: str, name: str, unit: str, better: str, description: str) -> MeasurementSpec:
+    """The real analyzer's spec (with its roles) under this fixture's unit, direction and wording."""
+    declared = {spec.name: spec for spec in declared_specs()[analyzer]}
+    return replace(declared[name], unit=unit, better=better, description=description)
+
+
 SPECS = {
     "pixels": [
-        MeasurementSpec("entropy", "bits 0-8", "higher", "Shannon entropy of the 8-bit luminance histogram"),
-        MeasurementSpec("noise", "8-bit levels", "lower", "noise standard deviation (wavelet estimator)"),
-        MeasurementSpec("sharpness", "variance of Laplacian", "higher", "variance of the Laplacian of luminance"),
+        _like("pixels", "entropy", "bits 0-8", "higher", "Shannon entropy of the 8-bit luminance histogram"),
+        _like("pixels", "noise", "8-bit levels", "lower", "noise standard deviation (wavelet estimator)"),
+        _like("pixels", "sharpness", "variance of Laplacian", "higher", "variance of the Laplacian of luminance"),
     ],
     "clip": [
-        MeasurementSpec("clip_score", "cosine -1..1", "higher", "cosine of CLIP image and prompt embeddings"),
-        MeasurementSpec("aesthetic", "1-10", "higher", "LAION aesthetic predictor"),
+        _like("clip", "clip_score", "cosine -1..1", "higher", "cosine of CLIP image and prompt embeddings"),
+        _like("clip", "aesthetic", "1-10", "higher", "LAION aesthetic predictor"),
     ],
     "judge": [
-        MeasurementSpec("title", "text", "none", "a short title"),
-        MeasurementSpec("description", "text", "none", "what the image shows"),
-        MeasurementSpec("shot", "text", "none", "the shot"),
-        MeasurementSpec("moods", "three words", "none", "moods"),
-        MeasurementSpec("image_errors", "text", "none", "visible errors"),
-        MeasurementSpec("aesthetic", "0-1", "higher", "the judge's aesthetic score"),
-        MeasurementSpec("ai_likelihood", "0-1", "lower", "likelihood the image is AI-made"),
-        MeasurementSpec("camera_angle", "canonical angle", "none", "camera angle the judge sees"),
-        MeasurementSpec("expression", "canonical expression", "none", "expression the judge sees"),
-        MeasurementSpec("scene_match", "1/0", "higher", "the scene matches the prompt"),
-        MeasurementSpec("style_match", "1/0", "higher", "the style matches the prompt"),
-        MeasurementSpec("judge_model", "text", "none", "the judge model"),
+        _like("judge", "title", "text", "none", "a short title"),
+        _like("judge", "description", "text", "none", "what the image shows"),
+        _like("judge", "shot", "text", "none", "the shot"),
+        _like("judge", "moods", "three words", "none", "moods"),
+        _like("judge", "image_errors", "text", "none", "visible errors"),
+        _like("judge", "aesthetic", "0-1", "higher", "the judge's aesthetic score"),
+        _like("judge", "ai_likelihood", "0-1", "lower", "likelihood the image is AI-made"),
+        _like("judge", "camera_angle", "canonical angle", "none", "camera angle the judge sees"),
+        _like("judge", "expression", "canonical expression", "none", "expression the judge sees"),
+        _like("judge", "scene_match", "1/0", "higher", "the scene matches the prompt"),
+        _like("judge", "style_match", "1/0", "higher", "the style matches the prompt"),
+        _like("judge", "judge_model", "text", "none", "the judge model"),
     ],
     "faces": [
-        MeasurementSpec("face_count", "faces", "none", "faces found"),
-        MeasurementSpec("expression", "canonical expression", "none", "top expression"),
-        MeasurementSpec("camera_angle", "canonical angle", "none", "angle from head pose"),
+        _like("faces", "face_count", "faces", "none", "faces found"),
+        _like("faces", "expression", "canonical expression", "none", "top expression"),
+        _like("faces", "camera_angle", "canonical angle", "none", "angle from head pose"),
     ],
 }
 ANGLES = ("eye-level", "low-angle", "high-angle", "unclear")

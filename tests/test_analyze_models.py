@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.servers.fake_hub import FakeHub
 from tiny_models import build_tiny_aesthetic, build_tiny_clip
 from viewfinder.analyze.runner import image_items
-from viewfinder.analyze.clip import ClipAnalyzer
+from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 from viewfinder.cli import app
 from viewfinder.runfolder import open_run
 

@@ -8,7 +8,7 @@ import pytest
 from skimage import data
 from skimage.restoration import estimate_sigma
 
-from viewfinder.analyze.pixels import PixelAnalyzer, pixel_stats, read_bgr
+from viewfinder.analyze.analyzers.pixels import PixelAnalyzer, pixel_stats, read_bgr
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "camera")

@@ -7,13 +7,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from test_score_support import build_run, study
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
 from viewfinder.export import export_run
-from viewfinder.score import build_score_report
+from viewfinder.score import build_score_report, run_scoring
 from viewfinder.store import RunStore
 
 LOADERS = {
@@ -25,7 +26,8 @@ LOADERS = {
 
 @pytest.fixture()
 def run_dir(tmp_path: Path) -> Path:
-    build_run(tmp_path / "run", judge_secret="sk-test-SECRET-123456 ").close()
+    with build_run(tmp_path / "run", judge_secret="sk-test-SECRET-123456 ") as store:
+        run_scoring(store, study(), Console(quiet=True))
     return tmp_path / "run"
 
 
@@ -64,7 +66,7 @@ def test_export_loads_in_pandas_and_duckdb(run_dir: Path, fmt: str, monkeypatch:
 def test_adherence_flags_match_the_score_report(run_dir: Path) -> None:
     with RunStore(run_dir, create=False) as store:
         path, count = export_run(store, study(), "parquet", run_dir / "out.parquet")
-        report = build_score_report(store.images(), store.measurement_table(), study())
+        report = build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
     frame = pd.read_parquet(path)
     assert count == 72
     emotion = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]

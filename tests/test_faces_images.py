@@ -268,7 +268,7 @@ def test_raising_the_mouth_corners_in_the_photo_raises_happiness(finder, photo: 
 
 @pytest.mark.parametrize("photo", ["astronaut", "grace_hopper"])
 def test_the_expression_does_not_follow_the_camera_angle(finder, photo: str) -> None:
-    from viewfinder.faces.analyzer import measure
+    from viewfinder.analyze.analyzers.faces import measure
 
     rgb = data.astronaut() if photo == "astronaut" else np.asarray(Image.open(GRACE_HOPPER).convert("RGB"))
     mesh = finder.scan(rgb).landmarks

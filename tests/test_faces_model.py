@@ -13,7 +13,7 @@ pytest.importorskip("mediapipe")
 
 from tests.tiny_models import build_tiny_expression_classifier  # noqa: E402
 from viewfinder.errors import BadInput  # noqa: E402
-from viewfinder.faces.expression_model import ExpressionClassifier, expression_labels  # noqa: E402
+from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier, expression_labels  # noqa: E402
 from viewfinder.study.schema import Analysis  # noqa: E402
 from viewfinder.study.vocabulary import EXPRESSIONS  # noqa: E402
 
@@ -65,7 +65,7 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
     from skimage import data
 
     from viewfinder.analyze.runner import run_analysis
-    from viewfinder.faces.analyzer import FacesAnalyzer
+    from viewfinder.analyze.analyzers.faces import FacesAnalyzer
     from viewfinder.runfolder import open_run
 
     folder = build_tiny_expression_classifier(tmp_path / "clf", FER_LABELS, favour="sad")

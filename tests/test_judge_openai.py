@@ -18,7 +18,7 @@ from tests.servers.openai_server import FakeOpenAI, Fault, cut_off, data_block, 
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
-from viewfinder.judge import JudgeAnalyzer
+from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
 from viewfinder.judge.openai_chat import OpenAIChatBackend
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from viewfinder.judge.retry import RetryPolicy

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
 from viewfinder.report import build_report
-from viewfinder.score.adherence import image_adherence
+from viewfinder.score import load_image_adherence
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -39,7 +39,10 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[di
     with store:
         build_report(store, study, Console(quiet=True))
         rows = store.images()
-        flags = {a.image_id: a.flags for a in image_adherence(rows, store.measurement_table(), study)}
+        record = load_image_adherence(store)  # as the scoring stage stored it
+        assert record is not None
+        flags = {image_id: {(v.dimension, v.method): v.follows for v in verdicts}
+                 for image_id, verdicts in record.images.items()}
         images = [asdict(row) | {"flags": flags[row.id]} for row in rows]
     return run_dir / "report", images
 

@@ -17,7 +17,7 @@ from viewfinder.store import Measurement, RunStore
 
 
 def _report(store) -> ScoreReport:
-    return build_score_report(store.images(), store.measurement_table(), study())
+    return build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path)
         ], ids)
         images = store.images(ids)
         table = store.measurement_table()
-    report = build_score_report(images, {i: table.get(i, {}) for i in ids}, study())
+        specs = store.spec_records()
+    report = build_score_report(images, {i: table.get(i, {}) for i in ids}, study(), specs)
     rate = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]
     assert (rate.k, rate.n, rate.n_not_judged, rate.rate) == (1, 1, 2, 1.0)
     assert rate.not_judged_reasons == {"no face": 1, "unclear": 1}
@@ -169,7 +170,7 @@ def test_score_command(tmp_path: Path) -> None:
 
 def test_scoring_an_unanalysed_run_gives_an_empty_report(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
-        report = build_score_report(store.images(), {}, study())
+        report = build_score_report(store.images(), {}, study(), [])
     assert report.n_images == 72 and report.dimensions == [] and report.scores == [] and report.comparisons == []
 
 
@@ -183,7 +184,13 @@ def test_score_command_prints_json_and_conclusions(tmp_path: Path) -> None:
 
 
 def test_match_answers_read_numbers_and_words() -> None:
-    from viewfinder.score.adherence import DIMENSION_METHODS, read_answer
+    from test_score_support import declared_specs
+    from viewfinder.score.adherence import dimension_methods, read_answer
+    from viewfinder.store import StoredSpec
+
+    DIMENSION_METHODS = dimension_methods(
+        StoredSpec(analyzer, "1", spec) for analyzer, specs in declared_specs().items() for spec in specs
+    )
 
     scene = next(m for m in DIMENSION_METHODS if m.dimension == "scene")
     assert [read_answer(scene, raw) for raw in (1.0, 0.0, "yes", "No", "maybe", None)] == ["1", "0", "1", "0", None, None]

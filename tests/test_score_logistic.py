@@ -44,7 +44,7 @@ def test_no_fit_without_variation_or_data() -> None:
 def test_report_model_finds_the_planted_low_angle_effect(tmp_path: Path) -> None:
     rates = TrueRates(emotion={"fal:model-a": 0.9, "fal:model-b": 0.9}, low_angle_emotion=0.1)
     with build_run(tmp_path, rates) as store:
-        report = build_score_report(store.images(), store.measurement_table(), study())
+        report = build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
     model = next(m for m in report.logistic if (m.dimension, m.method) == ("emotion", "judge"))
     assert model.formula == "adherence ~ model + camera + style + emotion"
     terms = {(t.factor, t.level): t for t in model.terms}

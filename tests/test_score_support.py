@@ -7,7 +7,7 @@ scores recover them. Not a test module itself (it holds no tests).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -128,5 +128,20 @@ def build_run(
     ids = [row.id for row in store.images()]
     for analyzer, rows in (("judge", judge), ("faces", faces), ("clip", clip), ("pixels", pixels)):
         store.write_analysis(analyzer, "1", rows, ids)
-    store.register_specs("clip", "1", [MeasurementSpec("clip_score", "cosine", "higher", "CLIP image-prompt cosine")])
+    for analyzer, specs in declared_specs().items():
+        store.register_specs(analyzer, "1", specs)
+    clip_score = next(spec for spec in declared_specs()["clip"] if spec.name == "clip_score")
+    store.register_specs("clip", "1", [replace(clip_score, unit="cosine", better="higher",
+                                                description="CLIP image-prompt cosine")])
     return store
+
+
+def declared_specs() -> dict[str, list[MeasurementSpec]]:
+    """The measurement specs (with their roles) the real analyzers declare."""
+    from viewfinder.analyze.analyzers.clip import clip_specs
+    from viewfinder.analyze.analyzers.faces import SPECS as FACES
+    from viewfinder.analyze.analyzers.pixels import SPECS as PIXELS
+    from viewfinder.judge.fields import JUDGE_SPECS
+
+    return {"judge": JUDGE_SPECS, "faces": FACES, "pixels": PIXELS,
+            "clip": clip_specs("openai/clip-vit-base-patch32", 77, "sac+logos+ava1-l14-linearMSE")}

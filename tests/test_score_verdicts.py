@@ -65,7 +65,7 @@ def test_checker_uses_the_scale_named_in_the_sentence() -> None:
 
 def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
-        report = build_score_report(store.images(), store.measurement_table(), study())
+        report = build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
     sentences = report.sentences()
     scored = [s for s in sentences if s.scale]
     assert len(scored) >= 20

@@ -90,7 +90,7 @@ def build_tiny_aesthetic(path: Path, embedding_dim: int = 16, *, seed: int = 1) 
     """Save a random LAION-style aesthetic MLP (same layer layout, input ``embedding_dim``) as .pth."""
     import torch
 
-    from viewfinder.analyze.clip import AestheticHead
+    from viewfinder.analyze.analyzers.clip import AestheticHead
 
     torch.manual_seed(seed)
     head = AestheticHead(embedding_dim)

@@ -250,9 +250,11 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
     from viewfinder.runfolder import open_run
+    from viewfinder.score.stage import ensure_scored
 
     store, loaded = open_run(run_dir)
     with store:
+        ensure_scored(store, loaded, console)
         folder = build_report(store, loaded, console)
     out.print(str(folder / "index.html"))
 
@@ -267,9 +269,11 @@ def export(
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run
     from viewfinder.runfolder import open_run
+    from viewfinder.score.stage import ensure_scored
 
     store, loaded = open_run(run_dir)
     with store:
+        ensure_scored(store, loaded, console)
         path, count = export_run(store, loaded, format, output)
     console.print(f"wrote {count} rows to {path}")
     out.print(str(path), markup=False, highlight=False)

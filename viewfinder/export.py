@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.score.adherence import image_adherence, present_methods, requested
+from viewfinder.score.per_image import load_image_adherence
 from viewfinder.store import RunStore
 from viewfinder.study import Study
 
@@ -58,14 +58,20 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
 
 
 def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str, Any]]]:
-    """Column names and one dict per image, in grid order."""
+    """Column names and one dict per image, in grid order; adherence as the scoring stage stored it."""
+    try:
+        record = load_image_adherence(store)
+    except ValueError:
+        record = None
+    if record is None:
+        raise BadInput(f"{store.run_dir}: no stored adherence of this viewfinder version; run 'viewfinder score "
+                       f"{store.run_dir}' first, then export again")
     images = store.images()
     table = store.measurement_table()
-    methods = present_methods(table)
-    adherence = {item.image_id: item for item in image_adherence(images, table, study, methods)}
+    methods = [(m.dimension, m.method) for m in record.methods]
     measure_columns = sorted({column for values in table.values() for column in values})
-    flag_columns = [f"adherence.{m.dimension}.{m.method}" for m in methods]
-    dimensions = list(dict.fromkeys(m.dimension for m in methods))
+    flag_columns = [f"adherence.{dimension}.{method}" for dimension, method in methods]
+    dimensions = list(dict.fromkeys(dimension for dimension, _ in methods))
     request_columns = [f"requested.{dimension}" for dimension in dimensions]
     secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
     rows = []
@@ -73,11 +79,11 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
         row: dict[str, Any] = {name: getattr(image, _ROW_FIELDS.get(name, name)) for name in IMAGE_COLUMNS}
         values = table.get(image.id, {})
         row.update({column: values.get(column) for column in measure_columns})
-        for dimension in dimensions:
-            wanted = requested(dimension, image, study)
-            row[f"requested.{dimension}"] = None if wanted is None else " | ".join(sorted(wanted))
-        flags = adherence[image.id].flags
-        row.update({f"adherence.{m.dimension}.{m.method}": flags.get(m.key) for m in methods})
+        verdicts = record.images.get(image.id, [])
+        wanted = {v.dimension: " | ".join(v.requested) for v in verdicts}
+        row.update({f"requested.{dimension}": wanted.get(dimension) for dimension in dimensions})
+        flags = {(v.dimension, v.method): v.follows for v in verdicts}
+        row.update({f"adherence.{d}.{m}": flags.get((d, m)) for d, m in methods})
         rows.append({key: _mask(value, secrets) for key, value in row.items()})
     return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
 

@@ -1,7 +1,8 @@
 """The analyzer interface: every analyzer is one module plus one registry entry.
 
 An analyzer has a ``name``, a ``version`` (bump it when its numbers would change), the
-``specs`` of the measurements it makes (unit or scale, which direction is better, meaning),
+``specs`` of the measurements it makes (unit or scale, which direction is better, meaning,
+and roles: :mod:`viewfinder.store.specs`),
 and ``analyze(batch)`` which returns measurements, per-image failures and costs. The runner
 (``viewfinder.analyze.runner``) batches images, skips those already stored for the same
 analyzer version, and writes each batch in one transaction.
@@ -16,6 +17,8 @@ from typing import Any, Callable
 
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study import Study
+
+COST_KIND = "judge"  # the ledger kind of money spent while analyzing
 
 
 @dataclass(frozen=True)

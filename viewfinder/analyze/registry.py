@@ -4,7 +4,12 @@ A factory receives the study's ``[analysis]`` settings (CLI overrides already ap
 ``model_copy``) and returns a ready analyzer; it may raise (weights missing, no network),
 which the runner reports as that analyzer failing while the others go on. Factories import
 their heavy modules (torch, transformers, mediapipe) lazily so that ``pixels`` alone stays
-light. To add an analyzer: write its module and add one entry here.
+light. This is the one composition root of analysis: nothing else names an analyzer's module.
+
+To add an analyzer: write its module under ``viewfinder/analyze/analyzers/`` (an
+:class:`~viewfinder.analyze.base.Analyzer` whose ``specs`` declare each measurement's unit,
+better direction and roles: score, adherence answer for a dimension, card line) and add one
+entry here; scoring, the report and the export pick its numbers up from the roles.
 """
 
 from __future__ import annotations
@@ -17,25 +22,25 @@ from viewfinder.study.schema import Analysis
 
 
 def _pixels(analysis: Analysis) -> Analyzer:
-    from viewfinder.analyze.pixels import PixelAnalyzer
+    from viewfinder.analyze.analyzers.pixels import PixelAnalyzer
 
     return PixelAnalyzer()
 
 
 def _clip(analysis: Analysis) -> Analyzer:
-    from viewfinder.analyze.clip import ClipAnalyzer
+    from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     return ClipAnalyzer.from_settings(analysis)
 
 
 def _judge(analysis: Analysis) -> Analyzer:
-    from viewfinder.judge import JudgeAnalyzer
+    from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
 
     return JudgeAnalyzer(analysis)
 
 
 def _faces(analysis: Analysis) -> Analyzer:
-    from viewfinder.faces.analyzer import FacesAnalyzer
+    from viewfinder.analyze.analyzers.faces import FacesAnalyzer
 
     return FacesAnalyzer.from_settings(analysis)
 

@@ -14,14 +14,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.errors import FatalRunError, ViewfinderError
 from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
-
-COST_KIND = "judge"  # the ledger kind of money spent while analyzing
 
 
 @dataclass

@@ -21,7 +21,7 @@ Each expression gets a linear score of these (``WEIGHTS``, e.g. happiness = smil
 mouth; surprise = raised brows + open eyes + open mouth), neutral a constant, and a softmax
 with ``TEMPERATURE`` turns the scores into probabilities. It reads obvious expressions
 (a broad smile, wide-open surprise) and little else; the report says so, and a hub image
-classifier (:mod:`viewfinder.faces.expression_model`) can replace it.
+classifier (:mod:`viewfinder.analyze.analyzers.expression_model`) can replace it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The VLM judge: card text, moods, image errors, AI likelihood and adherence answers.
 
-Choose it with ``--judge`` (or ``judge = "..."`` in the study's ``[analysis]`` table):
+The ``judge`` analyzer (:mod:`viewfinder.analyze.analyzers.judge`) uses this package's
+prompt, answer schema and backends. Choose it with ``--judge`` (or ``judge = "..."`` in the study's ``[analysis]`` table):
 
 - ``openai:<model>``: any OpenAI-compatible chat completions API with image input
   (OpenAI, vLLM, Ollama, OpenRouter, LM Studio); ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``.
@@ -20,7 +21,3 @@ shot size and facial expression blind to what the prompt asked for. Answers foll
 fixed schema (:mod:`viewfinder.judge.answer`), are stored per (image file, prompt) for one
 judge model and prompt version, and every call's cost goes to the run's ledger.
 """
-
-from viewfinder.judge.analyzer import JudgeAnalyzer
-
-__all__ = ["JudgeAnalyzer"]

@@ -15,7 +15,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from viewfinder.report.data import ReportData, card_layout, embed_json, gather
+from viewfinder.report.data import card_layout, embed_json, gather
+from viewfinder.report.model import ReportData
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb

@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from viewfinder.report.data import Card, ReportData  # noqa: E402
+from viewfinder.report.data import numbers  # noqa: E402
+from viewfinder.report.model import Card, ReportData  # noqa: E402
 
 STYLE = {
     "svg.fonttype": "none",  # real text in the SVG: small files, selectable labels
@@ -123,9 +124,6 @@ def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
                 f"stage). {directions}.")
 
 
-DISTRIBUTION_KEYS = ("clip.clip_score", "clip.aesthetic", "judge.aesthetic", "pixels.entropy", "pixels.noise")
-
-
 def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = defaultdict(list)
     for card in cards:
@@ -138,7 +136,7 @@ def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
 
 def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
     """Box plots of the main numbers per model, each panel titled with its scale and direction."""
-    values = {k: _values(data.cards, k) for k in DISTRIBUTION_KEYS if k in data.specs}
+    values = {k: _values(data.cards, k) for k in numbers(data.specs, plot=True)}
     keys = [k for k, per_model in values.items() if any(per_model.values())]
     if not keys:
         return None
@@ -210,6 +208,7 @@ def render_plots(data: ReportData, out_dir: Path) -> list[Plot]:
     """Write every plot the data supports; returns them in reading order."""
     plots = [adherence_plot(data, out_dir), scores_plot(data, out_dir), distributions_plot(data, out_dir)]
     for dimension in ("emotion", "camera_angle"):
-        for method in ("judge", "faces"):
+        methods = dict.fromkeys(v.method for card in data.cards for v in card.verdicts if v.dimension == dimension)
+        for method in methods:
             plots.append(heatmap_plot(data, out_dir, dimension, method))
     return [p for p in plots if p is not None]

@@ -1,8 +1,10 @@
 """Adherence per prompt dimension, statistics with intervals, verdict words.
 
-``run_scoring(store, study, console)`` (in :mod:`viewfinder.score.aggregate`) computes the
-:class:`ScoreReport` and stores it with ``store.save_aggregate``; the report reads it back
-with :func:`load_score_report`.
+``run_scoring(store, study, console)`` (the stage, :mod:`viewfinder.score.stage`) computes
+the :class:`ScoreReport` and each image's adherence once and stores both; the report and the
+export read them back with :func:`load_score_report` and :func:`load_image_adherence`.
+Scoring finds its inputs by the roles the analyzers declare in their measurement specs
+(score, adherence answer, flag), never by measurement name.
 
 Modules, in pipeline order:
 
@@ -20,7 +22,7 @@ Modules, in pipeline order:
 - :mod:`~viewfinder.score.coverage`: interval coverage by simulation (``bench/coverage.py``).
 """
 
-from viewfinder.score.aggregate import build_score_report, run_scoring
+from viewfinder.score.aggregate import build_score_report
 from viewfinder.score.model import (
     AGGREGATE_NAME,
     Agreement,
@@ -37,6 +39,8 @@ from viewfinder.score.model import (
     ScoreResult,
     load_score_report,
 )
+from viewfinder.score.per_image import ImageAdherenceRecord, load_image_adherence
+from viewfinder.score.stage import run_scoring
 from viewfinder.score.verdicts import SCALES, Sentence, check_sentences, check_text, verdict
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "Comparison",
     "DimensionResult",
     "GridEffect",
+    "ImageAdherenceRecord",
     "LogisticModel",
     "LogisticTerm",
     "Mean",
@@ -58,6 +63,7 @@ __all__ = [
     "Sentence",
     "check_sentences",
     "check_text",
+    "load_image_adherence",
     "load_score_report",
     "run_scoring",
     "verdict",

@@ -8,11 +8,12 @@ neither counted nor "not judged".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from viewfinder.store import ImageRecord
+from viewfinder.store import AdherenceRole, ImageRecord, StoredSpec
 from viewfinder.study import Study
 from viewfinder.study.vocabulary import (
     NO_FACE,
@@ -36,6 +37,7 @@ class DimensionMethod:
     kind: str  # "label": compare a canonical label with the request; "match": a stored 1/0
     label: str
     measures: str
+    method_name: str = ""  # as the report says it, e.g. "VLM judge"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -43,26 +45,17 @@ class DimensionMethod:
         return (self.dimension, self.method)
 
 
-METHOD_NAMES = {"judge": "VLM judge", "faces": "faces analyzer"}
+def dimension_methods(specs: Iterable[StoredSpec]) -> tuple[DimensionMethod, ...]:
+    """Every adherence answer the registered ``specs`` declare, in their declared order."""
+    found = []
+    for stored in specs:
+        for role in stored.spec.roles:
+            if isinstance(role, AdherenceRole):
+                method = DimensionMethod(role.dimension.value, role.method, stored.key, role.reading.value,
+                                         role.label, role.measures, role.method_name)
+                found.append((role.order, stored.key, method))
+    return tuple(method for _, _, method in sorted(found, key=lambda entry: entry[:2]))
 
-DIMENSION_METHODS: tuple[DimensionMethod, ...] = (
-    DimensionMethod("camera_angle", "judge", "judge.camera_angle", "label", "Camera angle (VLM judge)",
-                    "Share of images whose camera angle, as named by the VLM judge, is the angle the prompt asks for."),
-    DimensionMethod("camera_angle", "faces", "faces.camera_angle", "label", "Camera angle (faces analyzer)",
-                    "Share of images whose camera angle, estimated from the main face's head pose, is the angle the prompt asks for."),
-    DimensionMethod("shot_size", "judge", "judge.shot_size", "label", "Shot size (VLM judge)",
-                    "Share of images whose shot size, as named by the VLM judge, is the size the prompt asks for."),
-    DimensionMethod("shot_size", "faces", "faces.shot_size", "label", "Shot size (faces analyzer)",
-                    "Share of images whose shot size, estimated from the main face's size in the frame, is the size the prompt asks for."),
-    DimensionMethod("scene", "judge", "judge.scene_match", "match", "Scene (VLM judge)",
-                    "Share of images the VLM judge says show the scene the prompt describes."),
-    DimensionMethod("style", "judge", "judge.style_match", "match", "Style (VLM judge)",
-                    "Share of images the VLM judge says are in the style the prompt names."),
-    DimensionMethod("emotion", "judge", "judge.expression", "label", "Emotion (VLM judge)",
-                    "Share of images with a face whose expression, as named by the VLM judge, is one the study counts as showing the prompt's emotion."),
-    DimensionMethod("emotion", "faces", "faces.expression", "label", "Emotion (faces analyzer)",
-                    "Share of images with a face whose top expression from the faces analyzer is one the study counts as showing the prompt's emotion."),
-)
 
 _parse_camera = lru_cache(maxsize=4096)(parse_camera)  # a study repeats a few camera texts many times
 
@@ -136,7 +129,7 @@ def not_judged_reason(raw: Any) -> str:
 
 def image_adherence(
     images: list[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
-    methods: tuple[DimensionMethod, ...] = DIMENSION_METHODS, score_columns: tuple[str, ...] = (),
+    methods: tuple[DimensionMethod, ...], score_columns: tuple[str, ...] = (),
 ) -> list[ImageAdherence]:
     """Adherence of every image (``images`` rows of ``RunStore.images``, ``table`` from
     ``RunStore.measurement_table``) for each dimension and method in ``methods``."""
@@ -165,7 +158,9 @@ def image_adherence(
     return out
 
 
-def present_methods(table: Mapping[int, Mapping[str, Any]]) -> tuple[DimensionMethod, ...]:
-    """The dimension methods whose measurement was stored for at least one image."""
+def present_methods(
+    table: Mapping[int, Mapping[str, Any]], specs: Iterable[StoredSpec],
+) -> tuple[DimensionMethod, ...]:
+    """The dimension methods (declared by ``specs``) whose measurement was stored for at least one image."""
     columns = {column for values in table.values() for column in values}
-    return tuple(method for method in DIMENSION_METHODS if method.column in columns)
+    return tuple(method for method in dimension_methods(specs) if method.column in columns)

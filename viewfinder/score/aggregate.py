@@ -1,26 +1,37 @@
-"""Build the :class:`ScoreReport` of a run and store it: ``run_scoring(store, study, console)``."""
+"""Build the :class:`ScoreReport` of a run from its measurements and the roles their specs declare."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
-
-from rich.console import Console
-from rich.table import Table
+from typing import Any
 
 from viewfinder.score.adherence import (
-    FACTORS, METHOD_NAMES, DimensionMethod, ImageAdherence, image_adherence, present_methods,
+    FACTORS,
+    DimensionMethod,
+    ImageAdherence,
+    image_adherence,
+    present_methods,
 )
 from viewfinder.score.compare import compare_models
 from viewfinder.score.logistic import fit_adherence
 from viewfinder.score.model import (
-    AGGREGATE_NAME, Agreement, Breakdown, BreakdownRow, DimensionResult, GridEffect, LogisticModel, LogisticTerm,
-    Mean, Rate, ScoreReport, ScoreResult,
+    Agreement,
+    Breakdown,
+    BreakdownRow,
+    DimensionResult,
+    GridEffect,
+    LogisticModel,
+    LogisticTerm,
+    Mean,
+    Rate,
+    ScoreReport,
+    ScoreResult,
 )
 from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
 from viewfinder.score.verdicts import SCALES, verdict
-from viewfinder.store import ImageRecord, StoredSpec
+from viewfinder.store import FlagRole, ImageRecord, ScoreRole, StoredSpec
 from viewfinder.study import Study
 from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
 
@@ -39,23 +50,26 @@ class ScoreSpec:
     compare: bool = True  # part of the paired model comparisons (and their Holm family)
 
 
-SCORE_SPECS: tuple[ScoreSpec, ...] = (
-    ScoreSpec("clip.clip_score", "CLIP score", "cosine", "clip_score",
-              "Cosine similarity of the CLIP embeddings of the image and of the full prompt."),
-    *(ScoreSpec(f"clip.clip_{part}", f"CLIP score, {part} text only", "cosine", "clip_score",
-                f"Cosine similarity of the CLIP embeddings of the image and of the prompt's {part} text alone.",
-                compare=False) for part in ("camera", "scene", "style", "emotion")),
-    ScoreSpec("clip.aesthetic", "Aesthetic score (LAION, 1-10)", "1-10", "aesthetic_laion",
-              "The LAION aesthetic predictor's rating of the image from its CLIP embedding."),
-    ScoreSpec("judge.aesthetic", "Judge aesthetic score (0-1)", "0-1", "probability",
-              "The VLM judge's rating of how aesthetically pleasing the image is."),
-    ScoreSpec("judge.scene_p_yes", "Scene P(yes)", "probability", "probability",
-              "The judge's probability of answering yes to 'does the image show the prompt's scene?', from token log-probabilities."),
-    ScoreSpec("judge.style_p_yes", "Style P(yes)", "probability", "probability",
-              "The judge's probability of answering yes to 'is the image in the prompt's style?', from token log-probabilities."),
-    ScoreSpec("judge.ai_likelihood", "Likelihood of AI (0-1)", "0-1", "ai_likelihood",
-              "The VLM judge's estimate that the image was made by an AI; lower means more natural-looking."),
-)
+def score_specs(specs: Iterable[StoredSpec]) -> list[ScoreSpec]:
+    """Every score the registered ``specs`` declare, in their declared order; a scale missing
+    from the verdict table is a programming error in the analyzer, named here."""
+    found = []
+    for stored in specs:
+        role = stored.spec.role(ScoreRole)
+        if role is None:
+            continue
+        if role.scale not in SCALES:
+            raise ValueError(f"measurement {stored.key}: score scale {role.scale!r} is not one of {', '.join(SCALES)}")
+        found.append((role.order, stored.key, ScoreSpec(stored.key, role.label, stored.spec.unit, role.scale,
+                                                        _sentence(stored.spec.description), role.compare)))
+    return [spec for _, _, spec in sorted(found, key=lambda entry: entry[:2])]
+
+
+def _sentence(text: str) -> str:
+    """A registered description as a sentence (it names the model used)."""
+    text = text.strip()
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".") if text else ""
+
 
 NOTES = (
     "Adherence rates are shares of judged images with 95% Wilson score intervals; images a method could not "
@@ -172,10 +186,16 @@ def _follows(flag: bool | None) -> str | None:
     return None if flag is None else FOLLOWS[0] if flag else FOLLOWS[1]
 
 
-def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "labels") -> Agreement:
-    """Cohen's kappa of the judge and the faces analyzer on ``dimension``, over images both
-    judged: on the labels they named, or (``basis="adherence"``) on whether the image follows."""
-    a_key, b_key = (dimension, "judge"), (dimension, "faces")
+def agreement(
+    dimension: str,
+    items: Sequence[ImageAdherence],
+    basis: str,
+    methods: tuple[DimensionMethod, DimensionMethod],
+) -> Agreement:
+    """Cohen's kappa of two methods on ``dimension`` (e.g. the VLM judge and the faces analyzer),
+    over images both judged: on the labels they named, or (``basis="adherence"``) on whether the
+    image follows."""
+    a_key, b_key = methods[0].key, methods[1].key
     if basis == "labels":
         pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
         order: Sequence[str] = _LABEL_ORDER[dimension]
@@ -187,10 +207,20 @@ def agreement(dimension: str, items: Sequence[ImageAdherence], basis: str = "lab
     labels = [label for label in order if label in used]
     result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
     return Agreement(
-        dimension=dimension, basis=basis, method_a=METHOD_NAMES["judge"], method_b=METHOD_NAMES["faces"], n=result.n,
-        observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
+        dimension=dimension, basis=basis, method_a=methods[0].method_name, method_b=methods[1].method_name,
+        n=result.n, observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
         ci_method=result.method, verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
     )
+
+
+def _agreements(methods: Sequence[DimensionMethod], items: Sequence[ImageAdherence]) -> list[Agreement]:
+    """Agreement of the first two label methods of each dimension that two methods answer."""
+    out = []
+    for dimension in _LABEL_ORDER:
+        pair = [m for m in methods if m.dimension == dimension and m.kind == "label"][:2]
+        if len(pair) == 2:
+            out += [agreement(dimension, items, basis, (pair[0], pair[1])) for basis in ("labels", "adherence")]
+    return out
 
 
 def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> list[GridEffect]:
@@ -237,80 +267,43 @@ def ordered_models(present: Iterable[str], study: Study) -> list[str]:
 
 
 def build_score_report(
-    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study, *, seed: int = 0,
-    stored_specs: Mapping[tuple[str, str], StoredSpec] | None = None,
+    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
+    specs: Sequence[StoredSpec], *, seed: int = 0,
 ) -> ScoreReport:
-    """The score report of ``images`` (``RunStore.images`` rows) and their measurements;
-    ``stored_specs`` (``RunStore.specs()``) give the analyzers' own definitions (with the model used)."""
+    """The score report of ``images`` (``RunStore.images`` rows) and their measurements, scored
+    by the roles the registered ``specs`` (``RunStore.spec_records()``) declare."""
+    return build_scoring(images, table, study, specs, seed=seed)[0]
+
+
+def build_scoring(
+    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
+    specs: Sequence[StoredSpec], *, seed: int = 0,
+) -> tuple[ScoreReport, list[ImageAdherence], tuple[DimensionMethod, ...]]:
+    """The score report, each image's adherence and the dimension methods stored for the run."""
     columns = {column for values in table.values() for column in values}
-    specs = [spec for spec in SCORE_SPECS if spec.column in columns]
-    stored_methods = present_methods(table)
-    items = image_adherence(list(images), table, study, stored_methods, tuple(spec.column for spec in specs))
+    scores = [spec for spec in score_specs(specs) if spec.column in columns]
+    stored_methods = present_methods(table, specs)
+    items = image_adherence(list(images), table, study, stored_methods, tuple(spec.column for spec in scores))
     # a dimension no prompt asks for (no shot size in any camera) is left out, not shown as "not judged"
     methods = tuple(m for m in stored_methods if any(m.key in i.flags for i in items))
     models = ordered_models((item.model for item in items), study)
     notes = list(NOTES)
-    truncated = sum(1 for values in table.values() if values.get("clip.clip_truncated") == 1)
-    if truncated:
-        notes.append(f"{truncated} of {len(items)} images have prompts longer than CLIP's text context, cut before "
-                     "the CLIP score was computed (measurement clip.clip_truncated).")
+    for stored in specs:
+        flag = stored.spec.role(FlagRole)
+        count = sum(1 for values in table.values() if values.get(stored.key) == 1) if flag else 0
+        if count:
+            notes.append(f"{count} of {len(items)} images {flag.note} (measurement {stored.key}).")
     for emotion in study.emotions:
         if not emotion.expressions:
             notes.append(f"Emotion {emotion.name!r} lists no facial expressions, so its images are not scored for emotion adherence.")
-    both = {m.dimension for m in methods if m.method == "judge"} & {m.dimension for m in methods if m.method == "faces"}
-    return ScoreReport(
+    report = ScoreReport(
         study=study.name, models=models, n_images=len(items),
         dimensions=[dimension_result(method, items, models) for method in methods],
-        scores=[score_result(spec, items, models, seed=seed, measures=_stored_definition(spec, stored_specs))
-                for spec in specs],
-        agreements=[agreement(dimension, items, basis) for dimension in ("camera_angle", "shot_size", "emotion")
-                    if dimension in both for basis in ("labels", "adherence")],
-        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in specs if spec.compare}, seed=seed),
+        scores=[score_result(spec, items, models, seed=seed) for spec in scores],
+        agreements=_agreements(methods, items),
+        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in scores if spec.compare}, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
         logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],
         notes=notes,
     )
-
-
-def _stored_definition(spec: ScoreSpec, stored: Mapping[tuple[str, str], StoredSpec] | None) -> str:
-    """The analyzer's registered description of a score (it names the model), as a sentence."""
-    row = (stored or {}).get(tuple(spec.column.split(".", 1)))  # type: ignore[arg-type]
-    if not row or not row.description:
-        return ""
-    text = row.description.strip()
-    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def run_scoring(store: Any, study: Study, console: Console | None = None) -> ScoreReport:
-    """Compute the score report of the run in ``store``, save it as an aggregate and return it."""
-    console = console or Console(stderr=True)
-    with console.status("scoring: adherence, intervals, agreement, model comparisons"):
-        report = build_score_report(store.images(), store.measurement_table(), study, stored_specs=store.specs())
-    store.save_aggregate(AGGREGATE_NAME, report.to_dict())
-    if report.dimensions:
-        console.print(summary_table(report))
-    else:
-        console.print(f"scored {report.n_images} images, but no adherence measurements are stored yet; "
-                      f"run 'viewfinder analyze {store.run_dir}' first")
-    return report
-
-
-def summary_table(report: ScoreReport) -> Table:
-    """Adherence per dimension and model, as the terminal shows it after scoring."""
-    table = Table(title=f"adherence, {report.n_images} images (share of judged images, 95% CI)")
-    table.add_column("dimension")
-    for model in report.models:
-        table.add_column(model, overflow="fold")
-    for result in report.dimensions:
-        cells = []
-        for model in report.models:
-            rate = result.per_model.get(model)
-            if rate is None or rate.n + rate.n_not_judged == 0:
-                cells.append("not asked")
-            elif rate.rate is None:
-                cells.append(f"not judged ({rate.n_not_judged} images)")
-            else:
-                cells.append(f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
-                             f"(n={rate.n}, +{rate.n_not_judged} not judged)")
-        table.add_row(result.label, *cells)
-    return table
+    return report, items, stored_methods

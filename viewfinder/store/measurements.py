@@ -11,25 +11,38 @@ from viewfinder.store.records import (
     AnalyzerRuns,
     CachedAnswer,
     Measurement,
-    MeasurementSpec,
     StoredMeasurement,
-    StoredSpec,
 )
+from viewfinder.store.specs import MeasurementSpec, StoredSpec, roles_from_json, roles_to_json
 
 
 def register_specs(db: Database, analyzer: str, version: str, specs: Iterable[MeasurementSpec]) -> None:
     db.write_many(
-        "INSERT INTO measurement_specs(analyzer, version, name, unit, better, description)"
-        " VALUES (?,?,?,?,?,?) ON CONFLICT(analyzer, name) DO UPDATE SET version=excluded.version,"
-        " unit=excluded.unit, better=excluded.better, description=excluded.description",
-        [(analyzer, version, spec.name, spec.unit, spec.better, spec.description) for spec in specs],
+        "INSERT INTO measurement_specs(analyzer, version, name, unit, better, description, roles)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(analyzer, name) DO UPDATE SET version=excluded.version,"
+        " unit=excluded.unit, better=excluded.better, description=excluded.description, roles=excluded.roles",
+        [
+            (analyzer, version, spec.name, spec.unit, spec.better.value, spec.description, roles_to_json(spec.roles))
+            for spec in specs
+        ],
     )
+
+
+def spec_records(db: Database) -> list[StoredSpec]:
+    """Every registered spec with its roles, in analyzer, then name order."""
+    rows = db.rows(
+        "SELECT analyzer, version, name, unit, better, description, roles FROM measurement_specs"
+        " ORDER BY analyzer, name"
+    )
+    return [
+        StoredSpec(analyzer, version, MeasurementSpec(name, unit, better, description, roles_from_json(roles)))
+        for analyzer, version, name, unit, better, description, roles in rows
+    ]
 
 
 def specs(db: Database) -> dict[tuple[str, str], StoredSpec]:
     """Every registered spec by (analyzer, name)."""
-    rows = db.rows("SELECT analyzer, version, name, unit, better, description FROM measurement_specs")
-    return {(row[0], row[2]): StoredSpec(*row) for row in rows}
+    return {(stored.analyzer, stored.name): stored for stored in spec_records(db)}
 
 
 def analyzed_image_ids(

@@ -12,16 +12,6 @@ JOB_STATES: tuple[JobState, ...] = ("pending", "submitted", "completed", "failed
 
 
 @dataclass(frozen=True)
-class MeasurementSpec:
-    """What a measurement is: its unit or scale, which direction is better, and its meaning."""
-
-    name: str
-    unit: str
-    better: str  # 'higher' | 'lower' | 'none' | 'target'
-    description: str
-
-
-@dataclass(frozen=True)
 class Measurement:
     """One value an analyzer made for one image (a number, a text, or both)."""
 
@@ -29,18 +19,6 @@ class Measurement:
     name: str
     value: float | None = None
     text: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSpec:
-    """A measurement spec as registered by an analyzer version."""
-
-    analyzer: str
-    version: str
-    name: str
-    unit: str
-    better: str
-    description: str
 
 
 @dataclass(frozen=True, slots=True)

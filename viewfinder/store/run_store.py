@@ -23,11 +23,10 @@ from viewfinder.store.records import (
     JobRecord,
     LedgerEntry,
     Measurement,
-    MeasurementSpec,
     NewImage,
     StoredMeasurement,
-    StoredSpec,
 )
+from viewfinder.store.specs import MeasurementSpec, StoredSpec
 from viewfinder.study.grid import Job
 
 DB_NAME = "viewfinder.sqlite"
@@ -168,6 +167,10 @@ class RunStore:
 
     def specs(self) -> dict[tuple[str, str], StoredSpec]:
         return measurements.specs(self._db)
+
+    def spec_records(self) -> list[StoredSpec]:
+        """Every registered spec with its roles, in analyzer, then name order."""
+        return measurements.spec_records(self._db)
 
     def analyzed_image_ids(
         self, analyzer: str, version: str | None = None, include_failed: bool = False

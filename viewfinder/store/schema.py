@@ -113,6 +113,10 @@ MIGRATIONS: list[str] = [
         created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    # 2: each measurement's roles (score, adherence answer, card line, ...) as JSON.
+    """
+    ALTER TABLE measurement_specs ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,11 +13,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
-from viewfinder.analyze.runner import COST_KIND
+from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.errors import FatalRunError
-from viewfinder.judge.answer import AnswerError, JudgeAnswer, parse_answer, response_schema
-from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
+from viewfinder.judge.answer import AnswerError, parse_answer, response_schema
+from viewfinder.judge.backend import (
+    CallError,
+    Conversation,
+    EncodedImage,
+    JudgeBackend,
+    Reply,
+    RetryableCallError,
+    Usage,
+)
+from viewfinder.judge.fields import JUDGE_SPECS, Row, answer_rows
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
@@ -25,14 +33,12 @@ from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend, env_whole_nu
 from viewfinder.judge.vqascore import p_yes
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study.schema import Analysis
-from viewfinder.study.vocabulary import NO_FACE, UNCLEAR
 
 CODE_VERSION = "1"
 CONCURRENCY_ENV = "VIEWFINDER_JUDGE_CONCURRENCY"
 # Tokens assumed for a call before any call has been priced (an image plus the form).
 ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
 
-Row = tuple[str, float | None, str | None]  # (name, value, text) of one measurement
 Key = tuple[str, str]  # (image sha256, prompt text): what one judge answer is about
 
 
@@ -283,67 +289,3 @@ def _ledger(store: RunStore, costs: list[CostEntry]) -> None:
 
 def _key(item: ImageItem) -> Key:
     return (item.sha256, item.prompt_text)
-
-
-def answer_rows(
-    answer: JudgeAnswer, judge_model: str, *, scene_p_yes: float | None, style_p_yes: float | None
-) -> list[Row]:
-    """The stored measurements of one answer (names as in the cross-team contract)."""
-    rows: list[Row] = [
-        ("title", None, answer.title),
-        ("description", None, answer.description),
-        ("shot", None, answer.shot),
-        ("moods", None, ", ".join(answer.moods)),
-        ("image_errors", None, answer.image_errors),
-        ("judge_model", None, judge_model),
-        ("camera_angle", None, answer.camera_angle),
-        ("camera_reference", None, "main person" if answer.people else "main subject"),
-        ("shot_size", None, answer.shot_size),
-        ("expression", None, answer.expression),
-        ("aesthetic", answer.aesthetic, None),
-        ("ai_likelihood", answer.ai_likelihood, None),
-        ("people", float(answer.people), None),
-        ("scene_match", 1.0 if answer.scene_match == "yes" else 0.0, None),
-        ("style_match", 1.0 if answer.style_match == "yes" else 0.0, None),
-    ]
-    if scene_p_yes is not None:
-        rows.append(("scene_p_yes", scene_p_yes, None))
-    if style_p_yes is not None:
-        rows.append(("style_p_yes", style_p_yes, None))
-    return rows
-
-
-JUDGE_SPECS: list[MeasurementSpec] = [
-    MeasurementSpec("title", "text", "none", "VLM judge: a short title for the image"),
-    MeasurementSpec("description", "text", "none", "VLM judge: two or three sentences describing the image"),
-    MeasurementSpec("shot", "text", "none", "VLM judge: what the camera shows (subject, framing, setting)"),
-    MeasurementSpec("moods", "text", "none", "VLM judge: three mood words, comma-separated"),
-    MeasurementSpec("image_errors", "text", "none", "VLM judge: visible flaws and artefacts"),
-    MeasurementSpec("judge_model", "text", "none", "the VLM that judged the image (backend:model)"),
-    MeasurementSpec(
-        "camera_angle", "canonical angle", "none",
-        f"VLM judge: camera angle relative to the main person (main subject without one), or '{UNCLEAR}'",
-    ),
-    MeasurementSpec(
-        "camera_reference", "text", "none",
-        "what camera_angle and shot_size were judged against: 'main person', or 'main subject' when no person is visible",
-    ),
-    MeasurementSpec("shot_size", "canonical shot size", "none", f"VLM judge: shot size, or '{UNCLEAR}'"),
-    MeasurementSpec(
-        "expression", "canonical expression", "none",
-        f"VLM judge: the main face's expression; '{NO_FACE}' when no face is visible (never guessed)",
-    ),
-    MeasurementSpec("aesthetic", "score 0-1", "higher", "VLM judge: aesthetic quality, 0 poor to 1 excellent"),
-    MeasurementSpec("ai_likelihood", "probability 0-1", "lower", "VLM judge: likelihood that the image is AI-generated"),
-    MeasurementSpec("people", "count", "none", "VLM judge: number of people visible"),
-    MeasurementSpec("scene_match", "1 yes / 0 no", "higher", "VLM judge: the image shows the prompt's scene"),
-    MeasurementSpec("style_match", "1 yes / 0 no", "higher", "VLM judge: the image is in the prompt's style"),
-    MeasurementSpec(
-        "scene_p_yes", "probability 0-1", "higher",
-        "P(yes) for scene_match from the judge's token log probabilities (VQAScore-style)",
-    ),
-    MeasurementSpec(
-        "style_p_yes", "probability 0-1", "higher",
-        "P(yes) for style_match from the judge's token log probabilities (VQAScore-style)",
-    ),
-]

@@ -34,11 +34,40 @@ from torch import nn
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.analyze.models import aesthetic_file, load_clip, pick_device, pick_dtype
 from viewfinder.errors import BadInput
-from viewfinder.store import Measurement, MeasurementSpec
+from viewfinder.store import Better, CardRole, CardSection, FlagRole, Measurement, MeasurementSpec, ScoreRole
 
 DIMENSIONS = ("camera", "scene", "style", "emotion")
 GPU_BATCH_SIZE = 256
 TEXT_CHUNK = 64  # texts encoded per forward pass, sorted by length
+
+
+def clip_specs(clip_model: str, text_context: int, aesthetic_model: str | None) -> list[MeasurementSpec]:
+    """The measurements of the clip analyzer for these models (``aesthetic`` only with a predictor)."""
+    model = f"CLIP {clip_model}"
+    specs = [
+        MeasurementSpec("clip_score", "cosine (-1 to 1)", Better.HIGHER,
+                        f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)",
+                        (ScoreRole("CLIP score", "clip_score", order=10),
+                         CardRole(CardSection.QUALITY, "Prompt CLIP Score", 30, summary=True, plot=True))),
+        MeasurementSpec("clip_truncated", "flag (0/1)", Better.LOWER,
+                        f"1 when the prompt was longer than the {text_context}-token text context and cut",
+                        (FlagRole("have prompts longer than CLIP's text context, cut before the CLIP score "
+                                  "was computed"),)),
+    ]
+    for position, dimension in enumerate(DIMENSIONS):
+        text = "emotion name" if dimension == "emotion" else f"{dimension} text"
+        specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", Better.HIGHER,
+                                     f"cosine of the {model} image embedding and the prompt's {text} alone",
+                                     (ScoreRole(f"CLIP score, {dimension} text only", "clip_score",
+                                                compare=False, order=11 + position),)))
+    if aesthetic_model is not None:
+        specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", Better.HIGHER,
+                                     f"LAION improved aesthetic predictor {aesthetic_model} on the "
+                                     f"L2-normalised {model} image embedding",
+                                     (ScoreRole("Aesthetic score (LAION, 1-10)", "aesthetic_laion", order=20),
+                                      CardRole(CardSection.CHARACTERISTIC, "LAION Aesthetic", 30, summary=True,
+                                               plot=True))))
+    return specs
 
 
 class AestheticHead(nn.Module):
@@ -190,22 +219,7 @@ class ClipAnalyzer(Analyzer):
 
     @property
     def specs(self) -> list[MeasurementSpec]:
-        model = f"CLIP {self.clip_model}"
-        specs = [
-            MeasurementSpec("clip_score", "cosine (-1 to 1)", "higher",
-                            f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)"),
-            MeasurementSpec("clip_truncated", "flag (0/1)", "lower",
-                            f"1 when the prompt was longer than the {self.text_context}-token text context and cut"),
-        ]
-        for dimension in DIMENSIONS:
-            text = "emotion name" if dimension == "emotion" else f"{dimension} text"
-            specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", "higher",
-                                         f"cosine of the {model} image embedding and the prompt's {text} alone"))
-        if self.head is not None:
-            specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", "higher",
-                                         f"LAION improved aesthetic predictor {self.aesthetic_model} on the "
-                                         f"L2-normalised {model} image embedding"))
-        return specs
+        return clip_specs(self.clip_model, self.text_context, self.aesthetic_model if self.head is not None else None)
 
     # -- embeddings -------------------------------------------------------------------------
     @torch.inference_mode()

@@ -25,9 +25,11 @@ from viewfinder.errors import BadInput
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
-from viewfinder.faces.expression_model import FACE_CROP_SCALE, ExpressionClassifier
+from viewfinder.analyze.analyzers.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
-from viewfinder.store import Measurement, MeasurementSpec
+from viewfinder.store import (
+    AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading,
+)
 from viewfinder.study.schema import Analysis
 from viewfinder.study.vocabulary import EXPRESSIONS, NO_FACE
 
@@ -37,39 +39,53 @@ _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_RE
             8: cv2.IMREAD_REDUCED_COLOR_8}
 LANDMARK_METHOD = "landmarks"
 
+
+
+def _answer(dimension: Dimension, order: int, measures: str) -> AdherenceRole:
+    return AdherenceRole(dimension, "faces", "faces analyzer", Reading.LABEL, measures, order)
+
+
 SPECS: list[MeasurementSpec] = [
-    MeasurementSpec("face_count", "faces", "none",
+    MeasurementSpec("face_count", "faces", Better.NONE,
                     "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image, or "
-                    "when it finds none on 3 x 3 tiles (faces down to about 3% of the image height)"),
-    MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", "none", "box of the main (largest) face"),
-    MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", "none",
+                    "when it finds none on 3 x 3 tiles (faces down to about 3% of the image height)",
+                    (CardRole(CardSection.CHARACTERISTIC, "Faces", 50),)),
+    MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", Better.NONE, "box of the main (largest) face"),
+    MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", Better.NONE,
                     "every detected face, largest first, with the detector's score (0-1)"),
-    MeasurementSpec("face_height", "share of image height (0-1)", "none",
+    MeasurementSpec("face_height", "share of image height (0-1)", Better.NONE,
                     "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height"),
-    MeasurementSpec("yaw", "degrees", "none",
+    MeasurementSpec("yaw", "degrees", Better.NONE,
                     "head yaw from solvePnP on mesh landmarks; > 0 when the nose points to the image's right"),
-    MeasurementSpec("pitch", "degrees", "none",
+    MeasurementSpec("pitch", "degrees", Better.NONE,
                     "head pitch relative to the camera ray, solvePnP on mesh landmarks minus a "
                     f"{PITCH_ZERO_DEG:g} degree zero point; > 0 when the face is seen from above (camera above "
                     "the eyes, high angle), < 0 when seen from below (low angle)"),
-    MeasurementSpec("roll", "degrees", "none",
+    MeasurementSpec("roll", "degrees", Better.NONE,
                     "head roll; > 0 when the face is turned counter-clockwise in the picture"),
     *[
-        MeasurementSpec(f"expr_{name}", "probability (0-1)", "none",
+        MeasurementSpec(f"expr_{name}", "probability (0-1)", Better.NONE,
                         f"probability that the main face shows {name} (see expression_method)")
         for name in EXPRESSIONS
     ],
-    MeasurementSpec("expression", "word", "none", "the most probable expression of the main face, or 'no face'"),
-    MeasurementSpec("expression_method", "word", "none",
+    MeasurementSpec("expression", "word", Better.NONE, "the most probable expression of the main face, or 'no face'",
+                    (CardRole(CardSection.CHARACTERISTIC, "Expression", 60, as_text=True),
+                     _answer(Dimension.EMOTION, 51, "Share of images with a face whose top expression from the faces "
+                             "analyzer is one the study counts as showing the prompt's emotion."))),
+    MeasurementSpec("expression_method", "word", Better.NONE,
                     "'landmarks' (a heuristic on mesh geometry: smile, mouth, eye and brow measures) or "
                     "'model:<hub id>' (an image classifier of the face crop)"),
-    MeasurementSpec("camera_angle", "canonical angle", "none",
+    MeasurementSpec("camera_angle", "canonical angle", Better.NONE,
                     "from head pitch: within +-15 degrees eye-level, beyond high-angle (camera above) or "
                     "low-angle (below), beyond 45 bird's-eye or worm's-eye; the face's place in the frame "
-                    "breaks ties within 3 degrees of +-15; 'no face' without a face"),
-    MeasurementSpec("shot_size", "canonical shot size", "none",
+                    "breaks ties within 3 degrees of +-15; 'no face' without a face",
+                    (_answer(Dimension.CAMERA_ANGLE, 11, "Share of images whose camera angle, estimated from the "
+                             "main face's head pose, is the angle the prompt asks for."),)),
+    MeasurementSpec("shot_size", "canonical shot size", Better.NONE,
                     "from face height / image height: > 0.5 extreme close-up, > 0.25 close-up, > 0.1 medium, "
-                    "else wide; 'no face' without a face"),
+                    "else wide; 'no face' without a face",
+                    (_answer(Dimension.SHOT_SIZE, 21, "Share of images whose shot size, estimated from the main "
+                             "face's size in the frame, is the size the prompt asks for."),)),
 ]
 
 

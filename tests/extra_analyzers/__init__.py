@@ -1,0 +1,1 @@
+"""Analyzers that exist only for tests."""
