@@ -84,8 +84,10 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         assert row["expression"] == "contempt" and row["judge_model"] == "openai:gpt-4o-mini"
         assert row["camera_reference"] == "main person"
 
-    request = fake.requests[0]
-    assert fake.auth_headers[0] == f"Bearer {fake.key}"
+    # The two calls run concurrently, so either may arrive first: pick by content, not order.
+    assert sorted(data_block(r)["scene"] for r in fake.requests) == ["A crowded party, table 0", "A crowded party, table 1"]
+    request = next(r for r in fake.requests if data_block(r)["scene"].endswith("table 0"))
+    assert set(fake.auth_headers) == {f"Bearer {fake.key}"}
     assert request["model"] == "gpt-4o-mini" and request["temperature"] == 0 and request["logprobs"] is True
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["strict"] is True

@@ -16,32 +16,30 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
-    Backend,
-    BackendSettings,
-    GenerationRequest,
-    GenerationResult,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
-    Submission,
-    make_backend,
-    split_model,
-)
+from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
-from viewfinder.generate.download import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, StoredImage, fetch_image, store_batch
-from viewfinder.generate.http import new_session
-from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
-from viewfinder.generate.retry import RetryPolicy, with_retries
+from viewfinder.generate.registry import make_backend, split_model
+from viewfinder.providers.download import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    StoredImage,
+    fetch_image,
+    store_batch,
+)
+from viewfinder.providers.http import new_session
+from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
+from viewfinder.providers.retry import RetryPolicy, with_retries
+from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
 from viewfinder.store import RunStore
 from viewfinder.study import Study
 
@@ -171,7 +169,7 @@ class _Generation:
         self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
         self.finishing: set[asyncio.Task[None]] = set()
         self.finishing_slots = asyncio.Semaphore(self.options.concurrency)
-        self.storing: Batcher[_Downloaded, list[StoredImage] | JobFailed] = Batcher(
+        self.storing: Batcher[_Downloaded, list[StoredImage] | ItemFailed] = Batcher(
             self._store, self._record, linger_s=STORE_LINGER_S
         )
         queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
@@ -238,7 +236,7 @@ class _Generation:
         self._in_flight(+1)
         try:
             submission, result = await self._generate(backend, job, submission)
-        except (JobFailed, RetryableError) as exc:
+        except (ItemFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
             return
         except BaseException:
@@ -272,7 +270,7 @@ class _Generation:
                 return submission, await self._wait(backend, submission, job)
             except RequestUnknown:
                 submission = None
-        raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
+        raise ItemFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
 
     async def _submit(self, backend: Backend, request: GenerationRequest, job: sqlite3.Row) -> Submission:
         """Submit with retries; a Retry-After from the provider pauses every worker's submits."""
@@ -294,7 +292,7 @@ class _Generation:
             images = []
             for ref in result.images:
                 images.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
-        except (JobFailed, RetryableError) as exc:
+        except (ItemFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
         else:
             await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
@@ -312,7 +310,7 @@ class _Generation:
                 return await with_retries(lambda: backend.wait(submission), self.options.retry, self._retry_note(job, "wait"))
         except TimeoutError:
             cancelled = await backend.cancel(submission)
-            raise JobFailed(
+            raise ItemFailed(
                 f"no result after {self.options.job_timeout_s:g} s; "
                 + ("the request was cancelled" if cancelled else "cancelling it failed")
             ) from None
@@ -322,15 +320,15 @@ class _Generation:
             return ref.data
         return await fetch_image(self.downloads, ref.url, self.options.max_image_bytes)
 
-    def _store(self, batch: list[_Downloaded]) -> list[list[StoredImage] | JobFailed]:
+    def _store(self, batch: list[_Downloaded]) -> list[list[StoredImage] | ItemFailed]:
         """In a worker thread: verify and write the batch's images, flushed to disk."""
         return store_batch(self.store.run_dir, [item.images for item in batch], self.options.max_image_pixels)
 
-    def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | JobFailed]) -> None:
+    def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | ItemFailed]) -> None:
         """On the event loop: complete or fail the batch's jobs in one transaction."""
         with self.store.transaction():
             for item, outcome in zip(batch, outcomes):
-                if isinstance(outcome, JobFailed):
+                if isinstance(outcome, ItemFailed):
                     self._give_up(item.job, item.backend, outcome, item.estimate)
                 else:
                     self._complete(item.job, item.submission, item.result, outcome)

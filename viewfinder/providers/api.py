@@ -1,5 +1,5 @@
 """HTTP plumbing shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL),
-over the aiohttp session of :mod:`viewfinder.generate.http`.
+over the aiohttp session of :mod:`viewfinder.providers.http`.
 
 One place maps HTTP answers onto the runner's errors, the same way for every provider:
 401/403 stop the run (the key is wrong), 402 and OpenAI's ``insufficient_quota`` stop it
@@ -13,47 +13,18 @@ the environment (unset is bad input naming the variable), redaction and closing.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import BackendSettings, JobFailed, RequestUnknown, RetryableError
-from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session
-from viewfinder.generate.retry import parse_retry_after
+from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.http import TRANSPORT_ERRORS, Reply, new_session
+from viewfinder.providers.keys import Masker, Provider
+from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
+from viewfinder.providers.types import BackendSettings
 
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 NO_CREDIT_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
-
-
-@dataclass(frozen=True)
-class Provider:
-    """How a provider is named in messages, where its key and base URL come from, and
-    where users fix keys and credits."""
-
-    name: str  # "OpenAI"
-    key_env: str  # "OPENAI_API_KEY"
-    key_placeholder: str  # "your OpenAI API key", as in ``export OPENAI_API_KEY=<...>``
-    base_url_env: str  # "OPENAI_BASE_URL"
-    default_base_url: str
-    keys_url: str
-    billing_url: str
-
-    def key_from_env(self, model: str) -> str:
-        """The key from :attr:`key_env`; unset is bad input naming ``model`` and the fix."""
-        key = os.environ.get(self.key_env, "").strip()
-        if not key:
-            raise BadInput(
-                f"model '{model}': {self.key_env} is not set; export {self.key_env}=<{self.key_placeholder}> "
-                f"({self.keys_url}), or use --dry-run to see the jobs without calling {self.name}"
-            )
-        return key
-
-    def base_url_from_env(self) -> str:
-        return os.environ.get(self.base_url_env) or self.default_base_url
 
 
 class ApiBackend:
@@ -84,7 +55,7 @@ class ApiClient:
         self.provider = provider
         self.auth_headers = auth_headers
         self.settings = settings
-        self._secrets = [key] if len(key) >= 4 else []
+        self.masker = Masker.of(key)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -98,9 +69,7 @@ class ApiClient:
 
     def redact(self, text: str) -> str:
         """``text`` with the key masked."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.masker.mask(text)
 
     async def request(
         self,
@@ -159,10 +128,10 @@ class ApiClient:
                 f"{self.provider.billing_url}. {keep}"
             )
         if code in RETRYABLE_STATUS:
-            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
+            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", retry_after(reply.headers))
         if code in (400, 422):
-            raise JobFailed(f"{name} rejected the input (HTTP {code}): {detail}")
-        raise JobFailed(f"{name} {what}: HTTP {code}: {detail}")
+            raise ItemFailed(f"{name} rejected the input (HTTP {code}): {detail}")
+        raise ItemFailed(f"{name} {what}: HTTP {code}: {detail}")
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -1,4 +1,4 @@
-"""The HTTP session the generation backends share: aiohttp with per-request timeouts.
+"""The one HTTP stack of every provider (generation and judge): aiohttp with per-request timeouts.
 
 aiohttp, not httpx, because at 64+ requests in flight httpx costs ~0.8 ms of CPU per
 request against ~0.2 ms here (bench/generation.py), and a generated image takes four
@@ -8,8 +8,8 @@ requests (submit, status stream, result, download).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import aiohttp
 

@@ -16,18 +16,17 @@ import re
 import uuid
 from typing import Any
 
-from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, ItemFailed, RequestUnknown
+from viewfinder.providers.api import ApiBackend, ApiClient
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import nearest_aspect, requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
     Submission,
 )
-from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SIZES = ("1024x1024", "1536x1024", "1024x1536")  # what GPT image models accept
@@ -99,14 +98,14 @@ class OpenAIImagesBackend(ApiBackend):
                 try:
                     raw = base64.b64decode(item["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
-                    raise JobFailed("OpenAI returned an image that is not valid base64") from None
+                    raise ItemFailed("OpenAI returned an image that is not valid base64") from None
                 images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
                 kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "image_bytes": len(raw)})
             elif isinstance(item.get("url"), str):
                 images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
                 kept.append(item)
         if not images:
-            raise JobFailed(self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"))
+            raise ItemFailed(self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"))
         return GenerationResult(images=images, response={**data, "data": kept})
 
 

@@ -15,16 +15,15 @@ import time
 import uuid
 from typing import Any
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, FatalRunError, RequestUnknown
+from viewfinder.providers.pricing import requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    RequestUnknown,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
 
 
 class DiffusersBackend:
@@ -41,7 +40,7 @@ class DiffusersBackend:
         self._requests: dict[str, GenerationRequest] = {}
 
     @classmethod
-    def from_env(cls, model_id: str, settings: BackendSettings) -> "DiffusersBackend":
+    def from_env(cls, model_id: str, settings: BackendSettings) -> DiffusersBackend:
         try:
             import diffusers  # noqa: F401
             import torch  # noqa: F401

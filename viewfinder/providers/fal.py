@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,22 +21,23 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.http import TRANSPORT_ERRORS, Reply, new_session, stream_timeout
+from viewfinder.providers.keys import Masker, Provider
+from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session, stream_timeout
-from viewfinder.generate.retry import parse_retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+PROVIDER = Provider(
+    "fal", "FAL_KEY", "your fal.ai API key", "VIEWFINDER_FAL_URL", DEFAULT_QUEUE_URL,
+    "https://fal.ai/dashboard/keys", "https://fal.ai/dashboard/billing",
+)
 ENDPOINT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
@@ -63,19 +63,14 @@ class FalBackend:
         self._origin = f"{origin.scheme}://{origin.netloc}/"
         self.settings = settings
         self.stream_status = True
-        self._secrets = [s for s in {key, *key.split(":")} if len(s) >= 4]
+        self.masker = Masker.of(key)
         self._headers = {"Authorization": f"Key {key}", "User-Agent": "viewfinder (fal queue)"}
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_env(cls, endpoint: str, settings: BackendSettings) -> "FalBackend":
-        key = os.environ.get("FAL_KEY", "").strip()
-        if not key:
-            raise BadInput(
-                f"model 'fal:{endpoint}': FAL_KEY is not set; export FAL_KEY=<your fal.ai API key> "
-                "(https://fal.ai/dashboard/keys), or use --dry-run to see the jobs without calling fal"
-            )
-        return cls(endpoint, key, settings, os.environ.get("VIEWFINDER_FAL_URL") or DEFAULT_QUEUE_URL)
+    def from_env(cls, endpoint: str, settings: BackendSettings) -> FalBackend:
+        key = PROVIDER.key_from_env(f"fal:{endpoint}")
+        return cls(endpoint, key, settings, PROVIDER.base_url_from_env())
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -117,7 +112,7 @@ class FalBackend:
         status = await (self._stream(submission) if self.stream_status else self._poll(submission))
         if status.get("error"):
             kind = status.get("error_type") or "error"
-            raise JobFailed(self.redact(f"fal reported {kind}: {status['error']}"))
+            raise ItemFailed(self.redact(f"fal reported {kind}: {status['error']}"))
         output = await self._json("GET", submission.urls["response_url"], "result", unknown_is_gone=True)
         return self._result(output, status)
 
@@ -129,9 +124,7 @@ class FalBackend:
         return reply.ok
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.masker.mask(text)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -226,10 +219,10 @@ class FalBackend:
                 "(https://fal.ai/dashboard/keys). Finished images are kept; run again to resume."
             )
         if code in RETRYABLE_STATUS:
-            raise RetryableError(f"fal {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
+            raise RetryableError(f"fal {what}: HTTP {code}: {detail}", retry_after(reply.headers))
         if code == 422:
-            raise JobFailed(f"fal rejected the input (HTTP 422): {detail}")
-        raise JobFailed(f"fal {what}: HTTP {code}: {detail}")
+            raise ItemFailed(f"fal rejected the input (HTTP 422): {detail}")
+        raise ItemFailed(f"fal {what}: HTTP {code}: {detail}")
 
     def _result(self, output: dict[str, Any], status: dict[str, Any]) -> GenerationResult:
         images = []
@@ -244,7 +237,7 @@ class FalBackend:
                     )
                 )
         if not images:
-            raise JobFailed(self.redact(f"fal returned no images: {json.dumps(output)[:300]}"))
+            raise ItemFailed(self.redact(f"fal returned no images: {json.dumps(output)[:300]}"))
         response = dict(output)
         if status.get("metrics"):
             response["metrics"] = status["metrics"]

@@ -13,24 +13,22 @@ There is no cancel endpoint.
 from __future__ import annotations
 
 import asyncio
-from math import gcd
 import re
+from math import gcd
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
 
 DEFAULT_BASE_URL = "https://api.bfl.ai"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -95,11 +93,11 @@ class BflBackend(ApiBackend):
             if status == "Task not found":
                 raise RequestUnknown("BFL no longer knows this request (Task not found)")
             if status in MODERATED:
-                raise JobFailed(f"BFL moderation blocked {MODERATED[status]} ({status}){_details(answer)}")
+                raise ItemFailed(f"BFL moderation blocked {MODERATED[status]} ({status}){_details(answer)}")
             if status == "Error":
-                raise JobFailed(self.redact(f"BFL reported an error{_details(answer)}"))
+                raise ItemFailed(self.redact(f"BFL reported an error{_details(answer)}"))
             if status != "Pending":
-                raise JobFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
+                raise ItemFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
 
     async def cancel(self, submission: Submission) -> bool:
         return False  # the API has no way to cancel a request
@@ -113,7 +111,7 @@ class BflBackend(ApiBackend):
         result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
         sample = result.get("sample")
         if not isinstance(sample, str) or not sample:
-            raise JobFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")
+            raise ItemFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")
         seed = result.get("seed")
         response = {**answer, **self._accepted.pop(submission.request_id, {})}
         return GenerationResult(

@@ -17,19 +17,17 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import nearest_aspect, requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.replicate.com"
 MODEL_ID = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(:(?P<version>[0-9a-f]{8,64}))?$")
@@ -101,16 +99,16 @@ class ReplicateBackend(ApiBackend):
             if status == "succeeded":
                 return self._result(prediction)
             if status == "failed":
-                raise JobFailed(self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}"))
+                raise ItemFailed(self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}"))
             if status == "canceled":
-                raise JobFailed("Replicate prediction was canceled")
+                raise ItemFailed("Replicate prediction was canceled")
             if status not in RUNNING:
-                raise JobFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
+                raise ItemFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
 
     async def cancel(self, submission: Submission) -> bool:
         try:
             await self.api.request("POST", submission.urls["cancel"], "cancel")
-        except (FatalRunError, JobFailed, RequestUnknown, RetryableError):
+        except (FatalRunError, ItemFailed, RequestUnknown, RetryableError):
             return False
         return True
 
@@ -119,7 +117,7 @@ class ReplicateBackend(ApiBackend):
         output = prediction.get("output")
         urls = [output] if isinstance(output, str) else [u for u in output or [] if isinstance(u, str)]
         if not urls:
-            raise JobFailed(f"Replicate prediction succeeded without image URLs: {str(output)[:200]}")
+            raise ItemFailed(f"Replicate prediction succeeded without image URLs: {str(output)[:200]}")
         response = dict(prediction)
         if isinstance(response.get("logs"), str):
             response["logs"] = response["logs"][-MAX_LOGS:]
