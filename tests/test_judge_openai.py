@@ -13,7 +13,17 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from tests.servers.openai_server import FakeOpenAI, Fault, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
+from tests.servers.openai_server import (
+    FakeOpenAI,
+    Fault,
+    cut_off,
+    data_block,
+    good_answer,
+    malformed,
+    rate_limited,
+    refusal,
+    server_error,
+)
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
@@ -23,7 +33,7 @@ from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from viewfinder.judge.retry import RetryPolicy
 from viewfinder.runfolder import open_run
 
-FAST = RetryPolicy(attempts=3, base_wait_s=0.01, max_wait_s=0.02)
+FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02)
 
 
 def pixels(seed: int) -> np.ndarray:

@@ -13,12 +13,25 @@ from hypothesis import strategies as st
 
 from tests.servers.openai_server import good_answer
 from viewfinder.errors import BadInput
-from viewfinder.judge.answer import EXPRESSION_CHOICES, AnswerError, JudgeAnswer, parse_answer, response_schema
-from viewfinder.judge.backend import TokenLogprob, Usage, retry_after_seconds, sniff_mime
+from viewfinder.judge.answer import (
+    EXPRESSION_CHOICES,
+    AnswerError,
+    JudgeAnswer,
+    parse_answer,
+    response_schema,
+)
+from viewfinder.judge.backend import TokenLogprob, Usage, sniff_mime
 from viewfinder.judge.pricing import price_for
-from viewfinder.judge.prompt import DATA_CLOSE, DATA_OPEN, PROMPT_VERSION, data_block, prompt_record
+from viewfinder.judge.prompt import (
+    DATA_CLOSE,
+    DATA_OPEN,
+    PROMPT_VERSION,
+    data_block,
+    prompt_record,
+)
 from viewfinder.judge.select import choose_backend
 from viewfinder.judge.vqascore import p_yes
+from viewfinder.providers.retry import retry_after as retry_after_seconds
 from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
 
 

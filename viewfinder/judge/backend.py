@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from viewfinder.errors import ItemFailed, RetryableError
 
 
 @dataclass(frozen=True)
@@ -84,16 +84,8 @@ class Reply:
     provenance: dict[str, str] = field(default_factory=dict)  # served model, fingerprint, request id
 
 
-class RetryableCallError(Exception):
-    """A call that may succeed later (429, 5xx, timeouts); ``retry_after`` in seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class CallError(Exception):
-    """A call that failed for this image only (a rejected request); recorded, not retried."""
+RetryableCallError = RetryableError  # the judge's names for two branches of the one error tree
+CallError = ItemFailed
 
 
 class JudgeBackend(ABC):
@@ -112,24 +104,3 @@ class JudgeBackend(ABC):
     async def complete(self, conversation: Conversation) -> Reply:
         """Send one conversation; raise the errors above on failure."""
 
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``; None when absent."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

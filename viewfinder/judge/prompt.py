@@ -14,7 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from viewfinder.judge.answer import ANGLE_CHOICES, EXPRESSION_CHOICES, SHOT_CHOICES, response_schema
+from viewfinder.judge.answer import (
+    ANGLE_CHOICES,
+    EXPRESSION_CHOICES,
+    SHOT_CHOICES,
+    response_schema,
+)
 
 PROMPT_REVISION = 2
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
-from viewfinder.providers.http import TRANSPORT_ERRORS, Reply, new_session
+from viewfinder.providers.http import Reply, json_object, new_session, send
 from viewfinder.providers.keys import Masker, Provider
 from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 from viewfinder.providers.types import BackendSettings
@@ -87,11 +87,7 @@ class ApiClient:
         headers = self.auth_headers if authenticated else {}
         if timeout_s is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
-        try:
-            async with self.session.request(method, url, headers=headers, **kwargs) as response:
-                reply = Reply(response.status, response.headers, await response.read())
-        except TRANSPORT_ERRORS as exc:
-            raise RetryableError(f"{self.provider.name} {what}: {type(exc).__name__}") from None
+        reply = await send(self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs)
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
         self.raise_for_status(reply, what)
@@ -102,13 +98,7 @@ class ApiClient:
         return self.json_object(await self.request(method, url, what, **kwargs), what)
 
     def json_object(self, reply: Reply, what: str) -> dict[str, Any]:
-        try:
-            data = json.loads(reply.body)
-        except ValueError:
-            raise RetryableError(f"{self.provider.name} {what} answer is not valid JSON (truncated?)") from None
-        if not isinstance(data, dict):
-            raise RetryableError(f"{self.provider.name} {what} answer is not a JSON object")
-        return data
+        return json_object(reply, f"{self.provider.name} {what}")
 
     def raise_for_status(self, reply: Reply, what: str) -> None:
         code = reply.status

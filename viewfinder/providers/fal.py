@@ -21,8 +21,19 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
-from viewfinder.providers.http import TRANSPORT_ERRORS, Reply, new_session, stream_timeout
+from viewfinder.errors import (
+    BadInput,
+    FatalRunError,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
+from viewfinder.providers.http import (
+    TRANSPORT_ERRORS,
+    Reply,
+    new_session,
+    stream_timeout,
+)
 from viewfinder.providers.keys import Masker, Provider
 from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 from viewfinder.providers.types import (

@@ -7,11 +7,15 @@ requests (submit, status stream, result, download).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+
+from viewfinder.errors import RetryableError
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,25 @@ def _proxy_configured() -> bool:
 def stream_timeout(timeout_s: float) -> aiohttp.ClientTimeout:
     """For long-lived streams: no total limit, ``timeout_s`` to connect and between reads."""
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
+
+
+async def send(session: aiohttp.ClientSession, method: str, url: str, what: str, **kwargs: Any) -> Reply:
+    """One request read whole; a transport failure (reset, refused, timed out) is a
+    :class:`RetryableError` whose message names ``what`` and the kind of failure."""
+    try:
+        async with session.request(method, url, **kwargs) as response:
+            return Reply(response.status, response.headers, await response.read())
+    except TRANSPORT_ERRORS as exc:
+        kind = "timed out" if isinstance(exc, TimeoutError) else "connection failed"
+        raise RetryableError(f"{what} {kind} ({type(exc).__name__})") from None
+
+
+def json_object(reply: Reply, what: str) -> dict[str, Any]:
+    """The body as a JSON object; anything else (a cut-off body, say) is retried."""
+    try:
+        data = json.loads(reply.body)
+    except ValueError:
+        raise RetryableError(f"{what} answer is not valid JSON (truncated?)") from None
+    if not isinstance(data, dict):
+        raise RetryableError(f"{what} answer is not a JSON object")
+    return data

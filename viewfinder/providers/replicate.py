@@ -17,7 +17,13 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.errors import (
+    BadInput,
+    FatalRunError,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
 from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
 from viewfinder.providers.keys import Provider
 from viewfinder.providers.pricing import nearest_aspect, requested_size
