@@ -284,7 +284,7 @@ def test_from_settings_keeps_an_explicit_batch_size(tiny) -> None:
 
 
 def test_device_and_dtype_choice(monkeypatch) -> None:
-    from viewfinder.analyze.models import pick_device, pick_dtype
+    from viewfinder.providers.device import pick_device, pick_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device() == "cuda"

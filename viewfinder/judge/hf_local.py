@@ -19,6 +19,7 @@ from jinja2 import TemplateError
 from viewfinder.errors import BadInput
 from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, Usage
 from viewfinder.judge.prompt import schema_instruction
+from viewfinder.providers.device import pick_device
 
 
 class LocalVLMBackend(JudgeBackend):
@@ -43,7 +44,7 @@ class LocalVLMBackend(JudgeBackend):
             raise BadInput(
                 f"--judge {self.name}: needs torch and transformers; install with pip install 'viewfinder[local]'"
             ) from exc
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = self.device or pick_device()
         try:
             self._processor = AutoProcessor.from_pretrained(self.model_id)
             # the checkpoint's own dtype (bf16 for most VLMs) on a GPU; float32 on the CPU

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from viewfinder.errors import BadInput, FatalRunError, RequestUnknown
+from viewfinder.providers.device import pick_device, pick_dtype
 from viewfinder.providers.pricing import requested_size
 from viewfinder.providers.types import (
     BackendSettings,
@@ -100,15 +101,10 @@ class DiffusersBackend:
     # -- the pipeline -----------------------------------------------------------------------
     def _load(self) -> Any:
         if self._pipeline is None:
-            import torch
             from diffusers import DiffusionPipeline
 
-            if torch.cuda.is_available():
-                self._device, dtype = "cuda", torch.bfloat16
-            elif torch.backends.mps.is_available():
-                self._device, dtype = "mps", torch.float16
-            else:
-                self._device, dtype = "cpu", torch.float32
+            self._device = pick_device()
+            dtype = pick_dtype(self._device)
             try:
                 pipeline = DiffusionPipeline.from_pretrained(self.model_id, torch_dtype=dtype)
             except (OSError, ValueError) as exc:
