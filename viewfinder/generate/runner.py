@@ -29,6 +29,7 @@ from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknow
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
 from viewfinder.generate.registry import make_backend, split_model
+from viewfinder.providers.budget import BudgetGuard
 from viewfinder.providers.download import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -152,10 +153,9 @@ class _Generation:
         self.store, self.study, self.options, self.console = store, study, options, console
         self.jobs, self.estimates = jobs, estimates
         self.summary = GenerationSummary(planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6))
-        self.reserved = 0.0
+        self.budget = BudgetGuard(options.max_cost, store.total_cost)
         self.in_flight = 0
         self.refresh_pending = False
-        self.budget_stopped = False
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
         self.started = time.perf_counter()
@@ -175,7 +175,7 @@ class _Generation:
         queue: asyncio.Queue[sqlite3.Row] = asyncio.Queue()
         for job in self.jobs:
             if job["state"] == "submitted":
-                self.reserved += self.estimates[job["id"]]
+                self.budget.hold(self.estimates[job["id"]])
             queue.put_nowait(job)
         self.progress = Progress(
             TextColumn("generate"),
@@ -240,7 +240,7 @@ class _Generation:
             self._give_up(job, backend, exc, estimate)
             return
         except BaseException:
-            self.reserved -= estimate
+            self.budget.release(estimate)
             raise
         finally:
             self._in_flight(-1)
@@ -302,7 +302,7 @@ class _Generation:
     def _give_up(self, job: sqlite3.Row, backend: Backend, error: Exception, estimate: float) -> None:
         prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
         self._fail(job["id"], backend.redact(prefix + str(error)))
-        self.reserved -= estimate
+        self.budget.release(estimate)
 
     async def _wait(self, backend: Backend, submission: Submission, job: sqlite3.Row) -> GenerationResult:
         try:
@@ -332,25 +332,21 @@ class _Generation:
                     self._give_up(item.job, item.backend, outcome, item.estimate)
                 else:
                     self._complete(item.job, item.submission, item.result, outcome)
-                    self.reserved -= item.estimate
+                    self.budget.release(item.estimate)
 
     # -- budget and bookkeeping -------------------------------------------------------------
     def _reserve(self, estimate: float) -> bool:
         """Hold ``estimate`` USD for a new submission unless it would pass --max-cost."""
-        limit = self.options.max_cost
-        if self.budget_stopped:
+        if self.budget.stopped:
             return False
-        if limit is not None:
-            total = self.store.total_cost() + self.reserved + estimate
-            if total > limit + 1e-9:
-                self.budget_stopped = True
-                self.progress.console.print(
-                    f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to ${total:.4f}, "
-                    f"over --max-cost ${limit:.4f}; no more submissions"
-                )
-                return False
-        self.reserved += estimate
-        return True
+        if self.budget.reserve(estimate):
+            return True
+        self.progress.console.print(
+            f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to "
+            f"${self.budget.total_with(estimate):.4f}, "
+            f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+        )
+        return False
 
     def _mark_submitted(self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int) -> None:
         self.store.update_job(
