@@ -21,7 +21,7 @@ from urllib.parse import quote
 from viewfinder.errors import BadInput, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
 from viewfinder.providers.keys import Provider
-from viewfinder.providers.pricing import requested_size
+from viewfinder.providers.pricing import Prices, requested_size
 from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
@@ -40,6 +40,23 @@ PROVIDER = Provider(
     "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits",
 )
 
+
+PRICES = Prices(
+    per_image={
+        "bfl:flux-pro-1.1": 0.04,
+        "bfl:flux-pro-1.1-ultra": 0.06,
+        "bfl:flux-kontext-pro": 0.04,
+        "bfl:flux-kontext-max": 0.08,
+    },
+    # FLUX.2: USD for the first megapixel and for each further megapixel of output.
+    first_megapixel={
+        "bfl:flux-2-klein-4b": (0.014, 0.001),
+        "bfl:flux-2-klein-9b": (0.015, 0.002),
+        "bfl:flux-2-pro": (0.03, 0.015),
+        "bfl:flux-2-max": (0.07, 0.03),
+        "bfl:flux-2-flex": (0.05, 0.05),
+    },
+)
 
 def multiple_of_16(pixels: int) -> int:
     """The nearest multiple of 16 (halves round up), as BFL requires for width and height."""

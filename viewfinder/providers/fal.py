@@ -35,6 +35,7 @@ from viewfinder.providers.http import (
     stream_timeout,
 )
 from viewfinder.providers.keys import Masker, Provider
+from viewfinder.providers.pricing import Prices
 from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 from viewfinder.providers.types import (
     BackendSettings,
@@ -49,6 +50,8 @@ PROVIDER = Provider(
     "fal", "FAL_KEY", "your fal.ai API key", "VIEWFINDER_FAL_URL", DEFAULT_QUEUE_URL,
     "https://fal.ai/dashboard/keys", "https://fal.ai/dashboard/billing",
 )
+PRICES = Prices(per_megapixel={"fal:fal-ai/flux/schnell": 0.003, "fal:fal-ai/flux-1/schnell": 0.003})
+
 ENDPOINT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from viewfinder.errors import BadInput, ItemFailed, RequestUnknown
 from viewfinder.providers.api import ApiBackend, ApiClient
 from viewfinder.providers.keys import Provider
-from viewfinder.providers.pricing import nearest_aspect, requested_size
+from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
 from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
@@ -38,6 +38,16 @@ PROVIDER = Provider(
     "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing",
 )
 
+
+# For quality "medium", the quality viewfinder asks for by default.
+PRICES = Prices(
+    per_image={
+        "openai:gpt-image-1.5": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
+        "openai:chatgpt-image-latest": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
+        "openai:gpt-image-1": {"1024x1024": 0.042, "1536x1024": 0.063, "1024x1536": 0.063},
+        "openai:gpt-image-1-mini": {"1024x1024": 0.011, "1536x1024": 0.015, "1024x1536": 0.015},
+    }
+)
 
 class OpenAIImagesBackend(ApiBackend):
     """One OpenAI image model; one per run and model."""

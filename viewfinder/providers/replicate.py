@@ -26,7 +26,7 @@ from viewfinder.errors import (
 )
 from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
 from viewfinder.providers.keys import Provider
-from viewfinder.providers.pricing import nearest_aspect, requested_size
+from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
 from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
@@ -46,6 +46,14 @@ PROVIDER = Provider(
     "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing",
 )
 
+
+PRICES = Prices(
+    per_image={
+        "replicate:black-forest-labs/flux-schnell": 0.003,
+        "replicate:black-forest-labs/flux-dev": 0.025,
+        "replicate:black-forest-labs/flux-1.1-pro": 0.04,
+    }
+)
 
 class ReplicateBackend(ApiBackend):
     """One Replicate model (or pinned version); one per run and model."""
