@@ -101,32 +101,38 @@ class ApiClient:
         return json_object(reply, f"{self.provider.name} {what}")
 
     def raise_for_status(self, reply: Reply, what: str) -> None:
-        code = reply.status
-        if code < 300:
-            return
-        text, error_code = error_detail(reply)
-        detail = self.redact(text)
-        name, keep = self.provider.name, "Finished images are kept; run again to resume."
-        if code in (401, 403):
-            raise FatalRunError(
-                f"{name} refused the API key ({what}: HTTP {code}: {detail}); check {self.provider.key_env} "
-                f"({self.provider.keys_url}). {keep}"
-            )
-        if code == 402 or error_code in NO_CREDIT_CODES:
-            raise FatalRunError(
-                f"{name} has no credit left for this key ({what}: HTTP {code}: {detail}); add credits at "
-                f"{self.provider.billing_url}. {keep}"
-            )
-        if code in RETRYABLE_STATUS:
-            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", retry_after(reply.headers))
-        if code in (400, 422):
-            raise ItemFailed(f"{name} rejected the input (HTTP {code}): {detail}")
-        raise ItemFailed(f"{name} {what}: HTTP {code}: {detail}")
+        if reply.status >= 300:
+            text, error_code = error_detail(reply)
+            raise_for_status(self.provider, reply, what, self.redact(text), error_code)
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def raise_for_status(provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None) -> None:
+    """Map a non-2xx answer onto the error tree, the same way for every provider (``detail``
+    is the provider's error text, already masked)."""
+    code = reply.status
+    if code < 300:
+        return
+    name, keep = provider.name, "Finished images are kept; run again to resume."
+    if code in (401, 403):
+        raise FatalRunError(
+            f"{name} refused the API key ({what}: HTTP {code}: {detail}); check {provider.key_env} "
+            f"({provider.keys_url}). {keep}"
+        )
+    if code == 402 or error_code in NO_CREDIT_CODES:
+        raise FatalRunError(
+            f"{name} has no credit left for this key ({what}: HTTP {code}: {detail}); add credits at "
+            f"{provider.billing_url}. {keep}"
+        )
+    if code in RETRYABLE_STATUS:
+        raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", retry_after(reply.headers))
+    if code in (400, 422):
+        raise ItemFailed(f"{name} rejected the input (HTTP {code}): {detail}")
+    raise ItemFailed(f"{name} {what}: HTTP {code}: {detail}")
 
 
 def on_api_host(url: str, base_url: str, trusted_domain: str | None = None) -> bool:

@@ -23,20 +23,21 @@ from yarl import URL
 
 from viewfinder.errors import (
     BadInput,
-    FatalRunError,
     ItemFailed,
     RequestUnknown,
     RetryableError,
 )
+from viewfinder.providers.api import raise_for_status
 from viewfinder.providers.http import (
     TRANSPORT_ERRORS,
     Reply,
+    json_object,
     new_session,
+    send,
     stream_timeout,
 )
 from viewfinder.providers.keys import Masker, Provider
 from viewfinder.providers.pricing import Prices
-from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
@@ -132,8 +133,8 @@ class FalBackend:
 
     async def cancel(self, submission: Submission) -> bool:
         try:
-            reply = await self._request("PUT", submission.urls["cancel_url"])
-        except TRANSPORT_ERRORS:
+            reply = await send(self.session, "PUT", submission.urls["cancel_url"], "fal cancel")
+        except RetryableError:
             return False
         return reply.ok
 
@@ -200,43 +201,18 @@ class FalBackend:
         return status if status.get("status") == "COMPLETED" else await self._poll(submission)
 
     # -- HTTP plumbing ----------------------------------------------------------------------
-    async def _request(self, method: str, url: str | URL, **kwargs: Any) -> Reply:
-        async with self.session.request(method, url, **kwargs) as response:
-            return Reply(response.status, response.headers, await response.read())
-
     async def _json(
         self, method: str, url: str | URL, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
-        try:
-            reply = await self._request(method, url, **kwargs)
-        except TRANSPORT_ERRORS as exc:
-            raise RetryableError(f"fal {what}: {type(exc).__name__}") from None
+        reply = await send(self.session, method, url, f"fal {what}", **kwargs)
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"fal no longer knows this request ({what} answered 404)")
         self._raise_for_status(reply, what)
-        try:
-            data = json.loads(reply.body)
-        except ValueError:
-            raise RetryableError(f"fal {what} answer is not valid JSON (truncated?)") from None
-        if not isinstance(data, dict):
-            raise RetryableError(f"fal {what} answer is not a JSON object")
-        return data
+        return json_object(reply, f"fal {what}")
 
     def _raise_for_status(self, reply: Reply, what: str) -> None:
-        code = reply.status
-        if code < 300:
-            return
-        detail = self.redact(_detail(reply))
-        if code in (401, 403):
-            raise FatalRunError(
-                f"fal refused the API key ({what}: HTTP {code}: {detail}); check FAL_KEY "
-                "(https://fal.ai/dashboard/keys). Finished images are kept; run again to resume."
-            )
-        if code in RETRYABLE_STATUS:
-            raise RetryableError(f"fal {what}: HTTP {code}: {detail}", retry_after(reply.headers))
-        if code == 422:
-            raise ItemFailed(f"fal rejected the input (HTTP 422): {detail}")
-        raise ItemFailed(f"fal {what}: HTTP {code}: {detail}")
+        if reply.status >= 300:
+            raise_for_status(PROVIDER, reply, what, self.redact(_detail(reply)))
 
     def _result(self, output: dict[str, Any], status: dict[str, Any]) -> GenerationResult:
         images = []
