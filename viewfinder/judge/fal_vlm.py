@@ -37,6 +37,12 @@ from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
 VISION_ENDPOINT = "openrouter/router/vision"
+TOKEN_PRICES: dict[str, tuple[float, float]] = {  # USD per million input / output tokens (OpenRouter list prices)
+    "fal:google/gemini-2.5-flash": (0.30, 2.50),
+    "fal:google/gemini-2.5-flash-lite": (0.10, 0.40),
+    "fal:openai/gpt-4o-mini": (0.15, 0.60),
+}
+
 
 class FalVisionBackend(JudgeBackend):
     """A judge behind fal's queue API."""

@@ -36,6 +36,16 @@ from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SCHEMA_NAME = "image_judgement"
+TOKEN_PRICES: dict[str, tuple[float, float]] = {  # USD per million input / output tokens (list prices)
+    "openai:gpt-4o-mini": (0.15, 0.60),
+    "openai:gpt-4o": (2.50, 10.00),
+    "openai:gpt-4.1": (2.00, 8.00),
+    "openai:gpt-4.1-mini": (0.40, 1.60),
+    "openai:gpt-4.1-nano": (0.10, 0.40),
+    "openai:gpt-5": (1.25, 10.00),
+    "openai:gpt-5-mini": (0.25, 2.00),
+    "openai:gpt-5-nano": (0.05, 0.40),
+}
 
 
 class OpenAIChatBackend(JudgeBackend):

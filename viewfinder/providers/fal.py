@@ -27,7 +27,7 @@ from viewfinder.errors import (
     RequestUnknown,
     RetryableError,
 )
-from viewfinder.providers.api import raise_for_status
+from viewfinder.providers.api import error_detail, raise_for_status
 from viewfinder.providers.http import (
     TRANSPORT_ERRORS,
     Reply,
@@ -235,22 +235,12 @@ class FalBackend:
 
 
 def _detail(reply: Reply) -> str:
-    """fal's error text: ``detail`` as a string or a list of validation errors."""
+    """fal's error text (``detail``: a string or FastAPI validation errors) and its ``error_type``."""
+    text, _ = error_detail(reply)
     try:
         body = json.loads(reply.body)
     except ValueError:
-        return reply.body[:300].decode("utf-8", "replace") or f"HTTP {reply.status}"
-    detail = body.get("detail") if isinstance(body, dict) else body
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                parts.append(f"{loc}: {item.get('msg', '')} ({item.get('type', '')})".strip())
-            else:
-                parts.append(str(item))
-        return "; ".join(parts)
-    text = str(detail) if detail is not None else json.dumps(body)[:300]
+        return text
     error_type = body.get("error_type") if isinstance(body, dict) else None
     return f"{text} ({error_type})" if error_type else text
 
