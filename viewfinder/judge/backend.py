@@ -20,7 +20,7 @@ class EncodedImage:
     data: bytes
 
     @classmethod
-    def read(cls, path: Path) -> "EncodedImage":
+    def read(cls, path: Path) -> EncodedImage:
         data = path.read_bytes()
         return cls(mime=sniff_mime(data), data=data)
 
@@ -52,7 +52,7 @@ class Conversation:
     schema: dict[str, Any]
     turns: tuple[tuple[str, str], ...] = ()  # (role, text) after the first user turn
 
-    def followed_by(self, *turns: tuple[str, str]) -> "Conversation":
+    def followed_by(self, *turns: tuple[str, str]) -> Conversation:
         return replace(self, turns=self.turns + turns)
 
 
@@ -94,13 +94,12 @@ class JudgeBackend(ABC):
     name: str  # "openai:gpt-4o-mini", as stored in ``judge_model``
     max_concurrency: int = 8
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 (an optional hook: local models open nothing)
         """Open connections for one batch (inside the batch's event loop)."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 (an optional hook)
         """Close what :meth:`start` opened."""
 
     @abstractmethod
     async def complete(self, conversation: Conversation) -> Reply:
         """Send one conversation; raise the errors above on failure."""
-

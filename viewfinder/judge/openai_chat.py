@@ -104,7 +104,10 @@ class OpenAIChatBackend(JudgeBackend):
                 "role": "user",
                 "content": [
                     {"type": "text", "text": conversation.user},
-                    {"type": "image_url", "image_url": {"url": conversation.image.data_url, "detail": "auto"}},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": conversation.image.data_url, "detail": "auto"},
+                    },
                 ],
             },
         ]
@@ -126,7 +129,9 @@ class OpenAIChatBackend(JudgeBackend):
             raise RuntimeError("call start() before complete()")
         while True:
             body = self.request_body(conversation)
-            response = await send(self._session, "POST", f"{self.base_url}/chat/completions", "the call", json=body)
+            response = await send(
+                self._session, "POST", f"{self.base_url}/chat/completions", "the call", json=body
+            )
             if response.status == 400 and self._adapt(_error_message(response), body):
                 continue
             self._raise_for_status(response)
@@ -146,7 +151,9 @@ class OpenAIChatBackend(JudgeBackend):
             self.sampling.pop("temperature", None)
         elif "seed" in sent and "seed" in lowered:
             self.sampling.pop("seed", None)
-        elif sent["response_format"]["type"] == "json_schema" and ("response_format" in lowered or "json_schema" in lowered):
+        elif sent["response_format"]["type"] == "json_schema" and (
+            "response_format" in lowered or "json_schema" in lowered
+        ):
             self.strict_schema = False
         else:
             return False
@@ -187,7 +194,9 @@ def _parse_reply(response: HttpReply) -> Reply:
         choice = body["choices"][0]
         message = choice.get("message") or {}
     except (ValueError, KeyError, IndexError, TypeError):
-        raise RetryableCallError(f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}") from None
+        raise RetryableCallError(
+            f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}"
+        ) from None
     usage = body.get("usage") or {}
     return Reply(
         content=message.get("content"),

@@ -13,6 +13,7 @@ the environment (unset is bad input naming the variable), redaction and closing.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -39,7 +40,8 @@ class ApiBackend:
     def from_env(cls, model: str, settings: BackendSettings) -> Self:
         """The backend for ``model`` with the key and base URL from the environment."""
         key = cls.provider.key_from_env(f"{cls.name}:{model}")
-        return cls(model, key, settings, cls.provider.base_url_from_env())
+        make: Callable[[str, str, BackendSettings, str], Self] = cls  # each subclass takes these four
+        return make(model, key, settings, cls.provider.base_url_from_env())
 
     def redact(self, text: str) -> str:
         return self.api.redact(text)
@@ -51,7 +53,9 @@ class ApiBackend:
 class ApiClient:
     """An aiohttp session for one provider that answers JSON or raises the runner's errors."""
 
-    def __init__(self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings) -> None:
+    def __init__(
+        self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings
+    ) -> None:
         self.provider = provider
         self.auth_headers = auth_headers
         self.settings = settings
@@ -63,7 +67,9 @@ class ApiClient:
         """The connection pool (made on first use, inside the event loop)."""
         if self._session is None:
             self._session = new_session(
-                self.settings.timeout_s, self.settings.concurrency + 8, {"User-Agent": f"viewfinder ({self.provider.name})"}
+                self.settings.timeout_s,
+                self.settings.concurrency + 8,
+                {"User-Agent": f"viewfinder ({self.provider.name})"},
             )
         return self._session
 
@@ -87,7 +93,9 @@ class ApiClient:
         headers = self.auth_headers if authenticated else {}
         if timeout_s is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
-        reply = await send(self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs)
+        reply = await send(
+            self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs
+        )
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
         self.raise_for_status(reply, what)
@@ -111,7 +119,9 @@ class ApiClient:
             self._session = None
 
 
-def raise_for_status(provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None) -> None:
+def raise_for_status(
+    provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None
+) -> None:
     """Map a non-2xx answer onto the error tree, the same way for every provider (``detail``
     is the provider's error text, already masked)."""
     code = reply.status
@@ -142,7 +152,11 @@ def on_api_host(url: str, base_url: str, trusted_domain: str | None = None) -> b
     host = parts.hostname or ""
     if parts.scheme == base.scheme and host == base.hostname and parts.port == base.port:
         return True
-    return bool(trusted_domain) and parts.scheme == "https" and (host == trusted_domain or host.endswith(f".{trusted_domain}"))
+    return (
+        bool(trusted_domain)
+        and parts.scheme == "https"
+        and (host == trusted_domain or host.endswith(f".{trusted_domain}"))
+    )
 
 
 def error_detail(reply: Reply) -> tuple[str, str | None]:

@@ -36,8 +36,13 @@ ASPECT_RATIO_MODELS = {"flux-pro-1.1-ultra"}  # these take aspect_ratio instead 
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the image"}
 SUBMIT_FIELDS = ("cost", "input_mp", "output_mp")
 PROVIDER = Provider(
-    "BFL", "BFL_API_KEY", "your BFL API key", "BFL_BASE_URL", DEFAULT_BASE_URL,
-    "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits",
+    "BFL",
+    "BFL_API_KEY",
+    "your BFL API key",
+    "BFL_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://dashboard.bfl.ai/get-started",
+    "https://dashboard.bfl.ai/credits",
 )
 
 
@@ -58,6 +63,7 @@ PRICES = Prices(
     },
 )
 
+
 def multiple_of_16(pixels: int) -> int:
     """The nearest multiple of 16 (halves round up), as BFL requires for width and height."""
     return max(64, (pixels + 8) // 16 * 16)
@@ -69,9 +75,13 @@ class BflBackend(ApiBackend):
     name = "bfl"
     provider = PROVIDER
 
-    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+    def __init__(
+        self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
+    ) -> None:
         if not MODEL_ID.match(model):
-            raise BadInput(f"model 'bfl:{model}': a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1")
+            raise BadInput(
+                f"model 'bfl:{model}': a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1"
+            )
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.settings = settings
@@ -90,7 +100,9 @@ class BflBackend(ApiBackend):
         return body
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        data = await self.api.request_json("POST", f"{self.base_url}/v1/{self.model}", "submit", json=self.payload(request))
+        data = await self.api.request_json(
+            "POST", f"{self.base_url}/v1/{self.model}", "submit", json=self.payload(request)
+        )
         request_id = data.get("id")
         if not isinstance(request_id, str) or not request_id:
             raise RetryableError("BFL submit answer has no id")
@@ -103,7 +115,9 @@ class BflBackend(ApiBackend):
     async def wait(self, submission: Submission) -> GenerationResult:
         while True:
             await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            answer = await self.api.request_json("GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True)
+            answer = await self.api.request_json(
+                "GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True
+            )
             status = answer.get("status")
             if status == "Ready":
                 return self._result(submission, answer)
@@ -125,7 +139,8 @@ class BflBackend(ApiBackend):
         return on_api_host(url, self.base_url, "bfl.ai")
 
     def _result(self, submission: Submission, answer: dict[str, Any]) -> GenerationResult:
-        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        raw = answer.get("result")
+        result: dict[str, Any] = raw if isinstance(raw, dict) else {}
         sample = result.get("sample")
         if not isinstance(sample, str) or not sample:
             raise ItemFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")

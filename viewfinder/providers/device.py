@@ -19,7 +19,7 @@ def pick_device() -> str:
     return "cpu"
 
 
-def pick_dtype(device: str) -> "torch.dtype":
+def pick_dtype(device: str) -> torch.dtype:
     """bf16 on GPUs that support it, fp16 on other GPUs, fp32 on the CPU."""
     import torch
 

@@ -46,9 +46,7 @@ async def fetch_image(session: aiohttp.ClientSession, url: str, max_bytes: int =
     try:
         async with session.get(url) as response:
             if response.status in RETRYABLE_STATUS:
-                raise RetryableError(
-                    f"image download HTTP {response.status}", retry_after(response.headers)
-                )
+                raise RetryableError(f"image download HTTP {response.status}", retry_after(response.headers))
             if response.status != 200:
                 raise ItemFailed(f"image download failed with HTTP {response.status}")
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -144,4 +142,3 @@ def _data_uri(url: str, max_bytes: int) -> bytes:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise ItemFailed("data URI is not valid base64") from None
-

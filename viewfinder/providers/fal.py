@@ -48,8 +48,13 @@ from viewfinder.providers.types import (
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
 PROVIDER = Provider(
-    "fal", "FAL_KEY", "your fal.ai API key", "VIEWFINDER_FAL_URL", DEFAULT_QUEUE_URL,
-    "https://fal.ai/dashboard/keys", "https://fal.ai/dashboard/billing",
+    "fal",
+    "FAL_KEY",
+    "your fal.ai API key",
+    "VIEWFINDER_FAL_URL",
+    DEFAULT_QUEUE_URL,
+    "https://fal.ai/dashboard/keys",
+    "https://fal.ai/dashboard/billing",
 )
 PRICES = Prices(per_megapixel={"fal:fal-ai/flux/schnell": 0.003, "fal:fal-ai/flux-1/schnell": 0.003})
 
@@ -69,7 +74,9 @@ class FalBackend:
         base_url: str = DEFAULT_QUEUE_URL,
     ) -> None:
         if not ENDPOINT.match(endpoint):
-            raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
+            raise BadInput(
+                f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell"
+            )
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
         self._submit_url = URL(f"{self.base_url}/{endpoint}")  # parsed once, not per request
@@ -115,7 +122,9 @@ class FalBackend:
         base = f"{self.base_url}/{'/'.join(self.endpoint.split('/')[:2])}/requests/{request_id}"
         defaults = {"status_url": f"{base}/status", "response_url": base, "cancel_url": f"{base}/cancel"}
         # Follow the URLs fal returns, but only on the queue's own origin: they get the key.
-        urls = {name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()}
+        urls = {
+            name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()
+        }
         return Submission(request_id=request_id, urls=urls)
 
     def _same_origin(self, url: Any) -> bool:
@@ -176,7 +185,9 @@ class FalBackend:
                         await response.read()
                         return await self._without_stream(submission)
                     if response.status != 200:
-                        self._raise_for_status(Reply(response.status, response.headers, await response.read()), "status stream")
+                        self._raise_for_status(
+                            Reply(response.status, response.headers, await response.read()), "status stream"
+                        )
                     async for line in response.content:
                         if line.startswith(b"data:"):
                             event = json.loads(line[5:])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from viewfinder.errors import RetryableError
 
@@ -35,7 +36,9 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def new_session(timeout_s: float, connections: int, headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:
+def new_session(
+    timeout_s: float, connections: int, headers: Mapping[str, str] | None = None
+) -> aiohttp.ClientSession:
     """A session whose requests each time out after ``timeout_s`` (call inside the event loop)."""
     return aiohttp.ClientSession(
         headers=dict(headers or {}),
@@ -56,7 +59,9 @@ def stream_timeout(timeout_s: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
 
 
-async def send(session: aiohttp.ClientSession, method: str, url: str, what: str, **kwargs: Any) -> Reply:
+async def send(
+    session: aiohttp.ClientSession, method: str, url: str | URL, what: str, **kwargs: Any
+) -> Reply:
     """One request read whole; a transport failure (reset, refused, timed out) is a
     :class:`RetryableError` whose message names ``what`` and the kind of failure."""
     try:

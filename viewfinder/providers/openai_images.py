@@ -34,8 +34,13 @@ DEFAULT_QUALITY = "medium"  # the quality the price table assumes
 GENERATION_TIMEOUT_S = 300.0  # a high-quality image can take minutes to come back
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROVIDER = Provider(
-    "OpenAI", "OPENAI_API_KEY", "your OpenAI API key", "OPENAI_BASE_URL", DEFAULT_BASE_URL,
-    "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing",
+    "OpenAI",
+    "OPENAI_API_KEY",
+    "your OpenAI API key",
+    "OPENAI_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://platform.openai.com/api-keys",
+    "https://platform.openai.com/settings/organization/billing",
 )
 
 
@@ -49,15 +54,20 @@ PRICES = Prices(
     }
 )
 
+
 class OpenAIImagesBackend(ApiBackend):
     """One OpenAI image model; one per run and model."""
 
     name = "openai"
     provider = PROVIDER
 
-    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+    def __init__(
+        self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
+    ) -> None:
         if not MODEL_ID.match(model):
-            raise BadInput(f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5")
+            raise BadInput(
+                f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5"
+            )
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api = ApiClient(PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings)
@@ -78,8 +88,11 @@ class OpenAIImagesBackend(ApiBackend):
 
     async def submit(self, request: GenerationRequest) -> Submission:
         reply = await self.api.request(
-            "POST", f"{self.base_url}/images/generations", "generation",
-            json=self.payload(request), timeout_s=self.generation_timeout_s,
+            "POST",
+            f"{self.base_url}/images/generations",
+            "generation",
+            json=self.payload(request),
+            timeout_s=self.generation_timeout_s,
         )
         data = self.api.json_object(reply, "generation")
         request_id = reply.headers.get("x-request-id") or f"local-{uuid.uuid4()}"
@@ -89,7 +102,9 @@ class OpenAIImagesBackend(ApiBackend):
     async def wait(self, submission: Submission) -> GenerationResult:
         result = self._results.pop(submission.request_id, None)
         if result is None:
-            raise RequestUnknown("OpenAI answers at once and this answer was not kept (the run was interrupted)")
+            raise RequestUnknown(
+                "OpenAI answers at once and this answer was not kept (the run was interrupted)"
+            )
         return result
 
     async def cancel(self, submission: Submission) -> bool:
@@ -109,13 +124,21 @@ class OpenAIImagesBackend(ApiBackend):
                     raw = base64.b64decode(item["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
                     raise ItemFailed("OpenAI returned an image that is not valid base64") from None
-                images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
+                images.append(
+                    ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw)
+                )
                 kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "image_bytes": len(raw)})
             elif isinstance(item.get("url"), str):
-                images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
+                images.append(
+                    ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height)
+                )
                 kept.append(item)
         if not images:
-            raise ItemFailed(self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"))
+            raise ItemFailed(
+                self.redact(
+                    f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"
+                )
+            )
         return GenerationResult(images=images, response={**data, "data": kept})
 
 

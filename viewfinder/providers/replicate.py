@@ -42,8 +42,13 @@ RUNNING = {"starting", "processing"}
 FORMATS = {"jpeg": "jpg", "png": "png"}
 MAX_LOGS = 2000
 PROVIDER = Provider(
-    "Replicate", "REPLICATE_API_TOKEN", "your token", "REPLICATE_BASE_URL", DEFAULT_BASE_URL,
-    "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing",
+    "Replicate",
+    "REPLICATE_API_TOKEN",
+    "your token",
+    "REPLICATE_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://replicate.com/account/api-tokens",
+    "https://replicate.com/account/billing",
 )
 
 
@@ -55,13 +60,16 @@ PRICES = Prices(
     }
 )
 
+
 class ReplicateBackend(ApiBackend):
     """One Replicate model (or pinned version); one per run and model."""
 
     name = "replicate"
     provider = PROVIDER
 
-    def __init__(self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
+    def __init__(
+        self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
+    ) -> None:
         match = MODEL_ID.match(model_id)
         if match is None:
             raise BadInput(
@@ -92,12 +100,17 @@ class ReplicateBackend(ApiBackend):
         return {"version": self.version, "input": inputs} if self.version else {"input": inputs}
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        url = f"{self.base_url}/v1/predictions" if self.version else f"{self.base_url}/v1/models/{self.model}/predictions"
+        url = (
+            f"{self.base_url}/v1/predictions"
+            if self.version
+            else f"{self.base_url}/v1/models/{self.model}/predictions"
+        )
         prediction = await self.api.request_json("POST", url, "create prediction", json=self.payload(request))
         prediction_id = prediction.get("id")
         if not isinstance(prediction_id, str) or not prediction_id:
             raise RetryableError("Replicate create answer has no prediction id")
-        given = prediction.get("urls") if isinstance(prediction.get("urls"), dict) else {}
+        raw = prediction.get("urls")
+        given: dict[str, Any] = raw if isinstance(raw, dict) else {}
         base = f"{self.base_url}/v1/predictions/{quote(prediction_id)}"
         urls = {"get": base, "cancel": f"{base}/cancel"}
         for name in urls:  # follow the URLs Replicate gives, but send the token only to its API
@@ -108,12 +121,16 @@ class ReplicateBackend(ApiBackend):
     async def wait(self, submission: Submission) -> GenerationResult:
         while True:
             await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            prediction = await self.api.request_json("GET", submission.urls["get"], "prediction", unknown_is_gone=True)
+            prediction = await self.api.request_json(
+                "GET", submission.urls["get"], "prediction", unknown_is_gone=True
+            )
             status = prediction.get("status")
             if status == "succeeded":
                 return self._result(prediction)
             if status == "failed":
-                raise ItemFailed(self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}"))
+                raise ItemFailed(
+                    self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}")
+                )
             if status == "canceled":
                 raise ItemFailed("Replicate prediction was canceled")
             if status not in RUNNING:
