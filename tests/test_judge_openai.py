@@ -28,9 +28,9 @@ from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
 from viewfinder.judge import JudgeAnalyzer
-from viewfinder.judge.openai_chat import OpenAIChatBackend
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from viewfinder.judge.retry import RetryPolicy
+from viewfinder.providers.openai_chat import OpenAIChatBackend
 from viewfinder.runfolder import open_run
 
 FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02)

@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 
 from viewfinder.errors import BadInput
-from viewfinder.judge.backend import Usage
-from viewfinder.judge.fal_vlm import TOKEN_PRICES as FAL_TOKEN_PRICES
-from viewfinder.judge.openai_chat import TOKEN_PRICES as OPENAI_TOKEN_PRICES
+from viewfinder.providers.chat import Usage
+from viewfinder.providers.fal_vlm import TOKEN_PRICES as FAL_TOKEN_PRICES
+from viewfinder.providers.openai_chat import TOKEN_PRICES as OPENAI_TOKEN_PRICES
 
 PRICE_ENV = "VIEWFINDER_JUDGE_PRICE"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from viewfinder.judge.backend import Conversation, JudgeBackend, Reply
 from viewfinder.providers import retry
+from viewfinder.providers.chat import Conversation, JudgeBackend, Reply
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,14 @@ from typing import Any
 
 import aiohttp
 
-from viewfinder.errors import FatalRunError
-from viewfinder.judge.backend import (
-    CallError,
+from viewfinder.errors import FatalRunError, ItemFailed, RetryableError
+from viewfinder.providers.chat import (
     Conversation,
     JudgeBackend,
     Reply,
-    RetryableCallError,
     Usage,
+    schema_instruction,
 )
-from viewfinder.judge.prompt import schema_instruction
 from viewfinder.providers.http import Reply as HttpReply
 from viewfinder.providers.http import json_object, new_session, send
 from viewfinder.providers.keys import Masker
@@ -90,7 +88,7 @@ class FalVisionBackend(JudgeBackend):
             prompt += f"\n\n{label}:\n{text}"
         return {
             "model": self.model,
-            "system_prompt": conversation.system + "\n\n" + schema_instruction(),
+            "system_prompt": conversation.system + "\n\n" + schema_instruction(conversation.schema),
             "prompt": prompt,
             "image_urls": [conversation.image.data_url],
             "temperature": 0,
@@ -104,22 +102,22 @@ class FalVisionBackend(JudgeBackend):
         try:
             status_url, response_url = submitted["status_url"], submitted["response_url"]
         except (KeyError, TypeError):
-            raise RetryableCallError("fal answered the submit without status_url/response_url") from None
+            raise RetryableError("fal answered the submit without status_url/response_url") from None
         deadline = time.monotonic() + self.timeout_s
         while True:
             status = await self._json("GET", status_url)
             if status.get("status") == "COMPLETED":
                 if status.get("error"):
-                    raise CallError(f"fal: {self._redact(str(status['error']))[:300]}")
+                    raise ItemFailed(f"fal: {self._redact(str(status['error']))[:300]}")
                 break
             if time.monotonic() > deadline:
                 if submitted.get("cancel_url"):
                     await send(self._session_or_fail(), "PUT", submitted["cancel_url"], "fal cancel")
-                raise RetryableCallError(f"fal did not finish within {self.timeout_s:.0f} s")
+                raise RetryableError(f"fal did not finish within {self.timeout_s:.0f} s")
             await asyncio.sleep(self.poll_interval_s)
         result = await self._json("GET", response_url)
         if result.get("error"):
-            raise CallError(f"fal: {self._redact(str(result['error']))[:300]}")
+            raise ItemFailed(f"fal: {self._redact(str(result['error']))[:300]}")
         usage = result.get("usage") or {}
         cost = usage.get("cost")
         return Reply(
@@ -143,11 +141,11 @@ class FalVisionBackend(JudgeBackend):
         if status in (401, 403):
             raise FatalRunError(f"judge {self.name}: fal refused the key (HTTP {status}); check FAL_KEY")
         if status in RETRYABLE_STATUS:
-            raise RetryableCallError(
+            raise RetryableError(
                 f"fal HTTP {status}: {self._detail(response)}", retry_after(response.headers)
             )
         if status >= 400:
-            raise CallError(f"fal HTTP {status}: {self._detail(response)}")
+            raise ItemFailed(f"fal HTTP {status}: {self._detail(response)}")
         return json_object(response, f"fal HTTP {status}:")
 
     def _detail(self, response: HttpReply) -> str:

@@ -17,8 +17,13 @@ from typing import Any
 from jinja2 import TemplateError
 
 from viewfinder.errors import BadInput
-from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, Usage
-from viewfinder.judge.prompt import schema_instruction
+from viewfinder.providers.chat import (
+    Conversation,
+    JudgeBackend,
+    Reply,
+    Usage,
+    schema_instruction,
+)
 from viewfinder.providers.device import pick_device
 
 
@@ -62,21 +67,31 @@ class LocalVLMBackend(JudgeBackend):
 
     def prompt_text(self, conversation: Conversation) -> str:
         """The text the model sees: a chat template when the processor has one."""
-        system = conversation.system + "\n\n" + schema_instruction()
+        system = conversation.system + "\n\n" + schema_instruction(conversation.schema)
         if getattr(self._processor, "chat_template", None):
-            later = [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
+            later = [
+                {"role": role, "content": [{"type": "text", "text": text}]}
+                for role, text in conversation.turns
+            ]
             image = {"type": "image"}
             try:
-                return self._chat([
-                    {"role": "system", "content": [{"type": "text", "text": system}]},
-                    {"role": "user", "content": [image, {"type": "text", "text": conversation.user}]},
-                    *later,
-                ])
+                return self._chat(
+                    [
+                        {"role": "system", "content": [{"type": "text", "text": system}]},
+                        {"role": "user", "content": [image, {"type": "text", "text": conversation.user}]},
+                        *later,
+                    ]
+                )
             except TemplateError:  # templates without a system role: its text opens the user turn
-                return self._chat([
-                    {"role": "user", "content": [image, {"type": "text", "text": system + "\n\n" + conversation.user}]},
-                    *later,
-                ])
+                return self._chat(
+                    [
+                        {
+                            "role": "user",
+                            "content": [image, {"type": "text", "text": system + "\n\n" + conversation.user}],
+                        },
+                        *later,
+                    ]
+                )
         turns = "".join(f"\n\n{role}: {text}" for role, text in conversation.turns)
         return f"{system}\n\n{conversation.user}{turns}\n\nJSON:"
 
@@ -93,7 +108,7 @@ class LocalVLMBackend(JudgeBackend):
         prompt_ids = inputs["input_ids"][0]
         with torch.inference_mode():
             output = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)[0]
-        output = output[_echoed(prompt_ids.tolist(), output.tolist()):]
+        output = output[_echoed(prompt_ids.tolist(), output.tolist()) :]
         text = self._processor.batch_decode(output.unsqueeze(0), skip_special_tokens=True)[0]
         return Reply(
             content=text,

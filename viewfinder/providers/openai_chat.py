@@ -18,17 +18,15 @@ from typing import Any
 
 import aiohttp
 
-from viewfinder.errors import FatalRunError
-from viewfinder.judge.backend import (
-    CallError,
+from viewfinder.errors import FatalRunError, ItemFailed, RetryableError
+from viewfinder.providers.chat import (
     Conversation,
     JudgeBackend,
     Reply,
-    RetryableCallError,
     TokenLogprob,
     Usage,
+    schema_instruction,
 )
-from viewfinder.judge.prompt import schema_instruction
 from viewfinder.providers.http import Reply as HttpReply
 from viewfinder.providers.http import new_session, send
 from viewfinder.providers.keys import Masker
@@ -97,7 +95,7 @@ class OpenAIChatBackend(JudgeBackend):
             }
         else:
             response_format = {"type": "json_object"}
-            system = system + "\n\n" + schema_instruction()
+            system = system + "\n\n" + schema_instruction(conversation.schema)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {
@@ -172,8 +170,8 @@ class OpenAIChatBackend(JudgeBackend):
         if status == 429 and b"insufficient_quota" in response.body:
             raise FatalRunError(f"judge {self.name}: the account has no quota left (HTTP 429: {message})")
         if status in RETRYABLE_STATUS:
-            raise RetryableCallError(f"HTTP {status}: {message}", retry_after(response.headers))
-        raise CallError(f"HTTP {status}: {message}")
+            raise RetryableError(f"HTTP {status}: {message}", retry_after(response.headers))
+        raise ItemFailed(f"HTTP {status}: {message}")
 
 
 def _error_message(response: HttpReply) -> str:
@@ -194,7 +192,7 @@ def _parse_reply(response: HttpReply) -> Reply:
         choice = body["choices"][0]
         message = choice.get("message") or {}
     except (ValueError, KeyError, IndexError, TypeError):
-        raise RetryableCallError(
+        raise RetryableError(
             f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}"
         ) from None
     usage = body.get("usage") or {}
