@@ -13,13 +13,19 @@ the environment (unset is bad input naming the variable), redaction and closing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.errors import (
+    BadInput,
+    FatalRunError,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
 from viewfinder.providers.http import Reply, json_object, new_session, send
 from viewfinder.providers.keys import Masker, Provider
 from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
@@ -34,14 +40,27 @@ class ApiBackend:
 
     name: str  # the backend prefix, "openai"
     provider: Provider
-    api: ApiClient
+    model_id: re.Pattern[str]  # what a model id of this provider looks like
+    model_id_help: str  # said when it does not: "an OpenAI model id is a single name, e.g. ..."
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        self.match = self.model_id.match(model)
+        if self.match is None:
+            raise BadInput(f"model '{self.name}:{model}': {self.model_id_help}")
+        self.model = model
+        self.base_url = (base_url or self.provider.default_base_url).rstrip("/")
+        self.settings = settings
+        self.api = ApiClient(self.provider, key, self.auth_headers(key), settings)
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry the key (a bearer token unless the provider says otherwise)."""
+        return {"Authorization": f"Bearer {key}"}
 
     @classmethod
     def from_env(cls, model: str, settings: BackendSettings) -> Self:
         """The backend for ``model`` with the key and base URL from the environment."""
         key = cls.provider.key_from_env(f"{cls.name}:{model}")
-        make: Callable[[str, str, BackendSettings, str], Self] = cls  # each subclass takes these four
-        return make(model, key, settings, cls.provider.base_url_from_env())
+        return cls(model, key, settings, cls.provider.base_url_from_env())
 
     def redact(self, text: str) -> str:
         return self.api.redact(text)

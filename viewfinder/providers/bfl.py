@@ -18,8 +18,8 @@ from math import gcd
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput, ItemFailed, RequestUnknown, RetryableError
-from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
+from viewfinder.errors import ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.api import ApiBackend, on_api_host
 from viewfinder.providers.keys import Provider
 from viewfinder.providers.pricing import Prices, requested_size
 from viewfinder.providers.types import (
@@ -75,18 +75,15 @@ class BflBackend(ApiBackend):
     name = "bfl"
     provider = PROVIDER
 
-    def __init__(
-        self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
-    ) -> None:
-        if not MODEL_ID.match(model):
-            raise BadInput(
-                f"model 'bfl:{model}': a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1"
-            )
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
-        self.api = ApiClient(PROVIDER, key, {"x-key": key}, settings)
+    model_id = MODEL_ID
+    model_id_help = "a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        super().__init__(model, key, settings, base_url)
         self._accepted: dict[str, dict[str, Any]] = {}  # what submit said (cost), by request id
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-key": key}
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import TemplateError
 
@@ -60,7 +60,7 @@ class LocalVLMBackend(JudgeBackend):
                 f"--judge {self.name}: cannot load an image-text-to-text model from {self.model_id!r} ({exc}); "
                 "give a hub id such as HuggingFaceTB/SmolVLM-256M-Instruct or a local folder"
             ) from None
-        self._model = model.to(device).eval()
+        self._model = cast(Any, model).to(device).eval()  # transformers types .to() as a wrapped method
 
     async def complete(self, conversation: Conversation) -> Reply:
         return await asyncio.to_thread(self._generate, conversation)

@@ -16,8 +16,8 @@ import re
 import uuid
 from typing import Any
 
-from viewfinder.errors import BadInput, ItemFailed, RequestUnknown
-from viewfinder.providers.api import ApiBackend, ApiClient
+from viewfinder.errors import ItemFailed, RequestUnknown
+from viewfinder.providers.api import ApiBackend
 from viewfinder.providers.keys import Provider
 from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
 from viewfinder.providers.types import (
@@ -61,16 +61,11 @@ class OpenAIImagesBackend(ApiBackend):
     name = "openai"
     provider = PROVIDER
 
-    def __init__(
-        self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
-    ) -> None:
-        if not MODEL_ID.match(model):
-            raise BadInput(
-                f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5"
-            )
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.api = ApiClient(PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings)
+    model_id = MODEL_ID
+    model_id_help = "an OpenAI model id is a single name, e.g. openai:gpt-image-1.5"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        super().__init__(model, key, settings, base_url)
         self.generation_timeout_s = max(settings.timeout_s, GENERATION_TIMEOUT_S)
         self._results: dict[str, GenerationResult] = {}
 

@@ -18,13 +18,12 @@ from typing import Any
 from urllib.parse import quote
 
 from viewfinder.errors import (
-    BadInput,
     FatalRunError,
     ItemFailed,
     RequestUnknown,
     RetryableError,
 )
-from viewfinder.providers.api import ApiBackend, ApiClient, on_api_host
+from viewfinder.providers.api import ApiBackend, on_api_host
 from viewfinder.providers.keys import Provider
 from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
 from viewfinder.providers.types import (
@@ -67,19 +66,15 @@ class ReplicateBackend(ApiBackend):
     name = "replicate"
     provider = PROVIDER
 
+    model_id = MODEL_ID
+    model_id_help = "a Replicate model id is 'owner/name' or 'owner/name:version', e.g. replicate:black-forest-labs/flux-schnell"
+
     def __init__(
-        self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL
+        self, model: str, token: str, settings: BackendSettings, base_url: str | None = None
     ) -> None:
-        match = MODEL_ID.match(model_id)
-        if match is None:
-            raise BadInput(
-                f"model 'replicate:{model_id}': a Replicate model id is 'owner/name' or 'owner/name:version', "
-                "e.g. replicate:black-forest-labs/flux-schnell"
-            )
-        self.model, self.version = match["model"], match["version"]
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
-        self.api = ApiClient(PROVIDER, token, {"Authorization": f"Bearer {token}"}, settings)
+        super().__init__(model, token, settings, base_url)
+        assert self.match is not None  # ApiBackend checked it
+        self.model, self.version = self.match["model"], self.match["version"]
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
