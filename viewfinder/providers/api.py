@@ -12,8 +12,10 @@ the environment (unset is bad input naming the variable), redaction and closing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -55,6 +57,12 @@ class ApiBackend:
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry the key (a bearer token unless the provider says otherwise)."""
         return {"Authorization": f"Bearer {key}"}
+
+    async def poll(self, url: str, what: str) -> AsyncIterator[dict[str, Any]]:
+        """The answer at ``url`` once every poll interval, first after one (nothing is done at once)."""
+        while True:
+            await asyncio.sleep(self.settings.poll_interval_s)
+            yield await self.api.request_json("GET", url, what, unknown_is_gone=True)
 
     @classmethod
     def from_env(cls, model: str, settings: BackendSettings) -> Self:

@@ -12,7 +12,6 @@ There is no cancel endpoint.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from math import gcd
 from typing import Any
@@ -110,11 +109,7 @@ class BflBackend(ApiBackend):
         return Submission(request_id=request_id, urls={"polling_url": polling_url})
 
     async def wait(self, submission: Submission) -> GenerationResult:
-        while True:
-            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            answer = await self.api.request_json(
-                "GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True
-            )
+        async for answer in self.poll(submission.urls["polling_url"], "get_result"):
             status = answer.get("status")
             if status == "Ready":
                 return self._result(submission, answer)
@@ -126,6 +121,7 @@ class BflBackend(ApiBackend):
                 raise ItemFailed(self.redact(f"BFL reported an error{_details(answer)}"))
             if status != "Pending":
                 raise ItemFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
+        raise AssertionError("unreachable: poll() never ends")
 
     async def cancel(self, submission: Submission) -> bool:
         return False  # the API has no way to cancel a request

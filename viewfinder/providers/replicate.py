@@ -12,7 +12,6 @@ The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 from urllib.parse import quote
@@ -114,11 +113,7 @@ class ReplicateBackend(ApiBackend):
         return Submission(request_id=prediction_id, urls=urls)
 
     async def wait(self, submission: Submission) -> GenerationResult:
-        while True:
-            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            prediction = await self.api.request_json(
-                "GET", submission.urls["get"], "prediction", unknown_is_gone=True
-            )
+        async for prediction in self.poll(submission.urls["get"], "prediction"):
             status = prediction.get("status")
             if status == "succeeded":
                 return self._result(prediction)
@@ -130,6 +125,7 @@ class ReplicateBackend(ApiBackend):
                 raise ItemFailed("Replicate prediction was canceled")
             if status not in RUNNING:
                 raise ItemFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
+        raise AssertionError("unreachable: poll() never ends")
 
     async def cancel(self, submission: Submission) -> bool:
         try:
