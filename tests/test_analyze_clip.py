@@ -12,12 +12,18 @@ import pytest
 import torch
 from PIL import Image
 from skimage import data
+from tiny_models import build_tiny_aesthetic, build_tiny_clip, torchmetrics_clip
 from typer.testing import CliRunner
 
-from tiny_models import build_tiny_aesthetic, build_tiny_clip, torchmetrics_clip
 from viewfinder.analyze.base import ImageItem
 from viewfinder.analyze.clip import AestheticHead, ClipAnalyzer
-from viewfinder.analyze.models import ModelUnavailable, aesthetic_file, aesthetic_location, load_clip, required_models
+from viewfinder.analyze.models import (
+    ModelUnavailable,
+    aesthetic_file,
+    aesthetic_location,
+    load_clip,
+    required_models,
+)
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
 from viewfinder.runfolder import open_run

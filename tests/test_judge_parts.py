@@ -21,13 +21,7 @@ from viewfinder.judge.answer import (
     response_schema,
 )
 from viewfinder.judge.pricing import price_for
-from viewfinder.judge.prompt import (
-    DATA_CLOSE,
-    DATA_OPEN,
-    PROMPT_VERSION,
-    data_block,
-    prompt_record,
-)
+from viewfinder.judge.prompt import DATA_CLOSE, DATA_OPEN, PROMPT_VERSION, data_block, prompt_record
 from viewfinder.judge.select import choose_backend
 from viewfinder.judge.vqascore import p_yes
 from viewfinder.providers.chat import TokenLogprob, Usage, sniff_mime

@@ -13,38 +13,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from viewfinder.analyze.base import (
-    AnalysisContext,
-    AnalysisResult,
-    Analyzer,
-    CostEntry,
-    ImageItem,
-)
+from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.analyze.runner import COST_KIND
 from viewfinder.errors import FatalRunError
-from viewfinder.judge.answer import (
-    AnswerError,
-    JudgeAnswer,
-    parse_answer,
-    response_schema,
-)
-from viewfinder.judge.backend import (
-    CallError,
-    Conversation,
-    EncodedImage,
-    JudgeBackend,
-    Reply,
-    RetryableCallError,
-    Usage,
-)
+from viewfinder.judge.answer import AnswerError, JudgeAnswer, parse_answer, response_schema
+from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
-from viewfinder.judge.prompt import (
-    PROMPT_VERSION,
-    SYSTEM_PROMPT,
-    correction_text,
-    prompt_record,
-    user_text,
-)
+from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
 from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend, env_whole_number
 from viewfinder.judge.vqascore import p_yes

@@ -14,12 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from viewfinder.judge.answer import (
-    ANGLE_CHOICES,
-    EXPRESSION_CHOICES,
-    SHOT_CHOICES,
-    response_schema,
-)
+from viewfinder.judge.answer import ANGLE_CHOICES, EXPRESSION_CHOICES, SHOT_CHOICES, response_schema
 from viewfinder.providers import chat
 
 PROMPT_REVISION = 2
