@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 from skimage import data
+from tiny_models import build_tiny_aesthetic, build_tiny_clip, torchmetrics_clip
 from typer.testing import CliRunner
 
-from tiny_models import build_tiny_aesthetic, build_tiny_clip, torchmetrics_clip
 from viewfinder.analyze.base import ImageItem
 from viewfinder.analyze.analyzers.clip import AestheticHead, ClipAnalyzer
 from viewfinder.analyze.models import ModelUnavailable, aesthetic_file, aesthetic_location, load_clip, required_models
@@ -284,7 +284,7 @@ def test_from_settings_keeps_an_explicit_batch_size(tiny) -> None:
 
 
 def test_device_and_dtype_choice(monkeypatch) -> None:
-    from viewfinder.analyze.models import pick_device, pick_dtype
+    from viewfinder.providers.device import pick_device, pick_dtype
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device() == "cuda"

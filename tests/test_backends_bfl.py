@@ -9,8 +9,8 @@ from tests.servers.bfl_server import BFL_TEST_KEY
 from tests.servers.fake_api import Fault
 from tests.test_backends_runner import generate
 from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import BackendSettings, GenerationRequest
-from viewfinder.generate.bfl import BflBackend, multiple_of_16
+from viewfinder.providers.bfl import BflBackend, multiple_of_16
+from viewfinder.providers.types import BackendSettings, GenerationRequest
 
 MODEL = "bfl:flux-2-pro"
 

@@ -10,9 +10,9 @@ from tests.servers.fake_api import Fault
 from tests.servers.openai_images_server import OPENAI_TEST_KEY
 from tests.test_backends_runner import generate, study_for
 from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import BackendSettings, GenerationRequest
-from viewfinder.generate.openai_images import SIZES, OpenAIImagesBackend
-from viewfinder.generate.pricing import nearest_aspect
+from viewfinder.providers.openai_images import SIZES, OpenAIImagesBackend
+from viewfinder.providers.pricing import nearest_aspect
+from viewfinder.providers.types import BackendSettings, GenerationRequest
 from viewfinder.runfolder import init_run
 
 MODEL = "openai:gpt-image-1.5"

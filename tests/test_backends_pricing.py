@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from viewfinder.generate.pricing import estimate_job_cost, has_price, image_cost, price_per_image
+from viewfinder.providers.pricing import estimate_job_cost, has_price, image_cost, price_per_image
 
 
 @pytest.mark.parametrize(

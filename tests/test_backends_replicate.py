@@ -9,9 +9,9 @@ from tests.servers.fake_api import Fault
 from tests.servers.replicate_server import REPLICATE_TEST_TOKEN
 from tests.test_backends_runner import generate
 from viewfinder.errors import BadInput
-from viewfinder.generate.backend import BackendSettings
-from viewfinder.generate.pricing import nearest_aspect
-from viewfinder.generate.replicate import ASPECT_RATIOS, ReplicateBackend
+from viewfinder.providers.pricing import nearest_aspect
+from viewfinder.providers.replicate import ASPECT_RATIOS, ReplicateBackend
+from viewfinder.providers.types import BackendSettings
 
 MODEL = "replicate:black-forest-labs/flux-schnell"
 VERSION = "5599ed30703defd1d160a25a63321b4dec97101d98b4674bcc56e41f62f35637"

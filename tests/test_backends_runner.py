@@ -15,7 +15,8 @@ from tests.servers.bfl_server import BFL_TEST_KEY
 from tests.servers.fake_api import Fault
 from tests.servers.openai_images_server import OPENAI_TEST_KEY
 from tests.servers.replicate_server import REPLICATE_TEST_TOKEN
-from tests.test_generate_runner import SEED_STUDY, generate as generate_run
+from tests.test_generate_runner import SEED_STUDY
+from tests.test_generate_runner import generate as generate_run
 from viewfinder.errors import BadInput, FatalRunError
 from viewfinder.runfolder import init_run
 from viewfinder.store import sha256_hex

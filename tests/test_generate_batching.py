@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from viewfinder.generate.backend import JobFailed
+from viewfinder.errors import ItemFailed
 from viewfinder.generate.batching import Batcher
-from viewfinder.generate.download import store_batch
+from viewfinder.providers.download import store_batch
 from viewfinder.store import files, sha256_hex
 
 
@@ -105,7 +105,7 @@ def test_store_batch_keeps_good_jobs_refuses_broken_ones_and_flushes(tmp_path: P
 
     outcomes = store_batch(tmp_path, [[red], [blue[:100]], [blue, red]])
 
-    assert isinstance(outcomes[1], JobFailed) and "does not decode" in str(outcomes[1])
+    assert isinstance(outcomes[1], ItemFailed) and "does not decode" in str(outcomes[1])
     stored = [*outcomes[0], *outcomes[2]]
     assert [item.sha256 for item in stored] == [sha256_hex(red), sha256_hex(blue), sha256_hex(red)]
     for item in stored:

@@ -11,7 +11,7 @@ import fal_client.client as fal_internals
 import httpx
 import pytest
 
-from tests.servers.fal_server import FAL_TEST_KEY, Fault, FalFakeServer
+from tests.servers.fal_server import FAL_TEST_KEY, FalFakeServer, Fault
 
 
 @pytest.fixture()

@@ -14,12 +14,13 @@ import pytest
 from PIL import Image
 
 from tests.servers.fal_server import FAL_TEST_KEY, Fault
-from viewfinder.errors import BadInput
-from viewfinder.generate.backend import BackendSettings, GenerationRequest, JobFailed, RequestUnknown, RetryableError, Submission, make_backend
-from viewfinder.generate.download import fetch_image, verify_image
-from viewfinder.generate.fal import FalBackend
-from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, image_cost, price_per_megapixel
-from viewfinder.generate.retry import RetryPolicy, parse_retry_after, with_retries
+from viewfinder.errors import BadInput, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.generate.registry import make_backend
+from viewfinder.providers.download import fetch_image, verify_image
+from viewfinder.providers.fal import FalBackend
+from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, image_cost, price_per_megapixel
+from viewfinder.providers.retry import RetryPolicy, parse_retry_after, with_retries
+from viewfinder.providers.types import BackendSettings, GenerationRequest, Submission
 
 
 def encoded(size: tuple[int, int], fmt: str, mode: str = "RGB") -> bytes:
@@ -60,10 +61,10 @@ def test_with_retries_retries_only_transient_errors_and_reports_each_pause():
 
     async def invalid():
         calls.append(1)
-        raise JobFailed("HTTP 422")
+        raise ItemFailed("HTTP 422")
 
     calls.clear()
-    with pytest.raises(JobFailed):
+    with pytest.raises(ItemFailed):
         asyncio.run(with_retries(invalid, policy))
     assert len(calls) == 1
 
@@ -111,7 +112,7 @@ def test_verify_accepts_real_images_and_reports_their_size():
     ids=["truncated-jpeg", "html", "gif", "48-megapixel", "100-megapixel"],
 )
 def test_verify_refuses_broken_foreign_and_oversized_images(data, message):
-    with pytest.raises(JobFailed, match=re.escape(message)):
+    with pytest.raises(ItemFailed, match=re.escape(message)):
         verify_image(data)
 
 
@@ -126,17 +127,17 @@ def test_fetch_checks_status_type_and_size(fal_server):
             return await fetch_image(session, f"{fal_server.url}/files/x/{name}", limit)
 
     assert asyncio.run(fetch("ok.png")) == fal_server.files["x/ok.png"][0]
-    with pytest.raises(JobFailed, match="returned text/html, not an image"):
+    with pytest.raises(ItemFailed, match="returned text/html, not an image"):
         asyncio.run(fetch("page.html"))
-    with pytest.raises(JobFailed, match="over the 50-byte limit"):
+    with pytest.raises(ItemFailed, match="over the 50-byte limit"):
         asyncio.run(fetch("ok.png", limit=50))
     with pytest.raises(RetryableError, match="HTTP 503"):
         asyncio.run(fetch("busy.png"))
-    with pytest.raises(JobFailed, match="HTTP 404"):
+    with pytest.raises(ItemFailed, match="HTTP 404"):
         asyncio.run(fetch("missing.png"))
     data_uri = "data:image/png;base64," + base64.b64encode(fal_server.files["x/ok.png"][0]).decode()
     assert asyncio.run(fetch_image(None, data_uri)) == fal_server.files["x/ok.png"][0]
-    with pytest.raises(JobFailed, match="not a base64 image"):
+    with pytest.raises(ItemFailed, match="not a base64 image"):
         asyncio.run(fetch_image(None, "data:text/plain,hello"))
 
 

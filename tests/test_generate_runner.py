@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.servers.fal_server import FAL_TEST_KEY, Fault, FalFakeServer
+from tests.servers.fal_server import FAL_TEST_KEY, FalFakeServer, Fault
 from viewfinder.errors import FatalRunError
-from viewfinder.generate.backend import BackendSettings, GenerationRequest
-from viewfinder.generate.fal import FalBackend
-from viewfinder.generate.retry import RetryPolicy
 from viewfinder.generate.runner import GenerateOptions, run_generation
+from viewfinder.providers.fal import FalBackend
+from viewfinder.providers.retry import RetryPolicy
+from viewfinder.providers.types import BackendSettings, GenerationRequest
 from viewfinder.runfolder import init_run
 from viewfinder.store import sha256_hex
 

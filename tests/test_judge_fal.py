@@ -15,7 +15,7 @@ from rich.console import Console
 from tests.servers.fal_server import FAL_TEST_KEY, FalFakeServer, Fault
 from tests.servers.openai_server import good_answer
 from viewfinder.analyze.runner import run_analysis
-from viewfinder.judge.fal_vlm import VISION_ENDPOINT
+from viewfinder.providers.fal_vlm import VISION_ENDPOINT
 from viewfinder.runfolder import open_run
 
 

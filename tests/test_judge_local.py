@@ -13,9 +13,9 @@ from rich.console import Console
 from tests.tiny_models import build_tiny_blip_vlm
 from viewfinder.analyze.runner import run_analysis
 from viewfinder.judge.answer import response_schema
-from viewfinder.judge.backend import Conversation, EncodedImage
-from viewfinder.judge.hf_local import LocalVLMBackend
 from viewfinder.judge.prompt import SYSTEM_PROMPT, user_text
+from viewfinder.providers.chat import Conversation, EncodedImage
+from viewfinder.providers.hf_local import LocalVLMBackend
 from viewfinder.runfolder import open_run
 
 CHAT_TEMPLATE = (

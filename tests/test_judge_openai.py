@@ -14,17 +14,27 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from tests.servers.openai_server import FakeOpenAI, Fault, cut_off, data_block, good_answer, malformed, rate_limited, refusal, server_error
+from tests.servers.openai_server import (
+    FakeOpenAI,
+    Fault,
+    cut_off,
+    data_block,
+    good_answer,
+    malformed,
+    rate_limited,
+    refusal,
+    server_error,
+)
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
 from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
-from viewfinder.judge.openai_chat import OpenAIChatBackend
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from viewfinder.judge.retry import RetryPolicy
+from viewfinder.providers.openai_chat import OpenAIChatBackend
 from viewfinder.runfolder import open_run
 
-FAST = RetryPolicy(attempts=3, base_wait_s=0.01, max_wait_s=0.02)
+FAST = RetryPolicy(attempts=3, initial_s=0.01, max_s=0.02)
 
 
 def pixels(seed: int) -> np.ndarray:
@@ -84,8 +94,10 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         assert row["expression"] == "contempt" and row["judge_model"] == "openai:gpt-4o-mini"
         assert row["camera_reference"] == "main person"
 
-    request = fake.requests[0]
-    assert fake.auth_headers[0] == f"Bearer {fake.key}"
+    # The two calls run concurrently, so either may arrive first: pick by content, not order.
+    assert sorted(data_block(r)["scene"] for r in fake.requests) == ["A crowded party, table 0", "A crowded party, table 1"]
+    request = next(r for r in fake.requests if data_block(r)["scene"].endswith("table 0"))
+    assert set(fake.auth_headers) == {f"Bearer {fake.key}"}
     assert request["model"] == "gpt-4o-mini" and request["temperature"] == 0 and request["logprobs"] is True
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["strict"] is True

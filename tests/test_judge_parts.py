@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -13,12 +13,19 @@ from hypothesis import strategies as st
 
 from tests.servers.openai_server import good_answer
 from viewfinder.errors import BadInput
-from viewfinder.judge.answer import EXPRESSION_CHOICES, AnswerError, JudgeAnswer, parse_answer, response_schema
-from viewfinder.judge.backend import TokenLogprob, Usage, retry_after_seconds, sniff_mime
+from viewfinder.judge.answer import (
+    EXPRESSION_CHOICES,
+    AnswerError,
+    JudgeAnswer,
+    parse_answer,
+    response_schema,
+)
 from viewfinder.judge.pricing import price_for
 from viewfinder.judge.prompt import DATA_CLOSE, DATA_OPEN, PROMPT_VERSION, data_block, prompt_record
 from viewfinder.judge.select import choose_backend
 from viewfinder.judge.vqascore import p_yes
+from viewfinder.providers.chat import TokenLogprob, Usage, sniff_mime
+from viewfinder.providers.retry import retry_after as retry_after_seconds
 from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
 
 
@@ -151,7 +158,7 @@ def test_small_helpers() -> None:
     assert retry_after_seconds({"retry-after": "3"}) == 3.0
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert 50 < retry_after_seconds({"retry-after": format_datetime(datetime.now(timezone.utc) + timedelta(seconds=60), usegmt=True)}) <= 60
+    assert 50 < retry_after_seconds({"retry-after": format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)}) <= 60
     assert retry_after_seconds({"retry-after": "soon"}) is None and retry_after_seconds({}) is None
     assert sniff_mime(b"\xff\xd8\xff\xe0") == "image/jpeg" and sniff_mime(b"RIFF0000WEBPVP8 ") == "image/webp"
     with pytest.raises(ValueError):

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
+from viewfinder.providers.keys import Masker
 from viewfinder.score.per_image import load_image_adherence
 from viewfinder.store import RunStore
 from viewfinder.study import Study
 
-SECRET_ENV = ("FAL_KEY", "OPENAI_API_KEY", "REPLICATE_API_TOKEN", "BFL_API_KEY")
 IMAGE_COLUMNS = (
     "image_id", "job_id", "model", "seed", "idx", "prompt_id", "position", "prompt_text", "topic", "emotion",
     "variant", "subject", "camera", "category", "scene", "style", "sha256", "path", "bytes", "format", "width",
@@ -31,11 +31,8 @@ IMAGE_COLUMNS = (
 _ROW_FIELDS = {"image_id": "id", "idx": "idx"}
 
 
-def _mask(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "[redacted]")
-    return value
+def _mask(value: Any, masker: Masker) -> Any:
+    return masker.mask(value) if isinstance(value, str) else value
 
 
 def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[str, str]]:
@@ -73,7 +70,7 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     flag_columns = [f"adherence.{dimension}.{method}" for dimension, method in methods]
     dimensions = list(dict.fromkeys(dimension for dimension, _ in methods))
     request_columns = [f"requested.{dimension}" for dimension in dimensions]
-    secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
+    masker = Masker.from_env("[redacted]", min_length=8)  # every provider's key variables
     rows = []
     for image in images:
         row: dict[str, Any] = {name: getattr(image, _ROW_FIELDS.get(name, name)) for name in IMAGE_COLUMNS}
@@ -84,7 +81,7 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
         row.update({f"requested.{dimension}": wanted.get(dimension) for dimension in dimensions})
         flags = {(v.dimension, v.method): v.follows for v in verdicts}
         row.update({f"adherence.{d}.{m}": flags.get((d, m)) for d, m in methods})
-        rows.append({key: _mask(value, secrets) for key, value in row.items()})
+        rows.append({key: _mask(value, masker) for key, value in row.items()})
     return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
 
 

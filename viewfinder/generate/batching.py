@@ -9,7 +9,8 @@ stream of items waits at most ``linger_s`` for company.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Generic, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")

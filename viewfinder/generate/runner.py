@@ -22,31 +22,23 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
-    Backend,
-    BackendSettings,
-    GenerationRequest,
-    GenerationResult,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
-    Submission,
-    make_backend,
-    split_model,
-)
+from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
-from viewfinder.generate.download import (
+from viewfinder.generate.registry import make_backend, split_model
+from viewfinder.providers.budget import BudgetGuard
+from viewfinder.providers.download import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
     StoredImage,
     fetch_image,
     store_batch,
 )
-from viewfinder.generate.http import new_session
-from viewfinder.generate.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
+from viewfinder.providers.http import new_session
+from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
+from viewfinder.providers.retry import RetryPolicy, with_retries
+from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
 from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
-from viewfinder.generate.retry import RetryPolicy, with_retries
 from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 
@@ -124,9 +116,8 @@ class _Generation:
         self.summary = GenerationSummary(
             planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6)
         )
-        self.reserved = 0.0
+        self.budget = BudgetGuard(options.max_cost, store.total_cost)
         self.view = GenerationProgress(self.summary, console)
-        self.budget_stopped = False
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
         self.backends: dict[str, Backend] = {}
@@ -141,13 +132,13 @@ class _Generation:
         self.downloads = new_session(self.options.timeout_s, self.options.concurrency + 8)
         self.finishing: set[asyncio.Task[None]] = set()
         self.finishing_slots = asyncio.Semaphore(self.options.concurrency)
-        self.storing: Batcher[_Downloaded, list[StoredImage] | JobFailed] = Batcher(
+        self.storing: Batcher[_Downloaded, list[StoredImage] | ItemFailed] = Batcher(
             self._store, self._record, linger_s=STORE_LINGER_S
         )
         queue: asyncio.Queue[JobRecord] = asyncio.Queue()
         for job in self.jobs:
             if job.state == "submitted":
-                self.reserved += self.estimates[job.id]
+                self.budget.hold(self.estimates[job.id])
             queue.put_nowait(job)
         try:
             with self.view:
@@ -195,11 +186,11 @@ class _Generation:
         self.view.add_in_flight(+1)
         try:
             submission, result = await self._generate(backend, job, submission)
-        except (JobFailed, RetryableError) as exc:
+        except (ItemFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
             return
         except BaseException:
-            self.reserved -= estimate
+            self.budget.release(estimate)
             raise
         finally:
             self.view.add_in_flight(-1)
@@ -229,7 +220,7 @@ class _Generation:
                 return submission, await self._wait(backend, submission, job)
             except RequestUnknown:
                 submission = None
-        raise JobFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
+        raise ItemFailed(f"the provider lost the request {MAX_RESUBMITS + 1} times")
 
     async def _submit(self, backend: Backend, request: GenerationRequest, job: JobRecord) -> Submission:
         """Submit with retries; a Retry-After from the provider pauses every worker's submits."""
@@ -260,7 +251,7 @@ class _Generation:
                         partial(self._download, ref), self.options.retry, self._retry_note(job, "download")
                     )
                 )
-        except (JobFailed, RetryableError) as exc:
+        except (ItemFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
         else:
             await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
@@ -270,7 +261,7 @@ class _Generation:
     def _give_up(self, job: JobRecord, backend: Backend, error: Exception, estimate: float) -> None:
         prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
         self._fail(job.id, backend.redact(prefix + str(error)))
-        self.reserved -= estimate
+        self.budget.release(estimate)
 
     async def _wait(self, backend: Backend, submission: Submission, job: JobRecord) -> GenerationResult:
         try:
@@ -280,7 +271,7 @@ class _Generation:
                 )
         except TimeoutError:
             cancelled = await backend.cancel(submission)
-            raise JobFailed(
+            raise ItemFailed(
                 f"no result after {self.options.job_timeout_s:g} s; "
                 + ("the request was cancelled" if cancelled else "cancelling it failed")
             ) from None
@@ -290,37 +281,33 @@ class _Generation:
             return ref.data
         return await fetch_image(self.downloads, ref.url, self.options.max_image_bytes)
 
-    def _store(self, batch: list[_Downloaded]) -> list[list[StoredImage] | JobFailed]:
+    def _store(self, batch: list[_Downloaded]) -> list[list[StoredImage] | ItemFailed]:
         """In a worker thread: verify and write the batch's images, flushed to disk."""
         return store_batch(self.store.run_dir, [item.images for item in batch], self.options.max_image_pixels)
 
-    def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | JobFailed]) -> None:
+    def _record(self, batch: list[_Downloaded], outcomes: Sequence[list[StoredImage] | ItemFailed]) -> None:
         """On the event loop: complete or fail the batch's jobs in one transaction."""
         with self.store.transaction():
             for item, outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, JobFailed):
+                if isinstance(outcome, ItemFailed):
                     self._give_up(item.job, item.backend, outcome, item.estimate)
                 else:
                     self._complete(item.job, item.submission, item.result, outcome)
-                    self.reserved -= item.estimate
+                    self.budget.release(item.estimate)
 
     # -- budget and bookkeeping -------------------------------------------------------------
     def _reserve(self, estimate: float) -> bool:
         """Hold ``estimate`` USD for a new submission unless it would pass --max-cost."""
-        limit = self.options.max_cost
-        if self.budget_stopped:
+        if self.budget.stopped:
             return False
-        if limit is not None:
-            total = self.store.total_cost() + self.reserved + estimate
-            if total > limit + 1e-9:
-                self.budget_stopped = True
-                self.view.note(
-                    f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to ${total:.4f}, "
-                    f"over --max-cost ${limit:.4f}; no more submissions"
-                )
-                return False
-        self.reserved += estimate
-        return True
+        if self.budget.reserve(estimate):
+            return True
+        self.view.note(
+            f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to "
+            f"${self.budget.total_with(estimate):.4f}, "
+            f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+        )
+        return False
 
     def _mark_submitted(
         self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int

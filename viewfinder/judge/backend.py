@@ -1,135 +1,30 @@
-"""What every judge backend takes and gives back, and how its calls fail."""
+"""What every judge backend takes and gives back (the types live with the provider layer), and
+the judge's names for two branches of the one error tree."""
 
 from __future__ import annotations
 
-import base64
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from functools import cached_property
-from pathlib import Path
-from typing import Any
+from viewfinder.errors import ItemFailed, RetryableError
+from viewfinder.providers.chat import (
+    Conversation,
+    EncodedImage,
+    JudgeBackend,
+    Reply,
+    TokenLogprob,
+    Usage,
+    sniff_mime,
+)
 
+RetryableCallError = RetryableError
+CallError = ItemFailed
 
-@dataclass(frozen=True)
-class EncodedImage:
-    """An image file read once; its data URL is built once and reused by every attempt."""
-
-    mime: str
-    data: bytes
-
-    @classmethod
-    def read(cls, path: Path) -> "EncodedImage":
-        data = path.read_bytes()
-        return cls(mime=sniff_mime(data), data=data)
-
-    @cached_property
-    def data_url(self) -> str:
-        return f"data:{self.mime};base64," + base64.b64encode(self.data).decode("ascii")
-
-
-def sniff_mime(data: bytes) -> str:
-    """The image type from the file's first bytes (PNG, JPEG, WebP, GIF)."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:4] == b"GIF8":
-        return "image/gif"
-    raise ValueError("not a PNG, JPEG, WebP or GIF file")
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """System text, the first user turn (text + image), then any later text turns."""
-
-    system: str
-    user: str
-    image: EncodedImage
-    schema: dict[str, Any]
-    turns: tuple[tuple[str, str], ...] = ()  # (role, text) after the first user turn
-
-    def followed_by(self, *turns: tuple[str, str]) -> "Conversation":
-        return replace(self, turns=self.turns + turns)
-
-
-@dataclass(frozen=True)
-class TokenLogprob:
-    """One generated token, its log probability and the top alternatives."""
-
-    token: str
-    logprob: float
-    top: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reported_usd: float | None = None  # when the API states the price of the call itself
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A backend's answer to one call, before validation."""
-
-    content: str | None
-    usage: Usage = field(default_factory=Usage)
-    refusal: str | None = None
-    finish_reason: str | None = None
-    logprobs: tuple[TokenLogprob, ...] | None = None
-    provenance: dict[str, str] = field(default_factory=dict)  # served model, fingerprint, request id
-
-
-class RetryableCallError(Exception):
-    """A call that may succeed later (429, 5xx, timeouts); ``retry_after`` in seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class CallError(Exception):
-    """A call that failed for this image only (a rejected request); recorded, not retried."""
-
-
-class JudgeBackend(ABC):
-    """One way to ask a VLM: an API or a local model."""
-
-    name: str  # "openai:gpt-4o-mini", as stored in ``judge_model``
-    max_concurrency: int = 8
-
-    async def start(self) -> None:
-        """Open connections for one batch (inside the batch's event loop)."""
-
-    async def stop(self) -> None:
-        """Close what :meth:`start` opened."""
-
-    @abstractmethod
-    async def complete(self, conversation: Conversation) -> Reply:
-        """Send one conversation; raise the errors above on failure."""
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``; None when absent."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+__all__ = [
+    "CallError",
+    "Conversation",
+    "EncodedImage",
+    "JudgeBackend",
+    "Reply",
+    "RetryableCallError",
+    "TokenLogprob",
+    "Usage",
+    "sniff_mime",
+]

@@ -1,8 +1,8 @@
 """What a judge call costs: token usage times a price table (USD per million tokens).
 
-Prices are list prices at the time of writing and change; override the judge's price with
-``VIEWFINDER_JUDGE_PRICE="<input USD per 1M tokens>,<output USD per 1M tokens>"``. Where
-an API reports the cost of the call itself (fal's OpenRouter router), that figure is used.
+Each API backend module declares its list prices (``TOKEN_PRICES``; they change); override
+the judge's price with ``VIEWFINDER_JUDGE_PRICE="<input USD per 1M tokens>,<output USD per 1M
+tokens>"``. Where an API reports the cost of the call itself (fal's OpenRouter router), that figure is used.
 Local models cost nothing.
 """
 
@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass
 
 from viewfinder.errors import BadInput
-from viewfinder.judge.backend import Usage
+from viewfinder.providers.chat import Usage
+from viewfinder.providers.fal_vlm import TOKEN_PRICES as FAL_TOKEN_PRICES
+from viewfinder.providers.openai_chat import TOKEN_PRICES as OPENAI_TOKEN_PRICES
 
 PRICE_ENV = "VIEWFINDER_JUDGE_PRICE"
 
@@ -31,20 +33,7 @@ class TokenPrice:
         ) / 1_000_000
 
 
-# USD per million input / output tokens (OpenAI and OpenRouter list prices).
-PRICES: dict[str, tuple[float, float]] = {
-    "openai:gpt-4o-mini": (0.15, 0.60),
-    "openai:gpt-4o": (2.50, 10.00),
-    "openai:gpt-4.1": (2.00, 8.00),
-    "openai:gpt-4.1-mini": (0.40, 1.60),
-    "openai:gpt-4.1-nano": (0.10, 0.40),
-    "openai:gpt-5": (1.25, 10.00),
-    "openai:gpt-5-mini": (0.25, 2.00),
-    "openai:gpt-5-nano": (0.05, 0.40),
-    "fal:google/gemini-2.5-flash": (0.30, 2.50),
-    "fal:google/gemini-2.5-flash-lite": (0.10, 0.40),
-    "fal:openai/gpt-4o-mini": (0.15, 0.60),
-}
+PRICES: dict[str, tuple[float, float]] = {**OPENAI_TOKEN_PRICES, **FAL_TOKEN_PRICES}
 FREE = TokenPrice(0.0, 0.0, "local model")
 
 

@@ -1,50 +1,39 @@
-"""Retries of one judge call: 429 (honouring Retry-After), 5xx and timeouts."""
+"""Retries of one judge call, with the providers' one retry loop and the judge's defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-
-from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, RetryableCallError
-
-MAX_RETRY_AFTER_S = 120.0
+from viewfinder.providers import retry
+from viewfinder.providers.chat import Conversation, JudgeBackend, Reply
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(retry.RetryPolicy):
+    """Judge calls are slower and costlier than generation requests: fewer attempts, a longer
+    first pause, and a server's Retry-After honoured up to two minutes."""
+
     attempts: int = 5
-    base_wait_s: float = 1.0
-    max_wait_s: float = 30.0
+    initial_s: float = 1.0
+    max_retry_after_s: float = 120.0
 
 
 async def call_with_retries(
     backend: JudgeBackend,
     conversation: Conversation,
-    policy: RetryPolicy,
+    policy: retry.RetryPolicy,
     log: Callable[[str], None],
 ) -> tuple[Reply, int]:
     """The reply and the number of attempts it took; the last error when all fail."""
-    backoff = wait_exponential_jitter(multiplier=policy.base_wait_s, max=policy.max_wait_s, jitter=policy.base_wait_s)
-
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableCallError) and error.retry_after is not None:
-            seconds = min(error.retry_after, MAX_RETRY_AFTER_S)
-        else:
-            seconds = backoff(state)
-        log(f"judge {backend.name}: {error}; retry {state.attempt_number} in {seconds:.1f} s")
-        return seconds
-
     attempts = 0
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait,
-        retry=retry_if_exception_type(RetryableCallError),
-        reraise=True,
-    ):
-        with attempt:
-            attempts += 1
-            reply = await backend.complete(conversation)
-    return reply, attempts
+
+    async def call() -> Reply:
+        nonlocal attempts
+        attempts += 1
+        return await backend.complete(conversation)
+
+    def note(attempt: int, error: BaseException, wait_s: float) -> None:
+        log(f"judge {backend.name}: {error}; retry {attempt} in {wait_s:.1f} s")
+
+    return await retry.with_retries(call, policy, note), attempts

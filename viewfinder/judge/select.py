@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from viewfinder.errors import BadInput
-from viewfinder.judge.backend import JudgeBackend
+from viewfinder.providers.chat import JudgeBackend
 
 MAX_TOKENS_ENV = "VIEWFINDER_JUDGE_MAX_TOKENS"
 AUTO_OPENAI = "openai:gpt-4o-mini"
@@ -45,17 +45,17 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
                 f"--judge {spec}: OPENAI_API_KEY is not set; export it, or set OPENAI_BASE_URL to a local "
                 "OpenAI-compatible server"
             )
-        from viewfinder.judge.openai_chat import OpenAIChatBackend
+        from viewfinder.providers.openai_chat import OpenAIChatBackend
 
         backend: JudgeBackend = OpenAIChatBackend(model, max_concurrency=max_concurrency, max_tokens=max_tokens)
     elif kind == "fal":
         if not os.environ.get("FAL_KEY"):
             raise BadInput(f"--judge {spec}: FAL_KEY is not set; export your fal.ai key as FAL_KEY")
-        from viewfinder.judge.fal_vlm import FalVisionBackend
+        from viewfinder.providers.fal_vlm import FalVisionBackend
 
         backend = FalVisionBackend(model, max_concurrency=max_concurrency, max_tokens=max_tokens)
     elif kind == "hf":
-        from viewfinder.judge.hf_local import LocalVLMBackend
+        from viewfinder.providers.hf_local import LocalVLMBackend
 
         backend = LocalVLMBackend(model, max_new_tokens=max_tokens)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from viewfinder.judge.backend import TokenLogprob
+from viewfinder.providers.chat import TokenLogprob
 
 
 def p_yes(content: str, tokens: tuple[TokenLogprob, ...] | None, field: str) -> float | None:

@@ -32,8 +32,9 @@ from PIL import Image
 from torch import nn
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
-from viewfinder.analyze.models import aesthetic_file, load_clip, pick_device, pick_dtype
+from viewfinder.analyze.models import aesthetic_file, load_clip
 from viewfinder.errors import BadInput
+from viewfinder.providers.device import pick_device, pick_dtype
 from viewfinder.store import Better, CardRole, CardSection, FlagRole, Measurement, MeasurementSpec, ScoreRole
 
 DIMENSIONS = ("camera", "scene", "style", "emotion")

@@ -45,7 +45,8 @@ class ExpressionClassifier:
         """Load ``model_id`` (a hub id or a local folder) with transformers, from the Hugging
         Face cache when it is there (the hub is asked only when not, and never with
         ``local_files_only``)."""
-        from viewfinder.analyze.models import cache_first, load_model, pick_device
+        from viewfinder.analyze.models import cache_first, load_model
+        from viewfinder.providers.device import pick_device
 
         try:
             from transformers import AutoImageProcessor, AutoModelForImageClassification

@@ -13,27 +13,35 @@ the reply is validated like every other.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 
-from viewfinder.errors import FatalRunError
-from viewfinder.judge.backend import (
-    CallError,
+from viewfinder.errors import FatalRunError, ItemFailed, RetryableError
+from viewfinder.providers.chat import (
     Conversation,
     JudgeBackend,
     Reply,
-    RetryableCallError,
     Usage,
-    retry_after_seconds,
+    schema_instruction,
 )
-from viewfinder.judge.prompt import schema_instruction
+from viewfinder.providers.http import Reply as HttpReply
+from viewfinder.providers.http import json_object, new_session, send
+from viewfinder.providers.keys import Masker
+from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
 VISION_ENDPOINT = "openrouter/router/vision"
-RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+TOKEN_PRICES: dict[
+    str, tuple[float, float]
+] = {  # USD per million input / output tokens (OpenRouter list prices)
+    "fal:google/gemini-2.5-flash": (0.30, 2.50),
+    "fal:google/gemini-2.5-flash-lite": (0.10, 0.40),
+    "fal:openai/gpt-4o-mini": (0.15, 0.60),
+}
 
 
 class FalVisionBackend(JudgeBackend):
@@ -60,19 +68,17 @@ class FalVisionBackend(JudgeBackend):
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
         self.max_concurrency = max_concurrency
-        self._client: httpx.AsyncClient | None = None
+        self._masker = Masker.of(self._key)
+        self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            headers={"Authorization": f"Key {self._key}", "User-Agent": "viewfinder (judge)"},
-            timeout=httpx.Timeout(60.0, connect=15.0),
-            limits=httpx.Limits(max_connections=self.max_concurrency + 4),
-        )
+        headers = {"Authorization": f"Key {self._key}", "User-Agent": "viewfinder (judge)"}
+        self._session = new_session(60.0, self.max_concurrency + 4, headers)
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def arguments(self, conversation: Conversation) -> dict[str, Any]:
         """The router's input for one conversation (later turns are appended as text)."""
@@ -82,7 +88,7 @@ class FalVisionBackend(JudgeBackend):
             prompt += f"\n\n{label}:\n{text}"
         return {
             "model": self.model,
-            "system_prompt": conversation.system + "\n\n" + schema_instruction(),
+            "system_prompt": conversation.system + "\n\n" + schema_instruction(conversation.schema),
             "prompt": prompt,
             "image_urls": [conversation.image.data_url],
             "temperature": 0,
@@ -90,26 +96,28 @@ class FalVisionBackend(JudgeBackend):
         }
 
     async def complete(self, conversation: Conversation) -> Reply:
-        submitted = await self._json("POST", f"{self.base_url}/{self.endpoint}", json=self.arguments(conversation))
+        submitted = await self._json(
+            "POST", f"{self.base_url}/{self.endpoint}", json=self.arguments(conversation)
+        )
         try:
             status_url, response_url = submitted["status_url"], submitted["response_url"]
         except (KeyError, TypeError):
-            raise RetryableCallError("fal answered the submit without status_url/response_url") from None
+            raise RetryableError("fal answered the submit without status_url/response_url") from None
         deadline = time.monotonic() + self.timeout_s
         while True:
             status = await self._json("GET", status_url)
             if status.get("status") == "COMPLETED":
                 if status.get("error"):
-                    raise CallError(f"fal: {self._redact(str(status['error']))[:300]}")
+                    raise ItemFailed(f"fal: {self._redact(str(status['error']))[:300]}")
                 break
             if time.monotonic() > deadline:
                 if submitted.get("cancel_url"):
-                    await self._client_or_fail().put(submitted["cancel_url"])
-                raise RetryableCallError(f"fal did not finish within {self.timeout_s:.0f} s")
+                    await send(self._session_or_fail(), "PUT", submitted["cancel_url"], "fal cancel")
+                raise RetryableError(f"fal did not finish within {self.timeout_s:.0f} s")
             await asyncio.sleep(self.poll_interval_s)
         result = await self._json("GET", response_url)
         if result.get("error"):
-            raise CallError(f"fal: {self._redact(str(result['error']))[:300]}")
+            raise ItemFailed(f"fal: {self._redact(str(result['error']))[:300]}")
         usage = result.get("usage") or {}
         cost = usage.get("cost")
         return Reply(
@@ -122,42 +130,31 @@ class FalVisionBackend(JudgeBackend):
             ),
         )
 
-    def _client_or_fail(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def _session_or_fail(self) -> aiohttp.ClientSession:
+        if self._session is None:
             raise RuntimeError("call start() before complete()")
-        return self._client
+        return self._session
 
     async def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = await self._client_or_fail().request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(f"fal timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise RetryableCallError(f"fal connection failed ({type(exc).__name__})") from None
-        status = response.status_code
+        response = await send(self._session_or_fail(), method, url, "fal", **kwargs)
+        status = response.status
         if status in (401, 403):
             raise FatalRunError(f"judge {self.name}: fal refused the key (HTTP {status}); check FAL_KEY")
         if status in RETRYABLE_STATUS:
-            raise RetryableCallError(f"fal HTTP {status}: {self._detail(response)}", retry_after_seconds(response.headers))
+            raise RetryableError(
+                f"fal HTTP {status}: {self._detail(response)}", retry_after(response.headers)
+            )
         if status >= 400:
-            raise CallError(f"fal HTTP {status}: {self._detail(response)}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise RetryableCallError(f"fal HTTP {status}: the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise RetryableCallError(f"fal HTTP {status}: the body is not a JSON object")
-        return body
+            raise ItemFailed(f"fal HTTP {status}: {self._detail(response)}")
+        return json_object(response, f"fal HTTP {status}:")
 
-    def _detail(self, response: httpx.Response) -> str:
+    def _detail(self, response: HttpReply) -> str:
+        text = response.body.decode("utf-8", "replace")
         try:
-            detail: Any = response.json().get("detail", response.text)
+            detail: Any = json.loads(response.body).get("detail", text)
         except (ValueError, AttributeError):
-            detail = response.text
+            detail = text
         return self._redact(str(detail))[:300]
 
     def _redact(self, text: str) -> str:
-        for secret in {self._key, *self._key.split(":")}:
-            if len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return self._masker.mask(text)

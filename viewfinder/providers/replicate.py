@@ -12,24 +12,26 @@ The inputs are those of Replicate's FLUX models (aspect ratio, not pixels).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
-from viewfinder.generate.backend import (
+from viewfinder.errors import (
+    FatalRunError,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
+from viewfinder.providers.api import ApiBackend, on_api_host
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.replicate.com"
 MODEL_ID = re.compile(r"^(?P<model>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)(:(?P<version>[0-9a-f]{8,64}))?$")
@@ -38,8 +40,22 @@ RUNNING = {"starting", "processing"}
 FORMATS = {"jpeg": "jpg", "png": "png"}
 MAX_LOGS = 2000
 PROVIDER = Provider(
-    "Replicate", "REPLICATE_API_TOKEN", "your token", "REPLICATE_BASE_URL", DEFAULT_BASE_URL,
-    "https://replicate.com/account/api-tokens", "https://replicate.com/account/billing",
+    "Replicate",
+    "REPLICATE_API_TOKEN",
+    "your token",
+    "REPLICATE_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://replicate.com/account/api-tokens",
+    "https://replicate.com/account/billing",
+)
+
+
+PRICES = Prices(
+    per_image={
+        "replicate:black-forest-labs/flux-schnell": 0.003,
+        "replicate:black-forest-labs/flux-dev": 0.025,
+        "replicate:black-forest-labs/flux-1.1-pro": 0.04,
+    }
 )
 
 
@@ -49,17 +65,15 @@ class ReplicateBackend(ApiBackend):
     name = "replicate"
     provider = PROVIDER
 
-    def __init__(self, model_id: str, token: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
-        match = MODEL_ID.match(model_id)
-        if match is None:
-            raise BadInput(
-                f"model 'replicate:{model_id}': a Replicate model id is 'owner/name' or 'owner/name:version', "
-                "e.g. replicate:black-forest-labs/flux-schnell"
-            )
-        self.model, self.version = match["model"], match["version"]
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
-        self.api = ApiClient(PROVIDER, token, {"Authorization": f"Bearer {token}"}, settings)
+    model_id = MODEL_ID
+    model_id_help = "a Replicate model id is 'owner/name' or 'owner/name:version', e.g. replicate:black-forest-labs/flux-schnell"
+
+    def __init__(
+        self, model: str, token: str, settings: BackendSettings, base_url: str | None = None
+    ) -> None:
+        super().__init__(model, token, settings, base_url)
+        assert self.match is not None  # ApiBackend checked it
+        self.model, self.version = self.match["model"], self.match["version"]
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -80,12 +94,17 @@ class ReplicateBackend(ApiBackend):
         return {"version": self.version, "input": inputs} if self.version else {"input": inputs}
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        url = f"{self.base_url}/v1/predictions" if self.version else f"{self.base_url}/v1/models/{self.model}/predictions"
+        url = (
+            f"{self.base_url}/v1/predictions"
+            if self.version
+            else f"{self.base_url}/v1/models/{self.model}/predictions"
+        )
         prediction = await self.api.request_json("POST", url, "create prediction", json=self.payload(request))
         prediction_id = prediction.get("id")
         if not isinstance(prediction_id, str) or not prediction_id:
             raise RetryableError("Replicate create answer has no prediction id")
-        given = prediction.get("urls") if isinstance(prediction.get("urls"), dict) else {}
+        raw = prediction.get("urls")
+        given: dict[str, Any] = raw if isinstance(raw, dict) else {}
         base = f"{self.base_url}/v1/predictions/{quote(prediction_id)}"
         urls = {"get": base, "cancel": f"{base}/cancel"}
         for name in urls:  # follow the URLs Replicate gives, but send the token only to its API
@@ -94,23 +113,24 @@ class ReplicateBackend(ApiBackend):
         return Submission(request_id=prediction_id, urls=urls)
 
     async def wait(self, submission: Submission) -> GenerationResult:
-        while True:
-            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            prediction = await self.api.request_json("GET", submission.urls["get"], "prediction", unknown_is_gone=True)
+        async for prediction in self.poll(submission.urls["get"], "prediction"):
             status = prediction.get("status")
             if status == "succeeded":
                 return self._result(prediction)
             if status == "failed":
-                raise JobFailed(self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}"))
+                raise ItemFailed(
+                    self.redact(f"Replicate prediction failed: {prediction.get('error') or 'no error given'}")
+                )
             if status == "canceled":
-                raise JobFailed("Replicate prediction was canceled")
+                raise ItemFailed("Replicate prediction was canceled")
             if status not in RUNNING:
-                raise JobFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
+                raise ItemFailed(f"Replicate prediction has an unknown status {str(status)[:40]!r}")
+        raise AssertionError("unreachable: poll() never ends")
 
     async def cancel(self, submission: Submission) -> bool:
         try:
             await self.api.request("POST", submission.urls["cancel"], "cancel")
-        except (FatalRunError, JobFailed, RequestUnknown, RetryableError):
+        except (FatalRunError, ItemFailed, RequestUnknown, RetryableError):
             return False
         return True
 
@@ -119,7 +139,7 @@ class ReplicateBackend(ApiBackend):
         output = prediction.get("output")
         urls = [output] if isinstance(output, str) else [u for u in output or [] if isinstance(u, str)]
         if not urls:
-            raise JobFailed(f"Replicate prediction succeeded without image URLs: {str(output)[:200]}")
+            raise ItemFailed(f"Replicate prediction succeeded without image URLs: {str(output)[:200]}")
         response = dict(prediction)
         if isinstance(response.get("logs"), str):
             response["logs"] = response["logs"][-MAX_LOGS:]

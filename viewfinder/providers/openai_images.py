@@ -16,18 +16,17 @@ import re
 import uuid
 from typing import Any
 
-from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider
-from viewfinder.generate.backend import (
+from viewfinder.errors import ItemFailed, RequestUnknown
+from viewfinder.providers.api import ApiBackend
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import Prices, nearest_aspect, requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
     Submission,
 )
-from viewfinder.generate.pricing import nearest_aspect, requested_size
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SIZES = ("1024x1024", "1536x1024", "1024x1536")  # what GPT image models accept
@@ -35,8 +34,24 @@ DEFAULT_QUALITY = "medium"  # the quality the price table assumes
 GENERATION_TIMEOUT_S = 300.0  # a high-quality image can take minutes to come back
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROVIDER = Provider(
-    "OpenAI", "OPENAI_API_KEY", "your OpenAI API key", "OPENAI_BASE_URL", DEFAULT_BASE_URL,
-    "https://platform.openai.com/api-keys", "https://platform.openai.com/settings/organization/billing",
+    "OpenAI",
+    "OPENAI_API_KEY",
+    "your OpenAI API key",
+    "OPENAI_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://platform.openai.com/api-keys",
+    "https://platform.openai.com/settings/organization/billing",
+)
+
+
+# For quality "medium", the quality viewfinder asks for by default.
+PRICES = Prices(
+    per_image={
+        "openai:gpt-image-1.5": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
+        "openai:chatgpt-image-latest": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
+        "openai:gpt-image-1": {"1024x1024": 0.042, "1536x1024": 0.063, "1024x1536": 0.063},
+        "openai:gpt-image-1-mini": {"1024x1024": 0.011, "1536x1024": 0.015, "1024x1536": 0.015},
+    }
 )
 
 
@@ -46,12 +61,11 @@ class OpenAIImagesBackend(ApiBackend):
     name = "openai"
     provider = PROVIDER
 
-    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
-        if not MODEL_ID.match(model):
-            raise BadInput(f"model 'openai:{model}': an OpenAI model id is a single name, e.g. openai:gpt-image-1.5")
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.api = ApiClient(PROVIDER, key, {"Authorization": f"Bearer {key}"}, settings)
+    model_id = MODEL_ID
+    model_id_help = "an OpenAI model id is a single name, e.g. openai:gpt-image-1.5"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        super().__init__(model, key, settings, base_url)
         self.generation_timeout_s = max(settings.timeout_s, GENERATION_TIMEOUT_S)
         self._results: dict[str, GenerationResult] = {}
 
@@ -69,8 +83,11 @@ class OpenAIImagesBackend(ApiBackend):
 
     async def submit(self, request: GenerationRequest) -> Submission:
         reply = await self.api.request(
-            "POST", f"{self.base_url}/images/generations", "generation",
-            json=self.payload(request), timeout_s=self.generation_timeout_s,
+            "POST",
+            f"{self.base_url}/images/generations",
+            "generation",
+            json=self.payload(request),
+            timeout_s=self.generation_timeout_s,
         )
         data = self.api.json_object(reply, "generation")
         request_id = reply.headers.get("x-request-id") or f"local-{uuid.uuid4()}"
@@ -80,7 +97,9 @@ class OpenAIImagesBackend(ApiBackend):
     async def wait(self, submission: Submission) -> GenerationResult:
         result = self._results.pop(submission.request_id, None)
         if result is None:
-            raise RequestUnknown("OpenAI answers at once and this answer was not kept (the run was interrupted)")
+            raise RequestUnknown(
+                "OpenAI answers at once and this answer was not kept (the run was interrupted)"
+            )
         return result
 
     async def cancel(self, submission: Submission) -> bool:
@@ -99,14 +118,22 @@ class OpenAIImagesBackend(ApiBackend):
                 try:
                     raw = base64.b64decode(item["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
-                    raise JobFailed("OpenAI returned an image that is not valid base64") from None
-                images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
+                    raise ItemFailed("OpenAI returned an image that is not valid base64") from None
+                images.append(
+                    ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw)
+                )
                 kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "image_bytes": len(raw)})
             elif isinstance(item.get("url"), str):
-                images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
+                images.append(
+                    ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height)
+                )
                 kept.append(item)
         if not images:
-            raise JobFailed(self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"))
+            raise ItemFailed(
+                self.redact(
+                    f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"
+                )
+            )
         return GenerationResult(images=images, response={**data, "data": kept})
 
 

@@ -11,26 +11,39 @@ rejects a feature with a 400 gets the request again without it, for the rest of 
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
-from viewfinder.errors import FatalRunError
-from viewfinder.judge.backend import (
-    CallError,
+from viewfinder.errors import FatalRunError, ItemFailed, RetryableError
+from viewfinder.providers.chat import (
     Conversation,
     JudgeBackend,
     Reply,
-    RetryableCallError,
     TokenLogprob,
     Usage,
-    retry_after_seconds,
+    schema_instruction,
 )
-from viewfinder.judge.prompt import schema_instruction
+from viewfinder.providers.http import Reply as HttpReply
+from viewfinder.providers.http import new_session, send
+from viewfinder.providers.keys import Masker
+from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 SCHEMA_NAME = "image_judgement"
+TOKEN_PRICES: dict[str, tuple[float, float]] = {  # USD per million input / output tokens (list prices)
+    "openai:gpt-4o-mini": (0.15, 0.60),
+    "openai:gpt-4o": (2.50, 10.00),
+    "openai:gpt-4.1": (2.00, 8.00),
+    "openai:gpt-4.1-mini": (0.40, 1.60),
+    "openai:gpt-4.1-nano": (0.10, 0.40),
+    "openai:gpt-5": (1.25, 10.00),
+    "openai:gpt-5-mini": (0.25, 2.00),
+    "openai:gpt-5-nano": (0.05, 0.40),
+}
 
 
 class OpenAIChatBackend(JudgeBackend):
@@ -60,21 +73,17 @@ class OpenAIChatBackend(JudgeBackend):
         self.logprobs = top_logprobs > 0
         self.sampling: dict[str, Any] = {"temperature": 0, "seed": 0}
         self.token_field = "max_tokens"  # reasoning models want max_completion_tokens
-        self._client: httpx.AsyncClient | None = None
+        self._masker = Masker.of(self._api_key)
+        self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(self.timeout_s, connect=15.0),
-            limits=httpx.Limits(max_connections=self.max_concurrency),
-        )
+        self._session = new_session(self.timeout_s, self.max_concurrency, headers)
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def request_body(self, conversation: Conversation) -> dict[str, Any]:
         """The chat completions request for one conversation in the current mode."""
@@ -86,14 +95,17 @@ class OpenAIChatBackend(JudgeBackend):
             }
         else:
             response_format = {"type": "json_object"}
-            system = system + "\n\n" + schema_instruction()
+            system = system + "\n\n" + schema_instruction(conversation.schema)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system},
             {
                 "role": "user",
                 "content": [
                     {"type": "text", "text": conversation.user},
-                    {"type": "image_url", "image_url": {"url": conversation.image.data_url, "detail": "auto"}},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": conversation.image.data_url, "detail": "auto"},
+                    },
                 ],
             },
         ]
@@ -111,17 +123,14 @@ class OpenAIChatBackend(JudgeBackend):
         return body
 
     async def complete(self, conversation: Conversation) -> Reply:
-        if self._client is None:
+        if self._session is None:
             raise RuntimeError("call start() before complete()")
         while True:
             body = self.request_body(conversation)
-            try:
-                response = await self._client.post("/chat/completions", json=body)
-            except httpx.TimeoutException as exc:
-                raise RetryableCallError(f"timed out ({type(exc).__name__})") from None
-            except httpx.TransportError as exc:
-                raise RetryableCallError(f"connection failed ({type(exc).__name__})") from None
-            if response.status_code == 400 and self._adapt(_error_message(response), body):
+            response = await send(
+                self._session, "POST", f"{self.base_url}/chat/completions", "the call", json=body
+            )
+            if response.status == 400 and self._adapt(_error_message(response), body):
                 continue
             self._raise_for_status(response)
             return _parse_reply(response)
@@ -140,14 +149,16 @@ class OpenAIChatBackend(JudgeBackend):
             self.sampling.pop("temperature", None)
         elif "seed" in sent and "seed" in lowered:
             self.sampling.pop("seed", None)
-        elif sent["response_format"]["type"] == "json_schema" and ("response_format" in lowered or "json_schema" in lowered):
+        elif sent["response_format"]["type"] == "json_schema" and (
+            "response_format" in lowered or "json_schema" in lowered
+        ):
             self.strict_schema = False
         else:
             return False
         return True
 
-    def _raise_for_status(self, response: httpx.Response) -> None:
-        status = response.status_code
+    def _raise_for_status(self, response: HttpReply) -> None:
+        status = response.status
         if status < 400:
             return
         if status in (401, 403):
@@ -155,22 +166,19 @@ class OpenAIChatBackend(JudgeBackend):
                 f"judge {self.name}: {self.base_url} refused the request (HTTP {status}); "
                 "check OPENAI_API_KEY and OPENAI_BASE_URL"
             )
-        message = self._redact(_error_message(response))
-        if status == 429 and "insufficient_quota" in response.text:
+        message = self._masker.mask(_error_message(response))
+        if status == 429 and b"insufficient_quota" in response.body:
             raise FatalRunError(f"judge {self.name}: the account has no quota left (HTTP 429: {message})")
-        if status == 429 or status >= 500 or status == 408:
-            raise RetryableCallError(f"HTTP {status}: {message}", retry_after_seconds(response.headers))
-        raise CallError(f"HTTP {status}: {message}")
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        if status in RETRYABLE_STATUS:
+            raise RetryableError(f"HTTP {status}: {message}", retry_after(response.headers))
+        raise ItemFailed(f"HTTP {status}: {message}")
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: HttpReply) -> str:
     try:
-        body = response.json()
+        body = json.loads(response.body)
     except ValueError:
-        return response.text[:300]
+        return response.body[:300].decode("utf-8", "replace")
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or error.get("code") or error)[:300]
@@ -178,13 +186,15 @@ def _error_message(response: httpx.Response) -> str:
     return str(error or body)[:300]
 
 
-def _parse_reply(response: httpx.Response) -> Reply:
+def _parse_reply(response: HttpReply) -> Reply:
     try:
-        body = response.json()
+        body = json.loads(response.body)
         choice = body["choices"][0]
         message = choice.get("message") or {}
     except (ValueError, KeyError, IndexError, TypeError):
-        raise RetryableCallError(f"HTTP {response.status_code}: not a chat completion: {response.text[:200]!r}") from None
+        raise RetryableError(
+            f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}"
+        ) from None
     usage = body.get("usage") or {}
     return Reply(
         content=message.get("content"),
@@ -199,7 +209,7 @@ def _parse_reply(response: httpx.Response) -> Reply:
     )
 
 
-def _provenance(body: dict[str, Any], headers: httpx.Headers) -> dict[str, str]:
+def _provenance(body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
     """What pins the answer down later: the exact model snapshot, fingerprint and request id."""
     found = {
         "served_model": body.get("model"),

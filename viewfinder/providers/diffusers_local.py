@@ -15,16 +15,16 @@ import time
 import uuid
 from typing import Any
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
+from viewfinder.errors import BadInput, FatalRunError, RequestUnknown
+from viewfinder.providers.device import pick_device, pick_dtype
+from viewfinder.providers.pricing import requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    RequestUnknown,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
 
 
 class DiffusersBackend:
@@ -41,7 +41,7 @@ class DiffusersBackend:
         self._requests: dict[str, GenerationRequest] = {}
 
     @classmethod
-    def from_env(cls, model_id: str, settings: BackendSettings) -> "DiffusersBackend":
+    def from_env(cls, model_id: str, settings: BackendSettings) -> DiffusersBackend:
         try:
             import diffusers  # noqa: F401
             import torch  # noqa: F401
@@ -86,7 +86,9 @@ class DiffusersBackend:
             "timings": {"inference": round(seconds, 4)},
             "images": [{"width": body["width"], "height": body["height"], "content_type": content_type}],
         }
-        image = ImageRef(url=None, content_type=content_type, width=body["width"], height=body["height"], data=data)
+        image = ImageRef(
+            url=None, content_type=content_type, width=body["width"], height=body["height"], data=data
+        )
         return GenerationResult(images=[image], response=response, seed=request.seed)
 
     async def cancel(self, submission: Submission) -> bool:
@@ -101,15 +103,10 @@ class DiffusersBackend:
     # -- the pipeline -----------------------------------------------------------------------
     def _load(self) -> Any:
         if self._pipeline is None:
-            import torch
             from diffusers import DiffusionPipeline
 
-            if torch.cuda.is_available():
-                self._device, dtype = "cuda", torch.bfloat16
-            elif torch.backends.mps.is_available():
-                self._device, dtype = "mps", torch.float16
-            else:
-                self._device, dtype = "cpu", torch.float32
+            self._device = pick_device()
+            dtype = pick_dtype(self._device)
             try:
                 pipeline = DiffusionPipeline.from_pretrained(self.model_id, torch_dtype=dtype)
             except (OSError, ValueError) as exc:

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import TemplateError
 
 from viewfinder.errors import BadInput
-from viewfinder.judge.backend import Conversation, JudgeBackend, Reply, Usage
-from viewfinder.judge.prompt import schema_instruction
+from viewfinder.providers.chat import (
+    Conversation,
+    JudgeBackend,
+    Reply,
+    Usage,
+    schema_instruction,
+)
+from viewfinder.providers.device import pick_device
 
 
 class LocalVLMBackend(JudgeBackend):
@@ -43,7 +49,7 @@ class LocalVLMBackend(JudgeBackend):
             raise BadInput(
                 f"--judge {self.name}: needs torch and transformers; install with pip install 'viewfinder[local]'"
             ) from exc
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = self.device or pick_device()
         try:
             self._processor = AutoProcessor.from_pretrained(self.model_id)
             # the checkpoint's own dtype (bf16 for most VLMs) on a GPU; float32 on the CPU
@@ -54,28 +60,38 @@ class LocalVLMBackend(JudgeBackend):
                 f"--judge {self.name}: cannot load an image-text-to-text model from {self.model_id!r} ({exc}); "
                 "give a hub id such as HuggingFaceTB/SmolVLM-256M-Instruct or a local folder"
             ) from None
-        self._model = model.to(device).eval()
+        self._model = cast(Any, model).to(device).eval()  # transformers types .to() as a wrapped method
 
     async def complete(self, conversation: Conversation) -> Reply:
         return await asyncio.to_thread(self._generate, conversation)
 
     def prompt_text(self, conversation: Conversation) -> str:
         """The text the model sees: a chat template when the processor has one."""
-        system = conversation.system + "\n\n" + schema_instruction()
+        system = conversation.system + "\n\n" + schema_instruction(conversation.schema)
         if getattr(self._processor, "chat_template", None):
-            later = [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
+            later = [
+                {"role": role, "content": [{"type": "text", "text": text}]}
+                for role, text in conversation.turns
+            ]
             image = {"type": "image"}
             try:
-                return self._chat([
-                    {"role": "system", "content": [{"type": "text", "text": system}]},
-                    {"role": "user", "content": [image, {"type": "text", "text": conversation.user}]},
-                    *later,
-                ])
+                return self._chat(
+                    [
+                        {"role": "system", "content": [{"type": "text", "text": system}]},
+                        {"role": "user", "content": [image, {"type": "text", "text": conversation.user}]},
+                        *later,
+                    ]
+                )
             except TemplateError:  # templates without a system role: its text opens the user turn
-                return self._chat([
-                    {"role": "user", "content": [image, {"type": "text", "text": system + "\n\n" + conversation.user}]},
-                    *later,
-                ])
+                return self._chat(
+                    [
+                        {
+                            "role": "user",
+                            "content": [image, {"type": "text", "text": system + "\n\n" + conversation.user}],
+                        },
+                        *later,
+                    ]
+                )
         turns = "".join(f"\n\n{role}: {text}" for role, text in conversation.turns)
         return f"{system}\n\n{conversation.user}{turns}\n\nJSON:"
 
@@ -92,7 +108,7 @@ class LocalVLMBackend(JudgeBackend):
         prompt_ids = inputs["input_ids"][0]
         with torch.inference_mode():
             output = self._model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)[0]
-        output = output[_echoed(prompt_ids.tolist(), output.tolist()):]
+        output = output[_echoed(prompt_ids.tolist(), output.tolist()) :]
         text = self._processor.batch_decode(output.unsqueeze(0), skip_special_tokens=True)[0]
         return Reply(
             content=text,

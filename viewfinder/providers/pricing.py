@@ -1,49 +1,49 @@
-"""Prices per model in USD per megapixel, and cost estimates for jobs.
+"""Cost estimates for jobs from the prices each provider module declares (``PRICES``).
 
-fal bills FLUX.1 [schnell] at $0.003 per megapixel of output and rounds each image up to
-whole megapixels (1024x768 is billed as 1 MP, 1024x1024 as 2 MP). A study's ``prices``
-table overrides these (``"fal:fal-ai/flux/schnell" = 0.003``).
-OpenAI, Replicate and BFL bill per image instead: see :data:`PRICE_PER_IMAGE` and
-:data:`PRICE_FIRST_MEGAPIXEL`.
+fal bills per megapixel of output, rounding each image up to whole megapixels (1024x768 is
+billed as 1 MP, 1024x1024 as 2 MP); OpenAI, Replicate and BFL bill per image. A study's
+``prices`` table overrides a model's price per megapixel (``"fal:fal-ai/flux/schnell" = 0.003``).
+Local diffusers generation costs nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from viewfinder.errors import BadInput
+from viewfinder.providers.keys import PROVIDER_MODULES
 
-PRICE_PER_MEGAPIXEL: dict[str, float] = {
-    "fal:fal-ai/flux/schnell": 0.003,
-    "fal:fal-ai/flux-1/schnell": 0.003,
-}
 
-# USD per image, one price or one per output size ("WxH"; the size of nearest aspect ratio
-# is used). OpenAI's are for quality "medium", the quality viewfinder asks for by default.
-PRICE_PER_IMAGE: dict[str, float | dict[str, float]] = {
-    "openai:gpt-image-1.5": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
-    "openai:chatgpt-image-latest": {"1024x1024": 0.034, "1536x1024": 0.05, "1024x1536": 0.05},
-    "openai:gpt-image-1": {"1024x1024": 0.042, "1536x1024": 0.063, "1024x1536": 0.063},
-    "openai:gpt-image-1-mini": {"1024x1024": 0.011, "1536x1024": 0.015, "1024x1536": 0.015},
-    "replicate:black-forest-labs/flux-schnell": 0.003,
-    "replicate:black-forest-labs/flux-dev": 0.025,
-    "replicate:black-forest-labs/flux-1.1-pro": 0.04,
-    "bfl:flux-pro-1.1": 0.04,
-    "bfl:flux-pro-1.1-ultra": 0.06,
-    "bfl:flux-kontext-pro": 0.04,
-    "bfl:flux-kontext-max": 0.08,
-}
+@dataclass(frozen=True)
+class Prices:
+    """What a provider's models cost, declared in the provider's module as ``PRICES``.
 
-# BFL's FLUX.2 models: USD for the first megapixel and for each further megapixel of output.
-PRICE_FIRST_MEGAPIXEL: dict[str, tuple[float, float]] = {
-    "bfl:flux-2-klein-4b": (0.014, 0.001),
-    "bfl:flux-2-klein-9b": (0.015, 0.002),
-    "bfl:flux-2-pro": (0.03, 0.015),
-    "bfl:flux-2-max": (0.07, 0.03),
-    "bfl:flux-2-flex": (0.05, 0.05),
-}
+    ``per_megapixel``: USD per billed megapixel (rounded up to whole megapixels).
+    ``per_image``: USD per image, one price or one per output size ("WxH"; the size of
+    nearest aspect ratio is used). ``first_megapixel``: USD for the first and for each
+    further megapixel. Keys are full model names ("fal:fal-ai/flux/schnell")."""
+
+    per_megapixel: Mapping[str, float] = field(default_factory=dict)
+    per_image: Mapping[str, float | Mapping[str, float]] = field(default_factory=dict)
+    first_megapixel: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@cache
+def _prices() -> Prices:
+    """Every provider's declared prices in one table (imports the provider modules once)."""
+    tables = [importlib.import_module(f"viewfinder.providers.{name}").PRICES for name in PROVIDER_MODULES]
+    return Prices(
+        per_megapixel={k: v for t in tables for k, v in t.per_megapixel.items()},
+        per_image={k: v for t in tables for k, v in t.per_image.items()},
+        first_megapixel={k: v for t in tables for k, v in t.first_megapixel.items()},
+    )
+
 
 # fal's named image sizes in pixels (width, height).
 IMAGE_SIZES: dict[str, tuple[int, int]] = {
@@ -62,7 +62,7 @@ def price_per_megapixel(model: str, overrides: Mapping[str, float] | None = None
         return float(overrides[model])
     if model.startswith("diffusers:"):
         return 0.0
-    return PRICE_PER_MEGAPIXEL.get(model)
+    return _prices().per_megapixel.get(model)
 
 
 def nearest_aspect(width: int, height: int, options: Iterable[str]) -> str:
@@ -78,11 +78,12 @@ def nearest_aspect(width: int, height: int, options: Iterable[str]) -> str:
 
 def price_per_image(model: str, width: int, height: int) -> float | None:
     """USD for one ``width`` x ``height`` image of a model billed per image; None otherwise."""
-    if model in PRICE_FIRST_MEGAPIXEL:
-        first, further = PRICE_FIRST_MEGAPIXEL[model]
+    prices = _prices()
+    if model in prices.first_megapixel:
+        first, further = prices.first_megapixel[model]
         return round(first + further * max(0.0, width * height / 1_000_000 - 1), 6)
-    price = PRICE_PER_IMAGE.get(model)
-    if isinstance(price, dict):
+    price = prices.per_image.get(model)
+    if isinstance(price, Mapping):
         return price[nearest_aspect(width, height, price)]
     return price
 
@@ -120,7 +121,9 @@ def image_cost(model: str, width: int, height: int, overrides: Mapping[str, floa
     return 0.0 if price is None else round(price * billed_megapixels(width, height), 6)
 
 
-def estimate_job_cost(model: str, params: Mapping[str, Any], overrides: Mapping[str, float] | None = None) -> float:
+def estimate_job_cost(
+    model: str, params: Mapping[str, Any], overrides: Mapping[str, float] | None = None
+) -> float:
     """USD a job will cost before it runs (one image of the requested size)."""
     width, height = requested_size(params)
     return image_cost(model, width, height, overrides)

@@ -12,25 +12,22 @@ There is no cancel endpoint.
 
 from __future__ import annotations
 
-import asyncio
-from math import gcd
 import re
+from math import gcd
 from typing import Any
 from urllib.parse import quote
 
-from viewfinder.errors import BadInput
-from viewfinder.generate.api_client import ApiBackend, ApiClient, Provider, on_api_host
-from viewfinder.generate.backend import (
+from viewfinder.errors import ItemFailed, RequestUnknown, RetryableError
+from viewfinder.providers.api import ApiBackend, on_api_host
+from viewfinder.providers.keys import Provider
+from viewfinder.providers.pricing import Prices, requested_size
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.pricing import requested_size
 
 DEFAULT_BASE_URL = "https://api.bfl.ai"
 MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
@@ -38,8 +35,31 @@ ASPECT_RATIO_MODELS = {"flux-pro-1.1-ultra"}  # these take aspect_ratio instead 
 MODERATED = {"Request Moderated": "the prompt", "Content Moderated": "the image"}
 SUBMIT_FIELDS = ("cost", "input_mp", "output_mp")
 PROVIDER = Provider(
-    "BFL", "BFL_API_KEY", "your BFL API key", "BFL_BASE_URL", DEFAULT_BASE_URL,
-    "https://dashboard.bfl.ai/get-started", "https://dashboard.bfl.ai/credits",
+    "BFL",
+    "BFL_API_KEY",
+    "your BFL API key",
+    "BFL_BASE_URL",
+    DEFAULT_BASE_URL,
+    "https://dashboard.bfl.ai/get-started",
+    "https://dashboard.bfl.ai/credits",
+)
+
+
+PRICES = Prices(
+    per_image={
+        "bfl:flux-pro-1.1": 0.04,
+        "bfl:flux-pro-1.1-ultra": 0.06,
+        "bfl:flux-kontext-pro": 0.04,
+        "bfl:flux-kontext-max": 0.08,
+    },
+    # FLUX.2: USD for the first megapixel and for each further megapixel of output.
+    first_megapixel={
+        "bfl:flux-2-klein-4b": (0.014, 0.001),
+        "bfl:flux-2-klein-9b": (0.015, 0.002),
+        "bfl:flux-2-pro": (0.03, 0.015),
+        "bfl:flux-2-max": (0.07, 0.03),
+        "bfl:flux-2-flex": (0.05, 0.05),
+    },
 )
 
 
@@ -54,14 +74,15 @@ class BflBackend(ApiBackend):
     name = "bfl"
     provider = PROVIDER
 
-    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str = DEFAULT_BASE_URL) -> None:
-        if not MODEL_ID.match(model):
-            raise BadInput(f"model 'bfl:{model}': a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1")
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
-        self.api = ApiClient(PROVIDER, key, {"x-key": key}, settings)
+    model_id = MODEL_ID
+    model_id_help = "a BFL model id is the endpoint name, e.g. bfl:flux-2-pro or bfl:flux-pro-1.1"
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        super().__init__(model, key, settings, base_url)
         self._accepted: dict[str, dict[str, Any]] = {}  # what submit said (cost), by request id
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-key": key}
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -75,7 +96,9 @@ class BflBackend(ApiBackend):
         return body
 
     async def submit(self, request: GenerationRequest) -> Submission:
-        data = await self.api.request_json("POST", f"{self.base_url}/v1/{self.model}", "submit", json=self.payload(request))
+        data = await self.api.request_json(
+            "POST", f"{self.base_url}/v1/{self.model}", "submit", json=self.payload(request)
+        )
         request_id = data.get("id")
         if not isinstance(request_id, str) or not request_id:
             raise RetryableError("BFL submit answer has no id")
@@ -86,20 +109,19 @@ class BflBackend(ApiBackend):
         return Submission(request_id=request_id, urls={"polling_url": polling_url})
 
     async def wait(self, submission: Submission) -> GenerationResult:
-        while True:
-            await asyncio.sleep(self.settings.poll_interval_s)  # nothing is ever done at once
-            answer = await self.api.request_json("GET", submission.urls["polling_url"], "get_result", unknown_is_gone=True)
+        async for answer in self.poll(submission.urls["polling_url"], "get_result"):
             status = answer.get("status")
             if status == "Ready":
                 return self._result(submission, answer)
             if status == "Task not found":
                 raise RequestUnknown("BFL no longer knows this request (Task not found)")
             if status in MODERATED:
-                raise JobFailed(f"BFL moderation blocked {MODERATED[status]} ({status}){_details(answer)}")
+                raise ItemFailed(f"BFL moderation blocked {MODERATED[status]} ({status}){_details(answer)}")
             if status == "Error":
-                raise JobFailed(self.redact(f"BFL reported an error{_details(answer)}"))
+                raise ItemFailed(self.redact(f"BFL reported an error{_details(answer)}"))
             if status != "Pending":
-                raise JobFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
+                raise ItemFailed(f"BFL answered an unknown status {str(status)[:40]!r}")
+        raise AssertionError("unreachable: poll() never ends")
 
     async def cancel(self, submission: Submission) -> bool:
         return False  # the API has no way to cancel a request
@@ -110,10 +132,11 @@ class BflBackend(ApiBackend):
         return on_api_host(url, self.base_url, "bfl.ai")
 
     def _result(self, submission: Submission, answer: dict[str, Any]) -> GenerationResult:
-        result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+        raw = answer.get("result")
+        result: dict[str, Any] = raw if isinstance(raw, dict) else {}
         sample = result.get("sample")
         if not isinstance(sample, str) or not sample:
-            raise JobFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")
+            raise ItemFailed(f"BFL said Ready without an image URL: {str(answer)[:200]}")
         seed = result.get("seed")
         response = {**answer, **self._accepted.pop(submission.request_id, {})}
         return GenerationResult(

@@ -1,4 +1,5 @@
-"""Retries for transient failures: exponential backoff with jitter, honouring Retry-After."""
+"""The one retry policy: which answers are transient, how long to wait (exponential backoff
+with jitter, or the server's Retry-After), and the loop that retries."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import asyncio
 import email.utils
 import random
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
-from viewfinder.generate.backend import RetryableError
+from viewfinder.errors import RetryableError
 
 T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+"""HTTP statuses worth the same request again: timeouts, conflicts, too early, rate limits, 5xx."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,18 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms`` (OpenAI) first, else
+    ``Retry-After``; None when neither is there or readable."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
 
 
 async def with_retries(

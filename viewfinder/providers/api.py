@@ -1,5 +1,5 @@
 """HTTP plumbing shared by the key-authenticated generation APIs (OpenAI, Replicate, BFL),
-over the aiohttp session of :mod:`viewfinder.generate.http`.
+over the aiohttp session of :mod:`viewfinder.providers.http`.
 
 One place maps HTTP answers onto the runner's errors, the same way for every provider:
 401/403 stop the run (the key is wrong), 402 and OpenAI's ``insufficient_quota`` stop it
@@ -12,48 +12,28 @@ the environment (unset is bad input naming the variable), redaction and closing.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-from dataclasses import dataclass
+import re
+from collections.abc import AsyncIterator
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import BackendSettings, JobFailed, RequestUnknown, RetryableError
-from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session
-from viewfinder.generate.retry import parse_retry_after
+from viewfinder.errors import (
+    BadInput,
+    FatalRunError,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
+from viewfinder.providers.http import Reply, json_object, new_session, send
+from viewfinder.providers.keys import Masker, Provider
+from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
+from viewfinder.providers.types import BackendSettings
 
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 NO_CREDIT_CODES = {"insufficient_quota", "billing_hard_limit_reached"}
-
-
-@dataclass(frozen=True)
-class Provider:
-    """How a provider is named in messages, where its key and base URL come from, and
-    where users fix keys and credits."""
-
-    name: str  # "OpenAI"
-    key_env: str  # "OPENAI_API_KEY"
-    key_placeholder: str  # "your OpenAI API key", as in ``export OPENAI_API_KEY=<...>``
-    base_url_env: str  # "OPENAI_BASE_URL"
-    default_base_url: str
-    keys_url: str
-    billing_url: str
-
-    def key_from_env(self, model: str) -> str:
-        """The key from :attr:`key_env`; unset is bad input naming ``model`` and the fix."""
-        key = os.environ.get(self.key_env, "").strip()
-        if not key:
-            raise BadInput(
-                f"model '{model}': {self.key_env} is not set; export {self.key_env}=<{self.key_placeholder}> "
-                f"({self.keys_url}), or use --dry-run to see the jobs without calling {self.name}"
-            )
-        return key
-
-    def base_url_from_env(self) -> str:
-        return os.environ.get(self.base_url_env) or self.default_base_url
 
 
 class ApiBackend:
@@ -62,7 +42,27 @@ class ApiBackend:
 
     name: str  # the backend prefix, "openai"
     provider: Provider
-    api: ApiClient
+    model_id: re.Pattern[str]  # what a model id of this provider looks like
+    model_id_help: str  # said when it does not: "an OpenAI model id is a single name, e.g. ..."
+
+    def __init__(self, model: str, key: str, settings: BackendSettings, base_url: str | None = None) -> None:
+        self.match = self.model_id.match(model)
+        if self.match is None:
+            raise BadInput(f"model '{self.name}:{model}': {self.model_id_help}")
+        self.model = model
+        self.base_url = (base_url or self.provider.default_base_url).rstrip("/")
+        self.settings = settings
+        self.api = ApiClient(self.provider, key, self.auth_headers(key), settings)
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry the key (a bearer token unless the provider says otherwise)."""
+        return {"Authorization": f"Bearer {key}"}
+
+    async def poll(self, url: str, what: str) -> AsyncIterator[dict[str, Any]]:
+        """The answer at ``url`` once every poll interval, first after one (nothing is done at once)."""
+        while True:
+            await asyncio.sleep(self.settings.poll_interval_s)
+            yield await self.api.request_json("GET", url, what, unknown_is_gone=True)
 
     @classmethod
     def from_env(cls, model: str, settings: BackendSettings) -> Self:
@@ -80,11 +80,13 @@ class ApiBackend:
 class ApiClient:
     """An aiohttp session for one provider that answers JSON or raises the runner's errors."""
 
-    def __init__(self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings) -> None:
+    def __init__(
+        self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings
+    ) -> None:
         self.provider = provider
         self.auth_headers = auth_headers
         self.settings = settings
-        self._secrets = [key] if len(key) >= 4 else []
+        self.masker = Masker.of(key)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -92,15 +94,15 @@ class ApiClient:
         """The connection pool (made on first use, inside the event loop)."""
         if self._session is None:
             self._session = new_session(
-                self.settings.timeout_s, self.settings.concurrency + 8, {"User-Agent": f"viewfinder ({self.provider.name})"}
+                self.settings.timeout_s,
+                self.settings.concurrency + 8,
+                {"User-Agent": f"viewfinder ({self.provider.name})"},
             )
         return self._session
 
     def redact(self, text: str) -> str:
         """``text`` with the key masked."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.masker.mask(text)
 
     async def request(
         self,
@@ -118,11 +120,9 @@ class ApiClient:
         headers = self.auth_headers if authenticated else {}
         if timeout_s is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
-        try:
-            async with self.session.request(method, url, headers=headers, **kwargs) as response:
-                reply = Reply(response.status, response.headers, await response.read())
-        except TRANSPORT_ERRORS as exc:
-            raise RetryableError(f"{self.provider.name} {what}: {type(exc).__name__}") from None
+        reply = await send(
+            self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs
+        )
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
         self.raise_for_status(reply, what)
@@ -133,41 +133,43 @@ class ApiClient:
         return self.json_object(await self.request(method, url, what, **kwargs), what)
 
     def json_object(self, reply: Reply, what: str) -> dict[str, Any]:
-        try:
-            data = json.loads(reply.body)
-        except ValueError:
-            raise RetryableError(f"{self.provider.name} {what} answer is not valid JSON (truncated?)") from None
-        if not isinstance(data, dict):
-            raise RetryableError(f"{self.provider.name} {what} answer is not a JSON object")
-        return data
+        return json_object(reply, f"{self.provider.name} {what}")
 
     def raise_for_status(self, reply: Reply, what: str) -> None:
-        code = reply.status
-        if code < 300:
-            return
-        text, error_code = error_detail(reply)
-        detail = self.redact(text)
-        name, keep = self.provider.name, "Finished images are kept; run again to resume."
-        if code in (401, 403):
-            raise FatalRunError(
-                f"{name} refused the API key ({what}: HTTP {code}: {detail}); check {self.provider.key_env} "
-                f"({self.provider.keys_url}). {keep}"
-            )
-        if code == 402 or error_code in NO_CREDIT_CODES:
-            raise FatalRunError(
-                f"{name} has no credit left for this key ({what}: HTTP {code}: {detail}); add credits at "
-                f"{self.provider.billing_url}. {keep}"
-            )
-        if code in RETRYABLE_STATUS:
-            raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
-        if code in (400, 422):
-            raise JobFailed(f"{name} rejected the input (HTTP {code}): {detail}")
-        raise JobFailed(f"{name} {what}: HTTP {code}: {detail}")
+        if reply.status >= 300:
+            text, error_code = error_detail(reply)
+            raise_for_status(self.provider, reply, what, self.redact(text), error_code)
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def raise_for_status(
+    provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None
+) -> None:
+    """Map a non-2xx answer onto the error tree, the same way for every provider (``detail``
+    is the provider's error text, already masked)."""
+    code = reply.status
+    if code < 300:
+        return
+    name, keep = provider.name, "Finished images are kept; run again to resume."
+    if code in (401, 403):
+        raise FatalRunError(
+            f"{name} refused the API key ({what}: HTTP {code}: {detail}); check {provider.key_env} "
+            f"({provider.keys_url}). {keep}"
+        )
+    if code == 402 or error_code in NO_CREDIT_CODES:
+        raise FatalRunError(
+            f"{name} has no credit left for this key ({what}: HTTP {code}: {detail}); add credits at "
+            f"{provider.billing_url}. {keep}"
+        )
+    if code in RETRYABLE_STATUS:
+        raise RetryableError(f"{name} {what}: HTTP {code}: {detail}", retry_after(reply.headers))
+    if code in (400, 422):
+        raise ItemFailed(f"{name} rejected the input (HTTP {code}): {detail}")
+    raise ItemFailed(f"{name} {what}: HTTP {code}: {detail}")
 
 
 def on_api_host(url: str, base_url: str, trusted_domain: str | None = None) -> bool:
@@ -177,7 +179,11 @@ def on_api_host(url: str, base_url: str, trusted_domain: str | None = None) -> b
     host = parts.hostname or ""
     if parts.scheme == base.scheme and host == base.hostname and parts.port == base.port:
         return True
-    return bool(trusted_domain) and parts.scheme == "https" and (host == trusted_domain or host.endswith(f".{trusted_domain}"))
+    return (
+        bool(trusted_domain)
+        and parts.scheme == "https"
+        and (host == trusted_domain or host.endswith(f".{trusted_domain}"))
+    )
 
 
 def error_detail(reply: Reply) -> tuple[str, str | None]:

@@ -1,4 +1,4 @@
-"""The HTTP session the generation backends share: aiohttp with per-request timeouts.
+"""The one HTTP stack of every provider (generation and judge): aiohttp with per-request timeouts.
 
 aiohttp, not httpx, because at 64+ requests in flight httpx costs ~0.8 ms of CPU per
 request against ~0.2 ms here (bench/generation.py), and a generated image takes four
@@ -7,11 +7,16 @@ requests (submit, status stream, result, download).
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any
 
 import aiohttp
+from yarl import URL
+
+from viewfinder.errors import RetryableError
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,9 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def new_session(timeout_s: float, connections: int, headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:
+def new_session(
+    timeout_s: float, connections: int, headers: Mapping[str, str] | None = None
+) -> aiohttp.ClientSession:
     """A session whose requests each time out after ``timeout_s`` (call inside the event loop)."""
     return aiohttp.ClientSession(
         headers=dict(headers or {}),
@@ -50,3 +57,27 @@ def _proxy_configured() -> bool:
 def stream_timeout(timeout_s: float) -> aiohttp.ClientTimeout:
     """For long-lived streams: no total limit, ``timeout_s`` to connect and between reads."""
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
+
+
+async def send(
+    session: aiohttp.ClientSession, method: str, url: str | URL, what: str, **kwargs: Any
+) -> Reply:
+    """One request read whole; a transport failure (reset, refused, timed out) is a
+    :class:`RetryableError` whose message names ``what`` and the kind of failure."""
+    try:
+        async with session.request(method, url, **kwargs) as response:
+            return Reply(response.status, response.headers, await response.read())
+    except TRANSPORT_ERRORS as exc:
+        kind = "timed out" if isinstance(exc, TimeoutError) else "connection failed"
+        raise RetryableError(f"{what} {kind} ({type(exc).__name__})") from None
+
+
+def json_object(reply: Reply, what: str) -> dict[str, Any]:
+    """The body as a JSON object; anything else (a cut-off body, say) is retried."""
+    try:
+        data = json.loads(reply.body)
+    except ValueError:
+        raise RetryableError(f"{what} answer is not valid JSON (truncated?)") from None
+    if not isinstance(data, dict):
+        raise RetryableError(f"{what} answer is not a JSON object")
+    return data

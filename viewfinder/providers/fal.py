@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,22 +21,43 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from viewfinder.errors import BadInput, FatalRunError
-from viewfinder.generate.backend import (
+from viewfinder.errors import (
+    BadInput,
+    ItemFailed,
+    RequestUnknown,
+    RetryableError,
+)
+from viewfinder.providers.api import error_detail, raise_for_status
+from viewfinder.providers.http import (
+    TRANSPORT_ERRORS,
+    Reply,
+    json_object,
+    new_session,
+    send,
+    stream_timeout,
+)
+from viewfinder.providers.keys import Masker, Provider
+from viewfinder.providers.pricing import Prices
+from viewfinder.providers.types import (
     BackendSettings,
     GenerationRequest,
     GenerationResult,
     ImageRef,
-    JobFailed,
-    RequestUnknown,
-    RetryableError,
     Submission,
 )
-from viewfinder.generate.http import TRANSPORT_ERRORS, Reply, new_session, stream_timeout
-from viewfinder.generate.retry import parse_retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+PROVIDER = Provider(
+    "fal",
+    "FAL_KEY",
+    "your fal.ai API key",
+    "VIEWFINDER_FAL_URL",
+    DEFAULT_QUEUE_URL,
+    "https://fal.ai/dashboard/keys",
+    "https://fal.ai/dashboard/billing",
+)
+PRICES = Prices(per_megapixel={"fal:fal-ai/flux/schnell": 0.003, "fal:fal-ai/flux-1/schnell": 0.003})
+
 ENDPOINT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
@@ -54,7 +74,9 @@ class FalBackend:
         base_url: str = DEFAULT_QUEUE_URL,
     ) -> None:
         if not ENDPOINT.match(endpoint):
-            raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
+            raise BadInput(
+                f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell"
+            )
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
         self._submit_url = URL(f"{self.base_url}/{endpoint}")  # parsed once, not per request
@@ -63,19 +85,14 @@ class FalBackend:
         self._origin = f"{origin.scheme}://{origin.netloc}/"
         self.settings = settings
         self.stream_status = True
-        self._secrets = [s for s in {key, *key.split(":")} if len(s) >= 4]
+        self.masker = Masker.of(key)
         self._headers = {"Authorization": f"Key {key}", "User-Agent": "viewfinder (fal queue)"}
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_env(cls, endpoint: str, settings: BackendSettings) -> "FalBackend":
-        key = os.environ.get("FAL_KEY", "").strip()
-        if not key:
-            raise BadInput(
-                f"model 'fal:{endpoint}': FAL_KEY is not set; export FAL_KEY=<your fal.ai API key> "
-                "(https://fal.ai/dashboard/keys), or use --dry-run to see the jobs without calling fal"
-            )
-        return cls(endpoint, key, settings, os.environ.get("VIEWFINDER_FAL_URL") or DEFAULT_QUEUE_URL)
+    def from_env(cls, endpoint: str, settings: BackendSettings) -> FalBackend:
+        key = PROVIDER.key_from_env(f"fal:{endpoint}")
+        return cls(endpoint, key, settings, PROVIDER.base_url_from_env())
 
     # -- the protocol -----------------------------------------------------------------------
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
@@ -105,7 +122,9 @@ class FalBackend:
         base = f"{self.base_url}/{'/'.join(self.endpoint.split('/')[:2])}/requests/{request_id}"
         defaults = {"status_url": f"{base}/status", "response_url": base, "cancel_url": f"{base}/cancel"}
         # Follow the URLs fal returns, but only on the queue's own origin: they get the key.
-        urls = {name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()}
+        urls = {
+            name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()
+        }
         return Submission(request_id=request_id, urls=urls)
 
     def _same_origin(self, url: Any) -> bool:
@@ -117,21 +136,19 @@ class FalBackend:
         status = await (self._stream(submission) if self.stream_status else self._poll(submission))
         if status.get("error"):
             kind = status.get("error_type") or "error"
-            raise JobFailed(self.redact(f"fal reported {kind}: {status['error']}"))
+            raise ItemFailed(self.redact(f"fal reported {kind}: {status['error']}"))
         output = await self._json("GET", submission.urls["response_url"], "result", unknown_is_gone=True)
         return self._result(output, status)
 
     async def cancel(self, submission: Submission) -> bool:
         try:
-            reply = await self._request("PUT", submission.urls["cancel_url"])
-        except TRANSPORT_ERRORS:
+            reply = await send(self.session, "PUT", submission.urls["cancel_url"], "fal cancel")
+        except RetryableError:
             return False
         return reply.ok
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.masker.mask(text)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -168,7 +185,9 @@ class FalBackend:
                         await response.read()
                         return await self._without_stream(submission)
                     if response.status != 200:
-                        self._raise_for_status(Reply(response.status, response.headers, await response.read()), "status stream")
+                        self._raise_for_status(
+                            Reply(response.status, response.headers, await response.read()), "status stream"
+                        )
                     async for line in response.content:
                         if line.startswith(b"data:"):
                             event = json.loads(line[5:])
@@ -193,43 +212,18 @@ class FalBackend:
         return status if status.get("status") == "COMPLETED" else await self._poll(submission)
 
     # -- HTTP plumbing ----------------------------------------------------------------------
-    async def _request(self, method: str, url: str | URL, **kwargs: Any) -> Reply:
-        async with self.session.request(method, url, **kwargs) as response:
-            return Reply(response.status, response.headers, await response.read())
-
     async def _json(
         self, method: str, url: str | URL, what: str, *, unknown_is_gone: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
-        try:
-            reply = await self._request(method, url, **kwargs)
-        except TRANSPORT_ERRORS as exc:
-            raise RetryableError(f"fal {what}: {type(exc).__name__}") from None
+        reply = await send(self.session, method, url, f"fal {what}", **kwargs)
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"fal no longer knows this request ({what} answered 404)")
         self._raise_for_status(reply, what)
-        try:
-            data = json.loads(reply.body)
-        except ValueError:
-            raise RetryableError(f"fal {what} answer is not valid JSON (truncated?)") from None
-        if not isinstance(data, dict):
-            raise RetryableError(f"fal {what} answer is not a JSON object")
-        return data
+        return json_object(reply, f"fal {what}")
 
     def _raise_for_status(self, reply: Reply, what: str) -> None:
-        code = reply.status
-        if code < 300:
-            return
-        detail = self.redact(_detail(reply))
-        if code in (401, 403):
-            raise FatalRunError(
-                f"fal refused the API key ({what}: HTTP {code}: {detail}); check FAL_KEY "
-                "(https://fal.ai/dashboard/keys). Finished images are kept; run again to resume."
-            )
-        if code in RETRYABLE_STATUS:
-            raise RetryableError(f"fal {what}: HTTP {code}: {detail}", parse_retry_after(reply.headers.get("Retry-After")))
-        if code == 422:
-            raise JobFailed(f"fal rejected the input (HTTP 422): {detail}")
-        raise JobFailed(f"fal {what}: HTTP {code}: {detail}")
+        if reply.status >= 300:
+            raise_for_status(PROVIDER, reply, what, self.redact(_detail(reply)))
 
     def _result(self, output: dict[str, Any], status: dict[str, Any]) -> GenerationResult:
         images = []
@@ -244,7 +238,7 @@ class FalBackend:
                     )
                 )
         if not images:
-            raise JobFailed(self.redact(f"fal returned no images: {json.dumps(output)[:300]}"))
+            raise ItemFailed(self.redact(f"fal returned no images: {json.dumps(output)[:300]}"))
         response = dict(output)
         if status.get("metrics"):
             response["metrics"] = status["metrics"]
@@ -252,22 +246,12 @@ class FalBackend:
 
 
 def _detail(reply: Reply) -> str:
-    """fal's error text: ``detail`` as a string or a list of validation errors."""
+    """fal's error text (``detail``: a string or FastAPI validation errors) and its ``error_type``."""
+    text, _ = error_detail(reply)
     try:
         body = json.loads(reply.body)
     except ValueError:
-        return reply.body[:300].decode("utf-8", "replace") or f"HTTP {reply.status}"
-    detail = body.get("detail") if isinstance(body, dict) else body
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                parts.append(f"{loc}: {item.get('msg', '')} ({item.get('type', '')})".strip())
-            else:
-                parts.append(str(item))
-        return "; ".join(parts)
-    text = str(detail) if detail is not None else json.dumps(body)[:300]
+        return text
     error_type = body.get("error_type") if isinstance(body, dict) else None
     return f"{text} ({error_type})" if error_type else text
 

@@ -1,0 +1,46 @@
+"""The budget guard: money held for requests in flight, so concurrent requests cannot
+together pass a spending limit (``--max-cost``).
+
+A request reserves its estimated price before it is sent; when it ends, the reservation is
+released (the store's ledger then holds what it really cost, or nothing when it failed). The
+guard asks ``spent()`` for the ledger's total at each reservation, so money recorded by an
+earlier run counts too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+TOLERANCE_USD = 1e-9  # float sums of prices must not refuse a request that fits exactly
+
+
+class BudgetGuard:
+    """Reserve, then release, the estimated cost of each request against ``limit`` USD."""
+
+    def __init__(self, limit: float | None, spent: Callable[[], float]) -> None:
+        self.limit = limit
+        self.spent = spent
+        self.reserved = 0.0
+        self.stopped = False  # once a request did not fit, no later one is tried
+
+    def total_with(self, estimate: float) -> float:
+        """What the run would have spent with ``estimate`` more on top of everything in flight."""
+        return self.spent() + self.reserved + estimate
+
+    def reserve(self, estimate: float) -> bool:
+        """Hold ``estimate`` USD unless that would pass the limit (then stop for good)."""
+        if self.stopped:
+            return False
+        if self.limit is not None and self.total_with(estimate) > self.limit + TOLERANCE_USD:
+            self.stopped = True
+            return False
+        self.reserved += estimate
+        return True
+
+    def hold(self, estimate: float) -> None:
+        """Hold money for a request already sent (resumed after a crash): it is spent either way."""
+        self.reserved += estimate
+
+    def release(self, estimate: float) -> None:
+        """The request ended: its real cost, if any, is in the ledger now."""
+        self.reserved -= estimate
