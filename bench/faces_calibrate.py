@@ -69,7 +69,7 @@ def mean_mesh(all_meshes: np.ndarray, frontal: np.ndarray) -> np.ndarray:
 
 def knots(raw: np.ndarray, label: np.ndarray) -> tuple[list[float], list[float]]:
     levels = sorted(set(label.tolist()))
-    return [float(raw[label == level].mean()) for level in levels], [float(level) for level in levels]
+    return [float(raw[label == level].mean()) for level in levels], [float(level) + 0.0 for level in levels]
 
 
 def main() -> None:

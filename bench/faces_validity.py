@@ -160,7 +160,7 @@ def figures(labels: list[Label], measured: list[dict[str, Any]]) -> dict[str, An
                 by_level[t].append(v)
             out[angle] = {"n": len(pairs), "mae": float(np.mean(np.abs(np.subtract(value, truth)))),
                           "spearman": spearman(truth, value),
-                          "mean_by_label": {f"{k:g}": float(np.mean(v)) for k, v in sorted(by_level.items())}}
+                          "mean_by_label": {f"{k + 0.0:g}": float(np.mean(v)) for k, v in sorted(by_level.items())}}
     for field, vocabulary in (("camera_angle", CAMERA_ANGLES), ("shot_size", SHOT_SIZES),
                               ("expression", EXPRESSIONS)):
         pairs = [(getattr(label, field), str(m.get(field, NO_FACE))) for label, m in zip(labels, measured)

@@ -1,5 +1,8 @@
 """Expression probabilities from a Hugging Face image classifier of face crops (optional).
 
+Set with ``[analysis] expression_model = "<hub id>"`` in place of the default offline model
+(:mod:`viewfinder.faces.expression`).
+
 Any ``AutoModelForImageClassification`` whose labels name facial expressions works, e.g.
 ``trpakov/vit-face-expression`` (angry, disgust, fear, happy, neutral, sad, surprise). Labels
 are mapped onto the canonical expressions with
@@ -23,6 +26,8 @@ FACE_CROP_SCALE = 1.25  # classifiers are trained on tight face crops
 
 class ExpressionClassifier:
     """A loaded image classifier and the map from its labels to canonical expressions."""
+
+    crop_scale = FACE_CROP_SCALE
 
     def __init__(self, model: Any, processor: Any, model_id: str, device: str = "cpu") -> None:
         self.model = model.to(device).eval()
@@ -62,7 +67,7 @@ class ExpressionClassifier:
         processor, model = load_model(
             "image classifier", model_id, "expression_model",
             (lambda: load(True)) if local_files_only else (lambda: cache_first(load)),
-            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the landmark estimate',
+            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the default offline model',
         )
         return cls(model, processor, model_id, pick_device())
 
@@ -96,6 +101,6 @@ def expression_labels(id2label: dict[Any, str], model_id: str) -> dict[int, str]
         raise BadInput(
             f"[analysis] expression_model = {model_id!r}: its labels {sorted(map(str, id2label.values()))} "
             f"name fewer than two facial expressions ({', '.join(EXPRESSIONS)}); choose a facial-expression "
-            "classifier or set expression_model = \"\""
+            "classifier or set expression_model = \"\" for the default offline model"
         )
     return mapped
