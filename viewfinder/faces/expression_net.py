@@ -30,7 +30,9 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pad(x: Array, kernel: tuple[int, int], stride: tuple[int, int], padding: str, value: float = 0.0) -> Array:
+def _pad(
+    x: Array, kernel: tuple[int, int], stride: tuple[int, int], padding: str, value: float = 0.0
+) -> Array:
     if padding == "valid":
         return x
     (top, bottom), (left, right) = (_same_padding(x.shape[i + 1], kernel[i], stride[i]) for i in (0, 1))
@@ -39,18 +41,32 @@ def _pad(x: Array, kernel: tuple[int, int], stride: tuple[int, int], padding: st
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
-def _windows(x: Array, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[list[tuple[int, int, Array]], int, int]:
+def _windows(
+    x: Array, kernel: tuple[int, int], stride: tuple[int, int]
+) -> tuple[list[tuple[int, int, Array]], int, int]:
     """Every (row, column, strided slice) of a k x k window over a padded tensor."""
     height = (x.shape[1] - kernel[0]) // stride[0] + 1
     width = (x.shape[2] - kernel[1]) // stride[1] + 1
     slices = [
-        (i, j, x[:, i:i + stride[0] * (height - 1) + 1:stride[0], j:j + stride[1] * (width - 1) + 1:stride[1], :])
-        for i in range(kernel[0]) for j in range(kernel[1])
+        (
+            i,
+            j,
+            x[
+                :,
+                i : i + stride[0] * (height - 1) + 1 : stride[0],
+                j : j + stride[1] * (width - 1) + 1 : stride[1],
+                :,
+            ],
+        )
+        for i in range(kernel[0])
+        for j in range(kernel[1])
     ]
     return slices, height, width
 
 
-def conv2d(x: Array, kernel: Array, stride: tuple[int, int], padding: str, bias: Array | None = None) -> Array:
+def conv2d(
+    x: Array, kernel: Array, stride: tuple[int, int], padding: str, bias: Array | None = None
+) -> Array:
     """A Keras Conv2D: ``kernel`` is kh x kw x C_in x C_out."""
     size = (kernel.shape[0], kernel.shape[1])
     slices, height, width = _windows(_pad(x, size, stride, padding), size, stride)
@@ -117,7 +133,9 @@ class KerasNet:
         with h5py.File(path, "r") as h5:
             raw = h5.attrs.get("model_config")
             if raw is None:
-                raise BadInput(f"{path}: no model_config in the HDF5 file; save the Keras model with its architecture")
+                raise BadInput(
+                    f"{path}: no model_config in the HDF5 file; save the Keras model with its architecture"
+                )
             config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
             group = h5["model_weights"] if "model_weights" in h5 else h5
             weights = {name: _layer_weights(group, name) for name in group.keys()}
@@ -145,11 +163,15 @@ def _layer(path: Path, layer: dict[str, Any], w: dict[str, Array]) -> Callable[.
     kind, cfg = layer["class_name"], layer["config"]
     if kind == "Conv2D":
         stride, padding, bias = tuple(cfg["strides"]), cfg["padding"], w.get("bias")
-        _refuse_unless(path, layer, cfg.get("activation", "linear") == "linear" and tuple(cfg["dilation_rate"]) == (1, 1))
+        _refuse_unless(
+            path, layer, cfg.get("activation", "linear") == "linear" and tuple(cfg["dilation_rate"]) == (1, 1)
+        )
         return lambda x: conv2d(x, w["kernel"], stride, padding, bias)  # type: ignore[arg-type]
     if kind == "SeparableConv2D":
         stride, padding, bias = tuple(cfg["strides"]), cfg["padding"], w.get("bias")
-        _refuse_unless(path, layer, cfg.get("depth_multiplier", 1) == 1 and cfg.get("activation", "linear") == "linear")
+        _refuse_unless(
+            path, layer, cfg.get("depth_multiplier", 1) == 1 and cfg.get("activation", "linear") == "linear"
+        )
         pointwise = w["pointwise_kernel"][0, 0]
         return lambda x: _add_bias(depthwise2d(x, w["depthwise_kernel"], stride, padding) @ pointwise, bias)
     if kind == "BatchNormalization":
@@ -178,5 +200,7 @@ def _add_bias(x: Array, bias: Array | None) -> Array:
 
 def _refuse_unless(path: Path, layer: dict[str, Any], supported: bool) -> None:
     if not supported:
-        raise BadInput(f"{path}: layer {layer['name']!r} ({layer['class_name']}) uses settings this NumPy reader "
-                       "does not run (activation, dilation or depth multiplier)")
+        raise BadInput(
+            f"{path}: layer {layer['name']!r} ({layer['class_name']}) uses settings this NumPy reader "
+            "does not run (activation, dilation or depth multiplier)"
+        )

@@ -70,7 +70,10 @@ def face_model() -> FaceModel:
     text = resources.files("viewfinder.faces").joinpath("data", "face_model.json").read_text(encoding="utf-8")
     raw = json.loads(text)
     calibration = {
-        angle: (np.asarray(raw["calibration"][angle]["raw"], float), np.asarray(raw["calibration"][angle]["degrees"], float))
+        angle: (
+            np.asarray(raw["calibration"][angle]["raw"], float),
+            np.asarray(raw["calibration"][angle]["degrees"], float),
+        )
         for angle in ("yaw", "pitch")
     }
     return FaceModel(np.asarray(raw["mesh"], dtype=np.float64), calibration)
