@@ -97,7 +97,8 @@ class FacesAnalyzer(Analyzer):
         # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
         self._local = threading.local()
         self._finders: list[FaceFinder] = []
-        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="faces")
+        self._workers = workers or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="faces")
 
     @classmethod
     def from_settings(cls, analysis: Analysis, workers: int | None = None) -> FacesAnalyzer:
@@ -137,7 +138,7 @@ class FacesAnalyzer(Analyzer):
             if crop is not None:
                 pending.append((item.image_id, crop))
         if pending:
-            probabilities = self.classifier.predict([crop for _, crop in pending])
+            probabilities = self._predict([crop for _, crop in pending])
             for (image_id, _), probs in zip(pending, probabilities, strict=True):
                 result.measurements.extend(expression_measurements(image_id, probs, self.classifier.method))
         return result
@@ -156,6 +157,15 @@ class FacesAnalyzer(Analyzer):
         if scan.main is not None:
             crop, _, _ = face_crop(rgb, scan.main, self.classifier.crop_scale, self.classifier.input_side)
         return measure(item.image_id, scan, factor), crop
+
+    def _predict(self, crops: list[np.ndarray]) -> list[dict[str, float]]:
+        """Expression probabilities of the crops; the NumPy model in one chunk per thread (its
+        array operations release the GIL), a hub classifier in one batch (torch has its own threads)."""
+        if not isinstance(self.classifier, FerClassifier) or self._workers == 1:
+            return self.classifier.predict(crops)
+        step = -(-len(crops) // self._workers)
+        chunks = [crops[i : i + step] for i in range(0, len(crops), step)]
+        return [row for rows in self._pool.map(self.classifier.predict, chunks) for row in rows]
 
     def _say_notes(self, context: AnalysisContext) -> None:
         """The fallback warning, and that the model has no contempt where the study counts it."""
