@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from viewfinder.faces.analyzer import read_rgb  # noqa: E402
 from viewfinder.faces.detect import FaceFinder  # noqa: E402
-from viewfinder.faces.pose import MESH_POINTS, fit_rotation, normalise, raw_head_pose  # noqa: E402
+from viewfinder.faces.camera import camera_angle  # noqa: E402
+from viewfinder.faces.pose import MESH_POINTS, fit_rotation, normalise, raw_head_pose, through_knots  # noqa: E402
 
 OUT = ROOT / "viewfinder" / "faces" / "data" / "face_model.json"
 ROUNDS = 5
@@ -92,13 +93,17 @@ def main() -> None:
                 f"{name}: the mean raw angles {values} do not rise with the labels; no calibration"
             )
         calibration[name] = {"raw": [round(v, 3) for v in values], "degrees": degrees}
-        errors = []  # leave one person out: knots from the others, error on the one left out
+        errors, right = [], []  # leave one person out: knots from the others, error on the one left out
         for who in sorted(set(person.tolist())):
             rest = person != who
-            k, d = knots(raw[rest, column], label[rest])
-            errors.append(np.abs(np.interp(raw[~rest, column], k, d) - label[~rest]))
+            k, d = (np.asarray(x) for x in knots(raw[rest, column], label[rest]))
+            said = np.array([through_knots(r, k, d) for r in raw[~rest, column]])
+            errors.append(np.abs(said - label[~rest]))
+            right += [camera_angle(s) == camera_angle(t) for s, t in zip(said, label[~rest], strict=True)]
+        accuracy = f"; camera-angle accuracy {np.mean(right):.3f}" if name == "pitch" else ""
         print(
             f"{name}: knots {calibration[name]}; leave-one-person-out MAE {np.concatenate(errors).mean():.2f} degrees"
+            f"{accuracy}"
         )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(

@@ -106,6 +106,11 @@ def raw_head_pose(landmarks: np.ndarray, model: np.ndarray | None = None) -> Hea
 def calibrate(angle: str, raw_deg: float) -> float:
     """A raw ``yaw`` or ``pitch`` through its piecewise-linear calibration (see the module)."""
     knots, degrees = face_model().calibration[angle]
+    return through_knots(raw_deg, knots, degrees)
+
+
+def through_knots(raw_deg: float, knots: np.ndarray, degrees: np.ndarray) -> float:
+    """Piecewise-linear through (``knots``, ``degrees``), slope one beyond the ends, clipped to +-90."""
     if raw_deg < knots[0]:
         value = degrees[0] + (raw_deg - knots[0])
     elif raw_deg > knots[-1]:
