@@ -209,7 +209,13 @@ def face_crop(
     y0 = box.y + box.height / 2 - side / 2
     factor = out_side / side
     affine = np.array([[factor, 0.0, -x0 * factor], [0.0, factor, -y0 * factor]])
-    if factor < 0.5:  # warpAffine has no area filter: shrink first, then warp
+    if factor < 0.5:  # warpAffine has no area filter: cut out the crop's region, shrink it, then warp
+        height, width = rgb.shape[:2]
+        left, top = max(int(x0), 0), max(int(y0), 0)
+        right, bottom = min(int(np.ceil(x0 + side)), width), min(int(np.ceil(y0 + side)), height)
+        if right - left >= 2 and bottom - top >= 2:
+            rgb = rgb[top:bottom, left:right]
+            affine[:, 2] += factor * np.array([left, top])
         step = 2.0 * factor
         rgb = cv2.resize(rgb, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
         affine[:, :2] /= step
