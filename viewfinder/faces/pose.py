@@ -16,7 +16,10 @@ about 30 degrees), so yaw and pitch are mapped through a monotone piecewise-line
 calibration whose knots are the mean raw angle at each labelled angle of the dev set
 (:func:`calibrate`). Beyond the end knots (yaw +-45, pitch +-60, the dev set's range) there
 are no labels, so each further raw degree counts one degree (clipped to +-90). Roll has no
-labels and is reported as fitted.
+labels and is reported as fitted. Near zero the pitch calibration about doubles a raw angle
+(raw +7.2 -> 15, -6.1 -> -15): a portrait whose head is bowed 8 degrees reads about 17, high-
+angle. Re-drawing a face as if its own mesh were turned by -30..30 degrees moves the raw pitch
+by about as much (astronaut: -29, -19, -10, 7, 15, 26 for -30, -20, -10, 10, 20, 30).
 
 Sign convention (image axes as displayed: x right, y down):
 
