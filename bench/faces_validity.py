@@ -143,10 +143,7 @@ def measure(labels: list[Label], expression_model: str, workers: int | None) -> 
     missing = [label.path for label in labels if not label.path.is_file()]
     if missing:
         raise BadInput(f"{missing[0]}: no such photo ({len(missing)} missing); check the labels' file column")
-    analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=expression_model))
-    if workers:
-        analyzer.close()
-        analyzer = FacesAnalyzer(analyzer.classifier, workers=workers)
+    analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=expression_model), workers=workers)
     items = [ImageItem(i, label.path, "", "", None, "", {}) for i, label in enumerate(labels)]
     out: list[dict[str, Any]] = [{} for _ in items]
     try:
