@@ -187,3 +187,18 @@ def test_an_unavailable_hub_model_falls_back_to_the_default_with_a_warning(
     assert values["faces.expression_method"] == "model:fer2013-mini-xception"
     assert values["faces.expression"] == "happiness"
     assert "viewfinder models fetch --model nobody/no-such-expression-model" in console.file.getvalue()
+
+
+def test_a_hub_model_without_transformers_installed_falls_back_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mediapipe")
+    from viewfinder.faces.analyzer import FacesAnalyzer
+    from viewfinder.study.schema import Analysis
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a)
+    )
+    with pytest.warns(UserWarning, match=r"needs transformers and torch: pip install 'viewfinder\[local\]'"):
+        analyzer = FacesAnalyzer.from_settings(Analysis(expression_model="someone/vit-face-expression"))
+    assert isinstance(analyzer.classifier, FerClassifier)
+    analyzer.close()

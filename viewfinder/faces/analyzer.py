@@ -44,8 +44,9 @@ CANNOT_TELL = ("it is the camera's direction relative to the head, so a head bow
 
 SPECS: list[MeasurementSpec] = [
     MeasurementSpec("face_count", "faces", "none",
-                    "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image, or "
-                    "when it finds none on 3 x 3 tiles (faces down to about 3% of the image height)"),
+                    "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image; "
+                    "when it finds none, by the short-range one (large faces), then on 3 x 3 tiles (faces down "
+                    "to about 3% of the image height)"),
     MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", "none", "box of the main (largest) face"),
     MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", "none",
                     "every detected face, largest first, with the detector's score (0-1)"),
@@ -103,18 +104,21 @@ class FacesAnalyzer(Analyzer):
     @classmethod
     def from_settings(cls, analysis: Analysis, workers: int | None = None) -> FacesAnalyzer:
         """The default expression model when ``expression_model`` is empty, else that hub
-        classifier; one that is neither cached nor downloadable (or lacks transformers) falls
-        back to the default with a warning. A bad local path stays an error."""
-        from viewfinder.analyze.models import ModelUnavailable, is_local
+        classifier. One that is neither cached nor downloadable, or needs transformers where it
+        is not installed, falls back to the default with a warning; a bad local path or a
+        classifier without expression labels stays an error (BadInput)."""
+        import importlib.util
+
+        from viewfinder.analyze.models import ModelUnavailable
 
         model_id = analysis.expression_model.strip()
         if not model_id:
             return cls(workers=workers)
         try:
+            if importlib.util.find_spec("transformers") is None:
+                raise ModelUnavailable("it needs transformers and torch: pip install 'viewfinder[local]'")
             return cls(ExpressionClassifier.from_pretrained(model_id), workers=workers)
-        except (ModelUnavailable, BadInput) as exc:
-            if isinstance(exc, BadInput) and (is_local(model_id) or model_id.startswith((".", "/", "~"))):
-                raise
+        except ModelUnavailable as exc:
             note = (f"faces: [analysis] expression_model = {model_id!r} is not available ({exc}); "
                     f"using the default expression model {FerClassifier.model_id} instead")
             warnings.warn(note, stacklevel=2)
