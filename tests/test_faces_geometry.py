@@ -1,4 +1,4 @@
-"""Faces: camera rules, solvePnP head pose on projected heads, the landmark expression map."""
+"""Faces: camera rules, and the mesh head-pose fit on the mean mesh turned by known angles."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from viewfinder.faces.camera import camera_angle, shot_size
-from viewfinder.faces.pose import HEAD_MODEL_MM, PITCH_ZERO_DEG, POSE_LANDMARKS, head_pose, pose_from_rotation
-from viewfinder.study.vocabulary import CAMERA_ANGLES, EXPRESSIONS, SHOT_SIZES
+from viewfinder.faces.pose import (
+    HeadPose,
+    calibrate,
+    face_model,
+    head_pose,
+    pose_from_rotation,
+    raw_head_pose,
+    rotation_from_pose,
+)
+from viewfinder.study.vocabulary import CAMERA_ANGLES, SHOT_SIZES
 
 
 # -- camera angle and shot size rules ---------------------------------------------------------
@@ -49,59 +57,79 @@ def test_shot_size_from_face_height(ratio: float, expected: str) -> None:
     assert expected in SHOT_SIZES
 
 
-# -- head pose: project the generic head with a known rotation, read it back ------------------
-SIZE = (1024, 1024)
+# -- head pose: the mean mesh turned by a known rotation, read back ----------------------------
+def _turned_mesh(yaw: float, pitch: float, roll: float, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """478 x 3 landmarks: the shipped mean mesh turned by the pose, scaled to pixels and moved
+    into a 1024-pixel image, with Gaussian noise of ``noise`` pixels (the iris points copy the eyes)."""
+    mesh = face_model().mesh @ rotation_from_pose(HeadPose(yaw, pitch, roll)).T
+    points = mesh * 120.0 + np.array([512.0, 400.0, 0.0])
+    points += np.random.default_rng(seed).normal(0.0, noise, points.shape)
+    return np.vstack([points, points[[33, 133, 159, 145, 0, 263, 362, 386, 374, 1]]])
 
 
-def _projected_landmarks(rvec: tuple[float, float, float], distance: float = 500.0) -> np.ndarray:
-    """478 x 3 landmarks whose pose points are the generic head turned by ``rvec`` about its
-    centroid, ``distance`` in front of a pinhole camera (principal point (512, 400))."""
-    rotation, _ = cv2.Rodrigues(np.array(rvec, float))
-    centred = HEAD_MODEL_MM - HEAD_MODEL_MM.mean(axis=0)
-    in_camera = centred @ rotation.T + np.array([0.0, 0.0, distance])
-    focal = float(max(SIZE))
-    landmarks = np.zeros((478, 3))
-    landmarks[list(POSE_LANDMARKS), 0] = 512.0 + focal * in_camera[:, 0] / in_camera[:, 2]
-    landmarks[list(POSE_LANDMARKS), 1] = 400.0 + focal * in_camera[:, 1] / in_camera[:, 2]
-    return landmarks
+@pytest.mark.parametrize(
+    "angles", [(0.0, 0.0, 0.0), (30.0, 0.0, 0.0), (-40.0, 10.0, 0.0), (0.0, 25.0, 0.0), (0.0, -35.0, 5.0),
+               (20.0, -15.0, -30.0), (-10.0, 40.0, 12.0)])
+def test_the_fit_recovers_the_rotation_of_a_turned_mean_mesh(angles: tuple[float, float, float]) -> None:
+    exact = raw_head_pose(_turned_mesh(*angles))
+    assert (exact.yaw, exact.pitch, exact.roll) == pytest.approx(angles, abs=1e-6)
+    # Mesh noise of 1.5 pixels on a face 240 pixels high moves the angles by well under a degree.
+    noisy = raw_head_pose(_turned_mesh(*angles, noise=1.5, seed=7))
+    assert (noisy.yaw, noisy.pitch, noisy.roll) == pytest.approx(angles, abs=1.0)
 
 
-def _axis_angle(axis: str, degrees: float) -> tuple[float, float, float]:
-    radians = math.radians(degrees)
-    return {"x": (radians, 0.0, 0.0), "y": (0.0, radians, 0.0), "z": (0.0, 0.0, radians)}[axis]
-
-
-def test_frontal_projected_head_reads_zero_yaw_and_roll_and_the_documented_pitch_zero() -> None:
-    pose = head_pose(_projected_landmarks((0.0, 0.0, 0.0)), SIZE)
-    assert pose is not None
-    assert abs(pose.yaw) < 0.5 and abs(pose.roll) < 0.5
-    assert pose.pitch == pytest.approx(-PITCH_ZERO_DEG, abs=0.5)
+def test_the_mean_mesh_is_a_frontal_face_in_image_axes() -> None:
+    mesh = face_model().mesh
+    assert mesh.shape == (468, 3)
+    assert np.allclose(mesh.mean(axis=0), 0.0, atol=1e-3)
+    assert mesh[263, 0] > mesh[33, 0]  # the outer eye corner 263 is on the image's right
+    assert mesh[152, 1] > mesh[1, 1] > mesh[10, 1]  # forehead, nose tip, chin from the top down
+    assert mesh[1, 2] < mesh[:, 2].mean() - 0.3  # the nose tip is nearest the viewer (z away)
+    assert abs(mesh[1, 0]) < 0.02  # left-right symmetric: the nose tip on the centre line
 
 
 @pytest.mark.parametrize("degrees", [-40.0, -20.0, 10.0, 30.0])
-def test_rotation_about_the_vertical_axis_is_yaw_with_the_nose_towards_the_image_right_positive(degrees: float) -> None:
-    # Rotating the head by -theta about the camera's y axis (y down) swings the nose to +x.
-    pose = head_pose(_projected_landmarks(_axis_angle("y", -degrees)), SIZE)
-    assert pose.yaw == pytest.approx(degrees, abs=1.0)
-    assert abs(pose.roll) < 1.0
-    assert pose.pitch + PITCH_ZERO_DEG == pytest.approx(0.0, abs=1.0)
+def test_yaw_is_positive_with_the_nose_towards_the_image_right(degrees: float) -> None:
+    mesh = _turned_mesh(degrees, 0.0, 0.0)
+    assert np.sign(mesh[1, 0] - 512.0) == np.sign(degrees)  # the nose tip moved to that side
+    assert raw_head_pose(mesh).yaw == pytest.approx(degrees, abs=1e-6)
 
 
 @pytest.mark.parametrize("degrees", [-40.0, -15.0, 20.0, 35.0])
 def test_pitch_is_positive_when_the_face_is_seen_from_above(degrees: float) -> None:
-    # A positive turn about the camera's x axis (y down, z away) tips the chin away and the
-    # nose down in the picture: the view a camera above the face has.
-    pose = head_pose(_projected_landmarks(_axis_angle("x", degrees)), SIZE)
-    assert pose.pitch + PITCH_ZERO_DEG == pytest.approx(degrees, abs=1.0)
-    assert abs(pose.yaw) < 1.0 and abs(pose.roll) < 1.0
+    # Seen from above, the nose tip drops towards the mouth in the picture.
+    base, mesh = _turned_mesh(0.0, 0.0, 0.0), _turned_mesh(0.0, degrees, 0.0)
+    assert np.sign((mesh[1, 1] - mesh[10, 1]) - (base[1, 1] - base[10, 1])) == np.sign(degrees)
+    pose = head_pose(mesh)
+    assert pose is not None and np.sign(pose.pitch - head_pose(base).pitch) == np.sign(degrees)
 
 
 @pytest.mark.parametrize("degrees", [-30.0, -5.0, 12.0, 45.0])
 def test_roll_is_positive_counter_clockwise_in_the_picture(degrees: float) -> None:
-    # With y pointing down, a counter-clockwise turn on screen is a negative angle about z.
-    pose = head_pose(_projected_landmarks(_axis_angle("z", -degrees)), SIZE)
-    assert pose.roll == pytest.approx(degrees, abs=1.0)
-    assert abs(pose.yaw) < 1.0
+    mesh = _turned_mesh(0.0, 0.0, degrees)
+    assert np.sign(mesh[33, 1] - mesh[263, 1]) == np.sign(degrees)  # the eye on the image's right is higher
+    assert head_pose(mesh).roll == pytest.approx(degrees, abs=1e-6)
+
+
+def test_the_calibration_maps_its_knots_and_extends_with_slope_one() -> None:
+    for angle in ("yaw", "pitch"):
+        knots, degrees = face_model().calibration[angle]
+        assert np.all(np.diff(knots) > 0) and np.all(np.diff(degrees) > 0)
+        assert [calibrate(angle, k) for k in knots] == pytest.approx(list(degrees))
+        assert calibrate(angle, knots[-1] + 7.0) == pytest.approx(degrees[-1] + 7.0)
+        assert calibrate(angle, knots[0] - 3.0) == pytest.approx(degrees[0] - 3.0)
+        assert calibrate(angle, 500.0) == 90.0 and calibrate(angle, -500.0) == -90.0
+    # The zero point: a head turned by the frontal photos' raw angles reads straight on.
+    zero = {angle: float(np.interp(0.0, face_model().calibration[angle][1], face_model().calibration[angle][0]))
+            for angle in ("yaw", "pitch")}
+    pose = head_pose(_turned_mesh(zero["yaw"], zero["pitch"], 0.0))
+    assert pose is not None and (pose.yaw, pose.pitch) == pytest.approx((0.0, 0.0), abs=1e-6)
+
+
+def test_a_degenerate_mesh_has_no_pose() -> None:
+    assert head_pose(np.zeros((478, 3))) is None
+    assert head_pose(np.full((478, 3), np.nan)) is None
+    assert head_pose(np.ones((100, 3))) is None
 
 
 def test_pose_from_rotation_matches_the_axes() -> None:
@@ -109,93 +137,6 @@ def test_pose_from_rotation_matches_the_axes() -> None:
     assert (identity.yaw, identity.pitch, identity.roll) == pytest.approx((0.0, 0.0, 0.0))
     rotation, _ = cv2.Rodrigues(np.array([0.0, math.radians(-25.0), 0.0]))
     assert pose_from_rotation(rotation).yaw == pytest.approx(25.0)
-
-
-# -- the landmark expression estimate on edited meshes -------------------------------------------
-@pytest.fixture(scope="module")
-def astronaut_scan():
-    """MediaPipe's scan of scikit-image's astronaut (a smiling portrait)."""
-    pytest.importorskip("mediapipe")
-    from skimage import data
-
-    from viewfinder.faces.detect import FaceFinder
-
-    finder = FaceFinder()
-    try:
-        yield finder.scan(data.astronaut())
-    finally:
-        finder.close()
-
-
-@pytest.fixture(scope="module")
-def neutral_mesh(astronaut_scan) -> np.ndarray:
-    """The astronaut's mesh with the smile removed: corners level with the lips, neutral width."""
-    from viewfinder.faces.expression import EYE_OUTER, MOUTH_CORNERS
-
-    mesh = astronaut_scan.landmarks.copy()
-    lips_y = (mesh[13, 1] + mesh[14, 1]) / 2
-    centre_x = (mesh[61, 0] + mesh[291, 0]) / 2
-    eye_width = np.linalg.norm(mesh[EYE_OUTER[1], :2] - mesh[EYE_OUTER[0], :2])
-    for index, side in zip(MOUTH_CORNERS, (-1, 1)):
-        mesh[index, :2] = (centre_x + side * 0.25 * eye_width, lips_y)
-    mesh[14, 1] = mesh[13, 1]  # lips closed
-    return mesh
-
-
-def _face_height(mesh: np.ndarray) -> float:
-    return float(np.linalg.norm(mesh[152, :2] - mesh[10, :2]))
-
-
-def _top(mesh: np.ndarray) -> str:
-    from viewfinder.faces.expression import landmark_expression
-
-    probabilities = landmark_expression(mesh)
-    assert set(probabilities) == set(EXPRESSIONS)
-    assert sum(probabilities.values()) == pytest.approx(1.0)
-    return max(probabilities, key=probabilities.get)
-
-
-def test_the_smiling_astronaut_mesh_reads_happiness_and_without_the_smile_neutral(astronaut_scan, neutral_mesh) -> None:
-    assert _top(astronaut_scan.landmarks) == "happiness"
-    assert _top(neutral_mesh) == "neutral"
-
-
-def test_lowered_mouth_corners_read_sadness(neutral_mesh) -> None:
-    mesh = neutral_mesh.copy()
-    mesh[[61, 291], 1] += 0.06 * _face_height(mesh)
-    assert _top(mesh) == "sadness"
-
-
-def test_open_mouth_and_raised_brows_read_surprise(neutral_mesh) -> None:
-    mesh = neutral_mesh.copy()
-    height = _face_height(mesh)
-    mesh[14, 1] += 0.12 * height
-    mesh[[105, 334], 1] -= 0.05 * height
-    assert _top(mesh) == "surprise"
-
-
-def test_lowered_squeezed_brows_read_anger(neutral_mesh) -> None:
-    mesh = neutral_mesh.copy()
-    height = _face_height(mesh)
-    mesh[[105, 334], 1] += 0.04 * height
-    centre = (mesh[55, 0] + mesh[285, 0]) / 2
-    mesh[[55, 285], 0] = centre + (mesh[[55, 285], 0] - centre) * 0.6
-    assert _top(mesh) == "anger"
-
-
-def test_one_raised_mouth_corner_reads_contempt(neutral_mesh) -> None:
-    mesh = neutral_mesh.copy()
-    mesh[291, 1] -= 0.04 * _face_height(mesh)
-    assert _top(mesh) == "contempt"
-
-
-def test_a_lopsided_mouth_on_a_turned_face_is_not_contempt(neutral_mesh) -> None:
-    mesh = neutral_mesh.copy()
-    mesh[291, 1] -= 0.04 * _face_height(mesh)
-    # Foreshorten the eye on the image's right, as a head turned away from the camera does.
-    inner, outer = mesh[362, 0], mesh[263, 0]
-    mesh[263, 0] = inner + 0.5 * (outer - inner)
-    assert _top(mesh) != "contempt"
 
 
 def test_without_mediapipe_the_analyzer_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,12 +153,5 @@ def test_without_mediapipe_the_analyzer_names_the_extra_to_install(monkeypatch: 
 
 @pytest.mark.parametrize("angles", [(0.0, 0.0, 0.0), (20.0, -10.0, 5.0), (-35.0, 25.0, -40.0)])
 def test_rotation_from_pose_inverts_pose_from_rotation(angles: tuple[float, float, float]) -> None:
-    from viewfinder.faces.pose import HeadPose, frontalize, rotation_from_pose
-
-    pose = HeadPose(*angles)
-    back = pose_from_rotation(rotation_from_pose(pose))
+    back = pose_from_rotation(rotation_from_pose(HeadPose(*angles)))
     assert (back.yaw, back.pitch, back.roll) == pytest.approx(angles, abs=1e-9)
-    # A head turned by the pose and frontalized again is the original head.
-    head = HEAD_MODEL_MM - HEAD_MODEL_MM.mean(axis=0)
-    turned = head @ rotation_from_pose(pose).T
-    assert frontalize(turned, pose) == pytest.approx(head, abs=1e-9)

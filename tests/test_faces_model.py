@@ -70,7 +70,7 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
 
     folder = build_tiny_expression_classifier(tmp_path / "clf", FER_LABELS, favour="sad")
     analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=str(folder)))
-    assert analyzer.version == f"1+{folder}"
+    assert analyzer.version == f"2+{folder}"
     analyzer.close()
     run_dir = image_run([data.astronaut(), data.coffee()],
                         analysis={"analyzers": ["faces"], "expression_model": str(folder)})
@@ -80,11 +80,11 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
         assert summary.failed == 0
         face, cup = (store.measurement_table()[row.id] for row in store.images())
     # The tiny model says "sad" whatever it sees, so the smiling astronaut reads sadness here:
-    # the classifier, not the landmark estimate, made these numbers.
+    # the hub classifier, not the default model, made these numbers.
     assert face["faces.expression"] == "sadness"
     assert face["faces.expression_method"] == f"model:{folder}"
     assert "faces.expr_contempt" not in face
-    assert face["faces.camera_angle"] == "eye-level"
+    assert face["faces.camera_angle"] == "high-angle"  # her head is bowed a little
     assert cup["faces.expression"] == "no face" and "faces.expression_method" not in cup
 
 
@@ -92,7 +92,7 @@ def test_models_fetch_includes_the_expression_model_when_one_is_set(tmp_path: Pa
     from viewfinder.analyze.models import required_models
 
     base = Analysis(clip_model="some/clip", aesthetic_model="none")
-    assert required_models(base) == ["some/clip"]  # empty expression_model: landmarks, nothing to fetch
+    assert required_models(base) == ["some/clip"]  # empty expression_model: the shipped default, nothing to fetch
     assert required_models(base.model_copy(update={"expression_model": "trpakov/vit-face-expression"})) == [
         "some/clip", "trpakov/vit-face-expression"]
     assert required_models(base.model_copy(update={"expression_model": str(tmp_path)})) == ["some/clip"]

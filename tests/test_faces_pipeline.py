@@ -27,7 +27,7 @@ analyzers = ["faces"]
 
 [[emotions]]
 name = "Joy"
-expressions = ["happiness"]
+expressions = ["happiness", "contempt"]
 
 [[emotions.cases]]
 variant = "Beaming"
@@ -48,9 +48,11 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
     finder = FaceFinder()
     mesh = finder.scan(astronaut).landmarks
     finder.close()
-    # The "model" draws the smiling astronaut from where the prompt puts the camera.
-    pictures = {"eye-level": astronaut, "high-angle": _rerender_turned(astronaut, mesh, _turn("x", 30)),
-                "low-angle": _rerender_turned(astronaut, mesh, _turn("x", -25))}
+    # The "model" draws the smiling astronaut from where the prompt puts the camera. Her head
+    # is bowed a little (pitch about 25 after calibration), so she reads high-angle as she is;
+    # raising her face 12 degrees brings it level, 30 puts the camera below.
+    pictures = {"eye-level": _rerender_turned(astronaut, mesh, _turn("x", -12)), "high-angle": astronaut,
+                "low-angle": _rerender_turned(astronaut, mesh, _turn("x", -30))}
 
     def portrait(arguments: dict, ctx) -> dict:
         camera = arguments["prompt"].split(";")[2].strip()
@@ -79,4 +81,10 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
     assert seen["high-angle"]["faces.pitch"] > 15 > seen["eye-level"]["faces.pitch"] > -15 > seen["low-angle"]["faces.pitch"]
     post = (run_dir / "report" / "post.md").read_text(encoding="utf-8")
     assert "Camera angle (faces analyzer)" in post and "Emotion (faces analyzer)" in post
+    # The methods say what the face angle cannot tell apart, and that the model has no contempt.
+    assert "- Faces analyzer, camera angle: from head pitch" in post
+    assert "a head bowed at eye level reads like a camera above" in post
+    assert "has no contempt class, so for Joy only the study's other expressions can match" in post
+    html = (run_dir / "report" / "index.html").read_text(encoding="utf-8")
+    assert "has no contempt class, so for Joy only the study's other expressions can match" in html
     assert np.isfinite([values["faces.yaw"] for values in seen.values()]).all()

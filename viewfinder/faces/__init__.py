@@ -2,7 +2,9 @@
 
 A second, geometric measurement of emotion and camera angle next to the VLM judge's word:
 :mod:`~viewfinder.faces.detect` (MediaPipe detection + mesh), :mod:`~viewfinder.faces.pose`
-(solvePnP head pose), :mod:`~viewfinder.faces.expression` (landmark heuristic),
+(head pose from a Procrustes fit of the whole mesh, calibrated on real photographs),
+:mod:`~viewfinder.faces.expression` (the default FER2013 mini-Xception, offline) run by
+:mod:`~viewfinder.faces.expression_net` (Keras HDF5 in NumPy) and
 :mod:`~viewfinder.faces.camera` (angle and shot size rules): a library that the ``faces``
 analyzer (:mod:`viewfinder.analyze.analyzers.faces`) uses. The optional hub classifier of
 face crops loads models, so it lives beside the analyzers

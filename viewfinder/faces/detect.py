@@ -2,7 +2,11 @@
 
 mediapipe 0.10.21 (the ``[faces]`` extra) ships both TFLite models in its wheel, so nothing
 is downloaded. For speed the detector runs on a copy whose longer side is ``DETECT_SIDE``
-pixels (its model reads 192 x 192 anyway); when that finds nothing it looks again in a 3 x 3
+pixels (its model reads 192 x 192 anyway); when that finds nothing, MediaPipe's short-range
+detector (trained on faces within about 2 m, which fill much of the frame) looks at the whole
+image: on the real head-pose photographs of ``../shared/data/headpose-dev`` the full-range
+model alone missed 93 of 784 faces (most of them turned up or down by 30-60 degrees), the
+short-range one none. When both find nothing it looks again in a 3 x 3
 grid of overlapping tiles (``TILE_SHARE`` of each side), which finds faces down to about 3%
 of the image height (the whole-image pass misses faces under about 10%), and merges the
 tiles' boxes (IoU > ``MERGE_IOU``). So in a group shot with one large face, much smaller
@@ -15,9 +19,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,7 +52,7 @@ class FaceBox:
     def area(self) -> float:
         return self.width * self.height
 
-    def iou(self, other: "FaceBox") -> float:
+    def iou(self, other: FaceBox) -> float:
         """Intersection over union of two boxes."""
         width = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
         height = min(self.y + self.height, other.y + other.height) - max(self.y, other.y)
@@ -115,6 +120,9 @@ class FaceFinder:
             self._detector = face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=MIN_DETECTION_CONFIDENCE
             )
+            self._near_detector = face_detection.FaceDetection(
+                model_selection=0, min_detection_confidence=MIN_DETECTION_CONFIDENCE
+            )
             self._mesh = face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
             )
@@ -131,6 +139,8 @@ class FaceFinder:
         """Find the faces in an RGB uint8 image (H x W x 3)."""
         height, width = rgb.shape[:2]
         faces = self._detect(rgb, 0, 0)
+        if not faces:
+            faces = self._detect(rgb, 0, 0, self._near_detector)
         if not faces:
             tile_w, tile_h = round(width * TILE_SHARE), round(height * TILE_SHARE)
             for top in TILE_STARTS:
@@ -151,19 +161,21 @@ class FaceFinder:
         points[:, 1] += origin[1]
         return FaceScan((width, height), tuple(faces), points)
 
-    def _detect(self, region: np.ndarray, x0: int, y0: int) -> list[FaceBox]:
-        """Faces in ``region`` (whose top-left corner is (x0, y0) in the image), image pixels."""
+    def _detect(self, region: np.ndarray, x0: int, y0: int, detector: Any = None) -> list[FaceBox]:
+        """Faces in ``region`` (whose top-left corner is (x0, y0) in the image), image pixels,
+        by ``detector`` (the full-range one by default)."""
         height, width = region.shape[:2]
         scale = DETECT_SIDE / max(width, height)
         if scale < 1:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             region = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
-        found = self._detector.process(np.ascontiguousarray(region)).detections or []
+        found = (detector or self._detector).process(np.ascontiguousarray(region)).detections or []
         boxes = [_box(detection, width, height) for detection in found]
         return [FaceBox(b.x + x0, b.y + y0, b.width, b.height, b.score) for b in boxes]
 
     def close(self) -> None:
         self._detector.close()
+        self._near_detector.close()
         self._mesh.close()
 
 
@@ -197,7 +209,13 @@ def face_crop(
     y0 = box.y + box.height / 2 - side / 2
     factor = out_side / side
     affine = np.array([[factor, 0.0, -x0 * factor], [0.0, factor, -y0 * factor]])
-    if factor < 0.5:  # warpAffine has no area filter: shrink first, then warp
+    if factor < 0.5:  # warpAffine has no area filter: cut out the crop's region, shrink it, then warp
+        height, width = rgb.shape[:2]
+        left, top = max(int(x0), 0), max(int(y0), 0)
+        right, bottom = min(int(np.ceil(x0 + side)), width), min(int(np.ceil(y0 + side)), height)
+        if right - left >= 2 and bottom - top >= 2:
+            rgb = rgb[top:bottom, left:right]
+            affine[:, 2] += factor * np.array([left, top])
         step = 2.0 * factor
         rgb = cv2.resize(rgb, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
         affine[:, :2] /= step

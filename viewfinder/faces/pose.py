@@ -1,11 +1,25 @@
-"""Head pose (yaw, pitch, roll in degrees) from face-mesh landmarks with ``cv2.solvePnP``.
+"""Head pose (yaw, pitch, roll in degrees) from the whole 468-point face mesh.
 
-A generic six-point head (nose tip, chin, outer eye corners, mouth corners; millimetres,
-a common anthropometric approximation) is fitted to the matching MediaPipe mesh points
-with a pinhole camera whose principal point is the face centre and whose focal length is
-the image's longer side, so the angles are relative to the ray from the camera to the face.
-Pitch is shifted by a documented zero point (``PITCH_ZERO_DEG``); typical spread on one
-face is a few degrees (a horizontally flipped portrait moves yaw by up to ~5 degrees).
+The mesh MediaPipe fits to the face (x, y in image pixels, z its relative depth on the same
+scale) is matched to a mean frontal face mesh (``data/face_model.json``) by a similarity
+transform (orthogonal Procrustes / Umeyama: rotation, uniform scale, shift; least squares over
+all 468 points), and the rotation is split into yaw, pitch and roll. The mesh is fitted on a
+crop around the face, so the angles are relative to the ray from the camera to the face.
+
+The mean mesh and the calibration are the project's own data, derived by
+``bench/faces_calibrate.py`` from ``../shared/data/headpose-dev`` only (784 Pointing'04
+photographs of 8 people; every photo and its mirror image, generalized Procrustes mean,
+oriented like the mean of the frontal tilt 0 / pan 0 photos, so that its zero point is a
+person looking at a mark at their eye level). The raw Procrustes angles run short of the
+labelled ones (people turn their eyes as well as their head: at tilt +-60 the head turns
+about 30 degrees), so yaw and pitch are mapped through a monotone piecewise-linear
+calibration whose knots are the mean raw angle at each labelled angle of the dev set
+(:func:`calibrate`). Beyond the end knots (yaw +-45, pitch +-60, the dev set's range) there
+are no labels, so each further raw degree counts one degree (clipped to +-90). Roll has no
+labels and is reported as fitted. Near zero the pitch calibration about doubles a raw angle
+(raw +7.2 -> 15, -6.1 -> -15): a portrait whose head is bowed 8 degrees reads about 17, high-
+angle. Re-drawing a face as if its own mesh were turned by -30..30 degrees moves the raw pitch
+by about as much (astronaut: -29, -19, -10, 7, 15, 26 for -30, -20, -10, 10, 20, 30).
 
 Sign convention (image axes as displayed: x right, y down):
 
@@ -15,45 +29,24 @@ Sign convention (image axes as displayed: x right, y down):
 * ``roll`` > 0: the face is turned counter-clockwise in the picture as the viewer sees it
   (the eye on the image's right side is higher).
 
-The head frame uses the same axes as the camera for a face looking straight into the lens
-(x to the image's right, y down, z away from the viewer), so a frontal face gives all zeros.
-The rotation is split as pitch, then yaw, then roll about the line of sight
-(:func:`pose_from_rotation`), so turning the picture in its plane moves roll alone: on the
-scikit-image astronaut turned by -40..40 degrees roll follows within 0.3 degrees on average
-while yaw and pitch stay within about 4 degrees of the upright values.
-Re-drawing a face as if its own 3-D mesh were turned by -30, -20, -10, 10, 20, 30 degrees
-moves pitch by -37, -23, -10, 6, 13, 20 (astronaut; Grace Hopper -27, -13, -6, 8, 14, 20)
-and yaw by -31, -22, -13, 16, 30, 38 (astronaut): right in sign, under-reading faces seen
-from above by about a third.
+What the angle cannot tell apart: it is the camera's direction relative to the head, so a
+head bowed 30 degrees in an eye-level shot reads exactly like a level head under a camera
+30 degrees above it (and a raised chin like a low camera); where the person is looking (their
+eyes) is not used, because a subject looking into the lens would then always read eye-level.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
-import cv2
 import numpy as np
 
-# MediaPipe face-mesh indices and the generic head they are fitted to (x right, y down,
-# z away from the camera, origin at the nose tip).
-POSE_LANDMARKS: tuple[int, ...] = (1, 152, 33, 263, 61, 291)
-HEAD_MODEL_MM = np.array(
-    [
-        (0.0, 0.0, 0.0),  # 1 nose tip
-        (0.0, 330.0, 65.0),  # 152 chin
-        (-225.0, -170.0, 135.0),  # 33 outer corner of the eye on the image's left
-        (225.0, -170.0, 135.0),  # 263 outer corner of the eye on the image's right
-        (-150.0, 150.0, 125.0),  # 61 mouth corner on the image's left
-        (150.0, 150.0, 125.0),  # 291 mouth corner on the image's right
-    ],
-    dtype=np.float64,
-) / 10.0
-# The generic head reads eye-level portraits (scikit-image's astronaut: 20.7 degrees,
-# matplotlib's Grace Hopper: 10.5) as seen from above, because MediaPipe places the nose
-# tip lower between the eyes and the mouth than the generic head does; this zero point
-# (their mean, rounded) is subtracted from every pitch.
-PITCH_ZERO_DEG = 15.0
+MESH_POINTS = 468  # the face mesh without the 10 iris points
+MAX_ANGLE_DEG = 90.0
 
 
 @dataclass(frozen=True)
@@ -65,29 +58,80 @@ class HeadPose:
     roll: float
 
 
-def head_pose(landmarks_px: np.ndarray, image_size: tuple[int, int]) -> HeadPose | None:
-    """Fit the generic head to mesh ``landmarks_px`` (N x 2 or N x 3, image pixels).
+@dataclass(frozen=True)
+class FaceModel:
+    """The mean frontal mesh (468 x 3, centred, unit RMS radius; x right, y down, z away) and
+    the calibration knots: raw Procrustes angle -> calibrated angle, for yaw and pitch."""
 
-    ``image_size`` is (width, height). The fit starts from a frontal head at the distance
-    its eye width implies, which keeps solvePnP away from the mirrored (upside-down)
-    solution. Returns None when the fit fails.
-    """
-    points = np.ascontiguousarray(landmarks_px[list(POSE_LANDMARKS), :2], dtype=np.float64)
-    centre = points.mean(axis=0)
-    focal = float(max(image_size))
-    camera = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
-    eye_width_px = max(float(np.linalg.norm(points[3] - points[2])), 1.0)
-    model_eye_width = float(HEAD_MODEL_MM[3, 0] - HEAD_MODEL_MM[2, 0])
-    rvec = np.zeros((3, 1))
-    tvec = np.array([[0.0], [0.0], [focal * model_eye_width / eye_width_px]])
-    ok, rvec, _ = cv2.solvePnP(
-        HEAD_MODEL_MM, points, camera, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE
-    )
-    if not ok:
+    mesh: np.ndarray
+    calibration: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@lru_cache(maxsize=1)
+def face_model() -> FaceModel:
+    """The shipped mean mesh and calibration (``viewfinder/faces/data/face_model.json``)."""
+    text = resources.files("viewfinder.faces").joinpath("data", "face_model.json").read_text(encoding="utf-8")
+    raw = json.loads(text)
+    calibration = {
+        angle: (
+            np.asarray(raw["calibration"][angle]["raw"], float),
+            np.asarray(raw["calibration"][angle]["degrees"], float),
+        )
+        for angle in ("yaw", "pitch")
+    }
+    return FaceModel(np.asarray(raw["mesh"], dtype=np.float64), calibration)
+
+
+def normalise(points: np.ndarray) -> np.ndarray:
+    """Points moved to their centroid and scaled to unit root-mean-square radius."""
+    centred = points - points.mean(axis=0)
+    return centred / max(float(np.sqrt((centred**2).sum(axis=1).mean())), 1e-12)
+
+
+def fit_rotation(model: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+    """The rotation R (3 x 3, det +1) of the least-squares similarity ``mesh ~ s R model + t``
+    (Umeyama 1991); rows of both arrays are corresponding points."""
+    a = model - model.mean(axis=0)
+    b = mesh - mesh.mean(axis=0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    d = np.eye(3)
+    d[2, 2] = np.sign(np.linalg.det(u @ vt)) or 1.0
+    return u @ d @ vt
+
+
+def raw_head_pose(landmarks: np.ndarray, model: np.ndarray | None = None) -> HeadPose:
+    """Uncalibrated yaw, pitch and roll of mesh ``landmarks`` (N >= 468 x 3) fitted to ``model``
+    (the shipped mean mesh by default)."""
+    reference = face_model().mesh if model is None else model
+    return pose_from_rotation(fit_rotation(reference, landmarks[:MESH_POINTS].astype(np.float64)))
+
+
+def calibrate(angle: str, raw_deg: float) -> float:
+    """A raw ``yaw`` or ``pitch`` through its piecewise-linear calibration (see the module)."""
+    knots, degrees = face_model().calibration[angle]
+    return through_knots(raw_deg, knots, degrees)
+
+
+def through_knots(raw_deg: float, knots: np.ndarray, degrees: np.ndarray) -> float:
+    """Piecewise-linear through (``knots``, ``degrees``), slope one beyond the ends, clipped to +-90."""
+    if raw_deg < knots[0]:
+        value = degrees[0] + (raw_deg - knots[0])
+    elif raw_deg > knots[-1]:
+        value = degrees[-1] + (raw_deg - knots[-1])
+    else:
+        value = float(np.interp(raw_deg, knots, degrees))
+    return float(max(-MAX_ANGLE_DEG, min(MAX_ANGLE_DEG, value)))
+
+
+def head_pose(landmarks: np.ndarray) -> HeadPose | None:
+    """Calibrated head pose of 3-D mesh ``landmarks`` (478 or 468 x 3, image pixels and depth);
+    None when the mesh is degenerate."""
+    if landmarks.shape[0] < MESH_POINTS or landmarks.shape[1] < 3 or not np.isfinite(landmarks).all():
         return None
-    rotation, _ = cv2.Rodrigues(rvec)
-    raw = pose_from_rotation(rotation)
-    return HeadPose(yaw=raw.yaw, pitch=raw.pitch - PITCH_ZERO_DEG, roll=raw.roll)
+    if float(np.ptp(landmarks[:MESH_POINTS, :2], axis=0).min()) <= 0.0:
+        return None
+    raw = raw_head_pose(landmarks)
+    return HeadPose(yaw=calibrate("yaw", raw.yaw), pitch=calibrate("pitch", raw.pitch), roll=raw.roll)
 
 
 def pose_from_rotation(rotation: np.ndarray) -> HeadPose:
@@ -108,10 +152,3 @@ def rotation_from_pose(pose: HeadPose) -> np.ndarray:
     ry = np.array([[math.cos(b), 0.0, math.sin(b)], [0.0, 1.0, 0.0], [-math.sin(b), 0.0, math.cos(b)]])
     rz = np.array([[math.cos(c), -math.sin(c), 0.0], [math.sin(c), math.cos(c), 0.0], [0.0, 0.0, 1.0]])
     return rz @ ry @ rx
-
-
-def frontalize(landmarks: np.ndarray, pose: HeadPose) -> np.ndarray:
-    """3-D mesh landmarks (N x 3) turned about their centroid by the inverse of ``pose``, so
-    the face looks straight into the camera (orthographic; uses the mesh's own depth)."""
-    centre = landmarks.mean(axis=0)
-    return (landmarks - centre) @ rotation_from_pose(pose) + centre

