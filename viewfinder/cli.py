@@ -275,6 +275,61 @@ def export(
     out.print(str(path), markup=False, highlight=False)
 
 
+def _problems(problems: list[Any], what: str) -> None:
+    """Print each skipped row (file:line, field, fix) on stderr."""
+    for problem in problems:
+        console.print(f"[yellow]skipped[/] {escape(str(problem))}")
+    if problems:
+        console.print(f"{len(problems)} {what} skipped; fix them and run the same command again (stored rows are kept)")
+
+
+@app.command("import")
+@friendly
+def import_(
+    images_dir: Path = typer.Argument(..., help="Folder the prompts file's image paths are relative to."),
+    prompts: Path = typer.Option(..., "--prompts", help="CSV or JSON lines: image, prompt, optional model, seed."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of reference labels (image, labeller, ...)."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/import-<folder name>)."),
+) -> None:
+    """Make a run from images made elsewhere; analyze, score, report and export then work on it."""
+    from viewfinder.labels.importer import import_images
+    from viewfinder.labels.label_file import import_labels
+
+    store, summary = import_images(images_dir, prompts, workdir or Path("runs") / f"import-{images_dir.resolve().name}")
+    problems = list(summary.problems)
+    with store:
+        console.print(f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}")
+        if labels is not None:
+            result = import_labels(store, labels)
+            problems += result.problems
+            console.print(f"stored {result.stored} labels of {result.images} images")
+    _problems(problems, "row(s)")
+    out.print(str(store.run_dir), markup=False, highlight=False)
+    raise typer.Exit(1 if problems else 0)
+
+
+labels_app = typer.Typer(help="Reference labels given by people.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("import")
+@friendly
+def labels_import(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    file: Path = typer.Argument(..., help="CSV: image, labeller and any of camera_angle, shot_size, expression, "
+                                          "scene_match, style_match."),
+) -> None:
+    """Store reference labels from a CSV (a labeller's new answer replaces their old one)."""
+    from viewfinder.labels.label_file import import_labels
+    from viewfinder.store import RunStore
+
+    with RunStore(run_dir, create=False) as store:
+        result = import_labels(store, file)
+    console.print(f"stored {result.stored} labels of {result.images} images")
+    _problems(result.problems, "row(s)")
+    raise typer.Exit(1 if result.problems else 0)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -20,6 +20,7 @@ from typing import Any
 from viewfinder.errors import BadInput
 from viewfinder.score.adherence import image_adherence, present_methods, requested
 from viewfinder.store import RunStore
+from viewfinder.store.labels import labels as stored_labels
 from viewfinder.study import Study
 
 SECRET_ENV = ("FAL_KEY", "OPENAI_API_KEY", "REPLICATE_API_TOKEN", "BFL_API_KEY")
@@ -51,6 +52,10 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
             dimension, _, method = name.partition(".")
             out[column] = {"description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
                                           f"according to the {method} method; null when not judged or not asked"}
+        elif analyzer == "label":
+            labeller, _, dimension = name.rpartition(".")
+            out[column] = {"description": f"{labeller}'s reference label for {dimension.replace('_', ' ')} "
+                                          "(a canonical answer; null when not labelled)"}
         elif (analyzer, name) in specs:
             spec = specs[(analyzer, name)]
             out[column] = {key: str(spec[key]) for key in ("unit", "better", "description", "version")}
@@ -67,6 +72,10 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     flag_columns = [f"adherence.{m.dimension}.{m.method}" for m in methods]
     dimensions = list(dict.fromkeys(m.dimension for m in methods))
     request_columns = [f"requested.{dimension}" for dimension in dimensions]
+    people: dict[int, dict[str, str]] = {}
+    for label in stored_labels(store):
+        people.setdefault(label.image_id, {})[f"label.{label.labeller}.{label.dimension}"] = label.answer
+    label_columns = sorted({column for values in people.values() for column in values})
     secrets = [value for name in SECRET_ENV if len(value := os.environ.get(name, "")) >= 8]
     rows = []
     for image in images:
@@ -78,8 +87,9 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
             row[f"requested.{dimension}"] = None if wanted is None else " | ".join(sorted(wanted))
         flags = adherence[image["id"]].flags
         row.update({f"adherence.{m.dimension}.{m.method}": flags.get(m.key) for m in methods})
+        row.update({column: people.get(image["id"], {}).get(column) for column in label_columns})
         rows.append({key: _mask(value, secrets) for key, value in row.items()})
-    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
+    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns, *label_columns], rows
 
 
 def _column_types(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, str]:

@@ -107,7 +107,8 @@ def requested(dimension: str, row: Mapping[str, Any], study: Study) -> set[str] 
         except KeyError:
             return None
         return set(expressions) or None
-    return {"1"}  # scene and style: the judge answers the match question itself
+    # scene and style: the judge answers the match question itself (a free prompt asks for none)
+    return {"1"} if row[dimension] else None
 
 
 def read_answer(method: DimensionMethod, raw: Any) -> str | None:
