@@ -122,9 +122,7 @@ def run(
         failed += analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
-        from viewfinder.score import run_scoring
-
-        run_scoring(store, loaded, console)
+        _score(store, loaded)
         if until == "score":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.report import build_report
@@ -232,16 +230,25 @@ def score(
 ) -> None:
     """Compute adherence, intervals, agreement and model comparisons; store them for the report."""
     from viewfinder.runfolder import open_run
-    from viewfinder.score import run_scoring
 
     store, loaded = open_run(run_dir)
     with store:
-        report = run_scoring(store, loaded, console)
+        report = _score(store, loaded)
     if conclusions:
         for sentence in report.sentences():
             out.print(f"- {sentence.text}", markup=False, highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
+
+
+def _score(store: Any, loaded: Any) -> Any:
+    """Score the run, then measure every method against people's labels (verdicts of methods
+    people disagree with are withheld); returns the stored score report."""
+    from viewfinder.score import run_scoring
+    from viewfinder.score.people_stage import run_people_scoring
+
+    report = run_scoring(store, loaded, console)
+    return run_people_scoring(store, loaded, report, console)[1]
 
 
 @app.command()
@@ -328,6 +335,38 @@ def labels_import(
     console.print(f"stored {result.stored} labels of {result.images} images")
     _problems(result.problems, "row(s)")
     raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+@friendly
+def review(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    sample: int = typer.Option(50, "--sample", min=1, help="Images to label (stratified by model, camera, emotion)."),
+    labeller: str = typer.Option("", "--labeller", help="Your name, stored with each answer (default: $USER)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
+    show_prompt: bool = typer.Option(False, "--show-prompt", help="Show the prompt's requested values (hidden "
+                                                                  "by default so labellers are not led)."),
+    plan: bool = typer.Option(False, "--plan", help="Print how many more labels bring each corrected interval "
+                                                    "under --width, and exit."),
+    width: float = typer.Option(0.1, "--width", min=0.001, max=1, help="Target width of a corrected 95% interval."),
+) -> None:
+    """Label a sample of the run's images in a local web page (answers are stored at once)."""
+    from viewfinder.runfolder import open_run
+
+    store, loaded = open_run(run_dir)
+    with store:
+        if plan:
+            from viewfinder.score.aggregate import ordered_models
+            from viewfinder.score.people_stage import people_report, plan_lines
+
+            models = ordered_models({row["model"] for row in store.images()}, loaded)
+            for line in plan_lines(people_report(store, loaded, models, target_width=width)):
+                out.print(line, markup=False, highlight=False)
+            return
+        from viewfinder.labels.review import serve_review
+
+        serve_review(store, loaded, sample=sample, labeller=labeller, port=port, show_prompt=show_prompt,
+                     console=console)
 
 
 def main() -> None:  # pragma: no cover - console entry point

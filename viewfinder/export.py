@@ -160,4 +160,21 @@ def export_run(store: RunStore, study: Study, fmt: str, output: Path | None = No
     else:
         WRITERS[fmt](tmp, columns, rows)
     os.replace(tmp, target)
+    write_people(store, study, target)
     return target, len(rows)
+
+
+def write_people(store: RunStore, study: Study, target: Path) -> Path | None:
+    """Beside the export, ``<name>.people.json``: every method against people's labels, labellers'
+    agreement and the corrected rates (when the run has labels)."""
+    if not stored_labels(store):
+        return None
+    from viewfinder.score.aggregate import ordered_models
+    from viewfinder.score.people_stage import people_report
+
+    models = ordered_models({row["model"] for row in store.images()}, study)
+    path = target.with_name(f"{target.stem}.people.json")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(people_report(store, study, models).to_dict(), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

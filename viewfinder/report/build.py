@@ -87,7 +87,8 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
         f"({models}) and measured them with {', '.join(ran) if ran else 'no analyzer yet'}."
     )
     dimensions = data.score.dimensions if data.score is not None else []
-    rated = [dim for dim in dimensions if dim.overall.rate is not None]
+    # a method people disagree with has no verdict (score.people_stage): no headline rests on it
+    rated = [dim for dim in dimensions if dim.overall.rate is not None and dim.overall.verdict is not None]
     if not rated:
         return f"{study.topic}: how {models} follows structured prompts", summary
     best = max(rated, key=lambda d: d.overall.rate)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _alpha(matrix: np.ndarray) -> float | None:
 
 
 def krippendorff_alpha(
-    ratings: Mapping[object, Sequence[str]],
+    ratings: Mapping[Any, Sequence[str]],
     *,
     resamples: int = 1000,
     seed: int = 0,
