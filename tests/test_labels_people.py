@@ -3,13 +3,11 @@ rates and the plan; a method people disagree with loses its verdict and the head
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from labels_fixture import make_import_run
 from typer.testing import CliRunner
 
 from viewfinder.cli import app
@@ -18,42 +16,11 @@ from viewfinder.score.people_model import load_people_report
 from viewfinder.store import Measurement, RunStore
 from viewfinder.store.labels import Label, add_labels
 
-PROMPT = (
-    "facial-expressions Happiness: Overjoyed ; A grandmother number {i}; {camera}; Elderly; A kitchen; "
-    "cinematic"
-)
-CAMERAS = ("eye-level", "low-angle")
-
 
 @pytest.fixture()
 def labelled_run(tmp_path: Path) -> Path:
     """40 imported images (two models), judge and faces camera answers, people's labels on 30."""
-    images = tmp_path / "made"
-    images.mkdir()
-    rows = []
-    for i in range(40):
-        pixels = np.random.default_rng(i).integers(0, 255, (32, 32, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(images / f"{i}.png")
-        rows.append(
-            {
-                "image": f"{i}.png",
-                "prompt": PROMPT.format(i=i, camera=CAMERAS[i % 2]),
-                "model": ("alpha", "beta")[i // 20],
-                "seed": str(i),
-            }
-        )
-    prompts = tmp_path / "prompts.csv"
-    with open(prompts, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["image", "prompt", "model", "seed"])
-        writer.writeheader()
-        writer.writerows(rows)
-    run_dir = tmp_path / "run"
-    assert (
-        CliRunner()
-        .invoke(app, ["import", str(images), "--prompts", str(prompts), "--workdir", str(run_dir)])
-        .exit_code
-        == 0
-    )
+    run_dir = make_import_run(tmp_path, 40)
     with RunStore(run_dir, create=False) as store:
         ids = [row["id"] for row in store.images()]
         truth = {
