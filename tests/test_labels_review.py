@@ -4,6 +4,10 @@ stratified sample."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -136,3 +140,39 @@ def test_label_ten_images_by_keyboard_reload_and_continue(served: tuple[str, Run
     stored = {(lab.image_id, lab.dimension): lab.answer for lab in labels(store, "ann")}
     assert stored == expected and len(stored) == 50
     assert {lab.source for lab in labels(store)} == {"review"}
+
+
+def test_the_review_command_prints_a_tokened_url_and_serves_it(tmp_path: Path) -> None:
+    run_dir = make_import_run(tmp_path, 6)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [
+        sys.executable,
+        "-m",
+        "viewfinder",
+        "review",
+        str(run_dir),
+        "--sample",
+        "4",
+        "--labeller",
+        "zoe",
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        line = ""
+        for _ in range(20):
+            line = process.stderr.readline()
+            if "open http" in line:
+                break
+        match = re.search(r"open (http://127\.0\.0\.1:\d+/)\?token=(\S+)", line)
+        assert match, line
+        assert "review 4 images" in line and "'zoe'" in line
+        assert httpx.get(match.group(1), timeout=10).status_code == 403
+        state = httpx.get(f"{match.group(1)}api/state?token={match.group(2)}", timeout=10).json()
+        assert state["labeller"] == "zoe" and len(state["items"]) == 4
+        assert all(item["prompt"] is None for item in state["items"])  # hidden by default
+    finally:
+        process.terminate()
+        process.wait(10)
+    with RunStore(run_dir, create=False) as store:
+        assert len(review_sample(store, 4)) == 4
