@@ -11,7 +11,7 @@ from labels_fixture import make_import_run
 from typer.testing import CliRunner
 
 from viewfinder.cli import app
-from viewfinder.score import load_score_report
+from viewfinder.score import check_text, load_score_report
 from viewfinder.score.people_model import load_people_report
 from viewfinder.store import Measurement, RunStore
 from viewfinder.store.labels import Label, add_labels
@@ -90,3 +90,21 @@ def test_review_plan_and_export_carry_people(labelled_run: Path) -> None:
     people = json.loads((labelled_run / "export.people.json").read_text(encoding="utf-8"))
     assert {m["method"] for m in people["methods"]} == {"judge", "faces"}
     assert people["methods"][0]["corrected"][0]["model"] == "import:alpha"
+
+
+def test_the_report_says_whether_the_numbers_can_be_trusted(labelled_run: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["score", str(labelled_run)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(labelled_run)]).exit_code == 0
+    post = (labelled_run / "report" / "post.md").read_text(encoding="utf-8")
+    html = (labelled_run / "report" / "index.html").read_text(encoding="utf-8")
+    assert "## Can these numbers be trusted?" in post and "<h2>Can these numbers be trusted?</h2>" in html
+    section = post.split("## Can these numbers be trusted?")[1].split("## Sources")[0]
+    assert "Camera angle (VLM judge) against people on 30 images: accuracy 0.93" in section
+    assert "Camera angle (faces analyzer)" in section and "gets no verdict word" in section
+    faces_rows = [line for line in section.splitlines() if line.startswith("| Camera angle (faces analyzer)")]
+    assert faces_rows and all("(no verdict)" in row for row in faces_rows)
+    assert "Krippendorff's alpha" in section
+    assert check_text(post) == [] and check_text(html) == []
+    title = post.splitlines()[0]
+    assert "faces analyzer" not in title  # the headline never rests on a method people disagree with

@@ -154,7 +154,7 @@ def import_images(images_dir: Path, prompts: Path, workdir: Path) -> tuple[RunSt
         store.set_meta("study_name", name)
         store.set_meta("study_path", str(prompts))
         store.set_meta(IMPORTED_META, str(images_dir))
-        store.set_meta("study_toml", study_toml(name, store.images(), str(images_dir)))
+        store.set_meta("study_toml", study_toml(name, store.images(), images_dir.resolve().name))
     except BaseException:
         store.close()
         raise

@@ -19,6 +19,7 @@ from viewfinder.report.data import ReportData, card_layout, embed_json, gather
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb
+from viewfinder.report.trust import trust_section
 from viewfinder.score.sentences import (
     agreement_sentence,
     comparison_sentence,
@@ -148,6 +149,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         "metric_rows": data.metric_summary,
         **conclusion_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
+        "trust": trust_section(store),
         "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     html = _environment(markdown=False).get_template("index.html.j2").render(
