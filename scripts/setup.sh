@@ -7,3 +7,10 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[local,faces,export,test]"
 # torchvision (CUDA-only builds here) breaks transformers' CLIP import: make sure it is absent.
 .venv/bin/python -m pip uninstall -y -q torchvision 2>/dev/null || true
+# ppi-python's wheel ships a top-level 'tests' package that would shadow this repository's tests/.
+.venv/bin/python - <<'PY'
+import pathlib, shutil, sysconfig
+stray = pathlib.Path(sysconfig.get_paths()["purelib"]) / "tests"
+if (stray / "test_ppi.py").exists() or (stray / "test_mean.py").exists():
+    shutil.rmtree(stray)
+PY

@@ -10,7 +10,7 @@ so every labeller sees the same images (their agreement is measurable) and a rer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ STRATA: tuple[str, ...] = ("model", "camera", "emotion")
 SAMPLE_NAME = "review"
 
 
-def stratified_order(images: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[int]:
+def stratified_order(images: Sequence[Any], *, seed: int = 0) -> list[int]:
     """Ids of ``images`` (``RunStore.images`` rows) in proportional stratified order."""
     strata: dict[tuple[str, ...], list[int]] = {}
     for row in images:

@@ -18,10 +18,10 @@ certainty. With them coverage is 94-97% from 10 labels up.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 Z95 = 1.959963984540054
@@ -55,9 +55,9 @@ def tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_unlabelled: np.ndarray) -
 
 
 def ppi_mean(
-    labels: Sequence[float],
-    answers_labelled: Sequence[float],
-    answers_unlabelled: Sequence[float],
+    labels: ArrayLike,
+    answers_labelled: ArrayLike,
+    answers_unlabelled: ArrayLike,
     *,
     lam: float | None = None,
     small_sample: bool = True,
