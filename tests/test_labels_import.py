@@ -199,3 +199,42 @@ def test_labels_from_import_option_are_stored(folder: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     with RunStore(tmp_path / "r", create=False) as store:
         assert [(lab.labeller, lab.answer) for lab in labels(store)] == [("cy", "eye-level")]
+
+
+def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> None:
+    from viewfinder.runfolder import open_run
+    from viewfinder.score.adherence import DIMENSION_METHODS, image_adherence
+    from viewfinder.store import Measurement
+
+    prompts = tmp_path / "p.csv"
+    prompts.write_text(
+        f'image,prompt\nsub/img0.png,"{GRAMMAR.format(camera="eye-level")}"\nsub/img1.png,a cat on a sofa\n',
+        encoding="utf-8",
+    )
+    assert (
+        CliRunner()
+        .invoke(app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")])
+        .exit_code
+        == 0
+    )
+    store, study = open_run(tmp_path / "r")
+    with store:
+        ids = [row["id"] for row in store.images()]
+        answers = [
+            Measurement(i, name, text=text)
+            for i in ids
+            for name, text in (
+                ("scene_match", "yes"),
+                ("style_match", "no"),
+                ("camera_angle", "eye-level"),
+                ("expression", "happiness"),
+            )
+        ]
+        store.write_analysis("judge", "1", answers, ids)
+        items = image_adherence(store.images(), store.measurement_table(), study, DIMENSION_METHODS)
+    grammar, free = items
+    assert grammar.flags[("scene", "judge")] is True and grammar.flags[("style", "judge")] is False
+    assert grammar.flags[("camera_angle", "judge")] is True
+    assert grammar.flags[("emotion", "judge")] is True  # the emotion 'Happiness' counts happiness
+    assert free.flags == {}
+    assert study.emotion("Happiness").expressions == ["happiness"]
