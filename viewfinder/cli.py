@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -287,25 +287,30 @@ def _problems(problems: list[Any], what: str) -> None:
     for problem in problems:
         console.print(f"[yellow]skipped[/] {escape(str(problem))}")
     if problems:
-        console.print(f"{len(problems)} {what} skipped; fix them and run the same command again (stored rows are kept)")
+        console.print(
+            f"{len(problems)} {what} skipped; fix them and run the same command again (stored rows are kept)"
+        )
 
 
 @app.command("import")
 @friendly
 def import_(
-    images_dir: Path = typer.Argument(..., help="Folder the prompts file's image paths are relative to."),
-    prompts: Path = typer.Option(..., "--prompts", help="CSV or JSON lines: image, prompt, optional model, seed."),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV of reference labels (image, labeller, ...)."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/import-<folder name>)."),
+    images_dir: Annotated[Path, typer.Argument(help="Folder the image paths are relative to.")],
+    prompts: Annotated[Path, typer.Option("--prompts", help="CSV or JSON lines: image, prompt, model, seed")],
+    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference labels.")] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Run folder (runs/import-<dir>)")] = None,
 ) -> None:
     """Make a run from images made elsewhere; analyze, score, report and export then work on it."""
     from viewfinder.labels.importer import import_images
     from viewfinder.labels.label_file import import_labels
 
-    store, summary = import_images(images_dir, prompts, workdir or Path("runs") / f"import-{images_dir.resolve().name}")
+    folder = workdir or Path("runs") / f"import-{images_dir.resolve().name}"
+    store, summary = import_images(images_dir, prompts, folder)
     problems = list(summary.problems)
     with store:
-        console.print(f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}")
+        console.print(
+            f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}"
+        )
         if labels is not None:
             result = import_labels(store, labels)
             problems += result.problems
@@ -322,9 +327,9 @@ app.add_typer(labels_app, name="labels")
 @labels_app.command("import")
 @friendly
 def labels_import(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
-    file: Path = typer.Argument(..., help="CSV: image, labeller and any of camera_angle, shot_size, expression, "
-                                          "scene_match, style_match."),
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    file: Annotated[Path, typer.Argument(help="CSV: image, labeller and any of camera_angle, shot_size, "
+                                              "expression, scene_match, style_match.")],
 ) -> None:
     """Store reference labels from a CSV (a labeller's new answer replaces their old one)."""
     from viewfinder.labels.label_file import import_labels
@@ -340,15 +345,14 @@ def labels_import(
 @app.command()
 @friendly
 def review(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
-    sample: int = typer.Option(50, "--sample", min=1, help="Images to label (stratified by model, camera, emotion)."),
-    labeller: str = typer.Option("", "--labeller", help="Your name, stored with each answer (default: $USER)."),
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
-    show_prompt: bool = typer.Option(False, "--show-prompt", help="Show the prompt's requested values (hidden "
-                                                                  "by default so labellers are not led)."),
-    plan: bool = typer.Option(False, "--plan", help="Print how many more labels bring each corrected interval "
-                                                    "under --width, and exit."),
-    width: float = typer.Option(0.1, "--width", min=0.001, max=1, help="Target width of a corrected 95% interval."),
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    sample: Annotated[int, typer.Option("--sample", min=1, help="Images to label (stratified).")] = 50,
+    labeller: Annotated[str, typer.Option("--labeller", help="Your name (default: $USER).")] = "",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any).")] = 0,
+    show_prompt: Annotated[bool, typer.Option("--show-prompt", help="Show the requested values.")] = False,
+    plan: Annotated[bool, typer.Option("--plan", help="Print how many more labels each corrected interval "
+                                                      "needs to be under --width, and exit.")] = False,
+    width: Annotated[float, typer.Option("--width", min=0.001, max=1, help="Target interval width.")] = 0.1,
 ) -> None:
     """Label a sample of the run's images in a local web page (answers are stored at once)."""
     from viewfinder.runfolder import open_run
