@@ -108,3 +108,10 @@ def test_the_report_says_whether_the_numbers_can_be_trusted(labelled_run: Path) 
     assert check_text(post) == [] and check_text(html) == []
     title = post.splitlines()[0]
     assert "faces analyzer" not in title  # the headline never rests on a method people disagree with
+
+
+def test_plan_before_analysis_says_what_to_run(tmp_path: Path) -> None:
+    run_dir = make_import_run(tmp_path, 4)
+    result = CliRunner().invoke(app, ["review", str(run_dir), "--plan"])
+    assert result.exit_code == 0
+    assert "no method answers a dimension yet: run 'viewfinder analyze" in " ".join(result.output.split())

@@ -364,8 +364,11 @@ def review(
             from viewfinder.score.people_stage import people_report, plan_lines
 
             models = ordered_models({row["model"] for row in store.images()}, loaded)
-            for line in plan_lines(people_report(store, loaded, models, target_width=width)):
+            lines = plan_lines(people_report(store, loaded, models, target_width=width))
+            for line in lines:
                 out.print(line, markup=False, highlight=False)
+            if not lines:
+                console.print(f"no method answers a dimension yet: run 'viewfinder analyze {run_dir}' first")
             return
         from viewfinder.labels.review import serve_review
 

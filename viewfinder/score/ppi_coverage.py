@@ -25,6 +25,7 @@ def ppi_coverage(
     specificity: float = 0.7,
     seed: int = 0,
     lam: float | None = None,
+    small_sample: bool = True,
 ) -> tuple[float, float]:
     """(coverage, mean interval width) of the PPI++ interval over ``runs`` simulated studies."""
     rng = np.random.default_rng([seed, n_labelled, n_unlabelled])
@@ -36,7 +37,7 @@ def ppi_coverage(
             truth, rng.random(truth.size) < sensitivity, rng.random(truth.size) >= specificity
         )
         y, yhat = truth[:n_labelled].astype(float), says_yes.astype(float)
-        result = ppi_mean(y, yhat[:n_labelled], yhat[n_labelled:], lam=lam)
+        result = ppi_mean(y, yhat[:n_labelled], yhat[n_labelled:], lam=lam, small_sample=small_sample)
         if result is None:
             continue
         hits += result.ci_low <= rate <= result.ci_high
