@@ -60,7 +60,7 @@ NOTES = (
     "Corrected rates: prediction-powered inference with power tuning (PPI++; Angelopoulos et al., "
     "Science 2023): the method's answers on all images it judged plus people's labels on the labelled "
     "ones, with a 95% interval (t quantile and a 0.35-weight pseudo-label at 0 and 1 for small samples; "
-    "94-97% coverage in simulation).",
+    "93.8-97.1% coverage in simulation).",
     f"A method whose kappa with people is below {TRUST_KAPPA} gets no verdict word, "
     "and no headline rests on it.",
     "Agreement between labellers: Krippendorff's alpha (nominal) over images two or more people "
