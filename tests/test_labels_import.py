@@ -238,3 +238,17 @@ def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> N
     assert grammar.flags[("emotion", "judge")] is True  # the emotion 'Happiness' counts happiness
     assert free.flags == {}
     assert study.emotion("Happiness").expressions == ["happiness"]
+
+
+def test_a_csv_column_the_import_does_not_know_skips_rows_that_fill_it(folder: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "p.csv"
+    prompts.write_text(
+        "image,prompt,negative\nsub/img0.png,a dog,\nsub/img1.png,a cat,blurry\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 1
+    assert f"{prompts}:3: field 'negative': unknown column" in " ".join(result.output.split())
+    with RunStore(tmp_path / "r", create=False) as store:
+        assert [row["prompt_text"] for row in store.images()] == ["a dog"]

@@ -61,6 +61,8 @@ NOTES = (
     "Science 2023): the method's answers on all images it judged plus people's labels on the labelled "
     "ones, with a 95% interval (t quantile and a 0.35-weight pseudo-label at 0 and 1 for small samples; "
     "93.8-97.1% coverage in simulation).",
+    "The corrected rates assume the labelled images are a random sample of the images each method judged "
+    "(or a proportionally stratified one, as the review page draws); labels chosen by hand can bias them.",
     f"A method whose kappa with people is below {TRUST_KAPPA} gets no verdict word, "
     "and no headline rests on it.",
     "Agreement between labellers: Krippendorff's alpha (nominal) over images two or more people "
