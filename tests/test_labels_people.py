@@ -117,3 +117,32 @@ def test_plan_before_analysis_says_what_to_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["review", str(run_dir), "--plan"])
     assert result.exit_code == 0
     assert "no method answers a dimension yet: run 'viewfinder analyze" in " ".join(result.output.split())
+
+
+def test_labels_given_after_scoring_reach_the_export_and_the_report(labelled_run: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["score", str(labelled_run)]).exit_code == 0
+    with RunStore(labelled_run, create=False) as store:
+        late = store.images()[35].id
+        store.add_labels([Label(late, "camera_angle", "cy", "eye-level", "review")])
+    result = runner.invoke(app, ["export", str(labelled_run), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    people = json.loads((labelled_run / "export.people.json").read_text(encoding="utf-8"))
+    assert people["labels"] == 41 and people["labellers"] == ["ann", "bob", "cy"]
+    assert "label.cy.camera_angle" in (labelled_run / "export.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert runner.invoke(app, ["report", str(labelled_run)]).exit_code == 0
+    post = (labelled_run / "report" / "post.md").read_text(encoding="utf-8")
+    assert "People labelled 31 images (41 labels by 3 labeller(s))" in " ".join(post.split())
+
+
+def test_a_version_2_run_gains_the_labels_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    from viewfinder.store.schema import MIGRATIONS
+
+    with sqlite3.connect(tmp_path / "viewfinder.sqlite") as conn:
+        conn.executescript(MIGRATIONS[0] + MIGRATIONS[1])
+        conn.execute("PRAGMA user_version=2")
+    with RunStore(tmp_path) as store:
+        assert store.schema_version == 3
+        assert store.labels() == [] and store.image_sources() == {} and store.review_sample("review") == []

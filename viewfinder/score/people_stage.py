@@ -15,6 +15,7 @@ from viewfinder.score.model import ScoreReport
 from viewfinder.score.people import build_people_report
 from viewfinder.score.people_model import PEOPLE_AGGREGATE, TRUST_KAPPA, PeopleReport
 from viewfinder.store import ImageRecord
+from viewfinder.store.labels import NO_LABELS
 from viewfinder.study import Study
 
 
@@ -76,10 +77,11 @@ def print_people(people: PeopleReport, console: Console) -> None:
 
 
 def people_out_of_date(store: Any) -> bool:
-    """True when the stored people report is missing or was computed from other labels than the
-    stored ones (labels were imported or given in the review page since scoring)."""
+    """True when the labels stored now are not those the stored people report was computed from
+    (labels were imported or given in the review page since scoring; no report counts as no labels)."""
     body = store.aggregate(PEOPLE_AGGREGATE)
-    return body is None or body.get("labels_stamp") != store.labels_stamp()
+    used = body.get("labels_stamp") if isinstance(body, dict) else NO_LABELS
+    return bool(used != store.labels_stamp())
 
 
 def _interval(value: float | None, low: float | None, high: float | None) -> str:

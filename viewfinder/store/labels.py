@@ -12,6 +12,7 @@ from viewfinder.store.db import NOW, Database
 from viewfinder.store.records import Label
 
 LABEL_DIMENSIONS: tuple[str, ...] = ("camera_angle", "shot_size", "expression", "scene_match", "style_match")
+NO_LABELS = "0:"  # the labels stamp of a run with no labels
 
 
 def add_labels(db: Database, labels: Iterable[Label]) -> int:
@@ -40,7 +41,7 @@ def labels_stamp(db: Database) -> str:
     """Changes whenever a label is added or replaced (how many there are and the latest time), so a
     stored result computed from the labels can tell that it is out of date."""
     count, latest = db.one("SELECT COUNT(*), MAX(created_at) FROM labels")
-    return f"{count}:{latest or ''}"
+    return f"{count}:{latest or ''}" if count else NO_LABELS
 
 
 def set_sources(db: Database, sources: dict[int, str]) -> None:
