@@ -201,8 +201,8 @@ def test_labels_from_import_option_are_stored(folder: Path, tmp_path: Path) -> N
 
 
 def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> None:
-    from viewfinder.runfolder import open_run
     from viewfinder.judge.fields import JUDGE_SPECS
+    from viewfinder.runfolder import open_run
     from viewfinder.score.adherence import image_adherence, present_methods
     from viewfinder.store import Measurement
 

@@ -10,11 +10,11 @@ import pytest
 from labels_fixture import make_import_run
 from typer.testing import CliRunner
 
+from viewfinder.analyze.analyzers.faces import SPECS as FACES_SPECS
 from viewfinder.cli import app
+from viewfinder.judge.fields import JUDGE_SPECS
 from viewfinder.score import check_text, load_score_report
 from viewfinder.score.people_model import load_people_report
-from viewfinder.analyze.analyzers.faces import SPECS as FACES_SPECS
-from viewfinder.judge.fields import JUDGE_SPECS
 from viewfinder.store import Label, Measurement, RunStore
 
 
@@ -32,7 +32,7 @@ def labelled_run(tmp_path: Path) -> Path:
         faces = {
             image_id: ("eye-level", "low-angle")[(k // 3) % 2] for k, image_id in enumerate(ids)
         }  # unrelated
-        for (name, answers), specs in zip((("judge", judge), ("faces", faces)), (JUDGE_SPECS, FACES_SPECS)):
+        for name, answers, specs in (("judge", judge, JUDGE_SPECS), ("faces", faces, FACES_SPECS)):
             store.register_specs(name, "1", specs)  # the roles that make them answers on camera angle
             store.write_analysis(
                 name, "1", [Measurement(i, "camera_angle", text=a) for i, a in answers.items()], ids

@@ -284,8 +284,8 @@ def export(
 def import_(
     images_dir: Annotated[Path, typer.Argument(help="Folder the image paths are relative to.")],
     prompts: Annotated[Path, typer.Option("--prompts", help="CSV or JSON lines: image, prompt, model, seed")],
-    labels: Annotated[Optional[Path], typer.Option("--labels", help="CSV of reference labels.")] = None,
-    workdir: Annotated[Optional[Path], typer.Option("--workdir", help="Run folder (runs/import-<dir>)")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference labels.")] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Run folder (runs/import-<dir>)")] = None,
 ) -> None:
     """Make a run from images made elsewhere; analyze, score, report and export then work on it."""
     from viewfinder.cli_labels import import_run

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from viewfinder.store import ImageRecord
-
 from viewfinder.study.schema import DEFAULT_TEMPLATE
 from viewfinder.study.vocabulary import canonical_expression, parse_camera
 

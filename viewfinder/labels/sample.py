@@ -11,6 +11,7 @@ so every labeller sees the same images (their agreement is measurable) and a rer
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 
 from viewfinder.store import ImageRecord, RunStore
