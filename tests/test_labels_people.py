@@ -129,7 +129,9 @@ def test_labels_given_after_scoring_reach_the_export_and_the_report(labelled_run
     assert result.exit_code == 0, result.output
     people = json.loads((labelled_run / "export.people.json").read_text(encoding="utf-8"))
     assert people["labels"] == 41 and people["labellers"] == ["ann", "bob", "cy"]
-    assert "label.cy.camera_angle" in (labelled_run / "export.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert (
+        "label.cy.camera_angle" in (labelled_run / "export.csv").read_text(encoding="utf-8").splitlines()[0]
+    )
     assert runner.invoke(app, ["report", str(labelled_run)]).exit_code == 0
     post = (labelled_run / "report" / "post.md").read_text(encoding="utf-8")
     assert "People labelled 31 images (41 labels by 3 labeller(s))" in " ".join(post.split())

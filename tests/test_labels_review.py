@@ -112,9 +112,7 @@ def test_label_ten_images_by_keyboard_reload_and_continue(served: tuple[str, Run
             page.wait_for_selector("body[data-ready='1']")
             shown = page.inner_text("body")
             first = rows[sample[0]]
-            assert (
-                first.prompt_text not in shown and first.emotion not in shown
-            )  # requested values hidden
+            assert first.prompt_text not in shown and first.emotion not in shown  # requested values hidden
             assert page.is_hidden("#prompt")
             assert "scene: A kitchen" in shown and "0 of 12 images done" in shown
             label(page, 6, 0)

@@ -25,4 +25,3 @@ def test_a_foreign_tests_package_does_not_shadow_ours(tmp_path: Path) -> None:
     package, servers = done.stdout.split()
     assert Path(package) == ROOT / "tests" / "__init__.py"
     assert Path(servers).parent == ROOT / "tests" / "servers"
-

@@ -32,7 +32,9 @@ def import_run(
     store, summary = import_images(images_dir, prompts, folder)
     problems = list(summary.problems)
     with store:
-        console.print(f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}")
+        console.print(
+            f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}"
+        )
         if labels is not None:
             result = import_labels(store, labels)
             problems += result.problems
@@ -78,5 +80,11 @@ def serve(run_dir: Path, sample: int, labeller: str, port: int, show_prompt: boo
     store, loaded = open_run(run_dir)
     with store:
         serve_review(
-            store, loaded, sample=sample, labeller=labeller, port=port, show_prompt=show_prompt, console=console
+            store,
+            loaded,
+            sample=sample,
+            labeller=labeller,
+            port=port,
+            show_prompt=show_prompt,
+            console=console,
         )

@@ -45,9 +45,7 @@ def study_toml(name: str, images: Iterable[ImageRecord], source: str) -> str:
     ]
     emotions: dict[str, dict[tuple[str, str, str, str], None]] = {}
     for row in parsed:
-        emotions.setdefault(row.emotion, {})[
-            (row.variant, row.subject, row.category, row.scene)
-        ] = None
+        emotions.setdefault(row.emotion, {})[(row.variant, row.subject, row.category, row.scene)] = None
     if not emotions:  # a study needs one emotion; free prompts ask for none
         emotions[FREE_EMOTION] = {("free prompt", "-", "-", "-"): None}
     for emotion, cases in emotions.items():

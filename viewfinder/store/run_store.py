@@ -220,7 +220,9 @@ class RunStore:
             jobs.add_jobs(self._db, (item.job for item in imported))
             found: dict[int, str] = {}
             for item in imported:
-                image_id = images.add_image(self._db, item.job.id, item.image, model=item.job.model, seed=item.seed)
+                image_id = images.add_image(
+                    self._db, item.job.id, item.image, model=item.job.model, seed=item.seed
+                )
                 jobs.complete_job(self._db, item.job.id, cost_usd=item.image.cost_usd)
                 found[image_id] = item.source
             labels.set_sources(self._db, found)
