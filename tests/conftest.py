@@ -67,9 +67,6 @@ def image_run(tmp_path: Path) -> Callable[..., Path]:
 
 
 # -- generation: the fake fal queue server ---------------------------------------------------
-import sys  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.servers` importable under any runner
 from tests.servers.fal_server import FAL_TEST_KEY  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -277,6 +277,58 @@ def export(
         path, count = export_run(store, loaded, format, output)
     console.print(f"wrote {count} rows to {path}")
     out.print(str(path), markup=False, highlight=False)
+
+
+@app.command("import")
+@friendly
+def import_(
+    images_dir: Annotated[Path, typer.Argument(help="Folder the image paths are relative to.")],
+    prompts: Annotated[Path, typer.Option("--prompts", help="CSV or JSON lines: image, prompt, model, seed")],
+    labels: Annotated[Path | None, typer.Option("--labels", help="CSV of reference labels.")] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Run folder (runs/import-<dir>)")] = None,
+) -> None:
+    """Make a run from images made elsewhere; analyze, score, report and export then work on it."""
+    from viewfinder.cli_labels import import_run
+
+    raise typer.Exit(import_run(images_dir, prompts, labels, workdir, console, out))
+
+
+labels_app = typer.Typer(help="Reference labels given by people.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("import")
+@friendly
+def labels_import(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    file: Annotated[Path, typer.Argument(help="CSV: image, labeller and any of camera_angle, shot_size, "
+                                              "expression, scene_match, style_match.")],
+) -> None:
+    """Store reference labels from a CSV (a labeller's new answer replaces their old one)."""
+    from viewfinder.cli_labels import import_label_file
+
+    raise typer.Exit(import_label_file(run_dir, file, console))
+
+
+@app.command()
+@friendly
+def review(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
+    sample: Annotated[int, typer.Option("--sample", min=1, help="Images to label (stratified).")] = 50,
+    labeller: Annotated[str, typer.Option("--labeller", help="Your name (default: $USER).")] = "",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any).")] = 0,
+    show_prompt: Annotated[bool, typer.Option("--show-prompt", help="Show the requested values.")] = False,
+    plan: Annotated[bool, typer.Option("--plan", help="Print how many more labels each corrected interval "
+                                                      "needs to be under --width, and exit.")] = False,
+    width: Annotated[float, typer.Option("--width", min=0.001, max=1, help="Target interval width.")] = 0.1,
+) -> None:
+    """Label a sample of the run's images in a local web page (answers are stored at once)."""
+    from viewfinder import cli_labels
+
+    if plan:
+        cli_labels.print_plan(run_dir, width, console, out)
+    else:
+        cli_labels.serve(run_dir, sample, labeller, port, show_prompt, console)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -19,6 +19,7 @@ from typing import Any
 
 from viewfinder.errors import BadInput
 from viewfinder.providers.keys import Masker
+from viewfinder.score.people_model import load_people_report
 from viewfinder.score.per_image import load_image_adherence
 from viewfinder.store import RunStore
 from viewfinder.study import Study
@@ -48,6 +49,10 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
             dimension, _, method = name.partition(".")
             out[column] = {"description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
                                           f"according to the {method} method; null when not judged or not asked"}
+        elif analyzer == "label":
+            labeller, _, dimension = name.rpartition(".")
+            out[column] = {"description": f"{labeller}'s reference label for {dimension.replace('_', ' ')} "
+                                          "(a canonical answer; null when not labelled)"}
         elif (analyzer, name) in specs:
             spec = specs[(analyzer, name)]
             out[column] = {key: str(getattr(spec, key)) for key in ("unit", "better", "description", "version")}
@@ -71,6 +76,10 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     dimensions = list(dict.fromkeys(dimension for dimension, _ in methods))
     request_columns = [f"requested.{dimension}" for dimension in dimensions]
     masker = Masker.from_env("[redacted]", min_length=8)  # every provider's key variables
+    people: dict[int, dict[str, str]] = {}
+    for label in store.labels():
+        people.setdefault(label.image_id, {})[f"label.{label.labeller}.{label.dimension}"] = label.answer
+    label_columns = sorted({column for values in people.values() for column in values})
     rows = []
     for image in images:
         row: dict[str, Any] = {name: getattr(image, _ROW_FIELDS.get(name, name)) for name in IMAGE_COLUMNS}
@@ -81,8 +90,9 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
         row.update({f"requested.{dimension}": wanted.get(dimension) for dimension in dimensions})
         flags = {(v.dimension, v.method): v.follows for v in verdicts}
         row.update({f"adherence.{d}.{m}": flags.get((d, m)) for d, m in methods})
+        row.update({column: people.get(image.id, {}).get(column) for column in label_columns})
         rows.append({key: _mask(value, masker) for key, value in row.items()})
-    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns], rows
+    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns, *label_columns], rows
 
 
 def _column_types(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, str]:
@@ -153,4 +163,18 @@ def export_run(store: RunStore, study: Study, fmt: str, output: Path | None = No
     else:
         WRITERS[fmt](tmp, columns, rows)
     os.replace(tmp, target)
+    write_people(store, target)
     return target, len(rows)
+
+
+def write_people(store: RunStore, target: Path) -> Path | None:
+    """Beside the export, ``<name>.people.json``: every method against people's labels, labellers'
+    agreement and the corrected rates, as the scoring stage stored them (when the run has labels)."""
+    people = load_people_report(store)
+    if people is None or not people.labels:
+        return None
+    path = target.with_name(f"{target.stem}.people.json")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(people.to_dict(), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -20,6 +20,7 @@ from viewfinder.report.model import ReportData
 from viewfinder.report.escape import md_text
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb
+from viewfinder.report.trust import trust_section
 from viewfinder.score.sentences import (
     agreement_sentence,
     comparison_sentence,
@@ -88,7 +89,8 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
         f"({models}) and measured them with {', '.join(ran) if ran else 'no analyzer yet'}."
     )
     dimensions = data.score.dimensions if data.score is not None else []
-    rated = [dim for dim in dimensions if dim.overall.rate is not None]
+    # a method people disagree with has no verdict (score.people_stage): no headline rests on it
+    rated = [dim for dim in dimensions if dim.overall.rate is not None and dim.overall.verdict is not None]
     if not rated:
         return f"{study.topic}: how {models} follows structured prompts", summary
     best = max(rated, key=lambda d: d.overall.rate)
@@ -148,6 +150,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         "metric_rows": data.metric_summary,
         **conclusion_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
+        "trust": trust_section(store),
         "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     html = _environment(markdown=False).get_template("index.html.j2").render(

@@ -101,7 +101,8 @@ def requested(dimension: str, row: ImageRecord, study: Study) -> set[str] | None
         except KeyError:
             return None
         return set(expressions) or None
-    return {"1"}  # scene and style: the judge answers the match question itself
+    # scene and style: the judge answers the match question itself (a free prompt asks for none)
+    return {"1"} if row.prompt_field(dimension) else None
 
 
 def read_answer(method: DimensionMethod, raw: Any) -> str | None:

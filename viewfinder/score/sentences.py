@@ -40,6 +40,10 @@ def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
             f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged{_reasons(rate.not_judged_reasons)}), "
             f"which is {rate.verdict}."
         )
+        if rate.verdict is None:  # withheld: the method disagrees with people (score.people_stage)
+            out.append(Sentence(text=text.rsplit(", which is", 1)[0] + "; no verdict, because the method "
+                                "disagrees with people's labels."))
+            continue
         out.append(Sentence(text=text, scale=result.scale, value=rate.rate))
     return out
 

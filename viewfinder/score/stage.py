@@ -1,7 +1,8 @@
 """The scoring stage: load a run's measurements, score them once, store the results.
 
-``run_scoring`` stores the :class:`~viewfinder.score.model.ScoreReport` and the per-image
-adherence (:mod:`viewfinder.score.per_image`); the report and the export read both back.
+``run_scoring`` stores the :class:`~viewfinder.score.model.ScoreReport`, the per-image
+adherence (:mod:`viewfinder.score.per_image`) and every method against people's labels
+(:mod:`viewfinder.score.people_stage`); the report and the export read them back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from viewfinder.score.aggregate import build_scoring
 from viewfinder.score.model import AGGREGATE_NAME, ScoreReport
+from viewfinder.score.people_stage import people_out_of_date, print_people, score_people
 from viewfinder.score.per_image import ADHERENCE_NAME, image_adherence_record
 from viewfinder.study import Study
 
@@ -26,6 +28,8 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
         specs = store.spec_records()
         report, items, methods = build_scoring(images, table, study, specs)
         adherence = image_adherence_record(images, table, items, methods, study)
+    # every method that answers a dimension against people's labels; verdicts people disagree with go
+    people, report = score_people(store, study, report, (images, table, items), methods)
     store.save_aggregate(AGGREGATE_NAME, report.to_dict())
     store.save_aggregate(ADHERENCE_NAME, adherence.to_dict())
     if specs and not any(stored.spec.roles for stored in specs):
@@ -41,6 +45,7 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
             f"scored {report.n_images} images, but no adherence measurements are stored yet; "
             f"run 'viewfinder analyze {store.run_dir}' first"
         )
+    print_people(people, console)
     return report
 
 
@@ -60,7 +65,7 @@ def summary_table(report: ScoreReport) -> Table:
                 cells.append(f"not judged ({rate.n_not_judged} images)")
             else:
                 cells.append(
-                    f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict} "
+                    f"{rate.rate:.2f} [{rate.ci_low:.2f}, {rate.ci_high:.2f}] {rate.verdict or '(no verdict)'} "
                     f"(n={rate.n}, +{rate.n_not_judged} not judged)"
                 )
         table.add_row(result.label, *cells)
@@ -68,7 +73,8 @@ def summary_table(report: ScoreReport) -> Table:
 
 
 def ensure_scored(store: Any, study: Study, console: Console | None = None) -> None:
-    """Run the scoring stage when the run has no stored score report yet (``viewfinder report``
-    and ``export`` read stored scores; a stored report of another version is left for them to name)."""
-    if store.aggregate(AGGREGATE_NAME) is None:
+    """Run the scoring stage when the run has no stored score report yet, or when people's labels
+    changed since it was stored (``viewfinder report`` and ``export`` read stored scores; a stored
+    report of another version is left for them to name)."""
+    if store.aggregate(AGGREGATE_NAME) is None or people_out_of_date(store):
         run_scoring(store, study, console)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from viewfinder.study.grammar import FIELDS as PROMPT_FIELDS
+from viewfinder.study.grid import Job
 
 JobState = Literal["pending", "submitted", "completed", "failed"]
 JOB_STATES: tuple[JobState, ...] = ("pending", "submitted", "completed", "failed")
@@ -171,3 +172,26 @@ class ImageDates:
 
     first: str | None
     last: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One labeller's canonical answer for one image on one label dimension (``camera_angle``,
+    ``shot_size``, ``expression``, ``scene_match``, ``style_match``)."""
+
+    image_id: int
+    dimension: str
+    labeller: str
+    answer: str
+    source: str = "csv"  # 'csv' or 'review'
+    created_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedImage:
+    """An image made elsewhere, already written by content hash: its job, file and source path."""
+
+    job: Job
+    image: NewImage
+    seed: int | None
+    source: str  # its path relative to the imported folder

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.store import costs, images, jobs, measurements, meta
+from viewfinder.store import costs, images, jobs, labels, measurements, meta
 from viewfinder.store.db import Database
 from viewfinder.store.records import (
     AnalysisRun,
@@ -20,7 +20,9 @@ from viewfinder.store.records import (
     CostTotal,
     ImageDates,
     ImageRecord,
+    ImportedImage,
     JobRecord,
+    Label,
     LedgerEntry,
     Measurement,
     NewImage,
@@ -209,6 +211,46 @@ class RunStore:
 
     def analysis_runs(self, analyzer: str | None = None) -> list[AnalysisRun]:
         return measurements.analysis_runs(self._db, analyzer)
+
+    # -- people: imported images, reference labels, review samples ---------------------------
+    def record_import(self, imported: Sequence[ImportedImage]) -> None:
+        """Record images made elsewhere (files already written): each one's prompt, a completed job,
+        the image row and where it came from, in one transaction."""
+        with self._db.transaction():
+            jobs.add_jobs(self._db, (item.job for item in imported))
+            found: dict[int, str] = {}
+            for item in imported:
+                image_id = images.add_image(
+                    self._db, item.job.id, item.image, model=item.job.model, seed=item.seed
+                )
+                jobs.complete_job(self._db, item.job.id, cost_usd=item.image.cost_usd)
+                found[image_id] = item.source
+            labels.set_sources(self._db, found)
+
+    def image_sources(self) -> dict[int, str]:
+        """``{image_id: path in the imported folder}`` of imported images."""
+        return labels.sources(self._db)
+
+    def image_keys(self) -> dict[str, int]:
+        """Every name a labels file may give an image (imported path, run path, sha256, id) -> its id."""
+        return labels.image_keys(self._db)
+
+    def add_labels(self, found: Iterable[Label]) -> int:
+        """Store labels; a labeller's new answer for an image and dimension replaces their old one."""
+        return labels.add_labels(self._db, found)
+
+    def labels(self, labeller: str | None = None) -> list[Label]:
+        return labels.labels(self._db, labeller)
+
+    def labels_stamp(self) -> str:
+        """Changes whenever a label is added or replaced."""
+        return labels.labels_stamp(self._db)
+
+    def save_review_sample(self, name: str, image_ids: Sequence[int]) -> None:
+        labels.save_sample(self._db, name, image_ids)
+
+    def review_sample(self, name: str) -> list[int]:
+        return labels.sample(self._db, name)
 
     # -- cost ledger ----------------------------------------------------------------------
     def add_cost(

@@ -117,6 +117,31 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE measurement_specs ADD COLUMN roles TEXT NOT NULL DEFAULT '[]';
     """,
+    # 3: reference labels from people (several labellers per image), where an imported
+    # image came from, and the review page's stored sample.
+    """
+    CREATE TABLE labels (
+        image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        dimension   TEXT NOT NULL CHECK (dimension IN
+                    ('camera_angle', 'shot_size', 'expression', 'scene_match', 'style_match')),
+        labeller    TEXT NOT NULL,
+        answer      TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (image_id, dimension, labeller)
+    );
+    CREATE INDEX labels_dimension ON labels(dimension);
+    CREATE TABLE image_sources (
+        image_id    INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        source      TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE review_samples (
+        name        TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        PRIMARY KEY (name, position)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
