@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from viewfinder.errors import BadInput
-from viewfinder.store import RunStore
-from viewfinder.study import Study, expand_jobs, load_study, parse_study
+from viewfinder.generate.plan import plan_jobs
+from viewfinder.store import DB_NAME, RunStore
+from viewfinder.study import Study, load_study, parse_study
 
 
 def default_workdir(study: Study) -> Path:
@@ -14,31 +15,54 @@ def default_workdir(study: Study) -> Path:
 
 
 def init_run(study_path: Path, workdir: Path | None, models: list[str] | None = None) -> tuple[RunStore, Study]:
-    """Create or reopen the run folder for ``study_path`` and add the jobs not stored yet."""
+    """Create or reopen the run folder for ``study_path`` (holding its lock), store the study and
+    add this run's jobs (``models``, default the study's) not stored yet. The models are checked
+    before the folder is touched; they are not remembered (each run names its own)."""
     study = load_study(study_path)
+    jobs = plan_jobs(study, models)
     store = RunStore(workdir or default_workdir(study))
-    stored_name = store.get_meta("study_name")
-    if stored_name is not None and stored_name != study.name:
+    try:
+        _check_study_name(store, study)
+        store.set_meta("study_name", study.name)
+        store.set_meta("study_path", str(study_path))
+        store.set_meta("study_toml", study_path.read_text(encoding="utf-8"))
+        store.add_jobs(jobs)
+    except BaseException:
         store.close()
-        raise BadInput(
-            f"{store.run_dir}: this run folder belongs to study {stored_name!r}, not {study.name!r}; "
-            "give another --workdir"
-        )
-    text = study_path.read_text(encoding="utf-8")
-    store.set_meta("study_name", study.name)
-    store.set_meta("study_path", str(study_path))
-    store.set_meta("study_toml", text)
-    if models:
-        store.set_meta("models", models)
-    store.add_jobs(expand_jobs(study, models or store.get_meta("models")))
+        raise
     return store, study
 
 
-def open_run(run_dir: Path) -> tuple[RunStore, Study]:
-    """Reopen an existing run folder and the study stored in it."""
-    store = RunStore(run_dir, create=False)
+def peek_run(study_path: Path, workdir: Path | None) -> tuple[RunStore | None, Study]:
+    """The study and, when its run folder exists, a read-only store on it (for a dry run, which
+    writes nothing: not even the folder)."""
+    study = load_study(study_path)
+    run_dir = workdir or default_workdir(study)
+    if not (run_dir / DB_NAME).exists():
+        return None, study
+    store = RunStore(run_dir, readonly=True)
+    try:
+        _check_study_name(store, study)
+    except BaseException:
+        store.close()
+        raise
+    return store, study
+
+
+def open_run(run_dir: Path, *, readonly: bool = False) -> tuple[RunStore, Study]:
+    """Reopen an existing run folder and the study stored in it (``readonly``: no lock, no writes)."""
+    store = RunStore(run_dir, create=False, readonly=readonly)
     text = store.get_meta("study_toml")
     if text is None:
         store.close()
         raise BadInput(f"{run_dir}: the run folder holds no study; start it with 'viewfinder run STUDY --workdir {run_dir}'")
     return store, parse_study(text, store.get_meta("study_path", "<stored study>"))
+
+
+def _check_study_name(store: RunStore, study: Study) -> None:
+    stored_name = store.get_meta("study_name")
+    if stored_name is not None and stored_name != study.name:
+        raise BadInput(
+            f"{store.run_dir}: this run folder belongs to study {stored_name!r}, not {study.name!r}; "
+            "give another --workdir"
+        )

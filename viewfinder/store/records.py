@@ -171,3 +171,14 @@ class ImageDates:
 
     first: str | None
     last: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedJobs:
+    """What dropping jobs removed: the jobs, their image rows and what hung off those images."""
+
+    jobs: int
+    images: int
+    measurements: int
+    analysis_runs: int
+    by_model: dict[str, int]

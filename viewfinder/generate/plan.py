@@ -1,0 +1,127 @@
+"""Which jobs a run works on, computed in memory from the study and the command line.
+
+The jobs of a run are the study's grid for the models asked for this time (``--model``, or the
+study's list); the run folder remembers no model list. ``--limit N`` is the first N of those
+jobs in the grid's fixed order, so the same command run again after an interruption converges on
+the same N images. Jobs stored by earlier runs for other models or settings are left alone and
+named; ``viewfinder prune`` drops the ones the study no longer asks for.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from viewfinder.generate.registry import check_model
+from viewfinder.store import DroppedJobs, JobRecord, RunStore
+from viewfinder.study import Job, Study, expand_jobs
+
+
+def plan_jobs(study: Study, models: Sequence[str] | None = None) -> list[Job]:
+    """The run's jobs in grid order; a model of an unknown backend is bad input."""
+    chosen = list(models or study.models)
+    for model in chosen:
+        check_model(model)
+    return list(expand_jobs(study, chosen))
+
+
+def select_jobs(planned: Sequence[Job], stored: Sequence[JobRecord], limit: int | None) -> list[JobRecord]:
+    """What to work on: of the first ``limit`` planned jobs (all without a limit) those not
+    completed, after any planned request an interrupted run already paid for (``submitted``:
+    waiting for it costs nothing, losing it would pay twice). Jobs not stored yet come back as
+    pending records (a dry run stores nothing)."""
+    records = {record.id: record for record in stored}
+    window = planned[:limit] if limit else planned
+    in_window = {job.id for job in window}
+    todo = [records.get(job.id) or _pending(job) for job in window]
+    paid = [records[job.id] for job in planned if job.id not in in_window and job.id in records]
+    todo += [record for record in paid if record.state == "submitted"]
+    todo = [record for record in todo if record.state != "completed"]
+    todo.sort(key=lambda record: record.state != "submitted")  # stable: grid order otherwise
+    return todo
+
+
+@dataclass(frozen=True)
+class OtherJobs:
+    """Stored jobs outside this run: ``prunable`` (the study no longer asks for them) and
+    ``kept`` (the study's, left out by ``--model``), per model."""
+
+    prunable: dict[str, int]
+    kept: dict[str, int]
+
+    def lines(self, run_dir: Path) -> list[str]:
+        out = [
+            f"{count} job{'s' if count != 1 else ''} of {model} not in this run: "
+            f"`viewfinder prune {run_dir}` drops them"
+            for model, count in self.prunable.items()
+        ]
+        out += [
+            f"{count} job{'s' if count != 1 else ''} of {model} not in this run (the study's; left alone)"
+            for model, count in self.kept.items()
+        ]
+        return out
+
+
+def other_jobs(study: Study, planned: Sequence[Job], stored: Sequence[JobRecord]) -> OtherJobs:
+    """Stored jobs this run leaves alone, split by whether ``viewfinder prune`` would drop them."""
+    planned_ids = {job.id for job in planned}
+    study_ids = {job.id for job in expand_jobs(study)}
+    prunable: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    for record in stored:
+        if record.id not in planned_ids:
+            (kept if record.id in study_ids else prunable)[record.model] += 1
+    return OtherJobs(dict(sorted(prunable.items())), dict(sorted(kept.items())))
+
+
+def jobs_for_run(
+    store: RunStore | None,
+    study: Study,
+    models: Sequence[str] | None,
+    limit: int | None,
+    *,
+    dry_run: bool,
+    console: Console,
+) -> list[JobRecord]:
+    """This run's jobs to work on (:func:`select_jobs`), registered in the store first unless a dry
+    run; stored jobs outside the run are left alone and named on ``console``."""
+    planned = plan_jobs(study, models)
+    if store is not None and not dry_run:
+        store.add_jobs(planned)
+    stored = store.jobs() if store is not None else []
+    if store is not None:
+        for line in other_jobs(study, planned, stored).lines(store.run_dir):
+            console.print(line, markup=False, highlight=False)
+    return select_jobs(planned, stored, limit)
+
+
+def prune(store: RunStore, study: Study) -> DroppedJobs:
+    """Drop the stored jobs the study no longer asks for (see :meth:`RunStore.drop_jobs`)."""
+    wanted = {job.id for job in expand_jobs(study)}
+    return store.drop_jobs([record.id for record in store.jobs() if record.id not in wanted])
+
+
+def _pending(job: Job) -> JobRecord:
+    """A job not stored yet, as the record it will be once stored."""
+    return JobRecord(
+        id=job.id,
+        prompt_id=job.prompt.id,
+        model=job.model,
+        seed=job.seed,
+        params=job.params,
+        state="pending",
+        attempts=0,
+        request_id=None,
+        request=None,
+        response=None,
+        last_error=None,
+        cost_usd=None,
+        created_at="",
+        updated_at="",
+        prompt_text=job.prompt.text,
+        position=job.prompt.position,
+    )
