@@ -9,7 +9,6 @@ named; ``viewfinder prune`` drops the ones the study no longer asks for.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,35 +46,36 @@ def select_jobs(planned: Sequence[Job], stored: Sequence[JobRecord], limit: int 
 
 @dataclass(frozen=True)
 class OtherJobs:
-    """Stored jobs outside this run: ``prunable`` (the study no longer asks for them) and
-    ``kept`` (the study's, left out by ``--model``), per model."""
+    """Stored jobs outside this run, per model as (jobs, completed): ``prunable`` (the study no
+    longer asks for them) and ``kept`` (the study's, left out by ``--model``)."""
 
-    prunable: dict[str, int]
-    kept: dict[str, int]
+    prunable: dict[str, tuple[int, int]]
+    kept: dict[str, tuple[int, int]]
 
     def lines(self, run_dir: Path) -> list[str]:
-        out = [
-            f"{count} job{'s' if count != 1 else ''} of {model} not in this run: "
-            f"`viewfinder prune {run_dir}` drops them"
-            for model, count in self.prunable.items()
+        fix = f"`viewfinder prune {run_dir}` drops them"
+        return [_line(model, counts, fix) for model, counts in self.prunable.items()] + [
+            _line(model, counts, "the study's; left alone") for model, counts in self.kept.items()
         ]
-        out += [
-            f"{count} job{'s' if count != 1 else ''} of {model} not in this run (the study's; left alone)"
-            for model, count in self.kept.items()
-        ]
-        return out
+
+
+def _line(model: str, counts: tuple[int, int], what: str) -> str:
+    jobs, completed = counts
+    made = f" ({completed} completed)" if completed else ""
+    return f"{jobs} job{'s' if jobs != 1 else ''} of {model}{made} not in this run: {what}"
 
 
 def other_jobs(study: Study, planned: Sequence[Job], stored: Sequence[JobRecord]) -> OtherJobs:
     """Stored jobs this run leaves alone, split by whether ``viewfinder prune`` would drop them."""
     planned_ids = {job.id for job in planned}
     study_ids = {job.id for job in expand_jobs(study)}
-    prunable: Counter[str] = Counter()
-    kept: Counter[str] = Counter()
+    groups: dict[bool, dict[str, tuple[int, int]]] = {True: {}, False: {}}
     for record in stored:
         if record.id not in planned_ids:
-            (kept if record.id in study_ids else prunable)[record.model] += 1
-    return OtherJobs(dict(sorted(prunable.items())), dict(sorted(kept.items())))
+            group = groups[record.id in study_ids]
+            jobs, completed = group.get(record.model, (0, 0))
+            group[record.model] = (jobs + 1, completed + (record.state == "completed"))
+    return OtherJobs(dict(sorted(groups[False].items())), dict(sorted(groups[True].items())))
 
 
 def jobs_for_run(

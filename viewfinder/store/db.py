@@ -22,7 +22,7 @@ class Database:
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0
-        target = f"{path.resolve().as_uri()}?mode=ro" if readonly else str(path)
+        target = f"{path.resolve().as_uri()}?{_read_only_mode(path)}" if readonly else str(path)
         self._conn = sqlite3.connect(
             target, timeout=30, check_same_thread=False, isolation_level=None, uri=readonly
         )
@@ -109,6 +109,14 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _read_only_mode(path: Path) -> str:
+    """How a reader opens the database without writing a byte. With no write-ahead log beside it
+    (no writer has it open) the file is read as immutable, so SQLite makes no -wal or -shm file
+    either; a writer starting meanwhile appends to its own log, which the reader does not need.
+    With a log there, the reader uses it (read-only) to see the writer's committed work."""
+    return "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
 
 
 def marks(values: Sequence[Any]) -> str:
