@@ -103,8 +103,16 @@ def test_model_is_not_remembered_and_generate_uses_the_stored_study(tmp_path, fa
 
 def test_prune_drops_jobs_the_study_no_longer_asks_for_and_keeps_files_and_costs(tmp_path, fal_server):
     run_dir = tmp_path / "run"
-    assert invoke("run", SEED_STUDY, "--workdir", run_dir, "--until", "generate", "--model", DEV, "--limit", "2").exit_code == 0
-    assert invoke("run", SEED_STUDY, "--workdir", run_dir, "--until", "analyze", "--limit", "3", "--analyzers", "pixels").exit_code == 0
+    assert (
+        invoke("run", SEED_STUDY, "--workdir", run_dir, "--until", "generate", "--model", DEV, "--limit", "2").exit_code
+        == 0
+    )
+    assert (
+        invoke(
+            "run", SEED_STUDY, "--workdir", run_dir, "--until", "analyze", "--limit", "3", "--analyzers", "pixels"
+        ).exit_code
+        == 0
+    )
     files = sorted(path.name for path in (run_dir / "images").rglob("*.*"))
     with RunStore(run_dir) as store:
         spent = store.total_cost()
@@ -146,7 +154,9 @@ def test_select_jobs_waits_for_paid_requests_first_and_skips_completed(tmp_path)
         store.complete_job(first.id)
         late = planned[7].id  # submitted by an earlier run with a larger limit: already paid for
         for job_id in (third.id, late):
-            store.mark_submitted(job_id, request_id="r", request={}, response={"queue": {"status_url": "u"}}, attempts=1)
+            store.mark_submitted(
+                job_id, request_id="r", request={}, response={"queue": {"status_url": "u"}}, attempts=1
+            )
         stored = store.jobs()
     todo = select_jobs(planned, stored, limit=3)
     assert [job.id for job in todo] == [third.id, late, second.id]
@@ -162,8 +172,19 @@ def test_select_jobs_waits_for_paid_requests_first_and_skips_completed(tmp_path)
 def test_limit_then_sigkill_then_the_same_command_makes_exactly_n_images(tmp_path):
     server, url = start_server("--latency", "0.8", "--key", "fal-secret-5b1e0d2c9a7f")
     run_dir = tmp_path / "run"
-    command = [str(VIEWFINDER), "run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate",
-               "--concurrency", "2", "--limit", "6"]
+    command = [
+        str(VIEWFINDER),
+        "run",
+        str(SEED_STUDY),
+        "--workdir",
+        str(run_dir),
+        "--until",
+        "generate",
+        "--concurrency",
+        "2",
+        "--limit",
+        "6",
+    ]
     try:
         first = subprocess.Popen(command, env=cli_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

@@ -112,7 +112,9 @@ def run(
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
     _check_judge(judge)
     models = list(model) or None
-    options = GenerateOptions(limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout)
+    options = GenerateOptions(
+        limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+    )
     if dry_run:  # writes nothing, not even the folder
         peeked, loaded = peek_run(study, workdir)
         try:
@@ -256,7 +258,7 @@ def score(
 
     store, loaded = open_run(run_dir)
     with store:
-        report = run_scoring(store, loaded, console, table=out)
+        report = run_scoring(store, loaded, console, tables=out)
     if conclusions:
         for sentence in report.sentences():
             out.print(f"- {sentence.text}", markup=False, highlight=False)

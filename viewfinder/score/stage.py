@@ -18,10 +18,10 @@ from viewfinder.study import Study
 
 
 def run_scoring(
-    store: Any, study: Study, console: Console | None = None, *, table: Console | None = None
+    store: Any, study: Study, console: Console | None = None, *, tables: Console | None = None
 ) -> ScoreReport:
     """Compute the score report of the run in ``store``, save it as an aggregate and return it.
-    Notes go to ``console``, the adherence table to ``table`` (default ``console``; ``viewfinder
+    Notes go to ``console``, the adherence table to ``tables`` (default ``console``; ``viewfinder
     score`` prints it on stdout)."""
     console = console or Console(stderr=True)
     with console.status("scoring: adherence, intervals, agreement, model comparisons"):
@@ -39,7 +39,7 @@ def run_scoring(
             "then score again"
         )
     if report.dimensions:
-        (table or console).print(summary_table(report))
+        (tables or console).print(summary_table(report))
     else:
         console.print(
             f"scored {report.n_images} images, but no adherence measurements are stored yet; "

@@ -219,7 +219,7 @@ class Study(Strict):
         return self
 
     @model_validator(mode="after")
-    def _topic_is_one_word(self) -> "Study":
+    def _topic_is_one_word(self) -> Study:
         problem = topic_problem(self.topic) if self.template == DEFAULT_TEMPLATE else None
         if problem is not None:
             raise PydanticCustomError("topic_words", "{problem}", {"problem": problem, "loc": ("topic",)})
