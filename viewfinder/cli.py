@@ -232,7 +232,7 @@ def generate(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
 ) -> None:
-    """Make the run's missing images; resumes submitted requests instead of resubmitting."""
+    """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
     from viewfinder.runfolder import open_run
 
