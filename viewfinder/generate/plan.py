@@ -36,10 +36,12 @@ def select_jobs(planned: Sequence[Job], stored: Sequence[JobRecord], limit: int 
     records = {record.id: record for record in stored}
     window = planned[:limit] if limit else planned
     in_window = {job.id for job in window}
-    todo = [records.get(job.id) or _pending(job) for job in window]
-    paid = [records[job.id] for job in planned if job.id not in in_window and job.id in records]
-    todo += [record for record in paid if record.state == "submitted"]
-    todo = [record for record in todo if record.state != "completed"]
+    todo = [record for job in window if (record := records.get(job.id) or _pending(job)).state != "completed"]
+    todo += [
+        records[job.id]
+        for job in planned
+        if job.id not in in_window and job.id in records and records[job.id].state == "submitted"
+    ]
     todo.sort(key=lambda record: record.state != "submitted")  # stable: grid order otherwise
     return todo
 
@@ -68,13 +70,13 @@ def _line(model: str, counts: tuple[int, int], what: str) -> str:
 def other_jobs(study: Study, planned: Sequence[Job], stored: Sequence[JobRecord]) -> OtherJobs:
     """Stored jobs this run leaves alone, split by whether ``viewfinder prune`` would drop them."""
     planned_ids = {job.id for job in planned}
-    study_ids = {job.id for job in expand_jobs(study)}
+    outside = [record for record in stored if record.id not in planned_ids]
+    study_ids = {job.id for job in expand_jobs(study)} if outside else set()
     groups: dict[bool, dict[str, tuple[int, int]]] = {True: {}, False: {}}
-    for record in stored:
-        if record.id not in planned_ids:
-            group = groups[record.id in study_ids]
-            jobs, completed = group.get(record.model, (0, 0))
-            group[record.model] = (jobs + 1, completed + (record.state == "completed"))
+    for record in outside:
+        group = groups[record.id in study_ids]
+        jobs, completed = group.get(record.model, (0, 0))
+        group[record.model] = (jobs + 1, completed + (record.state == "completed"))
     return OtherJobs(dict(sorted(groups[False].items())), dict(sorted(groups[True].items())))
 
 
