@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -72,7 +73,10 @@ def prompt(
     as_json: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
+    from viewfinder.study.rules import check_fields
+
     fields = parse_prompt(text).fields()
+    check_fields(fields, f"prompt {text!r}")
     if as_json:
         sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
         return
@@ -91,7 +95,7 @@ def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
@@ -101,20 +105,29 @@ def run(
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
-    from viewfinder.runfolder import init_run
+    from viewfinder.generate.runner import GenerateOptions, run_generation
+    from viewfinder.runfolder import init_run, peek_run
 
     if until not in STAGES:
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
-    store, loaded = init_run(study, workdir, list(model) or None)
+    _check_judge(judge)
+    models = list(model) or None
+    options = GenerateOptions(
+        limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+    )
+    if dry_run:  # writes nothing, not even the folder
+        peeked, loaded = peek_run(study, workdir)
+        try:
+            run_generation(peeked, loaded, options, console, models)
+        finally:
+            if peeked is not None:
+                peeked.close()
+        raise typer.Exit(0)
+    store, loaded = init_run(study, workdir, models)
     with store:
-        from viewfinder.generate.runner import GenerateOptions, run_generation
-
-        options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
-        )
-        generated = run_generation(store, loaded, options, console)
+        generated = run_generation(store, loaded, options, console, models)
         failed = generated.failed
-        if dry_run or until == "generate":
+        if until == "generate":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.analyze.runner import run_analysis
 
@@ -133,6 +146,14 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
+def _check_judge(judge: Optional[str]) -> None:
+    """A --judge of an unknown kind is bad input before any work starts."""
+    if judge is not None:
+        from viewfinder.judge.select import check_judge_name
+
+        check_judge_name(judge)
+
+
 def _names(value: Optional[str]) -> Optional[list[str]]:
     """Split a comma-separated option; None keeps the study's default."""
     if value is None:
@@ -149,7 +170,7 @@ def status(
     """Jobs per state, images and cost so far."""
     from viewfinder.store import RunStore
 
-    with RunStore(run_dir, create=False) as store:
+    with RunStore(run_dir, readonly=True) as store:
         info = store.status()
     if as_json:
         sys.stdout.write(json.dumps(info) + "\n")
@@ -175,6 +196,7 @@ def analyze(
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
+    _check_judge(judge)
     store, loaded = open_run(run_dir)
     with store:
         summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
@@ -204,17 +226,17 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
 ) -> None:
-    """Make the run's missing images; resumes submitted requests instead of resubmitting."""
+    """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
     from viewfinder.runfolder import open_run
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_run(run_dir, readonly=dry_run)
     with store:
         options = GenerateOptions(
             limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
@@ -236,7 +258,7 @@ def score(
 
     store, loaded = open_run(run_dir)
     with store:
-        report = run_scoring(store, loaded, console)
+        report = run_scoring(store, loaded, console, tables=out)
     if conclusions:
         for sentence in report.sentences():
             out.print(f"- {sentence.text}", markup=False, highlight=False)
@@ -249,12 +271,10 @@ def score(
 def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
-    from viewfinder.runfolder import open_run
-    from viewfinder.score.stage import ensure_scored
+    from viewfinder.runfolder import open_scored
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_scored(run_dir, console)
     with store:
-        ensure_scored(store, loaded, console)
         folder = build_report(store, loaded, console)
     out.print(str(folder / "index.html"))
 
@@ -268,12 +288,10 @@ def export(
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run
-    from viewfinder.runfolder import open_run
-    from viewfinder.score.stage import ensure_scored
+    from viewfinder.runfolder import open_scored
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_scored(run_dir, console)
     with store:
-        ensure_scored(store, loaded, console)
         path, count = export_run(store, loaded, format, output)
     console.print(f"wrote {count} rows to {path}")
     out.print(str(path), markup=False, highlight=False)
@@ -329,6 +347,33 @@ def review(
         cli_labels.print_plan(run_dir, width, console, out)
     else:
         cli_labels.serve(run_dir, sample, labeller, port, show_prompt, console)
+
+
+@app.command()
+@friendly
+def prune(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Drop the jobs the stored study no longer asks for, with their image rows and measurements
+    (image files and the cost ledger stay)."""
+    from viewfinder.cli_prune import prune_run
+
+    prune_run(run_dir, out)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from viewfinder import __version__
+
+        out.print(f"viewfinder {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Reproducible studies of how text-to-image models follow structured prompts."""
 
 
 def main() -> None:  # pragma: no cover - console entry point
