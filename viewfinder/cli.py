@@ -232,13 +232,13 @@ def score(
 ) -> None:
     """Compute adherence, intervals, agreement and model comparisons; store them for the report."""
     from viewfinder.runfolder import open_run
-    from viewfinder.score import run_scoring
+    from viewfinder.score import report_sentences, run_scoring
 
     store, loaded = open_run(run_dir)
     with store:
         report = run_scoring(store, loaded, console)
     if conclusions:
-        for sentence in report.sentences():
+        for sentence in report_sentences(report):
             out.print(f"- {sentence.text}", markup=False, highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")

@@ -40,6 +40,7 @@ from viewfinder.score.model import (
     load_score_report,
 )
 from viewfinder.score.per_image import ImageAdherenceRecord, load_image_adherence
+from viewfinder.score.sentences import report_sentences
 from viewfinder.score.stage import run_scoring
 from viewfinder.score.verdicts import SCALES, Sentence, check_sentences, check_text, verdict
 
@@ -65,6 +66,7 @@ __all__ = [
     "check_text",
     "load_image_adherence",
     "load_score_report",
+    "report_sentences",
     "run_scoring",
     "verdict",
 ]

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from viewfinder.score.verdicts import Sentence
 
 AGGREGATE_NAME = "score_report"
 REPORT_VERSION = 1
@@ -202,12 +201,6 @@ class ScoreReport(_Model):
     grid_effects: list[GridEffect] = Field(default_factory=list)
     logistic: list[LogisticModel] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="method notes (intervals, tests, seeds)")
-
-    def sentences(self) -> list[Sentence]:
-        """The conclusion: one sentence per result, numbers and verdict words from the table only."""
-        from viewfinder.score.sentences import report_sentences
-
-        return report_sentences(self)
 
     def dimension(self, dimension: str, method: str) -> DimensionResult | None:
         for item in self.dimensions:
