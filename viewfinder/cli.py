@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -61,7 +62,9 @@ def expand(
     for column in ("#", "emotion", "variant", "camera", "style", "text"):
         table.add_column(column, overflow="fold")
     for prompt in prompts:
-        table.add_row(str(prompt.position + 1), prompt.emotion, prompt.variant, prompt.camera, prompt.style, prompt.text)
+        table.add_row(
+            str(prompt.position + 1), prompt.emotion, prompt.variant, prompt.camera, prompt.style, prompt.text
+        )
     out.print(table)
 
 
@@ -89,15 +92,19 @@ STAGES = ("generate", "analyze", "score", "report")
 @friendly
 def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
+    ),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
+    ),
+    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
@@ -133,7 +140,7 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _names(value: Optional[str]) -> Optional[list[str]]:
+def _names(value: str | None) -> list[str] | None:
     """Split a comma-separated option; None keeps the study's default."""
     if value is None:
         return None
@@ -167,9 +174,11 @@ def status(
 @friendly
 def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
+    ),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -188,8 +197,12 @@ app.add_typer(models_app, name="models")
 @models_app.command("fetch")
 @friendly
 def models_fetch(
-    study: Optional[Path] = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
-    model: list[str] = typer.Option([], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."),
+    study: Path | None = typer.Argument(
+        None, help="Study file whose [analysis] models to fetch (default: the defaults)."
+    ),
+    model: list[str] = typer.Option(
+        [], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."
+    ),
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
     from viewfinder.analyze.models import fetch_models, required_models
@@ -204,11 +217,15 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
+    ),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
+    ),
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -264,7 +281,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
-    output: Optional[Path] = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
+    output: Path | None = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run

@@ -40,5 +40,7 @@ def open_run(run_dir: Path) -> tuple[RunStore, Study]:
     text = store.get_meta("study_toml")
     if text is None:
         store.close()
-        raise BadInput(f"{run_dir}: the run folder holds no study; start it with 'viewfinder run STUDY --workdir {run_dir}'")
+        raise BadInput(
+            f"{run_dir}: the run folder holds no study; start it with 'viewfinder run STUDY --workdir {run_dir}'"
+        )
     return store, parse_study(text, store.get_meta("study_path", "<stored study>"))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -47,7 +48,7 @@ class FaceBox:
     def area(self) -> float:
         return self.width * self.height
 
-    def iou(self, other: "FaceBox") -> float:
+    def iou(self, other: FaceBox) -> float:
         """Intersection over union of two boxes."""
         width = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
         height = min(self.y + self.height, other.y + other.height) - max(self.y, other.y)
@@ -202,6 +203,11 @@ def face_crop(
         rgb = cv2.resize(rgb, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
         affine[:, :2] /= step
     crop = cv2.warpAffine(
-        rgb, affine, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+        rgb,
+        affine,
+        (out_side, out_side),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
     )
     return np.ascontiguousarray(crop), (x0, y0), side

@@ -108,4 +108,4 @@ def landmark_expression(landmarks: np.ndarray) -> dict[str, float]:
     values = np.array([scores[name] for name in EXPRESSIONS]) / TEMPERATURE
     values = np.exp(values - values.max())
     values /= values.sum()
-    return {name: float(value) for name, value in zip(EXPRESSIONS, values)}
+    return {name: float(value) for name, value in zip(EXPRESSIONS, values, strict=True)}

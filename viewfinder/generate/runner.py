@@ -25,6 +25,7 @@ from rich.text import Text
 from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
+from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.generate.registry import make_backend, split_model
 from viewfinder.providers.budget import BudgetGuard
 from viewfinder.providers.download import (
@@ -38,7 +39,6 @@ from viewfinder.providers.http import new_session
 from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
 from viewfinder.providers.retry import RetryPolicy, with_retries
 from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
-from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 

@@ -34,11 +34,15 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
             return JudgeChoice(chosen.backend, f"judge: {AUTO_OPENAI} (auto: OPENAI_API_KEY is set)")
         if os.environ.get("FAL_KEY"):
             chosen = choose_backend(AUTO_FAL, max_concurrency=max_concurrency)
-            return JudgeChoice(chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)")
+            return JudgeChoice(
+                chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)"
+            )
         raise BadInput(f"analysis.judge = 'auto': no VLM judge is configured; {HOW_TO_CONFIGURE}")
     kind, _, model = spec.partition(":")
     if not model:
-        raise BadInput(f"--judge {spec!r} is not 'backend:model'; use auto, openai:<model>, fal:<model> or hf:<model id or path>")
+        raise BadInput(
+            f"--judge {spec!r} is not 'backend:model'; use auto, openai:<model>, fal:<model> or hf:<model id or path>"
+        )
     if kind == "openai":
         if not os.environ.get("OPENAI_API_KEY") and not os.environ.get("OPENAI_BASE_URL"):
             raise BadInput(

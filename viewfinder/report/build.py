@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from viewfinder.report.data import card_layout, embed_json, gather
-from viewfinder.report.model import ReportData
 from viewfinder.report.escape import md_text
+from viewfinder.report.model import ReportData
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb
 from viewfinder.score.sentences import (
@@ -148,7 +148,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         "metric_rows": data.metric_summary,
         **conclusion_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
-        "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     html = _environment(markdown=False).get_template("index.html.j2").render(
         **context,

@@ -141,7 +141,9 @@ def _rate_rows(
             for model, level, cell in _cells(applicable, models, factor)]
 
 
-def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> DimensionResult:
+def dimension_result(
+    method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]
+) -> DimensionResult:
     applicable = _applicable(method, items)
     return DimensionResult(
         dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
@@ -163,8 +165,10 @@ def score_result(
 
     breakdowns = []
     for factor in FACTORS:
-        rows = [BreakdownRow(model=model, level=level, mean=mean_of(values(cell), spec.scale, seed=seed, resamples=1000))
-                for model, level, cell in _cells(scored, models, factor)]
+        rows = [
+            BreakdownRow(model=model, level=level, mean=mean_of(values(cell), spec.scale, seed=seed, resamples=1000))
+            for model, level, cell in _cells(scored, models, factor)
+        ]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return ScoreResult(
         key=spec.column, label=spec.label, measures=measures or spec.measures, unit=spec.unit, scale=spec.scale,
@@ -295,13 +299,17 @@ def build_scoring(
             notes.append(f"{count} of {len(items)} images {flag.note} (measurement {stored.key}).")
     for emotion in study.emotions:
         if not emotion.expressions:
-            notes.append(f"Emotion {emotion.name!r} lists no facial expressions, so its images are not scored for emotion adherence.")
+            notes.append(
+                f"Emotion {emotion.name!r} lists no facial expressions, "
+                "so its images are not scored for emotion adherence."
+            )
+    compared = {spec.column: spec.label for spec in scores if spec.compare}
     report = ScoreReport(
         study=study.name, models=models, n_images=len(items),
         dimensions=[dimension_result(method, items, models) for method in methods],
         scores=[score_result(spec, items, models, seed=seed) for spec in scores],
         agreements=_agreements(methods, items),
-        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in scores if spec.compare}, seed=seed),
+        comparisons=compare_models(items, models, methods, compared, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
         logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],
         notes=notes,

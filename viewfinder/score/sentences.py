@@ -130,7 +130,8 @@ def logistic_sentences(model: LogisticModel, alpha: float = 0.05) -> list[Senten
         out.append(Sentence(text=(
             f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
             f"multiplies the odds of {model.label} adherence by {_ratio(term.odds_ratio)} (95% CI "
-            f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; logistic model of {model.n} judged images)."
+            f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; "
+            f"logistic model of {model.n} judged images)."
         )))
     return out
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -106,14 +106,16 @@ class KappaResult:
     method: str  # "large-sample" or "BCa bootstrap"; "" when kappa is undefined
 
 
-def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+def confusion_matrix(
+    a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Counts ``m[i, j]`` of items that ``a`` called ``labels[i]`` and ``b`` called ``labels[j]``."""
     if len(a) != len(b):
         raise ValueError("both raters must rate the same items")
     names = list(labels) if labels is not None else sorted(set(a) | set(b))
     index = {name: i for i, name in enumerate(names)}
     matrix = np.zeros((len(names), len(names)), dtype=int)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         matrix[index[x], index[y]] += 1
     return names, matrix
 
@@ -265,7 +267,9 @@ class PairedContinuous:
     cohens_dz: float | None
 
 
-def paired_permutation(a: Sequence[float], b: Sequence[float], *, resamples: int = 9999, seed: int = 0) -> PairedContinuous:
+def paired_permutation(
+    a: Sequence[float], b: Sequence[float], *, resamples: int = 9999, seed: int = 0
+) -> PairedContinuous:
     """Paired sign-flip permutation test of the mean difference ``a - b`` (exact up to
     :data:`EXACT_PERMUTATION_UP_TO` pairs, else ``resamples`` random sign patterns), with a
     bootstrap 95% interval of the difference and Cohen's d_z."""

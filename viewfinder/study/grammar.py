@@ -90,7 +90,7 @@ def parse_prompt(text: str) -> Prompt:
     v_lead, variant, v_trail = _split_ws(variant_part)
     values = {"topic": topic, "emotion": emotion, "variant": variant}
     spacing = [lead, separator, gap, v_lead, v_trail]
-    for name, part in zip(_SEGMENT_FIELDS, parts[1:]):
+    for name, part in zip(_SEGMENT_FIELDS, parts[1:], strict=False):
         s_lead, value, s_trail = _split_ws(part)
         values[name] = value
         spacing += [s_lead, s_trail]

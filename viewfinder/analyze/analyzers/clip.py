@@ -92,7 +92,7 @@ class AestheticHead(nn.Module):
         return self.layers(normalised_embeddings).squeeze(-1)
 
     @classmethod
-    def load(cls, path: Path) -> "AestheticHead":
+    def load(cls, path: Path) -> AestheticHead:
         """Load a state dict saved with ``torch.save`` (.pth/.pt) or as safetensors."""
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -125,7 +125,7 @@ class CropSpec:
     fast_jpeg: bool = True
 
     @classmethod
-    def from_processor(cls, processor: Any) -> "CropSpec":
+    def from_processor(cls, processor: Any) -> CropSpec:
         size, crop = dict(processor.size), dict(processor.crop_size)
         edge = size.get("shortest_edge") or min(size["height"], size["width"])
         return cls(
@@ -199,7 +199,7 @@ class ClipAnalyzer(Analyzer):
         self.overlap = self.device != "cpu"
 
     @classmethod
-    def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
+    def from_settings(cls, analysis: Any) -> ClipAnalyzer:
         """Build from the study's [analysis]; an unset batch_size becomes 256 on a GPU."""
         device = pick_device()
         batch_size = analysis.batch_size
@@ -240,7 +240,7 @@ class ClipAnalyzer(Analyzer):
         new = [text for text in dict.fromkeys(texts) if text not in self._texts]
         if new:
             full = self.tokenizer(new, truncation=False, verbose=False)["input_ids"]
-            lengths = {text: len(ids) for text, ids in zip(new, full)}
+            lengths = {text: len(ids) for text, ids in zip(new, full, strict=True)}
             by_length = sorted(new, key=lengths.__getitem__)  # similar lengths together: little padding
             for start in range(0, len(by_length), TEXT_CHUNK):
                 chunk = by_length[start:start + TEXT_CHUNK]
@@ -248,7 +248,7 @@ class ClipAnalyzer(Analyzer):
                                         return_tensors="pt").to(self.device)
                 features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
                                                                   attention_mask=tokens["attention_mask"])).float()
-                for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1)):
+                for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1), strict=True):
                     self._texts[text] = (vector, lengths[text] > self.text_context)
         out = {}
         for text in texts:
@@ -271,8 +271,9 @@ class ClipAnalyzer(Analyzer):
             if item.path not in futures:
                 futures[item.path] = self._prefetched.pop(item.path, None) or self._submit(item.path)
         crops = [futures[item.path].result() for item in batch]
-        good = [(item, crop) for item, crop in zip(batch, crops) if not isinstance(crop, str)]
-        result.failures.update({item.image_id: crop for item, crop in zip(batch, crops) if isinstance(crop, str)})
+        good = [(item, crop) for item, crop in zip(batch, crops, strict=True) if not isinstance(crop, str)]
+        failed = {item.image_id: crop for item, crop in zip(batch, crops, strict=True) if isinstance(crop, str)}
+        result.failures.update(failed)
         if not good:
             return result
         images = self.embed_crops(np.stack([crop for _, crop in good]))
@@ -284,7 +285,7 @@ class ClipAnalyzer(Analyzer):
         if self.head is not None:
             rows.append(self.aesthetic_scores(images))
         values = torch.stack(rows).cpu().tolist()  # one device-to-host copy per batch
-        scores = dict(zip(role_texts, values))
+        scores = dict(zip(role_texts, values, strict=False))
         aesthetic = values[-1] if self.head is not None else None
         for index, (item, _) in enumerate(good):
             add = result.measurements.append
@@ -306,7 +307,7 @@ class ClipAnalyzer(Analyzer):
             if item.path not in self._prefetched:
                 self._prefetched[item.path] = self._submit(item.path)
 
-    def _submit(self, path: Path) -> "Future[np.ndarray | str]":
+    def _submit(self, path: Path) -> Future[np.ndarray | str]:
         return self._pool.submit(_crop_or_error, path, self.crop)
 
     @staticmethod

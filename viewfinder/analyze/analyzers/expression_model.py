@@ -11,7 +11,8 @@ simply not reported. Weights come from the Hugging Face cache: fetch them once w
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class ExpressionClassifier:
         return int(size.get("height") or size.get("shortest_edge") or 224)
 
     @classmethod
-    def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> "ExpressionClassifier":
+    def from_pretrained(cls, model_id: str, *, local_files_only: bool = False) -> ExpressionClassifier:
         """Load ``model_id`` (a hub id or a local folder) with transformers, from the Hugging
         Face cache when it is there (the hub is asked only when not, and never with
         ``local_files_only``)."""

@@ -4,8 +4,8 @@ Per image it stores ``face_count``, ``face_boxes`` (every face, largest first) a
 main (largest) face, ``face_box`` (JSON [x, y, w, h] in pixels), ``face_height`` (share of
 the image height), ``yaw``/``pitch``/``roll`` (degrees, :mod:`viewfinder.faces.pose`),
 ``expr_<expression>`` probabilities, the top ``expression`` and the ``expression_method``,
-and ``camera_angle``/``shot_size`` in the canonical vocabulary (:mod:`viewfinder.faces.camera`). An image without a face gets
-``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
+and ``camera_angle``/``shot_size`` in the canonical vocabulary (:mod:`viewfinder.faces.camera`).
+An image without a face gets ``face_count`` 0 and "no face" for the texts; a face the mesh cannot fit keeps its count,
 box and shot size (and the classifier's expression, when one is set) but no pose.
 """
 
@@ -20,15 +20,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewfinder.analyze.analyzers.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.errors import BadInput
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
 from viewfinder.faces.expression import landmark_expression
-from viewfinder.analyze.analyzers.expression_model import FACE_CROP_SCALE, ExpressionClassifier
 from viewfinder.faces.pose import PITCH_ZERO_DEG, frontalize, head_pose
 from viewfinder.store import (
-    AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading,
+    AdherenceRole,
+    Better,
+    CardRole,
+    CardSection,
+    Dimension,
+    Measurement,
+    MeasurementSpec,
+    Reading,
 )
 from viewfinder.study.schema import Analysis
 from viewfinder.study.vocabulary import EXPRESSIONS, NO_FACE
@@ -104,7 +111,7 @@ class FacesAnalyzer(Analyzer):
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="faces")
 
     @classmethod
-    def from_settings(cls, analysis: Analysis) -> "FacesAnalyzer":
+    def from_settings(cls, analysis: Analysis) -> FacesAnalyzer:
         """Landmarks only when ``expression_model`` is empty, else load that classifier."""
         model_id = analysis.expression_model.strip()
         return cls(ExpressionClassifier.from_pretrained(model_id) if model_id else None)
@@ -116,7 +123,7 @@ class FacesAnalyzer(Analyzer):
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
         pending: list[tuple[int, np.ndarray]] = []  # (image id, face crop) for the classifier
-        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch)):
+        for item, outcome in zip(batch, self._pool.map(self._scan_one, batch), strict=True):
             if isinstance(outcome, str):
                 result.failures[item.image_id] = outcome
                 continue
@@ -126,7 +133,7 @@ class FacesAnalyzer(Analyzer):
                 pending.append((item.image_id, crop))
         if self.classifier is not None and pending:
             probabilities = self.classifier.predict([crop for _, crop in pending])
-            for (image_id, _), probs in zip(pending, probabilities):
+            for (image_id, _), probs in zip(pending, probabilities, strict=True):
                 result.measurements.extend(expression_measurements(image_id, probs, self.classifier.method))
         return result
 
