@@ -70,9 +70,10 @@ def load_model(
 
     if ref.startswith((".", "/", "~")) and not is_local(ref):
         raise BadInput(f"[analysis] {setting} = {ref!r}: no such file or folder; give an existing path or a hub id")
+    caught: tuple[type[Exception], ...] = (OSError, EntryNotFoundError, *errors)
     try:
         return load()
-    except (OSError, EntryNotFoundError, *errors) as exc:
+    except caught as exc:
         if is_local(ref):
             raise BadInput(
                 f"[analysis] {setting} = {ref!r}: the folder is not a usable {kind} ({exc}); "

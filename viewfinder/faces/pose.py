@@ -54,6 +54,7 @@ HEAD_MODEL_MM = np.array(
 # tip lower between the eyes and the mouth than the generic head does; this zero point
 # (their mean, rounded) is subtracted from every pitch.
 PITCH_ZERO_DEG = 15.0
+NO_DISTORTION = np.zeros((4, 1))  # a pinhole camera: what solvePnP assumes for distCoeffs=None
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ def head_pose(landmarks_px: np.ndarray, image_size: tuple[int, int]) -> HeadPose
     model_eye_width = float(HEAD_MODEL_MM[3, 0] - HEAD_MODEL_MM[2, 0])
     rvec = np.zeros((3, 1))
     tvec = np.array([[0.0], [0.0], [focal * model_eye_width / eye_width_px]])
-    ok, rvec, _ = cv2.solvePnP(
-        HEAD_MODEL_MM, points, camera, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE
+    ok, fitted, _ = cv2.solvePnP(
+        HEAD_MODEL_MM, points, camera, NO_DISTORTION, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE
     )
     if not ok:
         return None
-    rotation, _ = cv2.Rodrigues(rvec)
+    rotation, _ = cv2.Rodrigues(fitted)
     raw = pose_from_rotation(rotation)
     return HeadPose(yaw=raw.yaw, pitch=raw.pitch - PITCH_ZERO_DEG, roll=raw.roll)
 

@@ -75,14 +75,15 @@ class JudgeAnswer(BaseModel):
     @classmethod
     def _canonical_words(cls, value: Any, info: ValidationInfo) -> Any:
         """Map near-misses ("Eye level", "happy", "Yes") onto the canonical choice."""
+        field = info.field_name or ""
         if not isinstance(value, str):
-            return {True: "yes", False: "no"}.get(value, value) if info.field_name.endswith("_match") else value
+            return {True: "yes", False: "no"}.get(value, value) if field.endswith("_match") else value
         word = " ".join(value.strip().lower().replace("_", " ").split())
         canonical = {
             "camera_angle": canonical_angle,
             "shot_size": canonical_shot_size,
             "expression": canonical_expression,
-        }.get(info.field_name)
+        }.get(field)
         return (canonical(word) if canonical else None) or word
 
     @field_validator("moods")

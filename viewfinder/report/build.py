@@ -91,8 +91,8 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
     rated = [dim for dim in dimensions if dim.overall.rate is not None]
     if not rated:
         return f"{study.topic}: how {models} follows structured prompts", summary
-    best = max(rated, key=lambda d: d.overall.rate)
-    worst = min(rated, key=lambda d: d.overall.rate)
+    best = max(rated, key=lambda d: d.overall.rate or 0.0)
+    worst = min(rated, key=lambda d: d.overall.rate or 0.0)
     summary.append(
         f"Best followed: {best.label}, {best.overall.rate:.2f} of judged images "
         f"(95% CI {fmt(best.overall.ci_low)}-{fmt(best.overall.ci_high)}), {best.overall.verdict}. "

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -18,7 +18,10 @@ import numpy as np  # noqa: E402
 from viewfinder.report.data import numbers  # noqa: E402
 from viewfinder.report.model import Card, ReportData  # noqa: E402
 
-STYLE = {
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # real text in the SVG: small files, selectable labels
     "svg.hashsalt": "viewfinder",  # stable ids: the same data gives the same file
     "text.parse_math": False,  # "$" in a model or emotion name is just a dollar sign

@@ -33,10 +33,10 @@ def make_thumb(source: Path, target: Path, size: int = THUMB_SIZE) -> bool:
             scale = min(1.0, size / max(image.size))
             # JPEG: decode at the smallest DCT scale still covering the thumbnail (2-8x faster)
             image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
-            image = image.convert("RGB")
-            image.thumbnail((size, size), Image.Resampling.BOX)  # area average: fast and sharp enough
+            rgb = image.convert("RGB")
+            rgb.thumbnail((size, size), Image.Resampling.BOX)  # area average: fast and sharp enough
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            image.save(tmp, "JPEG", quality=78, optimize=False)
+            rgb.save(tmp, "JPEG", quality=78, optimize=False)
         os.replace(tmp, target)
         return True
     except (OSError, ValueError, Image.DecompressionBombError):

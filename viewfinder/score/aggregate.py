@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from viewfinder.score.adherence import (
     FACTORS,
@@ -186,6 +186,10 @@ _LABEL_ORDER = {"camera_angle": CAMERA_ANGLES, "shot_size": SHOT_SIZES, "emotion
 FOLLOWS = ("follows", "does not follow")
 
 
+Basis = Literal["labels", "adherence"]
+BASES: tuple[Basis, ...] = ("labels", "adherence")
+
+
 def _follows(flag: bool | None) -> str | None:
     return None if flag is None else FOLLOWS[0] if flag else FOLLOWS[1]
 
@@ -193,7 +197,7 @@ def _follows(flag: bool | None) -> str | None:
 def agreement(
     dimension: str,
     items: Sequence[ImageAdherence],
-    basis: str,
+    basis: Basis,
     methods: tuple[DimensionMethod, DimensionMethod],
 ) -> Agreement:
     """Cohen's kappa of two methods on ``dimension`` (e.g. the VLM judge and the faces analyzer),
@@ -201,12 +205,12 @@ def agreement(
     image follows."""
     a_key, b_key = methods[0].key, methods[1].key
     if basis == "labels":
-        pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
+        answered = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
         order: Sequence[str] = _LABEL_ORDER[dimension]
     else:
-        pairs = [(_follows(item.flags.get(a_key)), _follows(item.flags.get(b_key))) for item in items]
+        answered = [(_follows(item.flags.get(a_key)), _follows(item.flags.get(b_key))) for item in items]
         order = FOLLOWS
-    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    pairs = [(a, b) for a, b in answered if a is not None and b is not None]
     used = {label for pair in pairs for label in pair}
     labels = [label for label in order if label in used]
     result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
@@ -223,7 +227,7 @@ def _agreements(methods: Sequence[DimensionMethod], items: Sequence[ImageAdheren
     for dimension in _LABEL_ORDER:
         pair = [m for m in methods if m.dimension == dimension and m.kind == "label"][:2]
         if len(pair) == 2:
-            out += [agreement(dimension, items, basis, (pair[0], pair[1])) for basis in ("labels", "adherence")]
+            out += [agreement(dimension, items, basis, (pair[0], pair[1])) for basis in BASES]
     return out
 
 

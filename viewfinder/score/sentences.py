@@ -101,17 +101,22 @@ def comparison_sentence(item: Comparison) -> Sentence:
     ))
 
 
+def _first(pair: tuple[float, str]) -> float:
+    return pair[0]
+
+
 def grid_effect_sentence(item: GridEffect) -> Sentence | None:
-    rows = [row for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None]
-    if len(rows) < 2:
+    rates = [
+        (row.rate.rate, row.level) for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None
+    ]
+    if len(rates) < 2:
         return None
-    low = min(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
-    high = max(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
+    (low, low_level), (high, high_level) = min(rates, key=_first), max(rates, key=_first)
     subject = f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method})"
-    if high.rate.rate == low.rate.rate:  # type: ignore[union-attr]
-        return Sentence(text=f"{subject} is {low.rate.rate:.2f} at every {item.by} value.")  # type: ignore[union-attr]
+    if high == low:
+        return Sentence(text=f"{subject} is {low:.2f} at every {item.by} value.")
     return Sentence(text=(
-        f"{subject} ranges from {low.rate.rate:.2f} ({low.level}) to {high.rate.rate:.2f} ({high.level}) "  # type: ignore[union-attr]
+        f"{subject} ranges from {low:.2f} ({low_level}) to {high:.2f} ({high_level}) "
         f"across {item.by} values ({item.test} p {_p(item.p_value)})."
     ))
 

@@ -67,7 +67,7 @@ class MeanInterval:
     high: float | None
 
 
-def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
+def bootstrap_mean(values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
     """Mean with a 95% bootstrap interval (scipy.stats.bootstrap): BCa below
     :data:`BCA_BELOW` values, where skew matters; percentile above it (BCa's jackknife costs
     n^2 there and its correction is negligible) or when BCa is undefined. The quantiles are
@@ -203,7 +203,7 @@ class PairedBinary:
     odds_ratio: float | None
 
 
-def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> PairedBinary:
+def mcnemar(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> PairedBinary:
     """McNemar's test on paired binary outcomes (exact binomial below 25 discordant pairs),
     with the rate difference ``a - b`` and its Newcombe (1998, method 10) 95% interval."""
     x, y = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
@@ -244,8 +244,8 @@ def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
     if denominator == 0:
         phi = 0.0
     else:
-        numerator = a * d - b * c
-        numerator = max(numerator - n / 2, 0.0) if numerator > 0 else numerator
+        cross = a * d - b * c
+        numerator = max(cross - n / 2, 0.0) if cross > 0 else float(cross)
         phi = numerator / math.sqrt(denominator)
     delta = p1 - p2
     dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2

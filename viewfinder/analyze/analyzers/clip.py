@@ -76,6 +76,7 @@ class AestheticHead(nn.Module):
 
     def __init__(self, embedding_dim: int = 768) -> None:
         super().__init__()
+        self.embedding_dim = embedding_dim
         self.layers = nn.Sequential(
             nn.Linear(embedding_dim, 1024), nn.Dropout(0.2),
             nn.Linear(1024, 128), nn.Dropout(0.2),
@@ -83,10 +84,6 @@ class AestheticHead(nn.Module):
             nn.Linear(64, 16),
             nn.Linear(16, 1),
         )
-
-    @property
-    def embedding_dim(self) -> int:
-        return self.layers[0].in_features
 
     def forward(self, normalised_embeddings: torch.Tensor) -> torch.Tensor:
         return self.layers(normalised_embeddings).squeeze(-1)
@@ -97,10 +94,10 @@ class AestheticHead(nn.Module):
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            loaded: dict[str, Any] = load_file(str(path))
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state)
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        state: dict[str, torch.Tensor] = loaded.get("state_dict", loaded)
         try:
             head = cls(state["layers.0.weight"].shape[1])
             head.load_state_dict(state)
@@ -189,7 +186,7 @@ class ClipAnalyzer(Analyzer):
         self.model, self.tokenizer, processor = load_clip(clip_model, self.device, self.dtype)
         self.crop = CropSpec.from_processor(processor)
         self.text_context = int(self.model.config.text_config.max_position_embeddings)
-        self.head = self._load_head() if self.aesthetic_model else None
+        self.head = self._load_head(self.aesthetic_model) if self.aesthetic_model else None
         self._mean = torch.tensor(self.crop.mean, device=self.device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(self.crop.std, device=self.device).view(1, 3, 1, 1) * 255.0
         self._texts: OrderedDict[str, tuple[torch.Tensor, bool]] = OrderedDict()
@@ -207,8 +204,8 @@ class ClipAnalyzer(Analyzer):
             batch_size = GPU_BATCH_SIZE
         return cls(analysis.clip_model, analysis.aesthetic_model, batch_size=batch_size, device=device)
 
-    def _load_head(self) -> AestheticHead:
-        head = AestheticHead.load(aesthetic_file(self.aesthetic_model))
+    def _load_head(self, ref: str) -> AestheticHead:
+        head = AestheticHead.load(aesthetic_file(ref))
         projection = int(self.model.config.projection_dim)
         if head.embedding_dim != projection:
             raise BadInput(
@@ -269,7 +266,8 @@ class ClipAnalyzer(Analyzer):
         futures: dict[Path, Future[np.ndarray | str]] = {}  # one decode per file (files are content-addressed)
         for item in batch:
             if item.path not in futures:
-                futures[item.path] = self._prefetched.pop(item.path, None) or self._submit(item.path)
+                prefetched = self._prefetched.pop(item.path) if item.path in self._prefetched else None
+                futures[item.path] = prefetched or self._submit(item.path)
         crops = [futures[item.path].result() for item in batch]
         good = [(item, crop) for item, crop in zip(batch, crops, strict=True) if not isinstance(crop, str)]
         failed = {item.image_id: crop for item, crop in zip(batch, crops, strict=True) if isinstance(crop, str)}
