@@ -79,7 +79,10 @@ def main() -> None:
 
     rate = summary.images / wall
     bound = args.concurrency / args.latency
-    print(f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  completed {summary.completed}  failed {summary.failed}")
+    print(
+        f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  "
+        f"completed {summary.completed}  failed {summary.failed}"
+    )
     print(f"images/s           {rate:8.1f}")
     print(f"bound C/L          {bound:8.1f}")
     print(f"ratio to bound     {rate / bound:8.3f}   (target >= 0.95)")

@@ -48,7 +48,7 @@ def write_image_run(
     study_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     store, _ = init_run(study_path, run_dir)
     with store:
-        for job, pixels in zip(store.jobs(), images):
+        for job, pixels in zip(store.jobs(), images, strict=False):
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="PNG" if fmt == "png" else "JPEG", quality=95)
             digest, rel = write_image(run_dir, buffer.getvalue(), fmt)

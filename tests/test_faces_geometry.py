@@ -136,7 +136,7 @@ def neutral_mesh(astronaut_scan) -> np.ndarray:
     lips_y = (mesh[13, 1] + mesh[14, 1]) / 2
     centre_x = (mesh[61, 0] + mesh[291, 0]) / 2
     eye_width = np.linalg.norm(mesh[EYE_OUTER[1], :2] - mesh[EYE_OUTER[0], :2])
-    for index, side in zip(MOUTH_CORNERS, (-1, 1)):
+    for index, side in zip(MOUTH_CORNERS, (-1, 1), strict=False):
         mesh[index, :2] = (centre_x + side * 0.25 * eye_width, lips_y)
     mesh[14, 1] = mesh[13, 1]  # lips closed
     return mesh

@@ -48,7 +48,7 @@ def lines_of(html: str, image_id: int) -> dict[str, tuple[str | None, str]]:
     card = next(c for c in data["cards"] if c["id"] == image_id)
     labels = [(label, scale) for _, lines in data["layout"] for label, scale in lines]
     assert len(labels) == len(card["f"])
-    return {label: (value, scale) for (label, scale), value in zip(labels, card["f"])}
+    return {label: (value, scale) for (label, scale), value in zip(labels, card["f"], strict=False)}
 
 
 @pytest.fixture(scope="module")
