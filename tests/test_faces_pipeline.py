@@ -12,6 +12,7 @@ from PIL import Image
 pytest.importorskip("mediapipe")
 from skimage import data  # noqa: E402
 
+from tests.study_text import emotion_toml  # noqa: E402
 from tests.test_faces_images import _rerender_turned, _turn  # noqa: E402
 
 STUDY = """
@@ -24,17 +25,7 @@ seeds = [0]
 
 [analysis]
 analyzers = ["faces"]
-
-[[emotions]]
-name = "Joy"
-expressions = ["happiness"]
-
-[[emotions.cases]]
-variant = "Beaming"
-subject = "A woman"
-category = "Single Persons"
-scene = "A studio portrait"
-"""
+""" + emotion_toml("Joy", ["happiness"], ("Beaming", "A woman", "Single Persons", "A studio portrait"))
 
 
 def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_path: Path) -> None:

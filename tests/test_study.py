@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.study_text import case_toml, emotion_toml
 from viewfinder.errors import BadInput
 from viewfinder.study import expand_jobs, expand_prompts, load_study, parse_study
 from viewfinder.study.grammar import parse_prompt
@@ -23,17 +24,7 @@ topic = "facial-expressions"
 cameras = ["eye-level", "low-angle"]
 styles = ["cinematic"]
 seeds = [1, 2]
-
-[[emotions]]
-name = "Joy"
-expressions = ["happiness"]
-
-[[emotions.cases]]
-variant = "Laughing"
-subject = "A child"
-category = "Kids"
-scene = "A park"
-"""
+""" + emotion_toml("Joy", ["happiness"], ("Laughing", "A child", "Kids", "A park"))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -107,7 +98,7 @@ BAD_STUDIES = [
     pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = ["one"]'), "study.toml:5", "field seeds[0]: expected a int", id="wrong-type"),
     pytest.param(MINIMAL.replace('styles = ["cinematic"]', "styles = []"), "study.toml:4", "field styles: the list is empty", id="empty-list"),
     pytest.param(
-        MINIMAL + '\n[[emotions.cases]]\nvariant = "Laughing"\nsubject = "A child"\ncategory = "Kids"\nscene = "A park"\n',
+        MINIMAL + case_toml("Laughing", "A child", "Kids", "A park"),
         "study.toml:17",
         "field emotions[0].cases[1]: case 2 (variant 'Laughing') repeats an earlier case",
         id="duplicate-case",

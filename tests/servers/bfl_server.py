@@ -42,7 +42,7 @@ class BflFakeServer(FakeApi):
 
     def __init__(self, latency_s: float = 0.0, **kwargs: Any) -> None:
         super().__init__(latency_s, **kwargs)
-        self.tasks: dict[str, Task] = {}
+        self.tasks: dict[str, Task] = self.pending
         self.polling_host: str | None = None
 
     def route_of(self, method: str, path: str) -> str:
@@ -61,13 +61,6 @@ class BflFakeServer(FakeApi):
 
     def submissions(self) -> list[dict[str, Any]]:
         return [r.body for r in self.recorded("POST", "submit")]
-
-    def forget(self, task_id: str | None = None) -> None:
-        with self.lock:
-            if task_id is None:
-                self.tasks.clear()
-            else:
-                self.tasks.pop(task_id, None)
 
     # -- routes ------------------------------------------------------------------------------
     def handle(
@@ -145,9 +138,5 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def main() -> None:
-    serve_main(BflFakeServer, "Fake BFL API server", "seconds from submit to Ready", "x-key: ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(BflFakeServer, "Fake BFL API server", "seconds from submit to Ready", "x-key: ")

@@ -96,6 +96,20 @@ def bomb_png() -> bytes:
     return out.getvalue()
 
 
+class ServedOnThread:
+    """Serves ``self.httpd`` on a daemon thread for the life of a ``with`` block."""
+
+    httpd: ThreadingHTTPServer
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class FakeApi:
     """Base fake provider; ``latency_s`` is how long a request takes to finish."""
 
@@ -109,6 +123,7 @@ class FakeApi:
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.pending: dict[str, Any] = {}  # the provider's own requests by id (a subclass names its view)
         self.lock = threading.Lock()
         self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -129,6 +144,14 @@ class FakeApi:
         self.stop()
 
     # -- scripting and inspection ------------------------------------------------------------
+    def forget(self, request_id: str | None = None) -> None:
+        """Lose one request (or all), as a server restart would."""
+        with self.lock:
+            if request_id is None:
+                self.pending.clear()
+            else:
+                self.pending.pop(request_id, None)
+
     def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
         fault = fault or Fault(**kwargs)
         if fault.route not in (*self.routes, "file", "any"):

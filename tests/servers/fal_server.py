@@ -103,19 +103,11 @@ class FalFakeServer(FakeApi):
         self.keepalive_s = keepalive_s
         self.default_result = flux_result(self.image_scale)
         self.results: dict[str, ResultFn] = {}
-        self.queue: dict[str, Queued] = {}
+        self.queue: dict[str, Queued] = self.pending
 
     # -- scripting and inspection ------------------------------------------------------------
     def set_result(self, endpoint: str, fn: ResultFn) -> None:
         self.results[endpoint] = fn
-
-    def forget(self, request_id: str | None = None) -> None:
-        """Lose one request (or all), as a server restart would."""
-        with self.lock:
-            if request_id is None:
-                self.queue.clear()
-            else:
-                self.queue.pop(request_id, None)
 
     def submissions(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """Bodies of every submit received (to check nothing was submitted twice)."""
@@ -271,9 +263,5 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def main() -> None:
-    serve_main(FalFakeServer, "Fake fal queue server", "seconds from submit to COMPLETED", "Authorization: Key ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(FalFakeServer, "Fake fal queue server", "seconds from submit to COMPLETED", "Authorization: Key ")

@@ -107,9 +107,5 @@ def _validate(body: Any) -> Reply | None:
     return None
 
 
-def main() -> None:
-    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")

@@ -51,7 +51,7 @@ class ReplicateFakeServer(FakeApi):
 
     def __init__(self, latency_s: float = 0.0, **kwargs: Any) -> None:
         super().__init__(latency_s, **kwargs)
-        self.predictions: dict[str, Prediction] = {}
+        self.predictions: dict[str, Prediction] = self.pending
 
     def route_of(self, method: str, path: str) -> str:
         parts = path.strip("/").split("/")
@@ -68,13 +68,6 @@ class ReplicateFakeServer(FakeApi):
 
     def unauthorized(self) -> Reply:
         return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
-
-    def forget(self, prediction_id: str | None = None) -> None:
-        with self.lock:
-            if prediction_id is None:
-                self.predictions.clear()
-            else:
-                self.predictions.pop(prediction_id, None)
 
     def submissions(self) -> list[dict[str, Any]]:
         return [r.body for r in self.recorded("POST", "create")]
@@ -205,9 +198,5 @@ def _invalid_fields(inputs: dict[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
-def main() -> None:
-    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")
