@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Reply, input_errors, serve_main
 
 BFL_TEST_KEY = "bfl-test-key-91ac3f"
 CREDITS = {"flux-pro-1.1": 4.0, "flux-pro-1.1-ultra": 6.0, "flux-2-pro": 3.0, "flux-2-klein-4b": 1.4}
@@ -58,9 +58,6 @@ class BflFakeServer(FakeApi):
 
     def unauthorized(self) -> Reply:
         return 403, {"detail": "Not authenticated - Invalid Authentication"}, {}
-
-    def submissions(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.recorded("POST", "submit")]
 
     # -- routes ------------------------------------------------------------------------------
     def handle(
@@ -121,11 +118,9 @@ def _size(body: dict[str, Any]) -> tuple[int, int]:
 
 
 def _validate(body: Any) -> list[dict[str, Any]]:
+    errors = input_errors(body)
     if not isinstance(body, dict):
-        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
-    errors = []
-    if not isinstance(body.get("prompt"), str):
-        errors.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+        return errors
     for field in ("width", "height"):
         value = body.get(field, 1024)
         if not isinstance(value, int) or value % 16 or not 64 <= value <= 4096:

@@ -96,6 +96,15 @@ def bomb_png() -> bytes:
     return out.getvalue()
 
 
+def input_errors(body: Any) -> list[dict[str, Any]]:
+    """The checks every image API's schema makes first: a JSON object with a text prompt."""
+    if not isinstance(body, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+    if not isinstance(body.get("prompt"), str):
+        return [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]
+    return []
+
+
 class ServedOnThread:
     """Serves ``self.httpd`` on a daemon thread for the life of a ``with`` block."""
 
@@ -144,6 +153,10 @@ class FakeApi:
         self.stop()
 
     # -- scripting and inspection ------------------------------------------------------------
+    def submissions(self) -> list[dict[str, Any]]:
+        """The bodies of the requests that asked for an image."""
+        return [r.body for r in self.recorded("POST", self.routes[0])]
+
     def forget(self, request_id: str | None = None) -> None:
         """Lose one request (or all), as a server restart would."""
         with self.lock:

@@ -25,16 +25,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, Stream, chunk, render_image, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Reply, Stream, chunk, input_errors, render_image, serve_main
 
 FAL_TEST_KEY = "fal-test-key-7f3a9c"  # the key tests use; it must never show up in run output
+# fal's named image sizes, as its API documents them: name, width, height.
 SIZES = {
-    "square_hd": (1024, 1024),
-    "square": (512, 512),
-    "portrait_4_3": (768, 1024),
-    "portrait_16_9": (576, 1024),
-    "landscape_4_3": (1024, 768),
-    "landscape_16_9": (1024, 576),
+    name: (width, height)
+    for name, width, height in (
+        ("square_hd", 1024, 1024),
+        ("square", 512, 512),
+        ("portrait_4_3", 768, 1024),
+        ("portrait_16_9", 576, 1024),
+        ("landscape_4_3", 1024, 768),
+        ("landscape_16_9", 1024, 576),
+    )
 }
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -246,11 +250,9 @@ def _log(message: str) -> dict[str, Any]:
 
 def _validate(body: Any) -> list[dict[str, Any]]:
     """fal-style validation errors for a flux input (the checks fal's schema makes)."""
+    errors = input_errors(body)
     if not isinstance(body, dict):
-        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
-    errors = []
-    if not isinstance(body.get("prompt"), str):
-        errors.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+        return errors
     steps = body.get("num_inference_steps", 4)
     if not isinstance(steps, int) or not 1 <= steps <= 12:
         errors.append(

@@ -69,9 +69,6 @@ class ReplicateFakeServer(FakeApi):
     def unauthorized(self) -> Reply:
         return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
 
-    def submissions(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.recorded("POST", "create")]
-
     # -- routes ------------------------------------------------------------------------------
     def handle(
         self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
