@@ -26,6 +26,15 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 
+# Options that several commands share: one definition, one help text.
+LIMIT = typer.Option(None, "--limit", min=1, help="Make at most N new images.")
+MAX_COST = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total.")
+CONCURRENCY = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once.")
+DRY_RUN = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing.")
+TIMEOUT = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out.")
+ANALYZERS = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's).")
+JUDGE = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>.")
+
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Show :class:`ViewfinderError` as one message with its exit code, never a traceback."""
@@ -94,17 +103,13 @@ def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(
-        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
-    ),
-    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    limit: int | None = LIMIT,
+    max_cost: float | None = MAX_COST,
+    concurrency: int = CONCURRENCY,
+    dry_run: bool = DRY_RUN,
+    timeout: float = TIMEOUT,
+    analyzers: str | None = ANALYZERS,
+    judge: str | None = JUDGE,
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
@@ -174,11 +179,9 @@ def status(
 @friendly
 def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
-    ),
+    analyzers: str | None = ANALYZERS,
+    judge: str | None = JUDGE,
+    max_cost: float | None = MAX_COST,
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -217,15 +220,11 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(
-        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
-    ),
+    limit: int | None = LIMIT,
+    max_cost: float | None = MAX_COST,
+    concurrency: int = CONCURRENCY,
+    dry_run: bool = DRY_RUN,
+    timeout: float = TIMEOUT,
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
