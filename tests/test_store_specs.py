@@ -13,13 +13,12 @@ from viewfinder.store import (
     CardRole,
     CardSection,
     Dimension,
-    FlagRole,
     MeasurementSpec,
-    ModelRole,
     Reading,
     RunStore,
     ScoreRole,
 )
+from viewfinder.store.specs import FlagRole, ModelRole  # the roles without a payload
 
 
 def test_better_is_a_closed_set() -> None:

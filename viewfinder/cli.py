@@ -33,6 +33,7 @@ CONCURRENCY = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests i
 DRY_RUN = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing.")
 TIMEOUT = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out.")
 ANALYZERS = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's).")
+AS_JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 JUDGE = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>.")
 
 
@@ -81,7 +82,7 @@ def expand(
 @friendly
 def prompt(
     text: str = typer.Argument(..., help="A prompt in the study grammar."),
-    as_json: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
     fields = parse_prompt(text).fields()
@@ -156,7 +157,7 @@ def _names(value: str | None) -> list[str] | None:
 @friendly
 def status(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Jobs per state, images and cost so far."""
     from viewfinder.store import RunStore

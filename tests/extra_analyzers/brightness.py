@@ -10,13 +10,13 @@ import numpy as np
 from PIL import Image
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
-from viewfinder.store import (
+from viewfinder.store import Measurement
+from viewfinder.store.specs import (
     AdherenceRole,
     Better,
     CardRole,
     CardSection,
     Dimension,
-    Measurement,
     MeasurementSpec,
     Reading,
     ScoreRole,

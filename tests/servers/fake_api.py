@@ -221,7 +221,8 @@ class FakeApi:
         raise NotImplementedError
 
     def authorized(self, headers: Any) -> bool:
-        raise NotImplementedError
+        """Bearer-token auth (OpenAI, Replicate); providers with another scheme override it."""
+        return headers.get("Authorization") == f"Bearer {self.key}"
 
     def unauthorized(self) -> Reply:
         raise NotImplementedError

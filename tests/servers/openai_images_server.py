@@ -41,9 +41,6 @@ class OpenAIImagesFakeServer(FakeApi):
     def route_of(self, method: str, path: str) -> str:
         return "generate" if (method, path) == ("POST", "/v1/images/generations") else "unknown"
 
-    def authorized(self, headers: Any) -> bool:
-        return headers.get("Authorization") == f"Bearer {self.key}"
-
     def unauthorized(self) -> Reply:
         return _error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key")
 

@@ -63,9 +63,6 @@ class ReplicateFakeServer(FakeApi):
             return "cancel"
         return "unknown"
 
-    def authorized(self, headers: Any) -> bool:
-        return headers.get("Authorization") == f"Bearer {self.key}"
-
     def unauthorized(self) -> Reply:
         return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
 
