@@ -27,8 +27,8 @@ _SEGMENT_FIELDS = ("subject", "camera", "category", "scene", "style")
 
 
 @dataclass(frozen=True)
-class Prompt:
-    """One structured prompt; ``spacing`` records the whitespace of the original text."""
+class PromptFields:
+    """The eight named fields of a prompt, in grammar order (a parsed prompt, a grid cell)."""
 
     topic: str
     emotion: str
@@ -38,11 +38,17 @@ class Prompt:
     category: str
     scene: str
     style: str
-    spacing: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def fields(self) -> dict[str, str]:
         """The eight named fields, in grammar order."""
         return {name: getattr(self, name) for name in FIELDS}
+
+
+@dataclass(frozen=True)
+class Prompt(PromptFields):
+    """One structured prompt; ``spacing`` records the whitespace of the original text."""
+
+    spacing: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def format(self) -> str:
         """The prompt text; the original text when this prompt was parsed."""
