@@ -27,6 +27,7 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 
 # Options that several commands share: one definition, one help text.
+RUN_DIR = typer.Argument(..., help="Run folder.")
 LIMIT = typer.Option(None, "--limit", min=1, help="Make at most N new images.")
 MAX_COST = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total.")
 CONCURRENCY = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once.")
@@ -156,7 +157,7 @@ def _names(value: str | None) -> list[str] | None:
 @app.command()
 @friendly
 def status(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     as_json: bool = AS_JSON,
 ) -> None:
     """Jobs per state, images and cost so far."""
@@ -179,7 +180,7 @@ def status(
 @app.command()
 @friendly
 def analyze(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     analyzers: str | None = ANALYZERS,
     judge: str | None = JUDGE,
     max_cost: float | None = MAX_COST,
@@ -220,7 +221,7 @@ def models_fetch(
 @app.command()
 @friendly
 def generate(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     limit: int | None = LIMIT,
     max_cost: float | None = MAX_COST,
     concurrency: int = CONCURRENCY,
@@ -243,7 +244,7 @@ def generate(
 @app.command()
 @friendly
 def score(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     as_json: bool = typer.Option(False, "--json", help="Also print the score report as JSON on stdout."),
     conclusions: bool = typer.Option(False, "--conclusions", help="Also print the conclusion sentences."),
 ) -> None:
@@ -263,7 +264,7 @@ def score(
 
 @app.command()
 @friendly
-def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+def report(run_dir: Path = RUN_DIR) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
     from viewfinder.runfolder import open_run
@@ -279,7 +280,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 @app.command()
 @friendly
 def export(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
     output: Path | None = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
 ) -> None:
