@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,10 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
+from bench.served import bench_run, fake_server  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
-from viewfinder.runfolder import init_run  # noqa: E402
 
 KEY = "bench-backends-key"
 BACKENDS = {  # backend: (model, server module, key variable, base URL variable, URL suffix)
@@ -48,29 +45,16 @@ def study_text(model: str, jobs: int) -> str:
 
 def bench(name: str, args: argparse.Namespace) -> str:
     model, module, key_env, url_env = BACKENDS[name]
-    server = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", "--latency", str(args.latency), "--key", KEY],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = server.stdout.readline().strip()
+    with fake_server(module, "--latency", str(args.latency), "--key", KEY) as (_, url):
         os.environ.update({key_env: KEY, url_env: url})
-        with tempfile.TemporaryDirectory() as tmp:
-            study = Path(tmp) / "bench.toml"
-            study.write_text(study_text(model, args.jobs))
-            store, loaded = init_run(study, Path(tmp) / "run")
-            console = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)
-            options = GenerateOptions(concurrency=args.concurrency, timeout_s=30, poll_interval_s=args.poll)
-            with store:
-                cpu, wall = time.process_time(), time.perf_counter()
-                summary = run_generation(store, loaded, options, console)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        options = GenerateOptions(concurrency=args.concurrency, timeout_s=30, poll_interval_s=args.poll)
+        with bench_run(study_text(model, args.jobs)) as (store, loaded, console):
+            cpu, wall = time.process_time(), time.perf_counter()
+            summary = run_generation(store, loaded, options, console)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         control = url.removesuffix("/v1") + "/_control/requests"
         with urllib.request.urlopen(control) as answer:
             requests = len(json.load(answer))
-    finally:
-        server.kill()
-        server.wait()
     rate = summary.images / wall
     bound = args.concurrency / args.latency
     return (

@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
+from bench.served import bench_run, fake_server  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
-from viewfinder.runfolder import init_run  # noqa: E402
 
 KEY = "bench-key"
 
@@ -53,29 +50,16 @@ def main() -> None:
     parser.add_argument("--image-scale", type=int, default=16, help="server renders 1024x768 / N (16: 64x48 JPEG)")
     args = parser.parse_args()
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", "--latency", str(args.latency),
-         "--image-scale", str(args.image_scale), "--key", KEY],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = server.stdout.readline().strip()
+    latency = ("--latency", str(args.latency), "--image-scale", str(args.image_scale), "--key", KEY)
+    with fake_server("tests.servers.fal_server", *latency) as (server, url):
         os.environ.update(FAL_KEY=KEY, VIEWFINDER_FAL_URL=url)
-        with tempfile.TemporaryDirectory() as tmp:
-            study = Path(tmp) / "bench.toml"
-            study.write_text(study_text(args.jobs))
-            store, loaded = init_run(study, Path(tmp) / "run")
-            console = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)
-            options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
-            with store:
-                before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
-                summary = run_generation(store, loaded, options, console)
-                after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall
+        options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
+        with bench_run(study_text(args.jobs)) as (store, loaded, console):
+            before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
+            summary = run_generation(store, loaded, options, console)
+            after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall
         user, system = after.user - before.user, after.system - before.system
         server_cpu = process_cpu_s(server.pid)
-    finally:
-        server.kill()
-        server.wait()
 
     rate = summary.images / wall
     bound = args.concurrency / args.latency
