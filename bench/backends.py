@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bench.served import bench_run, fake_server  # noqa: E402
+from bench.served import bench_run, fake_server, load_parser  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
 
 KEY = "bench-backends-key"
@@ -64,10 +64,7 @@ def bench(name: str, args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", "-c", type=int, default=64)
-    parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds per request")
-    parser.add_argument("--jobs", "-n", type=int, default=640)
+    parser = load_parser(__doc__, latency_help="server seconds per request", jobs=640)
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between status polls")
     parser.add_argument("--only", choices=sorted(BACKENDS), action="append", help="bench only this backend (repeatable)")
     args = parser.parse_args()

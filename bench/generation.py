@@ -11,7 +11,6 @@ N jobs, and prints images/s, the ratio to C/L and the client's CPU milliseconds 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bench.served import bench_run, fake_server  # noqa: E402
+from bench.served import bench_run, fake_server, load_parser  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
 
 KEY = "bench-key"
@@ -43,10 +42,7 @@ def process_cpu_s(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", "-c", type=int, default=64)
-    parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds from submit to COMPLETED")
-    parser.add_argument("--jobs", "-n", type=int, default=2560)
+    parser = load_parser(__doc__, latency_help="server seconds from submit to COMPLETED", jobs=2560)
     parser.add_argument("--image-scale", type=int, default=16, help="server renders 1024x768 / N (16: 64x48 JPEG)")
     args = parser.parse_args()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -42,3 +43,12 @@ def bench_run(study_text: str) -> Iterator[tuple[RunStore, Study, Console]]:
         store, loaded = init_run(study, Path(tmp) / "run")
         with store:
             yield store, loaded, Console(file=sink, force_terminal=True, width=120)
+
+
+def load_parser(doc: str, *, latency_help: str, jobs: int) -> argparse.ArgumentParser:
+    """The options every load benchmark takes: requests in flight, server latency, images."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--concurrency", "-c", type=int, default=64)
+    parser.add_argument("--latency", "-l", type=float, default=0.5, help=latency_help)
+    parser.add_argument("--jobs", "-n", type=int, default=jobs)
+    return parser
