@@ -1,20 +1,9 @@
-"""The run folder: SQLite store, typed records and content-addressed image files."""
+"""The run folder: SQLite store, typed records and content-addressed image files.
+
+The package exports what the stages import; every record type is in :mod:`viewfinder.store.records`."""
 
 from viewfinder.store.files import image_relpath, sha256_hex, write_image
-from viewfinder.store.records import (
-    JOB_STATES,
-    AnalysisRun,
-    AnalyzerRuns,
-    CachedAnswer,
-    CostTotal,
-    ImageDates,
-    ImageRecord,
-    JobRecord,
-    LedgerEntry,
-    Measurement,
-    NewImage,
-    StoredMeasurement,
-)
+from viewfinder.store.records import AnalysisRun, ImageRecord, JobRecord, Measurement, NewImage
 from viewfinder.store.run_store import DB_NAME, RunStore
 from viewfinder.store.specs import (
     AdherenceRole,
@@ -33,21 +22,15 @@ from viewfinder.store.specs import (
 
 __all__ = [
     "DB_NAME",
-    "JOB_STATES",
     "AdherenceRole",
     "AnalysisRun",
-    "AnalyzerRuns",
     "Better",
-    "CachedAnswer",
     "CardRole",
     "CardSection",
-    "CostTotal",
     "Dimension",
     "FlagRole",
-    "ImageDates",
     "ImageRecord",
     "JobRecord",
-    "LedgerEntry",
     "Measurement",
     "MeasurementSpec",
     "ModelRole",
@@ -56,7 +39,6 @@ __all__ = [
     "Role",
     "RunStore",
     "ScoreRole",
-    "StoredMeasurement",
     "StoredSpec",
     "image_relpath",
     "sha256_hex",
