@@ -223,8 +223,8 @@ def models_fetch(
 def generate(
     run_dir: Path = RUN_DIR,
     limit: int | None = LIMIT,
-    max_cost: float | None = MAX_COST,
     concurrency: int = CONCURRENCY,
+    max_cost: float | None = MAX_COST,
     dry_run: bool = DRY_RUN,
     timeout: float = TIMEOUT,
 ) -> None:
