@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.served import bench_run, fake_server, load_parser  # noqa: E402
+from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
 
 KEY = "bench-backends-key"
@@ -34,21 +35,12 @@ BACKENDS = {  # backend: (model, server module, key variable, base URL variable,
 }
 
 
-def study_text(model: str, jobs: int) -> str:
-    return "\n".join([
-        'name = "bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        f"models = [{json.dumps(model)}]", f"seeds = {list(range(jobs))}",
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ])
-
-
 def bench(name: str, args: argparse.Namespace) -> str:
     model, module, key_env, url_env = BACKENDS[name]
     with fake_server(module, "--latency", str(args.latency), "--key", KEY) as (_, url):
         os.environ.update({key_env: KEY, url_env: url})
         options = GenerateOptions(concurrency=args.concurrency, timeout_s=30, poll_interval_s=args.poll)
-        with bench_run(study_text(model, args.jobs)) as (store, loaded, console):
+        with bench_run(one_case_study("bench", [model], list(range(args.jobs)))) as (store, loaded, console):
             cpu, wall = time.process_time(), time.perf_counter()
             summary = run_generation(store, loaded, options, console)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -21,18 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench.served import bench_run, fake_server, load_parser  # noqa: E402
+from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
 
 KEY = "bench-key"
-
-
-def study_text(jobs: int) -> str:
-    return "\n".join([
-        'name = "bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        'models = ["fal:fal-ai/flux/schnell"]', f"seeds = {list(range(jobs))}",
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ])
 
 
 def process_cpu_s(pid: int) -> float:
@@ -50,7 +42,7 @@ def main() -> None:
     with fake_server("tests.servers.fal_server", *latency) as (server, url):
         os.environ.update(FAL_KEY=KEY, VIEWFINDER_FAL_URL=url)
         options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
-        with bench_run(study_text(args.jobs)) as (store, loaded, console):
+        with bench_run(one_case_study("bench", ["fal:fal-ai/flux/schnell"], list(range(args.jobs)))) as (store, loaded, console):
             before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
             summary = run_generation(store, loaded, options, console)
             after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall

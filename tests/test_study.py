@@ -12,7 +12,7 @@ import pytest
 from tests.study_text import case_toml, emotion_toml
 from viewfinder.errors import BadInput
 from viewfinder.study import expand_jobs, expand_prompts, load_study, parse_study
-from viewfinder.study.grammar import parse_prompt
+from viewfinder.study.grammar import FIELDS, parse_prompt
 from viewfinder.study.vocabulary import CameraPosition, parse_camera
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_seed_example_expands_to_the_seed_prompts_in_order() -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["text"] for row in rows] == SEED_PROMPTS
     for row in rows:
-        assert set(row) == {"id", "text", "topic", "emotion", "variant", "subject", "camera", "category", "scene", "style"}
+        assert set(row) == {"id", "text", *FIELDS}
         assert parse_prompt(row["text"]).fields() == {k: row[k] for k in row if k not in {"id", "text"}}
 
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, input_errors, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, input_errors, serve_main
 
 BFL_TEST_KEY = "bfl-test-key-91ac3f"
 CREDITS = {"flux-pro-1.1": 4.0, "flux-pro-1.1-ultra": 6.0, "flux-2-pro": 3.0, "flux-2-klein-4b": 1.4}
@@ -60,9 +60,7 @@ class BflFakeServer(FakeApi):
         return 403, {"detail": "Not authenticated - Invalid Authentication"}, {}
 
     # -- routes ------------------------------------------------------------------------------
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route == "submit":
             return self._submit(path.strip("/").split("/")[1], body, fault)
         if route == "unknown":

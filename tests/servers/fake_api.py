@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image, ImageDraw
 
 Reply = tuple[int, Any, dict[str, str]]  # status, JSON body (or bytes, or a Stream), extra headers
+Query = dict[str, list[str]]  # the parsed query string
 
 
 @dataclass
@@ -227,9 +228,7 @@ class FakeApi:
     def unauthorized(self) -> Reply:
         raise NotImplementedError
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         raise NotImplementedError
 
 

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, Stream, chunk, input_errors, render_image, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, Stream, chunk, input_errors, render_image, serve_main
 
 FAL_TEST_KEY = "fal-test-key-7f3a9c"  # the key tests use; it must never show up in run output
 # fal's named image sizes, as its API documents them: name, width, height.
@@ -173,9 +173,7 @@ class FalFakeServer(FakeApi):
     def request_id_header(self) -> tuple[str, str]:
         return "x-fal-request-id", str(uuid.uuid4())
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if fault is not None and fault.kind == "forget":
             return 404, {"detail": "Request not found"}, {}
         if route == "unknown":

@@ -17,7 +17,7 @@ import itertools
 import time
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, serve_main
 
 OPENAI_TEST_KEY = "sk-test-openai-4c1d9e"
 SIZES = {"auto": (1024, 1024), "1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
@@ -44,9 +44,7 @@ class OpenAIImagesFakeServer(FakeApi):
     def unauthorized(self) -> Reply:
         return _error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key")
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route != "generate":
             return _error(404, f"Invalid URL ({method} {path})", None)
         invalid = _validate(body)

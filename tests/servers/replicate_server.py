@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, serve_main
 
 REPLICATE_TEST_TOKEN = "r8_test_replicate_0b7e55"
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -67,9 +67,7 @@ class ReplicateFakeServer(FakeApi):
         return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
 
     # -- routes ------------------------------------------------------------------------------
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route == "create":
             status, reply, extra = self._create(path, body, fault)
             wait = _prefer_wait(headers.get("Prefer"))

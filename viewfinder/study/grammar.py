@@ -12,16 +12,7 @@ from dataclasses import dataclass, field
 
 from viewfinder.errors import BadInput
 
-FIELDS: tuple[str, ...] = (
-    "topic",
-    "emotion",
-    "variant",
-    "subject",
-    "camera",
-    "category",
-    "scene",
-    "style",
-)
+FIELDS: tuple[str, ...] = ("topic", "emotion", "variant", "subject", "camera", "category", "scene", "style")
 EXPECTED_SHAPE = "{topic} {emotion}: {variant} ; {subject}; {camera}; {category}; {scene}; {style}"
 _SEGMENT_FIELDS = ("subject", "camera", "category", "scene", "style")
 
