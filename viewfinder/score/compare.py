@@ -5,16 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import combinations
+from typing import Any
 
 from viewfinder.score.adherence import DimensionMethod, ImageAdherence
 from viewfinder.score.model import Comparison
-from viewfinder.score.stats import holm, mcnemar, paired_permutation, wilcoxon_signed_rank
+from viewfinder.score.stats import PairedTest, holm, mcnemar, paired_permutation, wilcoxon_signed_rank
 
 ALPHA = 0.05
 
 
 def _by_pair(images: Sequence[ImageAdherence], model: str) -> dict[tuple, ImageAdherence]:
     return {item.pair_key: item for item in images if item.model == model}
+
+
+def _comparison(test: PairedTest, models: tuple[str, str], target: str, label: str, **own: Any) -> Comparison:
+    """A comparison from what every paired test reports; ``own`` adds what its kind reports."""
+    return Comparison(
+        target=target,
+        label=label,
+        n_pairs=test.n,
+        test=test.test,
+        statistic=test.statistic,
+        model_a=models[0],
+        model_b=models[1],
+        p_value=test.p_value,
+        effect=test.difference,
+        effect_ci_low=test.low,
+        effect_ci_high=test.high,
+        **own,
+    )
 
 
 def compare_pair(
@@ -30,12 +49,9 @@ def compare_pair(
         flags = [(left[k].flags.get(method.key), right[k].flags.get(method.key)) for k in shared]
         both = [(a, b) for a, b in flags if a is not None and b is not None]
         result = mcnemar([a for a, _ in both], [b for _, b in both])
-        out.append(Comparison(
-            target=f"{method.dimension}/{method.method}", label=method.label, kind="binary",
-            model_a=model_a, model_b=model_b,
-            n_pairs=result.n, value_a=result.rate_a, value_b=result.rate_b, test=result.test,
-            statistic=result.statistic, p_value=result.p_value, effect_name="difference in rates",
-            effect=result.difference, effect_ci_low=result.low, effect_ci_high=result.high,
+        out.append(_comparison(
+            result, (model_a, model_b), f"{method.dimension}/{method.method}", method.label, kind="binary",
+            value_a=result.rate_a, value_b=result.rate_b, effect_name="difference in rates",
             standardized=result.odds_ratio, discordant=[result.a_only, result.b_only],
         ))
     for column, label in score_columns.items():
@@ -46,11 +62,9 @@ def compare_pair(
         xs, ys = [a for a, _ in paired], [b for _, b in paired]
         continuous = paired_permutation(xs, ys, seed=seed)
         _, p_wilcoxon = wilcoxon_signed_rank(xs, ys)
-        out.append(Comparison(
-            target=column, label=label, kind="continuous", model_a=model_a, model_b=model_b, n_pairs=continuous.n,
-            value_a=continuous.mean_a, value_b=continuous.mean_b, test=continuous.test, statistic=continuous.statistic,
-            p_value=continuous.p_value, p_wilcoxon=p_wilcoxon, effect_name="mean difference",
-            effect=continuous.difference, effect_ci_low=continuous.low, effect_ci_high=continuous.high,
+        out.append(_comparison(
+            continuous, (model_a, model_b), column, label, kind="continuous", p_wilcoxon=p_wilcoxon,
+            value_a=continuous.mean_a, value_b=continuous.mean_b, effect_name="mean difference",
             standardized=continuous.cohens_dz,
         ))
     adjusted = holm([item.p_value for item in out])
