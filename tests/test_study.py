@@ -91,23 +91,27 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _bad(case: str, old: str, new: str, line: int | None, expected: str) -> object:
+    """MINIMAL with ``old`` replaced by ``new``: the error names study.toml (and ``line``) and says ``expected``."""
+    where = "study.toml" if line is None else f"study.toml:{line}"
+    return pytest.param(MINIMAL.replace(old, new), where, expected, id=case)
+
+
 BAD_STUDIES = [
-    pytest.param(MINIMAL.replace('styles = ["cinematic"]', 'styles = ["cinematic"'), "study.toml:5", "TOML syntax error", id="toml-syntax"),
-    pytest.param(MINIMAL.replace('topic = "facial-expressions"\n', ""), "study.toml", "field topic: add the key 'topic'", id="missing-key"),
-    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = [1, 2]\ncolour = "red"'), "study.toml:6", "field colour: unknown key 'colour'", id="unknown-key"),
-    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = ["one"]'), "study.toml:5", "field seeds[0]: expected a int", id="wrong-type"),
-    pytest.param(MINIMAL.replace('styles = ["cinematic"]', "styles = []"), "study.toml:4", "field styles: the list is empty", id="empty-list"),
+    _bad("toml-syntax", 'styles = ["cinematic"]', 'styles = ["cinematic"', 5, "TOML syntax error"),
+    _bad("missing-key", 'topic = "facial-expressions"\n', "", None, "field topic: add the key 'topic'"),
+    _bad("unknown-key", "seeds = [1, 2]", 'seeds = [1, 2]\ncolour = "red"', 6, "field colour: unknown key 'colour'"),
+    _bad("wrong-type", "seeds = [1, 2]", 'seeds = ["one"]', 5, "field seeds[0]: expected a int"),
+    _bad("empty-list", 'styles = ["cinematic"]', "styles = []", 4, "field styles: the list is empty"),
     pytest.param(
         MINIMAL + case_toml("Laughing", "A child", "Kids", "A park"),
         "study.toml:17",
         "field emotions[0].cases[1]: case 2 (variant 'Laughing') repeats an earlier case",
         id="duplicate-case",
     ),
-    pytest.param(MINIMAL.replace('"low-angle"', '"sideways"'), "study.toml:3", "unknown camera position 'sideways'", id="unknown-camera"),
-    pytest.param(
-        MINIMAL.replace('subject = "A child"\n', ""), "study.toml:11", "field emotions[0].cases[0].subject: add the key 'subject'", id="missing-nested"
-    ),
-    pytest.param(MINIMAL.replace('["happiness"]', '["glee"]'), "study.toml:9", "unknown facial expression 'glee'", id="unknown-expression"),
+    _bad("unknown-camera", '"low-angle"', '"sideways"', 3, "unknown camera position 'sideways'"),
+    _bad("missing-nested", 'subject = "A child"\n', "", 11, "emotions[0].cases[0].subject: add the key 'subject'"),
+    _bad("unknown-expression", '["happiness"]', '["glee"]', 9, "unknown facial expression 'glee'"),
 ]
 
 
