@@ -102,10 +102,10 @@ def bench_pixels(items: list[ImageItem], repeat: int) -> None:
 
 def bench_clip_vs_torchmetrics(items: list[ImageItem], shape: str, batch: int, repeat: int) -> None:
     import torch
+    from tiny_models import VIT_B_32, VIT_L_14, build_tiny_clip, torchmetrics_clip
     from torchmetrics.multimodal.clip_score import CLIPScore
     from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
-    from tiny_models import VIT_B_32, VIT_L_14, build_tiny_clip, torchmetrics_clip
     from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     sizes = {"vit-b-32": VIT_B_32, "vit-l-14": VIT_L_14, "tiny": {}}
@@ -157,8 +157,8 @@ def bench_clip_vs_torchmetrics(items: list[ImageItem], shape: str, batch: int, r
 
 def bench_gpu(count: int, batch: int, device: str) -> None:
     import torch
-
     from tiny_models import VIT_L_14, build_tiny_aesthetic, build_tiny_clip
+
     from viewfinder.analyze.analyzers.clip import ClipAnalyzer
 
     cuda = device.startswith("cuda")

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -24,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
+from bench.served import bench_run, fake_server, load_parser  # noqa: E402
+from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
-from viewfinder.runfolder import init_run  # noqa: E402
 
 KEY = "bench-backends-key"
 BACKENDS = {  # backend: (model, server module, key variable, base URL variable, URL suffix)
@@ -37,40 +35,18 @@ BACKENDS = {  # backend: (model, server module, key variable, base URL variable,
 }
 
 
-def study_text(model: str, jobs: int) -> str:
-    return "\n".join([
-        'name = "bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        f"models = [{json.dumps(model)}]", f"seeds = {list(range(jobs))}",
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ])
-
-
 def bench(name: str, args: argparse.Namespace) -> str:
     model, module, key_env, url_env = BACKENDS[name]
-    server = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", "0", "--latency", str(args.latency), "--key", KEY],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = server.stdout.readline().strip()
+    with fake_server(module, "--latency", str(args.latency), "--key", KEY) as (_, url):
         os.environ.update({key_env: KEY, url_env: url})
-        with tempfile.TemporaryDirectory() as tmp:
-            study = Path(tmp) / "bench.toml"
-            study.write_text(study_text(model, args.jobs))
-            store, loaded = init_run(study, Path(tmp) / "run")
-            console = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)
-            options = GenerateOptions(concurrency=args.concurrency, timeout_s=30, poll_interval_s=args.poll)
-            with store:
-                cpu, wall = time.process_time(), time.perf_counter()
-                summary = run_generation(store, loaded, options, console)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        options = GenerateOptions(concurrency=args.concurrency, timeout_s=30, poll_interval_s=args.poll)
+        with bench_run(one_case_study("bench", [model], list(range(args.jobs)))) as (store, loaded, console):
+            cpu, wall = time.process_time(), time.perf_counter()
+            summary = run_generation(store, loaded, options, console)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         control = url.removesuffix("/v1") + "/_control/requests"
         with urllib.request.urlopen(control) as answer:
             requests = len(json.load(answer))
-    finally:
-        server.kill()
-        server.wait()
     rate = summary.images / wall
     bound = args.concurrency / args.latency
     return (
@@ -80,10 +56,7 @@ def bench(name: str, args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", "-c", type=int, default=64)
-    parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds per request")
-    parser.add_argument("--jobs", "-n", type=int, default=640)
+    parser = load_parser(__doc__, latency_help="server seconds per request", jobs=640)
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between status polls")
     parser.add_argument("--only", choices=sorted(BACKENDS), action="append", help="bench only this backend (repeatable)")
     args = parser.parse_args()

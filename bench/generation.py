@@ -11,32 +11,20 @@ N jobs, and prints images/s, the ratio to C/L and the client's CPU milliseconds 
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
 
+from bench.served import bench_run, fake_server, load_parser  # noqa: E402
+from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
-from viewfinder.runfolder import init_run  # noqa: E402
 
 KEY = "bench-key"
-
-
-def study_text(jobs: int) -> str:
-    return "\n".join([
-        'name = "bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        'models = ["fal:fal-ai/flux/schnell"]', f"seeds = {list(range(jobs))}",
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ])
 
 
 def process_cpu_s(pid: int) -> float:
@@ -46,40 +34,27 @@ def process_cpu_s(pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", "-c", type=int, default=64)
-    parser.add_argument("--latency", "-l", type=float, default=0.5, help="server seconds from submit to COMPLETED")
-    parser.add_argument("--jobs", "-n", type=int, default=2560)
+    parser = load_parser(__doc__, latency_help="server seconds from submit to COMPLETED", jobs=2560)
     parser.add_argument("--image-scale", type=int, default=16, help="server renders 1024x768 / N (16: 64x48 JPEG)")
     args = parser.parse_args()
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", "--latency", str(args.latency),
-         "--image-scale", str(args.image_scale), "--key", KEY],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = server.stdout.readline().strip()
+    latency = ("--latency", str(args.latency), "--image-scale", str(args.image_scale), "--key", KEY)
+    with fake_server("tests.servers.fal_server", *latency) as (server, url):
         os.environ.update(FAL_KEY=KEY, VIEWFINDER_FAL_URL=url)
-        with tempfile.TemporaryDirectory() as tmp:
-            study = Path(tmp) / "bench.toml"
-            study.write_text(study_text(args.jobs))
-            store, loaded = init_run(study, Path(tmp) / "run")
-            console = Console(file=open(os.devnull, "w"), force_terminal=True, width=120)
-            options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
-            with store:
-                before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
-                summary = run_generation(store, loaded, options, console)
-                after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall
+        options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
+        with bench_run(one_case_study("bench", ["fal:fal-ai/flux/schnell"], list(range(args.jobs)))) as (store, loaded, console):
+            before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
+            summary = run_generation(store, loaded, options, console)
+            after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall
         user, system = after.user - before.user, after.system - before.system
         server_cpu = process_cpu_s(server.pid)
-    finally:
-        server.kill()
-        server.wait()
 
     rate = summary.images / wall
     bound = args.concurrency / args.latency
-    print(f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  completed {summary.completed}  failed {summary.failed}")
+    print(
+        f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  "
+        f"completed {summary.completed}  failed {summary.failed}"
+    )
     print(f"images/s           {rate:8.1f}")
     print(f"bound C/L          {bound:8.1f}")
     print(f"ratio to bound     {rate / bound:8.3f}   (target >= 0.95)")

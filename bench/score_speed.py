@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from rich.console import Console  # noqa: E402
-
 from test_score_support import STUDY_TOML, build_run, study  # noqa: E402
+
 from viewfinder.export import export_run  # noqa: E402
 from viewfinder.score import run_scoring  # noqa: E402
 

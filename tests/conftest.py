@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,7 +49,7 @@ def write_image_run(
     study_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     store, _ = init_run(study_path, run_dir)
     with store:
-        for job, pixels in zip(store.jobs(), images):
+        for job, pixels in zip(store.jobs(), images, strict=False):
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="PNG" if fmt == "png" else "JPEG", quality=95)
             digest, rel = write_image(run_dir, buffer.getvalue(), fmt)
@@ -70,16 +71,22 @@ def image_run(tmp_path: Path) -> Callable[..., Path]:
 from tests.servers.fal_server import FAL_TEST_KEY  # noqa: E402
 
 
+def _serve(monkeypatch: pytest.MonkeyPatch, server: Any, **env: str) -> Iterator[Any]:
+    """Run a fake provider for one test with its key and base URL variables set."""
+    with server:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
 @pytest.fixture()
 def fal_server(monkeypatch: pytest.MonkeyPatch):
     """A fake fal queue on 127.0.0.1 (tests.servers.fal_server), with FAL_KEY and
     VIEWFINDER_FAL_URL pointing at it; script faults with ``fal_server.add_fault(...)``."""
     from tests.servers.fal_server import FalFakeServer
 
-    with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as server:
-        monkeypatch.setenv("FAL_KEY", FAL_TEST_KEY)
-        monkeypatch.setenv("VIEWFINDER_FAL_URL", server.url)
-        yield server
+    server = FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY)
+    yield from _serve(monkeypatch, server, FAL_KEY=FAL_TEST_KEY, VIEWFINDER_FAL_URL=server.url)
 
 
 # -- generation: fake OpenAI Images, Replicate and BFL servers (backends engineer) ------------
@@ -88,10 +95,8 @@ def openai_images_server(monkeypatch: pytest.MonkeyPatch):
     """A fake OpenAI Images API with OPENAI_API_KEY and OPENAI_BASE_URL pointing at it."""
     from tests.servers.openai_images_server import OPENAI_TEST_KEY, OpenAIImagesFakeServer
 
-    with OpenAIImagesFakeServer(latency_s=0.02, key=OPENAI_TEST_KEY) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_TEST_KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        yield server
+    server = OpenAIImagesFakeServer(latency_s=0.02, key=OPENAI_TEST_KEY)
+    yield from _serve(monkeypatch, server, OPENAI_API_KEY=OPENAI_TEST_KEY, OPENAI_BASE_URL=server.url + "/v1")
 
 
 @pytest.fixture()
@@ -99,10 +104,8 @@ def replicate_server(monkeypatch: pytest.MonkeyPatch):
     """A fake Replicate predictions API with REPLICATE_API_TOKEN and REPLICATE_BASE_URL set."""
     from tests.servers.replicate_server import REPLICATE_TEST_TOKEN, ReplicateFakeServer
 
-    with ReplicateFakeServer(latency_s=0.06, key=REPLICATE_TEST_TOKEN) as server:
-        monkeypatch.setenv("REPLICATE_API_TOKEN", REPLICATE_TEST_TOKEN)
-        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
-        yield server
+    server = ReplicateFakeServer(latency_s=0.06, key=REPLICATE_TEST_TOKEN)
+    yield from _serve(monkeypatch, server, REPLICATE_API_TOKEN=REPLICATE_TEST_TOKEN, REPLICATE_BASE_URL=server.url)
 
 
 @pytest.fixture()
@@ -110,7 +113,5 @@ def bfl_server(monkeypatch: pytest.MonkeyPatch):
     """A fake BFL API with BFL_API_KEY and BFL_BASE_URL pointing at it."""
     from tests.servers.bfl_server import BFL_TEST_KEY, BflFakeServer
 
-    with BflFakeServer(latency_s=0.06, key=BFL_TEST_KEY) as server:
-        monkeypatch.setenv("BFL_API_KEY", BFL_TEST_KEY)
-        monkeypatch.setenv("BFL_BASE_URL", server.url)
-        yield server
+    server = BflFakeServer(latency_s=0.06, key=BFL_TEST_KEY)
+    yield from _serve(monkeypatch, server, BFL_API_KEY=BFL_TEST_KEY, BFL_BASE_URL=server.url)

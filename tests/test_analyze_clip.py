@@ -57,7 +57,7 @@ def analyzer(tiny) -> ClipAnalyzer:
 def _items(paths: list[Path], prompts: list[str]) -> list[ImageItem]:
     return [
         ImageItem(image_id=i, path=p, sha256="x", model="m", seed=0, prompt_text=t, fields=dict(FIELDS))
-        for i, (p, t) in enumerate(zip(paths, prompts))
+        for i, (p, t) in enumerate(zip(paths, prompts, strict=False))
     ]
 
 
@@ -107,7 +107,7 @@ def test_clip_score_matches_torchmetrics_clipscore(analyzer, tiny, photos) -> No
     result = analyzer.analyze(_items(photos, PROMPTS), None)  # type: ignore[arg-type]
     ours = _values(result, "clip_score")
     compared = 0
-    for path, prompt, score in zip(photos, PROMPTS, ours):
+    for path, prompt, score in zip(photos, PROMPTS, ours, strict=False):
         metric.reset()
         pixels = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1)
         metric.update(pixels, prompt)

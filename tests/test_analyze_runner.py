@@ -82,7 +82,7 @@ def test_batches_store_values_and_skip_on_rerun(image_run, recorder) -> None:
         assert [len(batch) for batch in Recorder.seen] == [2, 2, 1]
         rows = store.images()
         table = store.measurement_table()
-        for row, pixels in zip(rows, images):
+        for row, pixels in zip(rows, images, strict=False):
             assert table[row.id]["recorder.mean"] == pytest.approx(pixels.mean())
         spec = store.specs()[("recorder", "mean")]
         assert (spec.version, spec.unit, spec.better) == ("1", "8-bit levels", "none")

@@ -32,10 +32,13 @@ def test_submit_then_poll_until_ready(bfl_server, tmp_path):
         assert image["seed"] == 0 and image["cost_usd"] == 0.03
 
 
+DERIVATIVE = "{'Moderation Reasons': ['Derivative Works Filter']}"
+
+
 @pytest.mark.parametrize(
     ("kind", "message"),
-    [("moderate", "BFL moderation blocked the prompt (Request Moderated): {'Moderation Reasons': ['Derivative Works Filter']}"),
-     ("moderate_output", "BFL moderation blocked the image (Content Moderated): {'Moderation Reasons': ['Derivative Works Filter']}"),
+    [("moderate", f"BFL moderation blocked the prompt (Request Moderated): {DERIVATIVE}"),
+     ("moderate_output", f"BFL moderation blocked the image (Content Moderated): {DERIVATIVE}"),
      ("error", "BFL reported an error: Internal error: CUDA out of memory (injected)")],
 )
 def test_moderation_and_errors_fail_only_that_job(bfl_server, tmp_path, kind, message):

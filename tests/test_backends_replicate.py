@@ -58,7 +58,10 @@ def test_the_schemas_own_validation_error_fails_the_jobs(replicate_server, tmp_p
     summary, printed, jobs, *_ = generate(tmp_path, MODEL, {"num_inference_steps = 4": "num_inference_steps = 8"}, limit=2)
     assert summary.failed == 2
     error = next(iter(j["last_error"] for j in jobs.values() if j["state"] == "failed"))
-    assert error == "Replicate rejected the input (HTTP 422): Input validation failed: - input.num_inference_steps: Must be less than or equal to 4"
+    assert error == (
+        "Replicate rejected the input (HTTP 422): "
+        "Input validation failed: - input.num_inference_steps: Must be less than or equal to 4"
+    )
 
 
 def test_a_failed_prediction_fails_the_job_with_its_error(replicate_server, tmp_path):

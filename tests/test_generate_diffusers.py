@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 from typer.testing import CliRunner
 
+from tests.study_text import one_case_study
 from tests.tiny_models import build_tiny_sd_pipeline
 from viewfinder.cli import app
 
@@ -17,13 +18,8 @@ def test_local_pipeline_makes_reproducible_free_images_and_redoes_lost_requests(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     pipeline = build_tiny_sd_pipeline(tmp_path / "tiny-sd")
     study = tmp_path / "local.toml"
-    study.write_text("\n".join([
-        'name = "local"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        f'models = ["diffusers:{pipeline}"]', "seeds = [1, 2]",
-        "[generation]", "width = 64", "height = 64", "num_inference_steps = 1", 'output_format = "png"',
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ]))
+    generation = '[generation]\nwidth = 64\nheight = 64\nnum_inference_steps = 1\noutput_format = "png"\n'
+    study.write_text(one_case_study("local", [f"diffusers:{pipeline}"], [1, 2], generation))
     runner = CliRunner()
     first = tmp_path / "run"
     result = runner.invoke(app, ["run", str(study), "--workdir", str(first), "--until", "generate"])

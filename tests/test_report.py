@@ -25,7 +25,7 @@ from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json
 from viewfinder.report.escape import md_text
-from viewfinder.score import check_text, load_score_report, run_scoring
+from viewfinder.score import check_text, load_score_report, report_sentences, run_scoring
 from viewfinder.store import RunStore
 from viewfinder.study import expand_jobs, parse_study
 
@@ -48,7 +48,7 @@ def lines_of(html: str, image_id: int) -> dict[str, tuple[str | None, str]]:
     card = next(c for c in data["cards"] if c["id"] == image_id)
     labels = [(label, scale) for _, lines in data["layout"] for label, scale in lines]
     assert len(labels) == len(card["f"])
-    return {label: (value, scale) for (label, scale), value in zip(labels, card["f"])}
+    return {label: (value, scale) for (label, scale), value in zip(labels, card["f"], strict=False)}
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_pat
         build_report(store, study, QUIET)
     md = (tmp_path / "report" / "post.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
-    for sentence in report.sentences():
+    for sentence in report_sentences(report):
         assert md_text(sentence.text) in md
     assert check_text(md.replace("\\", "")) == []
     for dim in report.dimensions:

@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from test_score_support import TrueRates, build_run, study
 from viewfinder.cli import app
-from viewfinder.score import AGGREGATE_NAME, ScoreReport, build_score_report, load_score_report, run_scoring
+from viewfinder.score import (
+    AGGREGATE_NAME,
+    ScoreReport,
+    build_score_report,
+    load_score_report,
+    report_sentences,
+    run_scoring,
+)
 from viewfinder.score.stats import cohens_kappa, wilson_interval
 from viewfinder.store import Measurement, RunStore
 
@@ -67,7 +74,7 @@ def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path)
     rate = report.dimension("emotion", "judge").overall  # type: ignore[union-attr]
     assert (rate.k, rate.n, rate.n_not_judged, rate.rate) == (1, 1, 2, 1.0)
     assert rate.not_judged_reasons == {"no face": 1, "unclear": 1}
-    sentence = next(s.text for s in report.sentences() if s.text.startswith("Emotion (VLM judge)"))
+    sentence = next(s.text for s in report_sentences(report) if s.text.startswith("Emotion (VLM judge)"))
     assert "1 of 1 judged images, 2 not judged: 1 no face, 1 unclear)" in sentence
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from test_score_support import TrueRates, build_run, study
-from viewfinder.score import build_score_report
+from viewfinder.score import build_score_report, report_sentences
 from viewfinder.score.logistic import firth_logistic, fit_adherence
 
 
@@ -51,7 +51,7 @@ def test_report_model_finds_the_planted_low_angle_effect(tmp_path: Path) -> None
     camera = terms[("camera", "low-angle close-up")]
     assert camera.reference == "eye-level" and camera.odds_ratio < 0.2 and camera.p_value < 0.001
     assert terms[("style", "watercolor")].p_value > 0.05
-    assert any("low-angle close-up" in s.text and "multiplies the odds" in s.text for s in report.sentences())
+    assert any("low-angle close-up" in s.text and "multiplies the odds" in s.text for s in report_sentences(report))
 
 
 def test_false_positive_rate_is_near_five_percent_without_an_effect() -> None:

@@ -174,7 +174,7 @@ def test_wilson_interval_properties(n: int, data: st.DataObject) -> None:
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
 def test_holm_properties(p_values: list[float]) -> None:
     adjusted = holm(p_values)
-    assert all(p <= a <= 1.0 for p, a in zip(p_values, adjusted))
+    assert all(p <= a <= 1.0 for p, a in zip(p_values, adjusted, strict=False))
     order = sorted(range(len(p_values)), key=lambda i: p_values[i])
     assert all(adjusted[order[i]] <= adjusted[order[i + 1]] for i in range(len(order) - 1))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.study_text import emotion_toml
 from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
 
@@ -23,30 +24,12 @@ cameras = ["eye-level", "low-angle close-up"]
 styles = ["cinematic", "watercolor"]
 models = ["fal:model-a", "fal:model-b"]
 seeds = [0, 1, 2]
-
-[[emotions]]
-name = "Jealousy"
-expressions = ["contempt", "anger", "sadness"]
-[[emotions.cases]]
-variant = "Lonely and envious"
-subject = "A single woman"
-category = "Single Persons"
-scene = "A crowded party"
-[[emotions.cases]]
-variant = "Bitter and isolated"
-subject = "A superhero alone on a rooftop"
-category = "Heroes"
-scene = "A city skyline at night"
-
-[[emotions]]
-name = "Joy"
-expressions = ["happiness"]
-[[emotions.cases]]
-variant = "Delighted"
-subject = "A child with a kite"
-category = "Children"
-scene = "A windy beach"
-"""
+""" + emotion_toml(
+    "Jealousy",
+    ["contempt", "anger", "sadness"],
+    ("Lonely and envious", "A single woman", "Single Persons", "A crowded party"),
+    ("Bitter and isolated", "A superhero alone on a rooftop", "Heroes", "A city skyline at night"),
+) + emotion_toml("Joy", ["happiness"], ("Delighted", "A child with a kite", "Children", "A windy beach"))
 
 
 @dataclass

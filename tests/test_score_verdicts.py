@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from test_score_support import build_run, study
-from viewfinder.score import build_score_report
+from viewfinder.score import build_score_report, report_sentences
 from viewfinder.score.verdicts import SCALES, Sentence, check_sentence, check_sentences, check_text, verdict
 
 SEED_CONCLUSION = Path("/work/shared/seed/000_c9bd63d7d045d1a9.txt")
@@ -66,7 +66,7 @@ def test_checker_uses_the_scale_named_in_the_sentence() -> None:
 def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
         report = build_score_report(store.images(), store.measurement_table(), study(), store.spec_records())
-    sentences = report.sentences()
+    sentences = report_sentences(report)
     scored = [s for s in sentences if s.scale]
     assert len(scored) >= 20
     assert check_sentences(sentences) == []
@@ -81,7 +81,7 @@ def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path
     planted_rate = first.per_model[model].model_copy(update={"verdict": wrong})
     planted = report.model_copy(update={"dimensions": [
         first.model_copy(update={"per_model": {**first.per_model, model: planted_rate}}), *report.dimensions[1:]]})
-    problems = check_sentences(planted.sentences())
+    problems = check_sentences(report_sentences(planted))
     assert len(problems) == 1 and problems[0].word == wrong
 
     # and a planted free-text sentence in otherwise clean text
@@ -106,7 +106,7 @@ def test_built_report_words_agree_with_its_numbers(tmp_path: Path) -> None:
         report = run_scoring(store, study(), console)
         build_report(store, study(), console)
     post = (tmp_path / "run" / "report" / "post.md").read_text(encoding="utf-8")
-    claimed = [s for s in report.sentences() if s.scale]
+    claimed = [s for s in report_sentences(report) if s.scale]
     assert sum(s.text in post for s in claimed) == len(claimed)  # every scored sentence is in the post
     assert check_text(post) == []
     planted = post.replace(claimed[0].text, claimed[0].text.replace(

@@ -7,52 +7,42 @@ from pathlib import Path
 
 import pytest
 
-from viewfinder.store import (
-    AdherenceRole,
-    Better,
-    CardRole,
-    CardSection,
-    Dimension,
-    FlagRole,
-    MeasurementSpec,
-    ModelRole,
-    Reading,
-    RunStore,
-    ScoreRole,
-)
+from viewfinder.store import RunStore, specs
 
 
 def test_better_is_a_closed_set() -> None:
-    assert MeasurementSpec("x", "unit", "lower", "d").better is Better.LOWER
+    assert specs.MeasurementSpec("x", "unit", "lower", "d").better is specs.Better.LOWER
     with pytest.raises(ValueError, match=r"'x'.*better='best'.*higher, lower, none, target"):
-        MeasurementSpec("x", "unit", "best", "d")  # type: ignore[arg-type]
+        specs.MeasurementSpec("x", "unit", "best", "d")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        AdherenceRole("mood", "m", "method", Reading.LABEL, "")  # type: ignore[arg-type]
+        specs.AdherenceRole("mood", "m", "method", specs.Reading.LABEL, "")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not a measurement role"):
-        MeasurementSpec("x", "unit", Better.NONE, "d", ("score",))  # type: ignore[arg-type]
+        specs.MeasurementSpec("x", "unit", specs.Better.NONE, "d", ("score",))  # type: ignore[arg-type]
 
 
 def test_roles_round_trip_through_the_store(tmp_path: Path) -> None:
     roles = (
-        ScoreRole("Brightness", "probability", compare=False, order=3),
-        CardRole(CardSection.QUALITY, "Brightness", 7, digits=1, summary=True),
-        AdherenceRole(Dimension.STYLE, "probe", "a probe", Reading.MATCH, "Share of bright images.", 5),
-        FlagRole("are too bright"),
-        ModelRole(),
+        specs.ScoreRole("Brightness", "probability", compare=False, order=3),
+        specs.CardRole(specs.CardSection.QUALITY, "Brightness", 7, digits=1, summary=True),
+        specs.AdherenceRole(
+            specs.Dimension.STYLE, "probe", "a probe", specs.Reading.MATCH, "Share of bright images.", 5
+        ),
+        specs.FlagRole("are too bright"),
+        specs.ModelRole(),
     )
     with RunStore(tmp_path) as store:
         store.register_specs(
             "probe",
             "2",
             [
-                MeasurementSpec("level", "0-1", Better.HIGHER, "mean level", roles),
-                MeasurementSpec("raw", "bytes", Better.NONE, "raw data"),
+                specs.MeasurementSpec("level", "0-1", specs.Better.HIGHER, "mean level", roles),
+                specs.MeasurementSpec("raw", "bytes", specs.Better.NONE, "raw data"),
             ],
         )
         records = {stored.key: stored for stored in store.spec_records()}
     assert records["probe.level"].version == "2"
     assert records["probe.level"].spec.roles == roles
-    assert records["probe.level"].spec.role(AdherenceRole).label == "Style (a probe)"
+    assert records["probe.level"].spec.role(specs.AdherenceRole).label == "Style (a probe)"
     assert records["probe.raw"].spec.roles == ()  # raw data: no role
     with sqlite3.connect(tmp_path / "viewfinder.sqlite") as conn:  # the column the migration added
         assert conn.execute("SELECT better, roles FROM measurement_specs WHERE name='raw'").fetchone() == (
@@ -72,4 +62,4 @@ def test_a_version_1_run_gains_the_roles_column(tmp_path: Path) -> None:
         )
     with RunStore(tmp_path) as store:
         (stored,) = store.spec_records()
-    assert (stored.key, stored.spec.better, stored.spec.roles) == ("pixels.entropy", Better.HIGHER, ())
+    assert (stored.key, stored.spec.better, stored.spec.roles) == ("pixels.entropy", specs.Better.HIGHER, ())

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.study_text import case_toml, emotion_toml
 from viewfinder.errors import BadInput
 from viewfinder.study import expand_jobs, expand_prompts, load_study, parse_study
-from viewfinder.study.grammar import parse_prompt
+from viewfinder.study.grammar import FIELDS, parse_prompt
 from viewfinder.study.vocabulary import CameraPosition, parse_camera
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,17 +24,7 @@ topic = "facial-expressions"
 cameras = ["eye-level", "low-angle"]
 styles = ["cinematic"]
 seeds = [1, 2]
-
-[[emotions]]
-name = "Joy"
-expressions = ["happiness"]
-
-[[emotions.cases]]
-variant = "Laughing"
-subject = "A child"
-category = "Kids"
-scene = "A park"
-"""
+""" + emotion_toml("Joy", ["happiness"], ("Laughing", "A child", "Kids", "A park"))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +39,7 @@ def test_seed_example_expands_to_the_seed_prompts_in_order() -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["text"] for row in rows] == SEED_PROMPTS
     for row in rows:
-        assert set(row) == {"id", "text", "topic", "emotion", "variant", "subject", "camera", "category", "scene", "style"}
+        assert set(row) == {"id", "text", *FIELDS}
         assert parse_prompt(row["text"]).fields() == {k: row[k] for k in row if k not in {"id", "text"}}
 
 
@@ -100,23 +91,27 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _bad(case: str, old: str, new: str, line: int | None, expected: str) -> object:
+    """MINIMAL with ``old`` replaced by ``new``: the error names study.toml (and ``line``) and says ``expected``."""
+    where = "study.toml" if line is None else f"study.toml:{line}"
+    return pytest.param(MINIMAL.replace(old, new), where, expected, id=case)
+
+
 BAD_STUDIES = [
-    pytest.param(MINIMAL.replace('styles = ["cinematic"]', 'styles = ["cinematic"'), "study.toml:5", "TOML syntax error", id="toml-syntax"),
-    pytest.param(MINIMAL.replace('topic = "facial-expressions"\n', ""), "study.toml", "field topic: add the key 'topic'", id="missing-key"),
-    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = [1, 2]\ncolour = "red"'), "study.toml:6", "field colour: unknown key 'colour'", id="unknown-key"),
-    pytest.param(MINIMAL.replace('seeds = [1, 2]', 'seeds = ["one"]'), "study.toml:5", "field seeds[0]: expected a int", id="wrong-type"),
-    pytest.param(MINIMAL.replace('styles = ["cinematic"]', "styles = []"), "study.toml:4", "field styles: the list is empty", id="empty-list"),
+    _bad("toml-syntax", 'styles = ["cinematic"]', 'styles = ["cinematic"', 5, "TOML syntax error"),
+    _bad("missing-key", 'topic = "facial-expressions"\n', "", None, "field topic: add the key 'topic'"),
+    _bad("unknown-key", "seeds = [1, 2]", 'seeds = [1, 2]\ncolour = "red"', 6, "field colour: unknown key 'colour'"),
+    _bad("wrong-type", "seeds = [1, 2]", 'seeds = ["one"]', 5, "field seeds[0]: expected a int"),
+    _bad("empty-list", 'styles = ["cinematic"]', "styles = []", 4, "field styles: the list is empty"),
     pytest.param(
-        MINIMAL + '\n[[emotions.cases]]\nvariant = "Laughing"\nsubject = "A child"\ncategory = "Kids"\nscene = "A park"\n',
+        MINIMAL + case_toml("Laughing", "A child", "Kids", "A park"),
         "study.toml:17",
         "field emotions[0].cases[1]: case 2 (variant 'Laughing') repeats an earlier case",
         id="duplicate-case",
     ),
-    pytest.param(MINIMAL.replace('"low-angle"', '"sideways"'), "study.toml:3", "unknown camera position 'sideways'", id="unknown-camera"),
-    pytest.param(
-        MINIMAL.replace('subject = "A child"\n', ""), "study.toml:11", "field emotions[0].cases[0].subject: add the key 'subject'", id="missing-nested"
-    ),
-    pytest.param(MINIMAL.replace('["happiness"]', '["glee"]'), "study.toml:9", "unknown facial expression 'glee'", id="unknown-expression"),
+    _bad("unknown-camera", '"low-angle"', '"sideways"', 3, "unknown camera position 'sideways'"),
+    _bad("missing-nested", 'subject = "A child"\n', "", 11, "emotions[0].cases[0].subject: add the key 'subject'"),
+    _bad("unknown-expression", '["happiness"]', '["glee"]', 9, "unknown facial expression 'glee'"),
 ]
 
 

@@ -27,12 +27,12 @@ def tiny_clip_tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=merges)
 
 
-# The shape of openai/clip-vit-large-patch14 (for benchmarks with random weights).
-VIT_L_14 = dict(image_size=224, patch_size=14, hidden=1024, layers=24, heads=16, projection=768,
-                text_hidden=768, text_layers=12, text_heads=12)
-# The shape of openai/clip-vit-base-patch32.
-VIT_B_32 = dict(image_size=224, patch_size=32, hidden=768, layers=12, heads=12, projection=512,
-                text_hidden=512, text_layers=12, text_heads=8)
+# The shapes of openai/clip-vit-large-patch14 and clip-vit-base-patch32 (benchmarks with random weights).
+_CLIP_SHAPE = (
+    "image_size", "patch_size", "hidden", "layers", "heads", "projection", "text_hidden", "text_layers", "text_heads"
+)
+VIT_L_14 = dict(zip(_CLIP_SHAPE, (224, 14, 1024, 24, 16, 768, 768, 12, 12), strict=True))
+VIT_B_32 = dict(zip(_CLIP_SHAPE, (224, 32, 768, 12, 12, 512, 512, 12, 8), strict=True))
 
 
 def build_tiny_clip(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -25,6 +26,17 @@ app = typer.Typer(
 )
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
+
+# Options that several commands share: one definition, one help text.
+RUN_DIR = typer.Argument(..., help="Run folder.")
+LIMIT = typer.Option(None, "--limit", min=1, help="Make at most N new images.")
+MAX_COST = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total.")
+CONCURRENCY = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once.")
+DRY_RUN = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing.")
+TIMEOUT = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out.")
+ANALYZERS = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's).")
+AS_JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
+JUDGE = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>.")
 
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +74,9 @@ def expand(
     for column in ("#", "emotion", "variant", "camera", "style", "text"):
         table.add_column(column, overflow="fold")
     for prompt in prompts:
-        table.add_row(str(prompt.position + 1), prompt.emotion, prompt.variant, prompt.camera, prompt.style, prompt.text)
+        table.add_row(
+            str(prompt.position + 1), prompt.emotion, prompt.variant, prompt.camera, prompt.style, prompt.text
+        )
     out.print(table)
 
 
@@ -70,7 +84,7 @@ def expand(
 @friendly
 def prompt(
     text: str = typer.Argument(..., help="A prompt in the study grammar."),
-    as_json: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
     from viewfinder.study.rules import check_fields
@@ -93,7 +107,7 @@ STAGES = ("generate", "analyze", "score", "report")
 @friendly
 def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
@@ -164,8 +178,8 @@ def _names(value: Optional[str]) -> Optional[list[str]]:
 @app.command()
 @friendly
 def status(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    run_dir: Path = RUN_DIR,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Jobs per state, images and cost so far."""
     from viewfinder.store import RunStore
@@ -187,10 +201,10 @@ def status(
 @app.command()
 @friendly
 def analyze(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    run_dir: Path = RUN_DIR,
+    analyzers: str | None = ANALYZERS,
+    judge: str | None = JUDGE,
+    max_cost: float | None = MAX_COST,
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -210,8 +224,12 @@ app.add_typer(models_app, name="models")
 @models_app.command("fetch")
 @friendly
 def models_fetch(
-    study: Optional[Path] = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
-    model: list[str] = typer.Option([], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."),
+    study: Path | None = typer.Argument(
+        None, help="Study file whose [analysis] models to fetch (default: the defaults)."
+    ),
+    model: list[str] = typer.Option(
+        [], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."
+    ),
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
     from viewfinder.analyze.models import fetch_models, required_models
@@ -248,19 +266,19 @@ def generate(
 @app.command()
 @friendly
 def score(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     as_json: bool = typer.Option(False, "--json", help="Also print the score report as JSON on stdout."),
     conclusions: bool = typer.Option(False, "--conclusions", help="Also print the conclusion sentences."),
 ) -> None:
     """Compute adherence, intervals, agreement and model comparisons; store them for the report."""
     from viewfinder.runfolder import open_run
-    from viewfinder.score import run_scoring
+    from viewfinder.score import report_sentences, run_scoring
 
     store, loaded = open_run(run_dir)
     with store:
         report = run_scoring(store, loaded, console, tables=out)
     if conclusions:
-        for sentence in report.sentences():
+        for sentence in report_sentences(report):
             out.print(f"- {sentence.text}", markup=False, highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict()) + "\n")
@@ -268,7 +286,7 @@ def score(
 
 @app.command()
 @friendly
-def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+def report(run_dir: Path = RUN_DIR) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
     from viewfinder.runfolder import open_scored
@@ -282,9 +300,9 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 @app.command()
 @friendly
 def export(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
+    run_dir: Path = RUN_DIR,
     format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
-    output: Optional[Path] = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
+    output: Path | None = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run

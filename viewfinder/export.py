@@ -23,11 +23,12 @@ from viewfinder.score.people_model import load_people_report
 from viewfinder.score.per_image import load_image_adherence
 from viewfinder.store import RunStore
 from viewfinder.study import Study
+from viewfinder.study.grammar import FIELDS
 
 IMAGE_COLUMNS = (
-    "image_id", "job_id", "model", "seed", "idx", "prompt_id", "position", "prompt_text", "topic", "emotion",
-    "variant", "subject", "camera", "category", "scene", "style", "sha256", "path", "bytes", "format", "width",
-    "height", "cost_usd", "source_url", "created_at",
+    *("image_id", "job_id", "model", "seed", "idx", "prompt_id", "position", "prompt_text"),
+    *FIELDS,
+    *("sha256", "path", "bytes", "format", "width", "height", "cost_usd", "source_url", "created_at"),
 )
 _ROW_FIELDS = {"image_id": "id", "idx": "idx"}
 

@@ -10,40 +10,31 @@ import numpy as np
 from PIL import Image
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
-from viewfinder.store import (
-    AdherenceRole,
-    Better,
-    CardRole,
-    CardSection,
-    Dimension,
-    Measurement,
-    MeasurementSpec,
-    Reading,
-    ScoreRole,
-)
+from viewfinder.store import Measurement
+from viewfinder.store import specs as spec
 
 SPECS = [
-    MeasurementSpec(
+    spec.MeasurementSpec(
         "brightness",
         "mean luminance / 255 (0-1)",
-        Better.HIGHER,
+        spec.Better.HIGHER,
         "mean 8-bit luminance over 255",
         (
-            ScoreRole("Brightness probe (0-1)", "probability", order=70),
-            CardRole(CardSection.QUALITY, "Brightness probe", 50, summary=True, plot=True),
+            spec.ScoreRole("Brightness probe (0-1)", "probability", order=70),
+            spec.CardRole(spec.CardSection.QUALITY, "Brightness probe", 50, summary=True, plot=True),
         ),
     ),
-    MeasurementSpec(
+    spec.MeasurementSpec(
         "bright_style",
         "1 yes / 0 no",
-        Better.HIGHER,
+        spec.Better.HIGHER,
         "1 when the image is brighter than mid-grey",
         (
-            AdherenceRole(
-                Dimension.STYLE,
+            spec.AdherenceRole(
+                spec.Dimension.STYLE,
                 "brightness",
                 "brightness probe",
-                Reading.MATCH,
+                spec.Reading.MATCH,
                 "Share of images brighter than mid-grey, taken as following the style.",
             ),
         ),
@@ -56,7 +47,7 @@ class BrightnessAnalyzer(Analyzer):
     version = "1"
 
     @property
-    def specs(self) -> list[MeasurementSpec]:
+    def specs(self) -> list[spec.MeasurementSpec]:
         return SPECS
 
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:

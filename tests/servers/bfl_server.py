@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, input_errors, serve_main
 
 BFL_TEST_KEY = "bfl-test-key-91ac3f"
 CREDITS = {"flux-pro-1.1": 4.0, "flux-pro-1.1-ultra": 6.0, "flux-2-pro": 3.0, "flux-2-klein-4b": 1.4}
@@ -42,7 +42,7 @@ class BflFakeServer(FakeApi):
 
     def __init__(self, latency_s: float = 0.0, **kwargs: Any) -> None:
         super().__init__(latency_s, **kwargs)
-        self.tasks: dict[str, Task] = {}
+        self.tasks: dict[str, Task] = self.pending
         self.polling_host: str | None = None
 
     def route_of(self, method: str, path: str) -> str:
@@ -59,20 +59,8 @@ class BflFakeServer(FakeApi):
     def unauthorized(self) -> Reply:
         return 403, {"detail": "Not authenticated - Invalid Authentication"}, {}
 
-    def submissions(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.recorded("POST", "submit")]
-
-    def forget(self, task_id: str | None = None) -> None:
-        with self.lock:
-            if task_id is None:
-                self.tasks.clear()
-            else:
-                self.tasks.pop(task_id, None)
-
     # -- routes ------------------------------------------------------------------------------
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route == "submit":
             return self._submit(path.strip("/").split("/")[1], body, fault)
         if route == "unknown":
@@ -128,11 +116,9 @@ def _size(body: dict[str, Any]) -> tuple[int, int]:
 
 
 def _validate(body: Any) -> list[dict[str, Any]]:
+    errors = input_errors(body)
     if not isinstance(body, dict):
-        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
-    errors = []
-    if not isinstance(body.get("prompt"), str):
-        errors.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+        return errors
     for field in ("width", "height"):
         value = body.get(field, 1024)
         if not isinstance(value, int) or value % 16 or not 64 <= value <= 4096:
@@ -145,9 +131,5 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def main() -> None:
-    serve_main(BflFakeServer, "Fake BFL API server", "seconds from submit to Ready", "x-key: ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(BflFakeServer, "Fake BFL API server", "seconds from submit to Ready", "x-key: ")

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from PIL import Image, ImageDraw
 
 Reply = tuple[int, Any, dict[str, str]]  # status, JSON body (or bytes, or a Stream), extra headers
+Query = dict[str, list[str]]  # the parsed query string
 
 
 @dataclass
@@ -96,6 +97,29 @@ def bomb_png() -> bytes:
     return out.getvalue()
 
 
+def input_errors(body: Any) -> list[dict[str, Any]]:
+    """The checks every image API's schema makes first: a JSON object with a text prompt."""
+    if not isinstance(body, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+    if not isinstance(body.get("prompt"), str):
+        return [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]
+    return []
+
+
+class ServedOnThread:
+    """Serves ``self.httpd`` on a daemon thread for the life of a ``with`` block."""
+
+    httpd: ThreadingHTTPServer
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class FakeApi:
     """Base fake provider; ``latency_s`` is how long a request takes to finish."""
 
@@ -109,6 +133,7 @@ class FakeApi:
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.pending: dict[str, Any] = {}  # the provider's own requests by id (a subclass names its view)
         self.lock = threading.Lock()
         self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
@@ -129,6 +154,18 @@ class FakeApi:
         self.stop()
 
     # -- scripting and inspection ------------------------------------------------------------
+    def submissions(self) -> list[dict[str, Any]]:
+        """The bodies of the requests that asked for an image."""
+        return [r.body for r in self.recorded("POST", self.routes[0])]
+
+    def forget(self, request_id: str | None = None) -> None:
+        """Lose one request (or all), as a server restart would."""
+        with self.lock:
+            if request_id is None:
+                self.pending.clear()
+            else:
+                self.pending.pop(request_id, None)
+
     def add_fault(self, fault: Fault | None = None, **kwargs: Any) -> Fault:
         fault = fault or Fault(**kwargs)
         if fault.route not in (*self.routes, "file", "any"):
@@ -185,14 +222,13 @@ class FakeApi:
         raise NotImplementedError
 
     def authorized(self, headers: Any) -> bool:
-        raise NotImplementedError
+        """Bearer-token auth (OpenAI, Replicate); providers with another scheme override it."""
+        return headers.get("Authorization") == f"Bearer {self.key}"
 
     def unauthorized(self) -> Reply:
         raise NotImplementedError
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         raise NotImplementedError
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from tests.servers.fake_api import ServedOnThread
 
-class FakeHub:
+
+class FakeHub(ServedOnThread):
     """Serve ``repos`` (``"owner/name" -> folder``) the way the Hub does; records request paths."""
 
     def __init__(self, repos: dict[str, Path]) -> None:
@@ -36,17 +37,8 @@ class FakeHub:
             def do_HEAD(self) -> None:
                 hub._answer(self, with_body=False)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "FakeHub":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     @staticmethod
     def commit(repo: str) -> str:

@@ -25,16 +25,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, Stream, chunk, render_image, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, Stream, chunk, input_errors, render_image, serve_main
 
 FAL_TEST_KEY = "fal-test-key-7f3a9c"  # the key tests use; it must never show up in run output
+# fal's named image sizes, as its API documents them: name, width, height.
 SIZES = {
-    "square_hd": (1024, 1024),
-    "square": (512, 512),
-    "portrait_4_3": (768, 1024),
-    "portrait_16_9": (576, 1024),
-    "landscape_4_3": (1024, 768),
-    "landscape_16_9": (1024, 576),
+    name: (width, height)
+    for name, width, height in (
+        ("square_hd", 1024, 1024),
+        ("square", 512, 512),
+        ("portrait_4_3", 768, 1024),
+        ("portrait_16_9", 576, 1024),
+        ("landscape_4_3", 1024, 768),
+        ("landscape_16_9", 1024, 576),
+    )
 }
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -103,19 +107,11 @@ class FalFakeServer(FakeApi):
         self.keepalive_s = keepalive_s
         self.default_result = flux_result(self.image_scale)
         self.results: dict[str, ResultFn] = {}
-        self.queue: dict[str, Queued] = {}
+        self.queue: dict[str, Queued] = self.pending
 
     # -- scripting and inspection ------------------------------------------------------------
     def set_result(self, endpoint: str, fn: ResultFn) -> None:
         self.results[endpoint] = fn
-
-    def forget(self, request_id: str | None = None) -> None:
-        """Lose one request (or all), as a server restart would."""
-        with self.lock:
-            if request_id is None:
-                self.queue.clear()
-            else:
-                self.queue.pop(request_id, None)
 
     def submissions(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """Bodies of every submit received (to check nothing was submitted twice)."""
@@ -177,9 +173,7 @@ class FalFakeServer(FakeApi):
     def request_id_header(self) -> tuple[str, str]:
         return "x-fal-request-id", str(uuid.uuid4())
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if fault is not None and fault.kind == "forget":
             return 404, {"detail": "Request not found"}, {}
         if route == "unknown":
@@ -254,11 +248,9 @@ def _log(message: str) -> dict[str, Any]:
 
 def _validate(body: Any) -> list[dict[str, Any]]:
     """fal-style validation errors for a flux input (the checks fal's schema makes)."""
+    errors = input_errors(body)
     if not isinstance(body, dict):
-        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
-    errors = []
-    if not isinstance(body.get("prompt"), str):
-        errors.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+        return errors
     steps = body.get("num_inference_steps", 4)
     if not isinstance(steps, int) or not 1 <= steps <= 12:
         errors.append(
@@ -271,9 +263,5 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     return errors
 
 
-def main() -> None:
-    serve_main(FalFakeServer, "Fake fal queue server", "seconds from submit to COMPLETED", "Authorization: Key ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(FalFakeServer, "Fake fal queue server", "seconds from submit to COMPLETED", "Authorization: Key ")

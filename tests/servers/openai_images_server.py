@@ -17,7 +17,7 @@ import itertools
 import time
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, serve_main
 
 OPENAI_TEST_KEY = "sk-test-openai-4c1d9e"
 SIZES = {"auto": (1024, 1024), "1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
@@ -41,15 +41,10 @@ class OpenAIImagesFakeServer(FakeApi):
     def route_of(self, method: str, path: str) -> str:
         return "generate" if (method, path) == ("POST", "/v1/images/generations") else "unknown"
 
-    def authorized(self, headers: Any) -> bool:
-        return headers.get("Authorization") == f"Bearer {self.key}"
-
     def unauthorized(self) -> Reply:
         return _error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key")
 
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route != "generate":
             return _error(404, f"Invalid URL ({method} {path})", None)
         invalid = _validate(body)
@@ -107,9 +102,5 @@ def _validate(body: Any) -> Reply | None:
     return None
 
 
-def main() -> None:
-    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")

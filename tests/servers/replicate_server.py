@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.servers.fake_api import FakeApi, Fault, Reply, serve_main
+from tests.servers.fake_api import FakeApi, Fault, Query, Reply, serve_main
 
 REPLICATE_TEST_TOKEN = "r8_test_replicate_0b7e55"
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -51,7 +51,7 @@ class ReplicateFakeServer(FakeApi):
 
     def __init__(self, latency_s: float = 0.0, **kwargs: Any) -> None:
         super().__init__(latency_s, **kwargs)
-        self.predictions: dict[str, Prediction] = {}
+        self.predictions: dict[str, Prediction] = self.pending
 
     def route_of(self, method: str, path: str) -> str:
         parts = path.strip("/").split("/")
@@ -63,26 +63,11 @@ class ReplicateFakeServer(FakeApi):
             return "cancel"
         return "unknown"
 
-    def authorized(self, headers: Any) -> bool:
-        return headers.get("Authorization") == f"Bearer {self.key}"
-
     def unauthorized(self) -> Reply:
         return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
 
-    def forget(self, prediction_id: str | None = None) -> None:
-        with self.lock:
-            if prediction_id is None:
-                self.predictions.clear()
-            else:
-                self.predictions.pop(prediction_id, None)
-
-    def submissions(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.recorded("POST", "create")]
-
     # -- routes ------------------------------------------------------------------------------
-    def handle(
-        self, route: str, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None, headers: Any
-    ) -> Reply:
+    def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route == "create":
             status, reply, extra = self._create(path, body, fault)
             wait = _prefer_wait(headers.get("Prefer"))
@@ -205,9 +190,5 @@ def _invalid_fields(inputs: dict[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
-def main() -> None:
-    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")
-
-
 if __name__ == "__main__":
-    main()
+    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")

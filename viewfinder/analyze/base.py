@@ -11,9 +11,10 @@ analyzer version, and writes each batch in one transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study import Study
@@ -83,9 +84,9 @@ class Analyzer(ABC):
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         """Measure a batch of images; record per-image failures instead of raising."""
 
-    def prefetch(self, batch: list[ImageItem]) -> None:
+    def prefetch(self, batch: list[ImageItem]) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Start loading ``batch`` in the background; the runner calls it with the next batch
         just before analyzing the current one (optional; decoding can then overlap compute)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Release models or connections (optional)."""

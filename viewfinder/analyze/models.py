@@ -8,8 +8,9 @@ machine with internet so later runs work offline (``HF_HUB_OFFLINE=1``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 
@@ -53,7 +54,8 @@ def _unavailable(kind: str, ref: str, setting: str, exc: BaseException, alternat
     return ModelUnavailable(
         f"{kind} {ref!r} could not be loaded: it is not in the Hugging Face cache ({hub_cache_dir()}) "
         f"and could not be downloaded ({reason}). Run 'viewfinder models fetch --model {ref}' on a machine "
-        f"with internet (then copy that cache here), or {alternative or f'set [analysis] {setting} to a local folder or file'}."
+        f"with internet (then copy that cache here), or "
+        f"{alternative or f'set [analysis] {setting} to a local folder or file'}."
     )
 
 
@@ -68,9 +70,10 @@ def load_model(
 
     if ref.startswith((".", "/", "~")) and not is_local(ref):
         raise BadInput(f"[analysis] {setting} = {ref!r}: no such file or folder; give an existing path or a hub id")
+    caught: tuple[type[Exception], ...] = (OSError, EntryNotFoundError, *errors)
     try:
         return load()
-    except (OSError, EntryNotFoundError, *errors) as exc:
+    except caught as exc:
         if is_local(ref):
             raise BadInput(
                 f"[analysis] {setting} = {ref!r}: the folder is not a usable {kind} ({exc}); "
@@ -79,7 +82,7 @@ def load_model(
         raise _unavailable(kind, ref, setting, exc, alternative) from None
 
 
-def load_clip(ref: str, device: str, dtype: "torch.dtype") -> tuple[Any, Any, Any]:
+def load_clip(ref: str, device: str, dtype: torch.dtype) -> tuple[Any, Any, Any]:
     """``(CLIPModel, tokenizer, image processor)`` from a hub id or a local folder, on ``device``."""
 
     def load() -> tuple[Any, Any, Any]:
@@ -150,7 +153,7 @@ def aesthetic_file(ref: str) -> Path:
     return load_model("aesthetic predictor", ref, "aesthetic_model", load)
 
 
-def required_models(analysis: "Analysis") -> list[str]:
+def required_models(analysis: Analysis) -> list[str]:
     """The hub models a study's analyzers load (local paths need no download)."""
     refs = [analysis.clip_model, analysis.aesthetic_model, analysis.expression_model]
     return [ref for ref in refs if ref and ref.lower() != "none" and not is_local(ref)]

@@ -14,7 +14,7 @@ entry here; scoring, the report and the export pick its numbers up from the role
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from viewfinder.analyze.base import Analyzer
 from viewfinder.errors import BadInput

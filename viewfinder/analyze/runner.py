@@ -10,6 +10,7 @@ network) is reported as failed with its message while the other analyzers run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn

@@ -220,6 +220,11 @@ def face_crop(
         rgb = cv2.resize(rgb, None, fx=step, fy=step, interpolation=cv2.INTER_AREA)
         affine[:, :2] /= step
     crop = cv2.warpAffine(
-        rgb, affine, (out_side, out_side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
+        rgb,
+        affine,
+        (out_side, out_side),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
     )
     return np.ascontiguousarray(crop), (x0, y0), side

@@ -166,7 +166,7 @@ def _layer(path: Path, layer: dict[str, Any], w: dict[str, Array]) -> Callable[.
         _refuse_unless(
             path, layer, cfg.get("activation", "linear") == "linear" and tuple(cfg["dilation_rate"]) == (1, 1)
         )
-        return lambda x: conv2d(x, w["kernel"], stride, padding, bias)  # type: ignore[arg-type]
+        return lambda x: conv2d(x, w["kernel"], stride, padding, bias)
     if kind == "SeparableConv2D":
         stride, padding, bias = tuple(cfg["strides"]), cfg["padding"], w.get("bias")
         _refuse_unless(
@@ -186,7 +186,7 @@ def _layer(path: Path, layer: dict[str, Any], w: dict[str, Array]) -> Callable[.
         return softmax if activation == "softmax" else (lambda x: x)
     if kind == "MaxPooling2D":
         size, stride, padding = tuple(cfg["pool_size"]), tuple(cfg["strides"]), cfg["padding"]
-        return lambda x: max_pool(x, size, stride, padding)  # type: ignore[arg-type]
+        return lambda x: max_pool(x, size, stride, padding)
     if kind == "Add":
         return lambda *xs: np.sum(xs, axis=0)
     if kind == "GlobalAveragePooling2D":

@@ -26,6 +26,7 @@ from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknow
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
 from viewfinder.generate.plan import jobs_for_run
+from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.generate.registry import make_backend, split_model
 from viewfinder.providers.budget import BudgetGuard
 from viewfinder.providers.download import (
@@ -39,7 +40,6 @@ from viewfinder.providers.http import new_session
 from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
 from viewfinder.providers.retry import RetryPolicy, with_retries
 from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
-from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 

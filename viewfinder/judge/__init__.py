@@ -1,7 +1,8 @@
 """The VLM judge: card text, moods, image errors, AI likelihood and adherence answers.
 
 The ``judge`` analyzer (:mod:`viewfinder.analyze.analyzers.judge`) uses this package's
-prompt, answer schema and backends. Choose it with ``--judge`` (or ``judge = "..."`` in the study's ``[analysis]`` table):
+prompt, answer schema and backends. Choose it with ``--judge`` (or ``judge = "..."`` in the
+study's ``[analysis]`` table):
 
 - ``openai:<model>``: any OpenAI-compatible chat completions API with image input
   (OpenAI, vLLM, Ollama, OpenRouter, LM Studio); ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``.

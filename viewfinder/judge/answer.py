@@ -75,14 +75,15 @@ class JudgeAnswer(BaseModel):
     @classmethod
     def _canonical_words(cls, value: Any, info: ValidationInfo) -> Any:
         """Map near-misses ("Eye level", "happy", "Yes") onto the canonical choice."""
+        field = info.field_name or ""
         if not isinstance(value, str):
-            return {True: "yes", False: "no"}.get(value, value) if info.field_name.endswith("_match") else value
+            return {True: "yes", False: "no"}.get(value, value) if field.endswith("_match") else value
         word = " ".join(value.strip().lower().replace("_", " ").split())
         canonical = {
             "camera_angle": canonical_angle,
             "shot_size": canonical_shot_size,
             "expression": canonical_expression,
-        }.get(info.field_name)
+        }.get(field)
         return (canonical(word) if canonical else None) or word
 
     @field_validator("moods")
@@ -103,7 +104,7 @@ class JudgeAnswer(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _face_needs_an_expression(self) -> "JudgeAnswer":
+    def _face_needs_an_expression(self) -> JudgeAnswer:
         if self.face_visible and self.expression == NO_FACE:
             raise ValueError(
                 "face_visible is true, so expression must be one of " + ", ".join(EXPRESSIONS)
@@ -146,7 +147,9 @@ def response_schema() -> dict[str, Any]:
         "ai_likelihood": {"type": "number", "description": "probability from 0 to 1 that the image is AI-generated"},
         "people": {"type": "integer", "description": "number of people visible"},
         "face_visible": {"type": "boolean", "description": "true when a human face is clearly visible"},
-        "camera_angle": choice(ANGLE_CHOICES, "camera angle relative to the main person, or the main subject if no person"),
+        "camera_angle": choice(
+            ANGLE_CHOICES, "camera angle relative to the main person, or the main subject if no person"
+        ),
         "shot_size": choice(SHOT_CHOICES, "shot size of the main person, or the main subject if no person"),
         "expression": choice(EXPRESSION_CHOICES, "the main face's expression; 'no face' when no face is visible"),
         "scene_match": choice(YES_NO, "does the image show the scene described in the data block?"),

@@ -50,7 +50,9 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
             return JudgeChoice(chosen.backend, f"judge: {AUTO_OPENAI} (auto: OPENAI_API_KEY is set)")
         if os.environ.get("FAL_KEY"):
             chosen = choose_backend(AUTO_FAL, max_concurrency=max_concurrency)
-            return JudgeChoice(chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)")
+            return JudgeChoice(
+                chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)"
+            )
         raise BadInput(f"analysis.judge = 'auto': no VLM judge is configured; {HOW_TO_CONFIGURE}")
     check_judge_name(spec)
     kind, _, model = spec.partition(":")

@@ -66,7 +66,9 @@ class ReplicateBackend(ApiBackend):
     provider = PROVIDER
 
     model_id = MODEL_ID
-    model_id_help = "a Replicate model id is 'owner/name' or 'owner/name:version', e.g. replicate:black-forest-labs/flux-schnell"
+    model_id_help = (
+        "a Replicate model id is 'owner/name' or 'owner/name:version', e.g. replicate:black-forest-labs/flux-schnell"
+    )
 
     def __init__(
         self, model: str, token: str, settings: BackendSettings, base_url: str | None = None

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from viewfinder.report.data import card_layout, embed_json, gather
-from viewfinder.report.model import ReportData
 from viewfinder.report.escape import md_text
+from viewfinder.report.model import ReportData
 from viewfinder.report.plots import render_plots
 from viewfinder.report.thumbs import make_thumbs, needs_thumb
 from viewfinder.report.trust import trust_section
@@ -93,8 +93,8 @@ def headline(data: ReportData) -> tuple[str, list[str]]:
     rated = [dim for dim in dimensions if dim.overall.rate is not None and dim.overall.verdict is not None]
     if not rated:
         return f"{study.topic}: how {models} follows structured prompts", summary
-    best = max(rated, key=lambda d: d.overall.rate)
-    worst = min(rated, key=lambda d: d.overall.rate)
+    best = max(rated, key=lambda d: d.overall.rate or 0.0)
+    worst = min(rated, key=lambda d: d.overall.rate or 0.0)
     summary.append(
         f"Best followed: {best.label}, {best.overall.rate:.2f} of judged images "
         f"(95% CI {fmt(best.overall.ci_low)}-{fmt(best.overall.ci_high)}), {best.overall.verdict}. "
@@ -151,7 +151,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         **conclusion_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
         "trust": trust_section(store),
-        "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     html = _environment(markdown=False).get_template("index.html.j2").render(
         **context,

@@ -4,9 +4,10 @@ and which way is better."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -17,7 +18,10 @@ import numpy as np  # noqa: E402
 from viewfinder.report.data import numbers  # noqa: E402
 from viewfinder.report.model import Card, ReportData  # noqa: E402
 
-STYLE = {
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # real text in the SVG: small files, selectable labels
     "svg.hashsalt": "viewfinder",  # stable ids: the same data gives the same file
     "text.parse_math": False,  # "$" in a model or emotion name is just a dollar sign
@@ -99,7 +103,7 @@ def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(results), figsize=(2.9 * len(results) + 0.8, 0.45 * len(models) + 1.8),
                                  squeeze=False)
-        for ax, result in zip(axes[0], results):
+        for ax, result in zip(axes[0], results, strict=True):
             for j, model in enumerate(models):
                 mean = result.per_model.get(model)
                 if mean is None or mean.mean is None:
@@ -143,12 +147,12 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
     models = data.models
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 0.6, 3.4), squeeze=False)
-        for ax, key in zip(axes[0], keys):
+        for ax, key in zip(axes[0], keys, strict=True):
             spec = data.specs[key]
             series = [values[key].get(m, []) for m in models]
             parts = ax.boxplot([s if s else [np.nan] for s in series], patch_artist=True, widths=0.6,
                                showfliers=False, medianprops={"color": "#222"})
-            for patch, colour in zip(parts["boxes"], PALETTE):
+            for patch, colour in zip(parts["boxes"], PALETTE, strict=False):
                 patch.set_facecolor(colour)
                 patch.set_alpha(0.75)
             ax.set_xticks(range(1, len(models) + 1))

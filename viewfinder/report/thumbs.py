@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
 
 from PIL import Image
 
@@ -33,10 +33,10 @@ def make_thumb(source: Path, target: Path, size: int = THUMB_SIZE) -> bool:
             scale = min(1.0, size / max(image.size))
             # JPEG: decode at the smallest DCT scale still covering the thumbnail (2-8x faster)
             image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
-            image = image.convert("RGB")
-            image.thumbnail((size, size), Image.Resampling.BOX)  # area average: fast and sharp enough
+            rgb = image.convert("RGB")
+            rgb.thumbnail((size, size), Image.Resampling.BOX)  # area average: fast and sharp enough
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            image.save(tmp, "JPEG", quality=78, optimize=False)
+            rgb.save(tmp, "JPEG", quality=78, optimize=False)
         os.replace(tmp, target)
         return True
     except (OSError, ValueError, Image.DecompressionBombError):
@@ -81,7 +81,7 @@ def make_thumbs(
     if workers > 1 and len(todo) > chunk:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = pool.map(_make_batch, [[(s, t) for _, s, t in b] for b in batches])
-            for batch, oks in zip(batches, results):
+            for batch, oks in zip(batches, results, strict=True):
                 _collect(batch, oks, done, advance)
     else:
         for batch in batches:
@@ -89,8 +89,10 @@ def make_thumbs(
     return done
 
 
-def _collect(batch: list[tuple[str, str, str]], oks: list[bool], done: dict[str, str], advance: Callable[[int], None]) -> None:
-    for (sha, _, target), ok in zip(batch, oks):
+def _collect(
+    batch: list[tuple[str, str, str]], oks: list[bool], done: dict[str, str], advance: Callable[[int], None]
+) -> None:
+    for (sha, _, target), ok in zip(batch, oks, strict=True):
         if ok:
             done[sha] = f"{THUMB_DIR}/{Path(target).name}"
     advance(len(batch))

@@ -23,48 +23,23 @@ Modules, in pipeline order:
 """
 
 from viewfinder.score.aggregate import build_score_report
-from viewfinder.score.model import (
-    AGGREGATE_NAME,
-    Agreement,
-    Breakdown,
-    BreakdownRow,
-    Comparison,
-    DimensionResult,
-    GridEffect,
-    LogisticModel,
-    LogisticTerm,
-    Mean,
-    Rate,
-    ScoreReport,
-    ScoreResult,
-    load_score_report,
-)
-from viewfinder.score.per_image import ImageAdherenceRecord, load_image_adherence
+from viewfinder.score.model import AGGREGATE_NAME, ScoreReport, load_score_report
+from viewfinder.score.per_image import load_image_adherence
+from viewfinder.score.sentences import report_sentences
 from viewfinder.score.stage import run_scoring
 from viewfinder.score.verdicts import SCALES, Sentence, check_sentences, check_text, verdict
 
 __all__ = [
     "AGGREGATE_NAME",
-    "Agreement",
-    "Breakdown",
-    "BreakdownRow",
-    "Comparison",
-    "DimensionResult",
-    "GridEffect",
-    "ImageAdherenceRecord",
-    "LogisticModel",
-    "LogisticTerm",
-    "Mean",
-    "Rate",
     "SCALES",
     "build_score_report",
     "ScoreReport",
-    "ScoreResult",
     "Sentence",
     "check_sentences",
     "check_text",
     "load_image_adherence",
     "load_score_report",
+    "report_sentences",
     "run_scoring",
     "verdict",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from viewfinder.score.adherence import (
     FACTORS,
@@ -141,7 +141,9 @@ def _rate_rows(
             for model, level, cell in _cells(applicable, models, factor)]
 
 
-def dimension_result(method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]) -> DimensionResult:
+def dimension_result(
+    method: DimensionMethod, items: Sequence[ImageAdherence], models: Sequence[str]
+) -> DimensionResult:
     applicable = _applicable(method, items)
     return DimensionResult(
         dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
@@ -163,8 +165,10 @@ def score_result(
 
     breakdowns = []
     for factor in FACTORS:
-        rows = [BreakdownRow(model=model, level=level, mean=mean_of(values(cell), spec.scale, seed=seed, resamples=1000))
-                for model, level, cell in _cells(scored, models, factor)]
+        rows = [
+            BreakdownRow(model=model, level=level, mean=mean_of(values(cell), spec.scale, seed=seed, resamples=1000))
+            for model, level, cell in _cells(scored, models, factor)
+        ]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return ScoreResult(
         key=spec.column, label=spec.label, measures=measures or spec.measures, unit=spec.unit, scale=spec.scale,
@@ -182,6 +186,10 @@ _LABEL_ORDER = {"camera_angle": CAMERA_ANGLES, "shot_size": SHOT_SIZES, "emotion
 FOLLOWS = ("follows", "does not follow")
 
 
+Basis = Literal["labels", "adherence"]
+BASES: tuple[Basis, ...] = ("labels", "adherence")
+
+
 def _follows(flag: bool | None) -> str | None:
     return None if flag is None else FOLLOWS[0] if flag else FOLLOWS[1]
 
@@ -189,7 +197,7 @@ def _follows(flag: bool | None) -> str | None:
 def agreement(
     dimension: str,
     items: Sequence[ImageAdherence],
-    basis: str,
+    basis: Basis,
     methods: tuple[DimensionMethod, DimensionMethod],
 ) -> Agreement:
     """Cohen's kappa of two methods on ``dimension`` (e.g. the VLM judge and the faces analyzer),
@@ -197,12 +205,12 @@ def agreement(
     image follows."""
     a_key, b_key = methods[0].key, methods[1].key
     if basis == "labels":
-        pairs = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
+        answered = [(item.answers.get(a_key), item.answers.get(b_key)) for item in items]
         order: Sequence[str] = _LABEL_ORDER[dimension]
     else:
-        pairs = [(_follows(item.flags.get(a_key)), _follows(item.flags.get(b_key))) for item in items]
+        answered = [(_follows(item.flags.get(a_key)), _follows(item.flags.get(b_key))) for item in items]
         order = FOLLOWS
-    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    pairs = [(a, b) for a, b in answered if a is not None and b is not None]
     used = {label for pair in pairs for label in pair}
     labels = [label for label in order if label in used]
     result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
@@ -219,7 +227,7 @@ def _agreements(methods: Sequence[DimensionMethod], items: Sequence[ImageAdheren
     for dimension in _LABEL_ORDER:
         pair = [m for m in methods if m.dimension == dimension and m.kind == "label"][:2]
         if len(pair) == 2:
-            out += [agreement(dimension, items, basis, (pair[0], pair[1])) for basis in ("labels", "adherence")]
+            out += [agreement(dimension, items, basis, (pair[0], pair[1])) for basis in BASES]
     return out
 
 
@@ -295,13 +303,17 @@ def build_scoring(
             notes.append(f"{count} of {len(items)} images {flag.note} (measurement {stored.key}).")
     for emotion in study.emotions:
         if not emotion.expressions:
-            notes.append(f"Emotion {emotion.name!r} lists no facial expressions, so its images are not scored for emotion adherence.")
+            notes.append(
+                f"Emotion {emotion.name!r} lists no facial expressions, "
+                "so its images are not scored for emotion adherence."
+            )
+    compared = {spec.column: spec.label for spec in scores if spec.compare}
     report = ScoreReport(
         study=study.name, models=models, n_images=len(items),
         dimensions=[dimension_result(method, items, models) for method in methods],
         scores=[score_result(spec, items, models, seed=seed) for spec in scores],
         agreements=_agreements(methods, items),
-        comparisons=compare_models(items, models, methods, {spec.column: spec.label for spec in scores if spec.compare}, seed=seed),
+        comparisons=compare_models(items, models, methods, compared, seed=seed),
         grid_effects=[effect for method in methods for effect in grid_effects(method, items, models)],
         logistic=[fit for method in methods if (fit := logistic_model(method, items)) is not None],
         notes=notes,

@@ -17,6 +17,10 @@ SIZES: tuple[int, ...] = (10, 20, 50, 100, 200, 500, 1000, 2000)
 RATE_RANGE = (0.05, 0.95)
 
 
+def _covers(low: float | None, high: float | None, truth: float) -> bool:
+    return low is not None and high is not None and low <= truth <= high
+
+
 def wilson_coverage(n: int, runs: int = 20000, seed: int = 0) -> float:
     """Share of runs whose Wilson 95% interval of k/n covers the true rate."""
     rng = np.random.default_rng([seed, n])
@@ -38,7 +42,7 @@ def bootstrap_coverage(n: int, runs: int = 200, seed: int = 0, resamples: int = 
     for run in range(runs):
         values = 0.2 + 0.2 * rng.beta(4, 8, size=n)
         interval = bootstrap_mean(values, resamples=resamples, seed=run)
-        hits += interval.low is not None and interval.low <= truth <= interval.high  # type: ignore[operator]
+        hits += _covers(interval.low, interval.high, truth)
     return hits / runs
 
 
@@ -62,7 +66,7 @@ def kappa_coverage(n: int, runs: int = 1000, seed: int = 0) -> float:
     for _ in range(runs):
         cells = rng.choice(9, size=n, p=flat)
         result = cohens_kappa(labels[cells // 3].tolist(), labels[cells % 3].tolist(), labels.tolist())
-        hits += result.low is not None and result.low <= truth <= result.high  # type: ignore[operator]
+        hits += _covers(result.low, result.high, truth)
     return hits / runs
 
 
@@ -83,5 +87,5 @@ def paired_difference_coverage(n: int, runs: int = 2000, seed: int = 0) -> float
         b = np.where(same, a, rng.random(n) < p_other)
         truth = p_a - (0.7 * p_a + 0.3 * p_other)
         result = mcnemar(a, b)
-        hits += result.low is not None and result.low <= truth <= result.high  # type: ignore[operator]
+        hits += _covers(result.low, result.high, truth)
     return hits / runs

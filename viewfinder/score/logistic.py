@@ -9,8 +9,8 @@ with a Wald 95% interval and p-value.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -50,7 +50,9 @@ def design(rows: Sequence[dict[str, str]], factors: Sequence[str]) -> tuple[np.n
     return np.column_stack(columns), names
 
 
-def firth_logistic(x: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray, bool]:
+def firth_logistic(
+    x: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Firth-penalised logistic regression by Newton steps; returns (coefficients, covariance, converged)."""
     beta = np.zeros(x.shape[1])
     converged = False

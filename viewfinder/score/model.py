@@ -21,8 +21,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from viewfinder.score.verdicts import Sentence
-
 AGGREGATE_NAME = "score_report"
 REPORT_VERSION = 1
 
@@ -44,7 +42,9 @@ class Rate(_Model):
     n: int = Field(description="judged images (the denominator)")
     n_not_judged: int = Field(0, description="images that could not be judged (no face, unclear, missing)")
     not_judged_reasons: dict[str, int] = Field(
-        default_factory=dict, description="n_not_judged by reason: 'no face', 'unclear', 'no answer', 'unreadable answer'")
+        default_factory=dict,
+        description="n_not_judged by reason: 'no face', 'unclear', 'no answer', 'unreadable answer'",
+    )
     rate: float | None = Field(None, description="k / n; None when n == 0")
     ci_low: float | None = None
     ci_high: float | None = None
@@ -121,10 +121,14 @@ class Agreement(_Model):
     kappa: float | None = Field(None, description="Cohen's kappa; None when undefined")
     ci_low: float | None = None
     ci_high: float | None = None
-    ci_method: str = Field("", description="'BCa bootstrap' (under 100 images) or 'large-sample' (Fleiss-Cohen-Everitt)")
+    ci_method: str = Field(
+        "", description="'BCa bootstrap' (under 100 images) or 'large-sample' (Fleiss-Cohen-Everitt)"
+    )
     verdict: str | None = Field(None, description="word from the verdict table for scale 'kappa'")
     labels: list[str] = Field(default_factory=list, description="category labels, rows and columns")
-    matrix: list[list[int]] = Field(default_factory=list, description="counts, matrix[i][j]: a said labels[i], b said labels[j]")
+    matrix: list[list[int]] = Field(
+        default_factory=list, description="counts, matrix[i][j]: a said labels[i], b said labels[j]"
+    )
 
 
 class Comparison(_Model):
@@ -141,7 +145,9 @@ class Comparison(_Model):
     test: str = Field(description="'McNemar exact', 'McNemar chi-square', 'paired permutation', 'Wilcoxon'")
     statistic: float | None = None
     p_value: float | None = None
-    p_wilcoxon: float | None = Field(None, description="continuous only: Wilcoxon signed-rank p (a check on the permutation test)")
+    p_wilcoxon: float | None = Field(
+        None, description="continuous only: Wilcoxon signed-rank p (a check on the permutation test)"
+    )
     p_holm: float | None = Field(None, description="Holm-adjusted p across all targets of this model pair")
     effect_name: str = Field(description="'difference in rates' (paired, Newcombe CI) or 'mean difference'")
     effect: float | None = Field(None, description="value_a - value_b")
@@ -202,12 +208,6 @@ class ScoreReport(_Model):
     grid_effects: list[GridEffect] = Field(default_factory=list)
     logistic: list[LogisticModel] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="method notes (intervals, tests, seeds)")
-
-    def sentences(self) -> list[Sentence]:
-        """The conclusion: one sentence per result, numbers and verdict words from the table only."""
-        from viewfinder.score.sentences import report_sentences
-
-        return report_sentences(self)
 
     def dimension(self, dimension: str, method: str) -> DimensionResult | None:
         for item in self.dimensions:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from viewfinder.score.model import (
+    Agreement,
+    Comparison,
+    DimensionResult,
+    GridEffect,
+    LogisticModel,
+    ScoreReport,
+    ScoreResult,
+)
 from viewfinder.score.verdicts import SCALES, Sentence
-
-if TYPE_CHECKING:  # pragma: no cover
-    from viewfinder.score.model import (
-        Agreement, Comparison, DimensionResult, GridEffect, LogisticModel, ScoreReport, ScoreResult,
-    )
 
 
 def _num(scale: str, value: float | None) -> str:
@@ -23,7 +25,7 @@ def _reasons(counts: dict[str, int]) -> str:
     return ": " + ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
+def dimension_sentences(result: DimensionResult) -> list[Sentence]:
     out = []
     for model, rate in result.per_model.items():
         if rate.n == 0 and rate.n_not_judged == 0:
@@ -48,7 +50,7 @@ def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
     return out
 
 
-def score_sentences(result: "ScoreResult") -> list[Sentence]:
+def score_sentences(result: ScoreResult) -> list[Sentence]:
     out = []
     for model, mean in result.per_model.items():
         if mean.mean is None:
@@ -65,7 +67,7 @@ def score_sentences(result: "ScoreResult") -> list[Sentence]:
 _NAMED = {"camera_angle": "the angle", "shot_size": "the shot size", "emotion": "the facial expression"}
 
 
-def agreement_sentence(item: "Agreement") -> Sentence:
+def agreement_sentence(item: Agreement) -> Sentence:
     dimension = item.dimension.replace("_", " ")
     on = (f"whether images follow the requested {dimension}" if item.basis == "adherence"
           else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)")
@@ -90,7 +92,7 @@ def _p(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
-def comparison_sentence(item: "Comparison") -> Sentence:
+def comparison_sentence(item: Comparison) -> Sentence:
     if item.effect is None:
         return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target}: "
                              f"{item.n_pairs} paired images.")
@@ -103,17 +105,22 @@ def comparison_sentence(item: "Comparison") -> Sentence:
     ))
 
 
-def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
-    rows = [row for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None]
-    if len(rows) < 2:
+def _first(pair: tuple[float, str]) -> float:
+    return pair[0]
+
+
+def grid_effect_sentence(item: GridEffect) -> Sentence | None:
+    rates = [
+        (row.rate.rate, row.level) for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None
+    ]
+    if len(rates) < 2:
         return None
-    low = min(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
-    high = max(rows, key=lambda row: row.rate.rate)  # type: ignore[union-attr]
+    (low, low_level), (high, high_level) = min(rates, key=_first), max(rates, key=_first)
     subject = f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method})"
-    if high.rate.rate == low.rate.rate:  # type: ignore[union-attr]
-        return Sentence(text=f"{subject} is {low.rate.rate:.2f} at every {item.by} value.")  # type: ignore[union-attr]
+    if high == low:
+        return Sentence(text=f"{subject} is {low:.2f} at every {item.by} value.")
     return Sentence(text=(
-        f"{subject} ranges from {low.rate.rate:.2f} ({low.level}) to {high.rate.rate:.2f} ({high.level}) "  # type: ignore[union-attr]
+        f"{subject} ranges from {low:.2f} ({low_level}) to {high:.2f} ({high_level}) "
         f"across {item.by} values ({item.test} p {_p(item.p_value)})."
     ))
 
@@ -123,7 +130,7 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}" if 0.01 <= value < 1000 else f"{value:.2g}"
 
 
-def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sentence]:
+def logistic_sentences(model: LogisticModel, alpha: float = 0.05) -> list[Sentence]:
     """One sentence per level whose odds ratio differs from 1 at ``alpha`` (unadjusted)."""
     out = []
     for term in model.terms:
@@ -132,12 +139,13 @@ def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sent
         out.append(Sentence(text=(
             f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
             f"multiplies the odds of {model.label} adherence by {_ratio(term.odds_ratio)} (95% CI "
-            f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; logistic model of {model.n} judged images)."
+            f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; "
+            f"logistic model of {model.n} judged images)."
         )))
     return out
 
 
-def report_sentences(report: "ScoreReport") -> list[Sentence]:
+def report_sentences(report: ScoreReport) -> list[Sentence]:
     """All conclusion sentences, in report order."""
     out: list[Sentence] = []
     for result in report.dimensions:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -67,7 +67,7 @@ class MeanInterval:
     high: float | None
 
 
-def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
+def bootstrap_mean(values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0) -> MeanInterval:
     """Mean with a 95% bootstrap interval (scipy.stats.bootstrap): BCa below
     :data:`BCA_BELOW` values, where skew matters; percentile above it (BCa's jackknife costs
     n^2 there and its correction is negligible) or when BCa is undefined. The quantiles are
@@ -106,14 +106,16 @@ class KappaResult:
     method: str  # "large-sample" or "BCa bootstrap"; "" when kappa is undefined
 
 
-def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+def confusion_matrix(
+    a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Counts ``m[i, j]`` of items that ``a`` called ``labels[i]`` and ``b`` called ``labels[j]``."""
     if len(a) != len(b):
         raise ValueError("both raters must rate the same items")
     names = list(labels) if labels is not None else sorted(set(a) | set(b))
     index = {name: i for i, name in enumerate(names)}
     matrix = np.zeros((len(names), len(names)), dtype=int)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         matrix[index[x], index[y]] += 1
     return names, matrix
 
@@ -185,23 +187,30 @@ def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, size: int, resamples: int, se
 
 
 # -- paired comparisons -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PairedBinary:
+@dataclass(frozen=True, kw_only=True)
+class PairedTest:
+    """What a paired comparison of ``a`` and ``b`` reports: the test, its statistic and p, and
+    the difference ``a - b`` with its 95% interval."""
+
     n: int
-    rate_a: float | None
-    rate_b: float | None
-    a_only: int
-    b_only: int
     test: str
     statistic: float | None
     p_value: float | None
     difference: float | None
     low: float | None
     high: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairedBinary(PairedTest):
+    rate_a: float | None
+    rate_b: float | None
+    a_only: int
+    b_only: int
     odds_ratio: float | None
 
 
-def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> PairedBinary:
+def mcnemar(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> PairedBinary:
     """McNemar's test on paired binary outcomes (exact binomial below 25 discordant pairs),
     with the rate difference ``a - b`` and its Newcombe (1998, method 10) 95% interval."""
     x, y = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
@@ -209,7 +218,10 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> PairedBinary:
         raise ValueError("paired outcomes must have the same length")
     n = int(x.size)
     if n == 0:
-        return PairedBinary(0, None, None, 0, 0, "McNemar", None, None, None, None, None, None)
+        return PairedBinary(
+            n=0, test="McNemar", statistic=None, p_value=None, difference=None, low=None, high=None,
+            rate_a=None, rate_b=None, a_only=0, b_only=0, odds_ratio=None,
+        )
     both = int(np.sum(x & y))
     a_only = int(np.sum(x & ~y))
     b_only = int(np.sum(~x & y))
@@ -227,8 +239,10 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> PairedBinary:
     low, high = _newcombe_paired(both, a_only, b_only, neither)
     odds = None if b_only == 0 else a_only / b_only
     rate_a, rate_b = (both + a_only) / n, (both + b_only) / n
-    return PairedBinary(n, rate_a, rate_b, a_only, b_only, test, statistic, p_value,
-                        rate_a - rate_b, low, high, odds)
+    return PairedBinary(
+        n=n, test=test, statistic=statistic, p_value=p_value, difference=rate_a - rate_b, low=low, high=high,
+        rate_a=rate_a, rate_b=rate_b, a_only=a_only, b_only=b_only, odds_ratio=odds,
+    )
 
 
 def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
@@ -242,8 +256,8 @@ def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
     if denominator == 0:
         phi = 0.0
     else:
-        numerator = a * d - b * c
-        numerator = max(numerator - n / 2, 0.0) if numerator > 0 else numerator
+        cross = a * d - b * c
+        numerator = max(cross - n / 2, 0.0) if cross > 0 else float(cross)
         phi = numerator / math.sqrt(denominator)
     delta = p1 - p2
     dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
@@ -251,21 +265,16 @@ def _newcombe_paired(a: int, b: int, c: int, d: int) -> tuple[float, float]:
     return max(-1.0, delta - math.sqrt(max(dl, 0.0))), min(1.0, delta + math.sqrt(max(du, 0.0)))
 
 
-@dataclass(frozen=True)
-class PairedContinuous:
-    n: int
+@dataclass(frozen=True, kw_only=True)
+class PairedContinuous(PairedTest):
     mean_a: float | None
     mean_b: float | None
-    test: str
-    statistic: float | None
-    p_value: float | None
-    difference: float | None
-    low: float | None
-    high: float | None
     cohens_dz: float | None
 
 
-def paired_permutation(a: Sequence[float], b: Sequence[float], *, resamples: int = 9999, seed: int = 0) -> PairedContinuous:
+def paired_permutation(
+    a: Sequence[float], b: Sequence[float], *, resamples: int = 9999, seed: int = 0
+) -> PairedContinuous:
     """Paired sign-flip permutation test of the mean difference ``a - b`` (exact up to
     :data:`EXACT_PERMUTATION_UP_TO` pairs, else ``resamples`` random sign patterns), with a
     bootstrap 95% interval of the difference and Cohen's d_z."""
@@ -273,18 +282,27 @@ def paired_permutation(a: Sequence[float], b: Sequence[float], *, resamples: int
     if x.shape != y.shape:
         raise ValueError("paired scores must have the same length")
     n = int(x.size)
+    test = "paired permutation"
     if n == 0:
-        return PairedContinuous(0, None, None, "paired permutation", None, None, None, None, None, None)
+        return PairedContinuous(
+            n=0, test=test, statistic=None, p_value=None, difference=None, low=None, high=None,
+            mean_a=None, mean_b=None, cohens_dz=None,
+        )
     diff = x - y
     mean_diff = float(diff.mean())
+    means = {"mean_a": float(x.mean()), "mean_b": float(y.mean())}
     sd = float(diff.std(ddof=1)) if n > 1 else 0.0
     if n < 2 or sd == 0:
-        p_value = 1.0 if mean_diff == 0 else None
-        return PairedContinuous(n, float(x.mean()), float(y.mean()), "paired permutation", mean_diff, p_value,
-                                mean_diff, mean_diff if n > 1 else None, mean_diff if n > 1 else None, None)
+        bound = mean_diff if n > 1 else None
+        return PairedContinuous(
+            n=n, test=test, statistic=mean_diff, p_value=1.0 if mean_diff == 0 else None, difference=mean_diff,
+            low=bound, high=bound, cohens_dz=None, **means,
+        )
     interval = bootstrap_mean(diff, seed=seed)
-    return PairedContinuous(n, float(x.mean()), float(y.mean()), "paired permutation", mean_diff,
-                            _sign_flip_p(diff, resamples, seed), mean_diff, interval.low, interval.high, mean_diff / sd)
+    return PairedContinuous(
+        n=n, test=test, statistic=mean_diff, p_value=_sign_flip_p(diff, resamples, seed), difference=mean_diff,
+        low=interval.low, high=interval.high, cohens_dz=mean_diff / sd, **means,
+    )
 
 
 def _sign_flip_p(diff: np.ndarray, resamples: int, seed: int, batch: int = 1000) -> float:

@@ -44,7 +44,7 @@ class Scale:
     def legend(self) -> str:
         """The thresholds in words, e.g. '< 0.40 poor, < 0.60 fair, < 0.80 good, else very good'."""
         words = self.words if self.direction == "higher" else tuple(reversed(self.words))
-        parts = [f"< {self.format(cut)} {word}" for cut, word in zip(self.cuts, words)]
+        parts = [f"< {self.format(cut)} {word}" for cut, word in zip(self.cuts, words, strict=False)]
         return ", ".join(parts) + f", else {words[-1]}"
 
 

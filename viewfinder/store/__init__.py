@@ -1,4 +1,6 @@
-"""The run folder: SQLite store, typed records and content-addressed image files."""
+"""The run folder: SQLite store, typed records and content-addressed image files.
+
+The package exports what the stages import; every record type is in :mod:`viewfinder.store.records`."""
 
 from viewfinder.store.files import image_relpath, sha256_hex, write_image
 from viewfinder.store.records import (

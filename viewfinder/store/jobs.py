@@ -18,6 +18,7 @@ _SELECT = (
 )
 _ORDER = " ORDER BY p.position, j.model, j.seed"
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
+_JSON_COLUMNS = (4, 8, 9)  # j.params, j.request, j.response
 
 
 def add_jobs(db: Database, jobs: Iterable[Job]) -> int:
@@ -134,39 +135,8 @@ def drop_jobs(db: Database, job_ids: Sequence[str]) -> DroppedJobs:
 
 
 def _job(row: sqlite3.Row) -> JobRecord:
-    (
-        id_,
-        prompt_id,
-        model,
-        seed,
-        params,
-        state,
-        attempts,
-        request_id,
-        request,
-        response,
-        last_error,
-        cost_usd,
-        created_at,
-        updated_at,
-        text,
-        position,
-    ) = row
-    return JobRecord(
-        id_,
-        prompt_id,
-        model,
-        seed,
-        json.loads(params),
-        state,
-        attempts,
-        request_id,
-        json.loads(request) if request else None,
-        json.loads(response) if response else None,
-        last_error,
-        cost_usd,
-        created_at,
-        updated_at,
-        text,
-        position,
-    )
+    """A job from its row in ``_SELECT`` order; params, request and response are stored as JSON."""
+    values = list(row)
+    for index in _JSON_COLUMNS:
+        values[index] = json.loads(values[index]) if values[index] else None
+    return JobRecord(*values)

@@ -12,23 +12,14 @@ from dataclasses import dataclass, field
 
 from viewfinder.errors import BadInput
 
-FIELDS: tuple[str, ...] = (
-    "topic",
-    "emotion",
-    "variant",
-    "subject",
-    "camera",
-    "category",
-    "scene",
-    "style",
-)
+FIELDS: tuple[str, ...] = ("topic", "emotion", "variant", "subject", "camera", "category", "scene", "style")
 EXPECTED_SHAPE = "{topic} {emotion}: {variant} ; {subject}; {camera}; {category}; {scene}; {style}"
 _SEGMENT_FIELDS = ("subject", "camera", "category", "scene", "style")
 
 
 @dataclass(frozen=True)
-class Prompt:
-    """One structured prompt; ``spacing`` records the whitespace of the original text."""
+class PromptFields:
+    """The eight named fields of a prompt, in grammar order (a parsed prompt, a grid cell)."""
 
     topic: str
     emotion: str
@@ -38,11 +29,17 @@ class Prompt:
     category: str
     scene: str
     style: str
-    spacing: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def fields(self) -> dict[str, str]:
         """The eight named fields, in grammar order."""
         return {name: getattr(self, name) for name in FIELDS}
+
+
+@dataclass(frozen=True)
+class Prompt(PromptFields):
+    """One structured prompt; ``spacing`` records the whitespace of the original text."""
+
+    spacing: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def format(self) -> str:
         """The prompt text; the original text when this prompt was parsed."""
@@ -90,7 +87,7 @@ def parse_prompt(text: str) -> Prompt:
     v_lead, variant, v_trail = _split_ws(variant_part)
     values = {"topic": topic, "emotion": emotion, "variant": variant}
     spacing = [lead, separator, gap, v_lead, v_trail]
-    for name, part in zip(_SEGMENT_FIELDS, parts[1:]):
+    for name, part in zip(_SEGMENT_FIELDS, parts[1:], strict=False):
         s_lead, value, s_trail = _split_ws(part)
         values[name] = value
         spacing += [s_lead, s_trail]

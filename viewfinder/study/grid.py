@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from viewfinder.study.grammar import render_template
+from viewfinder.study.grammar import PromptFields, render_template
 from viewfinder.study.schema import Study
 
 
@@ -17,26 +18,17 @@ def stable_id(*parts: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
 
 
-@dataclass(frozen=True)
-class GridPrompt:
+@dataclass(frozen=True, kw_only=True)
+class GridPrompt(PromptFields):
     """One cell of the prompt grid (without model and seed)."""
 
     id: str
     text: str
-    topic: str
-    emotion: str
-    variant: str
-    subject: str
-    camera: str
-    category: str
-    scene: str
-    style: str
     position: int
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("position")
-        return out
+        """The ``expand --format jsonl`` object: id, text, then the fields in grammar order."""
+        return {"id": self.id, "text": self.text, **self.fields()}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from viewfinder.errors import BadInput
 from viewfinder.study.schema import Study
@@ -50,7 +51,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _fix(error: dict[str, Any], model: type[BaseModel] | None) -> str:
+def _fix(error: ErrorDetails, model: type[BaseModel] | None) -> str:
     kind = error["type"]
     loc = error["loc"]
     name = loc[-1] if loc else ""

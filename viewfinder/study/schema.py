@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from viewfinder.study.grammar import FIELDS
 from viewfinder.study.rules import field_problem, topic_problem
@@ -208,7 +208,7 @@ class Study(Strict):
         return value
 
     @model_validator(mode="after")
-    def _per_model_names_a_model(self) -> "Study":
+    def _per_model_names_a_model(self) -> Study:
         for model in self.generation.per_model:
             if model not in self.models:
                 raise PydanticCustomError(
@@ -226,7 +226,7 @@ class Study(Strict):
         return self
 
     @model_validator(mode="after")
-    def _unique_emotions(self) -> "Study":
+    def _unique_emotions(self) -> Study:
         names = [emotion.name for emotion in self.emotions]
         for name in names:
             if names.count(name) > 1:

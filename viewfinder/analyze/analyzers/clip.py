@@ -76,6 +76,7 @@ class AestheticHead(nn.Module):
 
     def __init__(self, embedding_dim: int = 768) -> None:
         super().__init__()
+        self.embedding_dim = embedding_dim
         self.layers = nn.Sequential(
             nn.Linear(embedding_dim, 1024), nn.Dropout(0.2),
             nn.Linear(1024, 128), nn.Dropout(0.2),
@@ -84,23 +85,19 @@ class AestheticHead(nn.Module):
             nn.Linear(16, 1),
         )
 
-    @property
-    def embedding_dim(self) -> int:
-        return self.layers[0].in_features
-
     def forward(self, normalised_embeddings: torch.Tensor) -> torch.Tensor:
         return self.layers(normalised_embeddings).squeeze(-1)
 
     @classmethod
-    def load(cls, path: Path) -> "AestheticHead":
+    def load(cls, path: Path) -> AestheticHead:
         """Load a state dict saved with ``torch.save`` (.pth/.pt) or as safetensors."""
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            loaded: dict[str, Any] = load_file(str(path))
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state)
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        state: dict[str, torch.Tensor] = loaded.get("state_dict", loaded)
         try:
             head = cls(state["layers.0.weight"].shape[1])
             head.load_state_dict(state)
@@ -125,7 +122,7 @@ class CropSpec:
     fast_jpeg: bool = True
 
     @classmethod
-    def from_processor(cls, processor: Any) -> "CropSpec":
+    def from_processor(cls, processor: Any) -> CropSpec:
         size, crop = dict(processor.size), dict(processor.crop_size)
         edge = size.get("shortest_edge") or min(size["height"], size["width"])
         return cls(
@@ -189,7 +186,7 @@ class ClipAnalyzer(Analyzer):
         self.model, self.tokenizer, processor = load_clip(clip_model, self.device, self.dtype)
         self.crop = CropSpec.from_processor(processor)
         self.text_context = int(self.model.config.text_config.max_position_embeddings)
-        self.head = self._load_head() if self.aesthetic_model else None
+        self.head = self._load_head(self.aesthetic_model) if self.aesthetic_model else None
         self._mean = torch.tensor(self.crop.mean, device=self.device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(self.crop.std, device=self.device).view(1, 3, 1, 1) * 255.0
         self._texts: OrderedDict[str, tuple[torch.Tensor, bool]] = OrderedDict()
@@ -199,7 +196,7 @@ class ClipAnalyzer(Analyzer):
         self.overlap = self.device != "cpu"
 
     @classmethod
-    def from_settings(cls, analysis: Any) -> "ClipAnalyzer":
+    def from_settings(cls, analysis: Any) -> ClipAnalyzer:
         """Build from the study's [analysis]; an unset batch_size becomes 256 on a GPU."""
         device = pick_device()
         batch_size = analysis.batch_size
@@ -207,8 +204,8 @@ class ClipAnalyzer(Analyzer):
             batch_size = GPU_BATCH_SIZE
         return cls(analysis.clip_model, analysis.aesthetic_model, batch_size=batch_size, device=device)
 
-    def _load_head(self) -> AestheticHead:
-        head = AestheticHead.load(aesthetic_file(self.aesthetic_model))
+    def _load_head(self, ref: str) -> AestheticHead:
+        head = AestheticHead.load(aesthetic_file(ref))
         projection = int(self.model.config.projection_dim)
         if head.embedding_dim != projection:
             raise BadInput(
@@ -240,7 +237,7 @@ class ClipAnalyzer(Analyzer):
         new = [text for text in dict.fromkeys(texts) if text not in self._texts]
         if new:
             full = self.tokenizer(new, truncation=False, verbose=False)["input_ids"]
-            lengths = {text: len(ids) for text, ids in zip(new, full)}
+            lengths = {text: len(ids) for text, ids in zip(new, full, strict=True)}
             by_length = sorted(new, key=lengths.__getitem__)  # similar lengths together: little padding
             for start in range(0, len(by_length), TEXT_CHUNK):
                 chunk = by_length[start:start + TEXT_CHUNK]
@@ -248,7 +245,7 @@ class ClipAnalyzer(Analyzer):
                                         return_tensors="pt").to(self.device)
                 features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
                                                                   attention_mask=tokens["attention_mask"])).float()
-                for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1)):
+                for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1), strict=True):
                     self._texts[text] = (vector, lengths[text] > self.text_context)
         out = {}
         for text in texts:
@@ -269,10 +266,12 @@ class ClipAnalyzer(Analyzer):
         futures: dict[Path, Future[np.ndarray | str]] = {}  # one decode per file (files are content-addressed)
         for item in batch:
             if item.path not in futures:
-                futures[item.path] = self._prefetched.pop(item.path, None) or self._submit(item.path)
+                prefetched = self._prefetched.pop(item.path) if item.path in self._prefetched else None
+                futures[item.path] = prefetched or self._submit(item.path)
         crops = [futures[item.path].result() for item in batch]
-        good = [(item, crop) for item, crop in zip(batch, crops) if not isinstance(crop, str)]
-        result.failures.update({item.image_id: crop for item, crop in zip(batch, crops) if isinstance(crop, str)})
+        good = [(item, crop) for item, crop in zip(batch, crops, strict=True) if not isinstance(crop, str)]
+        failed = {item.image_id: crop for item, crop in zip(batch, crops, strict=True) if isinstance(crop, str)}
+        result.failures.update(failed)
         if not good:
             return result
         images = self.embed_crops(np.stack([crop for _, crop in good]))
@@ -284,7 +283,7 @@ class ClipAnalyzer(Analyzer):
         if self.head is not None:
             rows.append(self.aesthetic_scores(images))
         values = torch.stack(rows).cpu().tolist()  # one device-to-host copy per batch
-        scores = dict(zip(role_texts, values))
+        scores = dict(zip(role_texts, values, strict=False))
         aesthetic = values[-1] if self.head is not None else None
         for index, (item, _) in enumerate(good):
             add = result.measurements.append
@@ -306,7 +305,7 @@ class ClipAnalyzer(Analyzer):
             if item.path not in self._prefetched:
                 self._prefetched[item.path] = self._submit(item.path)
 
-    def _submit(self, path: Path) -> "Future[np.ndarray | str]":
+    def _submit(self, path: Path) -> Future[np.ndarray | str]:
         return self._pool.submit(_crop_or_error, path, self.crop)
 
     @staticmethod

@@ -32,7 +32,14 @@ from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
 from viewfinder.faces.expression import FerClassifier
 from viewfinder.faces.pose import head_pose
 from viewfinder.store import (
-    AdherenceRole, Better, CardRole, CardSection, Dimension, Measurement, MeasurementSpec, Reading,
+    AdherenceRole,
+    Better,
+    CardRole,
+    CardSection,
+    Dimension,
+    Measurement,
+    MeasurementSpec,
+    Reading,
 )
 from viewfinder.study.schema import Analysis
 from viewfinder.study.vocabulary import EXPRESSIONS, NO_FACE

@@ -156,7 +156,7 @@ class PixelAnalyzer(Analyzer):
 
     def analyze(self, batch: list[ImageItem], context: AnalysisContext) -> AnalysisResult:
         result = AnalysisResult()
-        for item, outcome in zip(batch, self._pool.map(_measure_file, [item.path for item in batch])):
+        for item, outcome in zip(batch, self._pool.map(_measure_file, [item.path for item in batch]), strict=True):
             if isinstance(outcome, str):
                 result.failures[item.image_id] = outcome
                 continue
