@@ -13,9 +13,10 @@ the held-out set checks the result. Steps:
 2. Generalized Procrustes mean of all meshes, turned onto the plain average of the frontal
    (tilt 0, pan 0) meshes: its zero point is a person looking at a mark at eye level.
 3. Raw yaw and pitch of every photo against that mean (the photo's and its mirror's averaged);
-   the calibration knots are the mean raw angle at each labelled angle (pitch = -tilt,
-   yaw = -pan, viewfinder's signs).
-4. The camera-angle decision points: the midpoints between the mean calibrated pitch of
+   the calibration knots are the median raw angle at each labelled angle (pitch = -tilt,
+   yaw = -pan, viewfinder's signs; the median, as the calibrated angles are judged by their
+   absolute error).
+4. The camera-angle decision points: the midpoints between the median calibrated pitch of
    neighbouring labelled steps of different classes (15 | 30 and 30 | 60, both signs pooled).
 """
 
@@ -73,11 +74,11 @@ def mean_mesh(all_meshes: np.ndarray, frontal: np.ndarray) -> np.ndarray:
 
 def knots(raw: np.ndarray, label: np.ndarray) -> tuple[list[float], list[float]]:
     levels = sorted(set(label.tolist()))
-    return [float(raw[label == level].mean()) for level in levels], [float(level) + 0.0 for level in levels]
+    return [float(np.median(raw[label == level])) for level in levels], [float(level) + 0.0 for level in levels]
 
 
 def fit(found: np.ndarray, pitch: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, dict[str, list[list[float]]]]:
-    """Mean mesh and (yaw, pitch) knots from ``found`` meshes; raises SystemExit when a mean raw
+    """Mean mesh and (yaw, pitch) knots from ``found`` meshes; raises SystemExit when a median raw
     angle does not rise with the labels."""
     frontal = found[(pitch == 0) & (yaw == 0), 0]
     mesh = mean_mesh(found.reshape(-1, MESH_POINTS, 3), frontal)
@@ -86,7 +87,7 @@ def fit(found: np.ndarray, pitch: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarr
     for column, (name, label) in enumerate((("yaw", yaw), ("pitch", pitch))):
         values, degrees = knots(raw[:, column], label)
         if np.any(np.diff(values) <= 0):
-            raise SystemExit(f"{name}: the mean raw angles {values} do not rise with the labels; no calibration")
+            raise SystemExit(f"{name}: the median raw angles {values} do not rise with the labels; no calibration")
         calibration[name] = [values, degrees]
     return mesh, calibration
 
@@ -104,8 +105,8 @@ def calibrated(mesh: np.ndarray, calibration: dict[str, list[list[float]]], foun
 
 
 def decision_points(said_pitch: np.ndarray, pitch: np.ndarray) -> tuple[float, float]:
-    """Midpoints between the mean |calibrated pitch| of labelled |pitch| 15 and 30, and 30 and 60."""
-    mean = {level: float(np.abs(said_pitch[np.abs(pitch) == level]).mean()) for level in (15.0, 30.0, 60.0)}
+    """Midpoints between the median |calibrated pitch| of labelled |pitch| 15 and 30, and 30 and 60."""
+    mean = {level: float(np.median(np.abs(said_pitch[np.abs(pitch) == level]))) for level in (15.0, 30.0, 60.0)}
     return (mean[15.0] + mean[30.0]) / 2, (mean[30.0] + mean[60.0]) / 2
 
 
@@ -131,7 +132,8 @@ def main() -> None:
     said = calibrated(mesh, calibration, found)
     limits = decision_points(said[:, 1], pitch)
     print(f"knots {calibration}")
-    print(f"decision points (midpoints of calibrated class steps): {limits[0]:.2f}, {limits[1]:.2f}")
+    print(f"decision points (midpoints of calibrated class steps): {limits[0]:.2f}, {limits[1]:.2f} "
+          "(the analyzer cuts at the labelled steps' midpoints, 22.5 and 45)")
     print(f"in-sample: {summary(said, pitch, yaw, (22.5, 45.0))}")
     held_out = np.empty_like(said)  # leave one person out: mean mesh and knots from the others
     for who in sorted(set(person.tolist())):
@@ -143,7 +145,7 @@ def main() -> None:
         json.dumps(
             {
                 "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, z away "
-                "from the viewer) and yaw/pitch calibration knots (mean raw Procrustes angle, photo and mirrored "
+                "from the viewer) and yaw/pitch calibration knots (median raw Procrustes angle, photo and mirrored "
                 "crop averaged, at each labelled angle), derived by bench/faces_calibrate.py from "
                 f"../shared/data/headpose-dev ({ok.sum()} Pointing'04 photos of 8 people and their mirrored crops).",
                 "calibration": {
