@@ -100,7 +100,10 @@ def raw_angles(mesh: np.ndarray, found: np.ndarray) -> np.ndarray:
 def calibrated(mesh: np.ndarray, calibration: dict[str, list[list[float]]], found: np.ndarray) -> np.ndarray:
     raw = raw_angles(mesh, found)
     return np.array(
-        [[through_knots(r, *(np.asarray(x) for x in calibration[n])) for r in raw[:, c]] for c, n in enumerate(("yaw", "pitch"))]
+        [
+            [through_knots(r, *(np.asarray(x) for x in calibration[name])) for r in raw[:, column]]
+            for column, name in enumerate(("yaw", "pitch"))
+        ]
     ).T
 
 
@@ -144,8 +147,8 @@ def main() -> None:
     OUT.write_text(
         json.dumps(
             {
-                "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, z away "
-                "from the viewer) and yaw/pitch calibration knots (median raw Procrustes angle, photo and mirrored "
+                "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, "
+                "z away from the viewer) and yaw/pitch calibration knots (median raw Procrustes angle, photo and mirrored "
                 "crop averaged, at each labelled angle), derived by bench/faces_calibrate.py from "
                 f"../shared/data/headpose-dev ({ok.sum()} Pointing'04 photos of 8 people and their mirrored crops).",
                 "calibration": {
