@@ -148,8 +148,8 @@ def main() -> None:
         json.dumps(
             {
                 "about": "Mean frontal MediaPipe face mesh (468 points; centred, unit RMS radius; x right, y down, "
-                "z away from the viewer) and yaw/pitch calibration knots (median raw Procrustes angle, photo and mirrored "
-                "crop averaged, at each labelled angle), derived by bench/faces_calibrate.py from "
+                "z away from the viewer) and yaw/pitch calibration knots (median raw Procrustes angle, photo and "
+                "mirrored crop averaged, at each labelled angle), derived by bench/faces_calibrate.py from "
                 f"../shared/data/headpose-dev ({ok.sum()} Pointing'04 photos of 8 people and their mirrored crops).",
                 "calibration": {
                     name: {"raw": [round(v, 3) for v in values], "degrees": degrees}
