@@ -30,7 +30,7 @@ are no labels, so each further raw degree counts one degree (clipped to +-90). R
 labels and is reported as fitted. Near zero the pitch calibration about doubles a raw angle
 (raw about +7 -> 15, -6 -> -15), so a portrait whose head is bowed 8 degrees reads about 17.
 Re-drawing a face as if its own mesh were turned by -30..30 degrees moves the raw pitch
-by about as much (astronaut: -29, -19, -10, 7, 15, 26 for -30, -20, -10, 10, 20, 30).
+by about as much (astronaut: -29, -20, -9, 8, 16, 25 for -30, -20, -10, 10, 20, 30).
 
 Sign convention (image axes as displayed: x right, y down):
 
