@@ -70,7 +70,7 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
 
     folder = build_tiny_expression_classifier(tmp_path / "clf", FER_LABELS, favour="sad")
     analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=str(folder)))
-    assert analyzer.version == f"2+{folder}"
+    assert analyzer.version == f"3+{folder}"
     analyzer.close()
     run_dir = image_run([data.astronaut(), data.coffee()],
                         analysis={"analyzers": ["faces"], "expression_model": str(folder)})

@@ -112,7 +112,7 @@ class FacesAnalyzer(Analyzer):
                  workers: int | None = None, notes: tuple[str, ...] = ()) -> None:
         require_mediapipe()  # fail here, with the install hint, not once per image
         self.classifier = classifier or FerClassifier()
-        self.version = f"2+{self.classifier.model_id}"
+        self.version = f"3+{self.classifier.model_id}"  # 3: camera-frame pitch, mirrored mesh, 22.5 limit
         self._notes = list(notes)  # said once, through the run's log, with the first batch
         self._told = False
         # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
