@@ -9,7 +9,8 @@ tilt < 0 looks down, pan < 0 turned towards the image's right), ``pitch``/``yaw`
 convention: pitch > 0 seen from above, yaw > 0 nose towards the image's right),
 ``camera_angle``, ``shot_size`` and ``expression`` (canonical words). Tilt and pan become
 pitch = -tilt and yaw = -pan; without a ``camera_angle`` column the expected angle is the
-analyzer's own rule applied to the labelled pitch (eye-level within +-15 degrees, inclusive).
+class of the labelled pitch (``viewfinder.faces.camera.angle_class``: eye-level within +-15
+degrees inclusive, high/low beyond, bird's/worm's-eye beyond 45), not the estimate's limits.
 
 It runs the real ``FacesAnalyzer`` (decode, detection, mesh, pose, expression model) and
 prints: the share of photos with a face found (and with a head pose), overall and for
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from viewfinder.analyze.base import ImageItem  # noqa: E402
 from viewfinder.errors import BadInput  # noqa: E402
-from viewfinder.faces.camera import camera_angle  # noqa: E402
+from viewfinder.faces.camera import angle_class  # noqa: E402
 from viewfinder.score.stats import confusion_matrix, wilson_interval  # noqa: E402
 from viewfinder.study.vocabulary import (  # noqa: E402
     CAMERA_ANGLES,
@@ -87,7 +88,7 @@ def read_labels(csv_path: Path) -> list[Label]:
         yaw = yaw if yaw is not None else number("pan", "pan_deg", sign=-1.0)
         angle = word("camera_angle", canonical_angle, CAMERA_ANGLES)
         if angle is None and pitch is not None:
-            angle = camera_angle(pitch)
+            angle = angle_class(pitch)
         name = (row.get(file_column) or "").strip()
         if not name:
             raise BadInput(f"{csv_path}: line {line}: field '{file_column}' is empty; give the photo's path")

@@ -171,7 +171,7 @@ def test_an_unavailable_hub_model_falls_back_to_the_default_with_a_warning(
     ):
         analyzer = FacesAnalyzer.from_settings(Analysis(expression_model="nobody/no-such-expression-model"))
     assert isinstance(analyzer.classifier, FerClassifier)
-    assert analyzer.version == "2+fer2013-mini-xception"
+    assert analyzer.version == "3+fer2013-mini-xception"
     analyzer.close()
     # Through the runner: the faces analyzer still measures, and the run's log says why.
     run_dir = image_run(

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from viewfinder.faces.camera import camera_angle, shot_size
+from viewfinder.faces.camera import angle_class, camera_angle, shot_size
 from viewfinder.faces.pose import (
     HeadPose,
     calibrate,
@@ -22,25 +22,37 @@ from viewfinder.study.vocabulary import CAMERA_ANGLES, SHOT_SIZES
 
 
 # -- camera angle and shot size rules ---------------------------------------------------------
+# The estimate is cut at the calibrated decision points 22.5 and 45 (midpoints between the
+# labelled steps 15 | 30 and 30 | 60 of headpose-dev); the classes themselves are defined on the
+# true angle with the +-15 / 45 limits (angle_class), which is how the labels read.
 @pytest.mark.parametrize(
     ("pitch", "expected"),
-    [(0.0, "eye-level"), (14.9, "eye-level"), (-15.0, "eye-level"), (15.1, "high-angle"), (45.0, "high-angle"),
-     (45.1, "bird's-eye"), (80.0, "bird's-eye"), (-15.1, "low-angle"), (-45.0, "low-angle"), (-60.0, "worm's-eye")],
+    [(0.0, "eye-level"), (22.4, "eye-level"), (-22.5, "eye-level"), (22.6, "high-angle"), (45.0, "high-angle"),
+     (45.1, "bird's-eye"), (80.0, "bird's-eye"), (-22.6, "low-angle"), (-45.0, "low-angle"), (-60.0, "worm's-eye")],
 )
 def test_camera_angle_thresholds(pitch: float, expected: str) -> None:
     assert camera_angle(pitch) == expected
     assert expected in CAMERA_ANGLES
 
 
+@pytest.mark.parametrize(
+    ("pitch", "expected"),
+    [(0.0, "eye-level"), (15.0, "eye-level"), (-15.0, "eye-level"), (15.1, "high-angle"), (-15.1, "low-angle"),
+     (30.0, "high-angle"), (45.1, "bird's-eye"), (-60.0, "worm's-eye")],
+)
+def test_the_class_definition_keeps_the_15_degree_limit(pitch: float, expected: str) -> None:
+    assert angle_class(pitch) == expected
+
+
 def test_frame_position_breaks_ties_only_near_the_eye_level_limits() -> None:
-    # Within 3 degrees of -15: a face high in the frame (camera below it) reads low-angle,
+    # Within 3 degrees of -22.5: a face high in the frame (camera below it) reads low-angle,
     # a face low in the frame eye-level; the middle third keeps the plain threshold.
-    assert camera_angle(-13.0, face_centre_y=0.2) == "low-angle"
-    assert camera_angle(-13.0, face_centre_y=0.5) == "eye-level"
-    assert camera_angle(-16.0, face_centre_y=0.9) == "eye-level"
-    assert camera_angle(13.0, face_centre_y=0.9) == "high-angle"
-    assert camera_angle(16.0, face_centre_y=0.1) == "eye-level"
-    assert camera_angle(16.0, face_centre_y=0.5) == "high-angle"
+    assert camera_angle(-20.5, face_centre_y=0.2) == "low-angle"
+    assert camera_angle(-20.5, face_centre_y=0.5) == "eye-level"
+    assert camera_angle(-23.5, face_centre_y=0.9) == "eye-level"
+    assert camera_angle(20.5, face_centre_y=0.9) == "high-angle"
+    assert camera_angle(23.5, face_centre_y=0.1) == "eye-level"
+    assert camera_angle(23.5, face_centre_y=0.5) == "high-angle"
     # Far from the limits the frame position changes nothing.
     assert camera_angle(0.0, face_centre_y=0.05) == "eye-level"
     assert camera_angle(30.0, face_centre_y=0.05) == "high-angle"
@@ -124,6 +136,16 @@ def test_the_calibration_maps_its_knots_and_extends_with_slope_one() -> None:
             for angle in ("yaw", "pitch")}
     pose = head_pose(_turned_mesh(zero["yaw"], zero["pitch"], 0.0))
     assert pose is not None and (pose.yaw, pose.pitch) == pytest.approx((0.0, 0.0), abs=1e-6)
+
+
+def test_the_mirrored_crops_pose_is_averaged_in_with_its_yaw_and_roll_negated() -> None:
+    # The mirrored crop of a face turned (yaw, pitch, roll) shows one turned (-yaw, pitch, -roll);
+    # where MediaPipe reads the two differently, the raw angles meet halfway.
+    pose = raw_head_pose(_turned_mesh(10.0, 20.0, 4.0), mirrored=_turned_mesh(-14.0, 24.0, -2.0))
+    assert (pose.yaw, pose.pitch, pose.roll) == pytest.approx((12.0, 22.0, 3.0), abs=1e-6)
+    alone = head_pose(_turned_mesh(10.0, 20.0, 4.0))
+    # A degenerate mirrored mesh is ignored rather than spoiling the pose.
+    assert head_pose(_turned_mesh(10.0, 20.0, 4.0), np.zeros((478, 3))) == alone
 
 
 def test_a_degenerate_mesh_has_no_pose() -> None:

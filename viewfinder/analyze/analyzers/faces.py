@@ -72,8 +72,10 @@ SPECS: list[MeasurementSpec] = [
                     "head yaw from a Procrustes fit of the 468-point mesh to a mean frontal face, calibrated on "
                     "real head-pose photographs (headpose-dev); > 0 when the nose points to the image's right"),
     MeasurementSpec("pitch", "degrees", Better.NONE,
-                    "head pitch relative to the camera ray from a Procrustes fit of the 468-point mesh to a mean "
-                    "frontal face; zero point and scale calibrated on real head-pose photographs (headpose-dev); "
+                    "head pitch relative to the camera ray: the elevation, in the camera's frame, of the face's "
+                    "forward axis from a Procrustes fit of the 468-point mesh to a mean frontal face, averaged with "
+                    "the fit to the mirrored face crop; zero point and scale calibrated on real head-pose "
+                    "photographs (headpose-dev); "
                     "> 0 when the face is seen from above (camera above the eyes, high angle), < 0 when seen from "
                     f"below (low angle); {CANNOT_TELL}"),
     MeasurementSpec("roll", "degrees", Better.NONE,
@@ -92,9 +94,11 @@ SPECS: list[MeasurementSpec] = [
                     "the grey 64 x 64 face crop; seven classes, no contempt, so contempt is never found) or "
                     "'model:<hub id>' (an image classifier of the face crop)"),
     MeasurementSpec("camera_angle", "canonical angle", Better.NONE,
-                    "from head pitch: within +-15 degrees eye-level, beyond high-angle (camera above) or "
-                    "low-angle (below), beyond 45 bird's-eye or worm's-eye; the face's place in the frame "
-                    "breaks ties within 3 degrees of +-15; 'no face' without a face; "
+                    "from head pitch; the classes are eye-level within +-15 degrees, high-angle (camera above) or "
+                    "low-angle (below) beyond, bird's-eye or worm's-eye beyond 45; the pitch estimate is cut at "
+                    "its calibrated decision points +-22.5 and +-45 (midway between the calibrated pitch of the "
+                    "labelled steps 15 | 30 and 30 | 60 of headpose-dev); the face's place in the frame breaks "
+                    "ties within 3 degrees of +-22.5; 'no face' without a face; "
                     f"{CANNOT_TELL}",
                     (_answer(Dimension.CAMERA_ANGLE, 11, "Share of images whose camera angle, estimated from the "
                              "main face's head pose, is the angle the prompt asks for."),)),
@@ -115,7 +119,7 @@ class FacesAnalyzer(Analyzer):
                  workers: int | None = None, notes: tuple[str, ...] = ()) -> None:
         require_mediapipe()  # fail here, with the install hint, not once per image
         self.classifier = classifier or FerClassifier()
-        self.version = f"2+{self.classifier.model_id}"
+        self.version = f"3+{self.classifier.model_id}"  # 3: camera-frame pitch, mirrored mesh, 22.5 limit
         self._notes = list(notes)  # said once, through the run's log, with the first batch
         self._told = False
         # MediaPipe releases the GIL, so one thread per core (each with its own graphs) scales.
@@ -272,7 +276,7 @@ def measure(image_id: int, scan: FaceScan, factor: int = 1) -> list[Measurement]
     ]
     if scan.landmarks is None:
         return out
-    pose = head_pose(scan.landmarks)
+    pose = head_pose(scan.landmarks, scan.mirrored)
     if pose is not None:
         centre_y = (main.y + main.height / 2) / height
         out += [
