@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from viewfinder.report.names import method_name
 from viewfinder.score.model import Agreement, Comparison, Rate, ScoreReport
+from viewfinder.score.sentences import kappa_gap
 
 #: Below this kappa two methods are said to disagree (Landis & Koch's "moderate" starts here).
 KAPPA_AGREE = 0.4
@@ -75,23 +76,9 @@ def overlap(a: Rate, b: Rate) -> bool:
     return a.ci_low <= b.ci_high and b.ci_low <= a.ci_high  # type: ignore[operator]
 
 
-def single_answer(item: Agreement) -> str | None:
-    """The method that gave one and the same answer to every image both judged (kappa then says
-    nothing about agreement), or None."""
-    if item.n == 0 or not item.matrix:
-        return None
-    rows = sum(1 for row in item.matrix if sum(row))
-    columns = sum(1 for j in range(len(item.matrix[0])) if sum(row[j] for row in item.matrix))
-    if rows <= 1:
-        return item.method_a
-    if columns <= 1:
-        return item.method_b
-    return None
-
-
 def usable_kappa(item: Agreement | None) -> float | None:
-    """The agreement's kappa where it measures agreement (not with a single answer), else None."""
-    if item is None or item.kappa is None or single_answer(item) is not None:
+    """The agreement's kappa where it says something (not with one method giving a single answer), else None."""
+    if item is None or item.kappa is None or kappa_gap(item) is not None:
         return None
     return item.kappa
 
