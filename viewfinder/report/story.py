@@ -147,19 +147,17 @@ def lead(report: ScoreReport | None, description: str, n_images: int, n_prompts:
 
 
 def _verdict_claim(f: Finding, subject: str) -> Claim:
+    """"The scene: X scored 0.62 (...), which is good; the faces analyzer agrees (0.60, ...)." (the
+    seed's "Shot Analysis: The model scored 0.66, which is considered good")."""
     chosen = f.chosen
     assert chosen is not None
-    dim = dimension_name(f.dimension)
-    doing = {"right": f"gets {dim} right", "partly": f"gets {dim} only partly right", "missed": f"misses {dim}"}
-    also = ""
     others = [r for r in f.rates if r is not chosen]
-    if others:
-        also = "; " + "; ".join(f"the {r.name} agrees ({num(r.rate.rate)}, 95% CI {span(r.rate.ci_low, r.rate.ci_high)})"
-                                for r in others)
-    text = (f"{subject} {doing[f.status]}: it scored {_rate(chosen.rate, chosen.name)}{also}, "
-            f"which is {chosen.rate.verdict}.")
+    also = "".join(f"; the {r.name} agrees ({num(r.rate.rate)}, 95% CI {span(r.rate.ci_low, r.rate.ci_high)})"
+                   for r in others)
+    text = (f"{_cap(dimension_name(f.dimension))}: {subject} scored {_rate(chosen.rate, chosen.name)}, "
+            f"which is {chosen.rate.verdict}{also}.")
     values = (chosen.rate.rate or 0.0, *(r.rate.rate or 0.0 for r in others))
-    return Claim(_cap(text), "verdict", f.dimension, (f.model,), values, chosen.rate.verdict)
+    return Claim(text, "verdict", f.dimension, (f.model,), values, chosen.rate.verdict)
 
 
 def _uncertain_claim(f: Finding, subject: str) -> Claim:
