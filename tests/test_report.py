@@ -339,3 +339,28 @@ def test_methods_list_each_models_generation_changes() -> None:
     assert settings["num_inference_steps"] == 4
     assert settings["for fal:c/d"] == "num_inference_steps=28, guidance_scale=3.5"
     assert "per_model" not in settings
+
+
+def test_heatmap_labels_stay_apart_and_one_cell_maps_are_not_drawn(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from viewfinder.report.data import gather
+    from viewfinder.report.plots import heatmap_figure
+
+    store, study = make_run(tmp_path)
+    with store:
+        data = gather(store, study, store.images())
+    fig = heatmap_figure(data, "emotion", "judge")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    bar_label = fig.axes[1].yaxis.label.get_window_extent(renderer)
+    assert not title.overlaps(bar_label)
+    page = fig.bbox
+    for text in fig.findobj(lambda o: hasattr(o, "get_text") and o.get_text()):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1, text.get_text()
+    plt.close(fig)
+    one_cell = [c for c in data.cards if c.camera_label == data.cameras[0] and c.fields["emotion"] == data.emotions[0]]
+    data.cards = one_cell  # a one-camera, one-emotion study
+    assert heatmap_figure(data, "emotion", "judge") is None
