@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 from markdown_it import MarkdownIt
 from PIL import Image
-
 from rich.console import Console
-
 from test_score_support import declared_specs
+
 from viewfinder.score import run_scoring
 from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
 from viewfinder.study.grid import Job
+
 
 class _Elements(HTMLParser):
     def __init__(self) -> None:
@@ -134,7 +134,8 @@ EXPRESSIONS = ("contempt", "happiness", "neutral", "no face", "anger")
 def study_text(hostile: bool, seeds: int = 2, models: list[str] | None = None, long_prompt: bool = False) -> str:
     text = STUDY_TOML.replace("seeds = [0, 1]", f"seeds = {list(range(seeds))}")
     if models is not None:
-        text = text.replace('models = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]', f"models = {json.dumps(models)}")
+        default = 'models = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]'
+        text = text.replace(default, f"models = {json.dumps(models)}")
     if long_prompt:  # a 6,000-character scene (a pasted story), to check the card stays short
         text = text.replace('scene = "A windy beach"', f'scene = "{LONG_SCENE}"')
     if hostile:

@@ -9,13 +9,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from markdown_it import MarkdownIt
 from PIL import Image
-from rich.console import Console
-from typer.testing import CliRunner
-
 from report_fixture import (
     HOSTILE_DESCRIPTION,
     HOSTILE_TITLE,
@@ -25,6 +21,9 @@ from report_fixture import (
     render_markdown,
     study_text,
 )
+from rich.console import Console
+from typer.testing import CliRunner
+
 from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json

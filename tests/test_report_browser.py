@@ -4,15 +4,15 @@ pagination, hostile text shown as text (in the page and in the rendered Markdown
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from markdown_it import MarkdownIt
+from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
 from rich.console import Console
 
-from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
 from viewfinder.report import build_report
 from viewfinder.score import load_image_adherence
 
@@ -247,19 +247,22 @@ def test_page_works_when_copied_alone(browser: object, long_text_run: Path, tmp_
 OVERFLOW = """() => {
   const out = [];
   const page = document.documentElement.clientWidth;
-  if (document.documentElement.scrollWidth > page) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth);
+  const wide = document.documentElement.scrollWidth;
+  if (wide > page) out.push('page scrolls sideways: ' + wide);
   const scrolled = e => e.closest('.scroll');
   for (const e of document.querySelectorAll('body *')) {
     const r = e.getBoundingClientRect();
     if (!r.width || scrolled(e.parentElement || e)) continue;
-    if (r.right > page + 1 || r.left < -1) out.push(e.tagName + '.' + e.className + ' spans ' + r.left + '..' + r.right);
+    if (r.right > page + 1 || r.left < -1)
+      out.push(e.tagName + '.' + e.className + ' spans ' + r.left + '..' + r.right);
   }
   for (const card of document.querySelectorAll('#gallery .card')) {
     const c = card.getBoundingClientRect();
     for (const e of card.querySelectorAll('*')) {
       const r = e.getBoundingClientRect();
       if (r.width && (r.right > c.right + 1 || r.left < c.left - 1))
-        out.push('card ' + card.dataset.id + ': ' + e.tagName + '.' + e.className + ' ' + r.width + ' px in ' + c.width);
+        out.push('card ' + card.dataset.id + ': ' + e.tagName + '.' + e.className + ' ' + r.width +
+                 ' px in ' + c.width);
     }
   }
   return out;

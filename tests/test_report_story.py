@@ -9,12 +9,11 @@ disagree (95% intervals apart, or kappa below 0.4); "better" only with a signifi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from report_fixture import agreeing, make_run, model_better, opposite
 from rich.console import Console
 
-from report_fixture import agreeing, make_run, model_better, opposite
 from viewfinder.report import build_report
 from viewfinder.report.names import dimension_name, model_name, num
 from viewfinder.report.story import Claim, Story, conclusion, headline
@@ -73,7 +72,8 @@ def check_claim(report: ScoreReport, claim: Claim) -> None:
     elif claim.kind == "better":
         winner, loser = claim.models
         assert significant(report, claim.dimension, winner, loser), claim.text
-        assert f"{model_name(winner)} follows {dimension_name(claim.dimension)} better than {model_name(loser)}" in claim.text
+        said = f"{model_name(winner)} follows {dimension_name(claim.dimension)} better than {model_name(loser)}"
+        assert said in claim.text
     elif claim.kind == "alike":
         assert not any(c.significant for c in report.comparisons if c.kind == "binary")
     for word in ("better", "worse"):
@@ -97,7 +97,8 @@ def check_story(report: ScoreReport, story: Story) -> None:
     assert uses_better == any(c.kind == "better" for c in story.conclusion)
     for overall in (c for c in story.conclusion if c.kind == "overall"):
         for winner, loser in re.findall(r"(FLUX\.1 \[\w+\]) follows .*? better than (FLUX\.1 \[\w+\])", overall.text):
-            assert any(c.kind == "better" and tuple(map(model_name, c.models)) == (winner, loser) for c in story.conclusion)
+            backed = [c for c in story.conclusion if c.kind == "better"]
+            assert any(tuple(map(model_name, c.models)) == (winner, loser) for c in backed)
 
 
 def story_of(report: ScoreReport, topic: str = "facial-expressions") -> Story:
@@ -122,7 +123,8 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         with store:
             build_report(store, study, QUIET)
             report = load_score_report(store)
-        out[name] = (report, (run_dir / "report" / "post.md").read_text(), (run_dir / "report" / "index.html").read_text())
+        folder = run_dir / "report"
+        out[name] = (report, (folder / "post.md").read_text(), (folder / "index.html").read_text())
     return out
 
 
@@ -189,7 +191,7 @@ def test_cards_say_why_they_have_no_title(built) -> None:
 
 
 def test_numbers_read_as_words(built) -> None:
-    for report, md, html in built.values():
+    for _, md, _ in built.values():
         assert not re.search(r"\d-[-−]\d|\d--\d", md), "a range reads 'a to b'"
         assert not re.search(r"\(s\)", md)
         assert "could not be measured: " not in md  # always "because ..."

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         **research_texts(data),
         "adherence_legend": SCALES["adherence"].legend(),
         "kappa_legend": SCALES["kappa"].legend(),
-        "built_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "several": len(data.models) > 1,
     }
     html = _environment(markdown=False).get_template("index.html.j2").render(

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from viewfinder.report.findings import KAPPA_AGREE, Better, Finding, betters, contested, dimensions, findings, usable_kappa
+from viewfinder.report.findings import (
+    KAPPA_AGREE,
+    Better,
+    Finding,
+    betters,
+    contested,
+    dimensions,
+    findings,
+    usable_kappa,
+)
 from viewfinder.report.names import count, dimension_name, join, model_name, num, span
 from viewfinder.score.model import Rate, ScoreReport
 

@@ -8,7 +8,13 @@ from viewfinder.score.verdicts import SCALES, Sentence
 
 if TYPE_CHECKING:  # pragma: no cover
     from viewfinder.score.model import (
-        Agreement, Comparison, DimensionResult, GridEffect, LogisticModel, ScoreReport, ScoreResult,
+        Agreement,
+        Comparison,
+        DimensionResult,
+        GridEffect,
+        LogisticModel,
+        ScoreReport,
+        ScoreResult,
     )
 
 
@@ -34,7 +40,7 @@ def _reasons(counts: dict[str, int]) -> str:
     return ": " + ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
+def dimension_sentences(result: DimensionResult) -> list[Sentence]:
     out = []
     for model, rate in result.per_model.items():
         if rate.n == 0 and rate.n_not_judged == 0:
@@ -55,7 +61,7 @@ def dimension_sentences(result: "DimensionResult") -> list[Sentence]:
     return out
 
 
-def score_sentences(result: "ScoreResult") -> list[Sentence]:
+def score_sentences(result: ScoreResult) -> list[Sentence]:
     out = []
     for model, mean in result.per_model.items():
         if mean.mean is None:
@@ -72,7 +78,7 @@ def score_sentences(result: "ScoreResult") -> list[Sentence]:
 _NAMED = {"camera_angle": "the angle", "shot_size": "the shot size", "emotion": "the facial expression"}
 
 
-def agreement_sentence(item: "Agreement") -> Sentence:
+def agreement_sentence(item: Agreement) -> Sentence:
     dimension = item.dimension.replace("_", " ")
     on = (f"whether images follow the requested {dimension}" if item.basis == "adherence"
           else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)")
@@ -92,7 +98,7 @@ def agreement_sentence(item: "Agreement") -> Sentence:
     )
 
 
-def kappa_gap(item: "Agreement") -> str | None:
+def kappa_gap(item: Agreement) -> str | None:
     """Why kappa says nothing about ``item`` (no image judged by both, or one method gave the same
     answer every time), in words; None when it can be read."""
     if item.n == 0:
@@ -114,7 +120,7 @@ def _p(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
 
 
-def comparison_sentence(item: "Comparison") -> Sentence:
+def comparison_sentence(item: Comparison) -> Sentence:
     if item.effect is None:
         return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target} "
                              f"because {item.n_pairs} prompt and seed pairs have an answer from both.")
@@ -132,7 +138,7 @@ def _signed(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.2f}".replace("-", "\u2212")
 
 
-def grid_effect_sentence(item: "GridEffect") -> Sentence | None:
+def grid_effect_sentence(item: GridEffect) -> Sentence | None:
     rows = [row for row in item.rows if row.model == "*" and row.rate and row.rate.rate is not None]
     if len(rows) < 2:
         return None
@@ -152,7 +158,7 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}" if 0.01 <= value < 1000 else f"{value:.2g}"
 
 
-def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sentence]:
+def logistic_sentences(model: LogisticModel, alpha: float = 0.05) -> list[Sentence]:
     """One sentence per level whose odds ratio differs from 1 at ``alpha`` (unadjusted)."""
     out = []
     for term in model.terms:
@@ -166,7 +172,7 @@ def logistic_sentences(model: "LogisticModel", alpha: float = 0.05) -> list[Sent
     return out
 
 
-def report_sentences(report: "ScoreReport") -> list[Sentence]:
+def report_sentences(report: ScoreReport) -> list[Sentence]:
     """All conclusion sentences, in report order."""
     out: list[Sentence] = []
     for result in report.dimensions:
