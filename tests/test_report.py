@@ -28,7 +28,7 @@ from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json
 from viewfinder.report.escape import md_text
-from viewfinder.report.thumbs import EMBED_MAX_BYTES, EMBED_SIZE, PAGE_IMAGE_BUDGET, image_budget, shrink
+from viewfinder.report.thumbs import AS_IS_SIDE, EMBED_MAX_BYTES, EMBED_SIZE, PAGE_IMAGE_BUDGET, image_budget, shrink
 from viewfinder.score import check_text, load_score_report, run_scoring
 from viewfinder.score.sentences import (
     agreement_sentence,
@@ -89,7 +89,7 @@ def test_writes_post_page_embedded_images_and_plots(hostile_report: tuple[Path, 
         assert (report_dir / card["img"]).resolve().is_file()  # the full-size original, linked from report/
         with decoded(card["th"]) as image:  # the page carries a down-scaled copy
             assert image.format == "JPEG"
-            assert max(image.size) == (EMBED_SIZE if card["w"] > EMBED_SIZE else card["w"])
+            assert max(image.size) == (EMBED_SIZE if card["w"] > AS_IS_SIDE else card["w"])
         assert len(base64.b64decode(card["th"].partition(",")[2])) <= EMBED_MAX_BYTES
     for src in re.findall(r'<img src="([^"]+)"', html):
         assert src.startswith("data:image/svg+xml;base64,")  # plots are inside the page too
@@ -108,7 +108,7 @@ def test_image_budget_shrinks_with_the_run() -> None:
     assert image_budget(10_000) == PAGE_IMAGE_BUDGET // 10_000
     rng = np.random.default_rng(3)
     photo = Image.fromarray(np.clip(rng.normal(128, 60, (768, 1024, 3)), 0, 255).astype(np.uint8))
-    for budget in (150_000, 20_000, 4_800):
+    for budget in (150_000, 12_000, 2_400):
         data = shrink(photo, budget)
         assert len(data) <= budget
         with Image.open(io.BytesIO(data)) as small:

@@ -250,7 +250,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     """Write report/index.html and report/post.md.
 
     index.html is one file that works copied alone: every image is inside it, down-scaled (at most
-    480 px and 150 kB each; a large run shares 48 MB), and so are the plots, styles and script;
+    480 px and 150 kB each; a large run shares 24 MB), and so are the plots, styles and script;
     a click on an image opens the full-size file, which stays in the run folder. post.md links the
     images (../images/) and plots (plots/) relatively: publish it together with those folders.
     """

@@ -2,8 +2,9 @@
 
 ``index.html`` embeds every image as a data URI so the one file works when copied alone. Each
 image is at most :data:`EMBED_SIZE` px on its long side and :data:`EMBED_MAX_BYTES` of JPEG;
-a large run shares :data:`PAGE_IMAGE_BUDGET` between its images (10,000 images get about 4.8
-kB each, about 160 px). The JPEGs are written with Pillow into report/thumbs/ (named by the
+a large run shares :data:`PAGE_IMAGE_BUDGET` between its images (2,000 images get 12 kB each,
+about 300 px; 10,000 get 2.4 kB, about 120 px), so the page still opens in about a second. An
+original of at most :data:`AS_IS_SIDE` px that fits the budget is embedded unchanged. The JPEGs are written with Pillow into report/thumbs/ (named by the
 image's content hash and the budget, so a rebuild reuses them and they never go stale).
 """
 
@@ -20,7 +21,8 @@ from PIL import Image
 
 EMBED_SIZE = 480
 EMBED_MAX_BYTES = 150_000
-PAGE_IMAGE_BUDGET = 48_000_000  # JPEG bytes for all images of one page (base64 adds a third)
+PAGE_IMAGE_BUDGET = 24_000_000  # JPEG bytes for all images of one page (base64 adds a third)
+AS_IS_SIDE = 640  # an original this small (and within the budget, in a web format) is embedded unchanged
 MIN_SIZE = 96
 THUMB_DIR = "thumbs"
 WEB_FORMATS = {"jpeg", "jpg", "png", "webp", "gif"}
@@ -35,7 +37,7 @@ def image_budget(n_images: int) -> int:
 
 def embeds_as_is(width: int, height: int, size_bytes: int, fmt: str, budget: int) -> bool:
     """True when the original is small enough to embed unchanged (a web format within the budget)."""
-    return max(width, height) <= EMBED_SIZE and size_bytes <= budget and fmt.lower() in WEB_FORMATS
+    return max(width, height) <= AS_IS_SIDE and size_bytes <= budget and fmt.lower() in WEB_FORMATS
 
 
 def thumb_name(sha256: str, budget: int) -> str:
