@@ -24,6 +24,7 @@ EMBED_MAX_BYTES = 150_000
 PAGE_IMAGE_BUDGET = 24_000_000  # JPEG bytes for all images of one page (base64 adds a third)
 AS_IS_SIDE = 640  # an original this small (and within the budget, in a web format) is embedded unchanged
 MIN_SIZE = 96
+BYTES_PER_PIXEL = 0.15
 THUMB_DIR = "thumbs"
 WEB_FORMATS = {"jpeg", "jpg", "png", "webp", "gif"}
 MIME = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -53,7 +54,10 @@ def _encode(image: Image.Image, quality: int) -> bytes:
 def shrink(image: Image.Image, budget: int, size: int = EMBED_SIZE) -> bytes:
     """``image`` as a JPEG of at most ``size`` px and ``budget`` bytes (smaller and coarser as needed)."""
     image = image.copy()
-    image.thumbnail((size, size), Image.Resampling.BOX)  # area average: fast and sharp enough
+    # first guess from the budget (photos take about BYTES_PER_PIXEL at quality 80): one encode, mostly
+    guess = int((budget / BYTES_PER_PIXEL * max(image.size) / min(image.size)) ** 0.5)
+    side = max(MIN_SIZE, min(size, guess))
+    image.thumbnail((side, side), Image.Resampling.BOX)  # area average: fast and sharp enough
     data = _encode(image, 80)
     while len(data) > budget and max(image.size) > MIN_SIZE:
         factor = max(0.5, min(0.9, (budget / len(data)) ** 0.5 * 0.95))
