@@ -161,8 +161,7 @@ def _verdict_claim(f: Finding, subject: str) -> Claim:
     chosen = f.chosen
     assert chosen is not None
     others = [r for r in f.rates if r is not chosen]
-    also = "".join(f"; the {r.name} agrees ({num(r.rate.rate)}, 95% CI {span(r.rate.ci_low, r.rate.ci_high)})"
-                   for r in others)
+    also = "".join(f"; the {r.name} agrees ({_rate(r.rate)})" for r in others)
     text = (f"{_cap(dimension_name(f.dimension))}: {subject} scored {_rate(chosen.rate, chosen.name)}, "
             f"which is {chosen.rate.verdict}{also}.")
     values = (chosen.rate.rate or 0.0, *(r.rate.rate or 0.0 for r in others))

@@ -53,7 +53,7 @@ def dimension_sentences(result: DimensionResult) -> list[Sentence]:
             continue
         text = (
             f"{result.label} adherence for {model} scored {_num(result.scale, rate.rate)} "
-            f"({_ci(result.scale, rate.ci_low, rate.ci_high)}; "
+            f"(share of judged images, {result.direction} is better; {_ci(result.scale, rate.ci_low, rate.ci_high)}; "
             f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged{_reasons(rate.not_judged_reasons)}), "
             f"which is {rate.verdict}."
         )
@@ -127,10 +127,15 @@ def comparison_sentence(item: Comparison) -> Sentence:
     outcome = "a significant difference" if item.significant else "no significant difference"
     return Sentence(text=(
         f"On {item.label or item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
-        f"{item.value_a:.2f} vs {item.value_b:.2f}, {item.effect_name} {_signed(item.effect)} "
+        f"{item.value_a:.2f} vs {item.value_b:.2f}{_unit(item)}, {item.effect_name} {_signed(item.effect)} "
         f"(95% CI {_signed(item.effect_ci_low)} to {_signed(item.effect_ci_high)}); {item.test} p {_p(item.p_value)}, "
         f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
     ))
+
+
+def _unit(item: "Comparison") -> str:
+    """The scale beside a comparison's two values (adherence rates; a score's unit is in its label)."""
+    return " (shares of judged images, higher is better)" if item.kind == "binary" else ""
 
 
 def _signed(value: float | None) -> str:
