@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from viewfinder.errors import BadInput
@@ -80,10 +81,25 @@ def _field(key: str, role: CardRole, m: dict[str, tuple[float | None, str | None
     return CardField(role.label, key, value=value, spec=specs.get(key), digits=role.digits)
 
 
-def _text_of(section: CardSection, m: dict[str, tuple[float | None, str | None]],
-             specs: Mapping[str, Spec]) -> str | None:
-    """The card's title or description: the first measurement with that card role that has a text."""
-    for key, _ in card_lines(specs, section):
+@dataclass(frozen=True)
+class CardPlan:
+    """Where each measurement goes on a card, worked out once per report (not once per card)."""
+
+    sections: list[tuple[str, list[tuple[str, CardRole]]]]
+    titles: list[str]  # measurement keys that give the title, in order
+    descriptions: list[str]
+    title_analyzer: str | None  # the analyzer that writes titles (the VLM judge), if any registered
+
+    @classmethod
+    def of(cls, specs: Mapping[str, Spec]) -> CardPlan:
+        titles = [key for key, _ in card_lines(specs, CardSection.TITLE)]
+        return cls(layout(specs), titles, [key for key, _ in card_lines(specs, CardSection.DESCRIPTION)],
+                   specs[titles[0]].analyzer if titles else None)
+
+
+def _text_of(keys: list[str], m: dict[str, tuple[float | None, str | None]]) -> str | None:
+    """The card's title or description: the first of ``keys`` that has a text."""
+    for key in keys:
         if m.get(key, (None, None))[1]:
             return m[key][1]
     return None
@@ -101,16 +117,12 @@ def why_missing(runs: Iterable[AnalysisRun]) -> dict[int, dict[str, str]]:
     return out
 
 
-def title_note(row: ImageRecord, title: str | None, specs: Mapping[str, Spec], missing: dict[str, str],
-               ran: set[str]) -> str | None:
-    """Why the card has no title, in words (None when it has one)."""
+def title_note(title: str | None, analyzer: str | None, missing: dict[str, str], ran: set[str]) -> str | None:
+    """Why the card has no title, in words (None when it has one); ``analyzer`` writes titles."""
     if title:
         return None
-    titled = [spec.analyzer for _, spec in specs.items() if spec.card is not None
-              and spec.card.section == CardSection.TITLE]
-    if not titled:
+    if analyzer is None:
         return "No title: no judge ran on this study's images (titles come from the VLM judge)."
-    analyzer = titled[0]
     if analyzer in missing:
         return f"No title: the {analyzer} analyzer {missing[analyzer]}"
     if analyzer not in ran:
@@ -118,12 +130,12 @@ def title_note(row: ImageRecord, title: str | None, specs: Mapping[str, Spec], m
     return f"No title: the {analyzer} analyzer gave none for this image."
 
 
-def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]],
-               specs: Mapping[str, Spec], verdicts: list[Verdict], embedded: str | None,
+def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]], specs: Mapping[str, Spec],
+               plan: CardPlan, verdicts: list[Verdict], embedded: str | None,
                missing: dict[str, str] | None = None, ran: set[str] | None = None) -> Card:
     """One card from an image row (store.images()) and its measurements; ``missing`` and ``ran``:
     analyzers that failed on it (with why) and those that handled it."""
-    title = _text_of(CardSection.TITLE, m, specs)
+    title = _text_of(plan.titles, m)
     return Card(
         image_id=row.id,
         model=row.model,
@@ -135,11 +147,11 @@ def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]],
         width=row.width,
         height=row.height,
         title=title,
-        description=_text_of(CardSection.DESCRIPTION, m, specs),
-        sections=[(name, [_field(key, role, m, specs) for key, role in lines]) for name, lines in layout(specs)],
+        description=_text_of(plan.descriptions, m),
+        sections=[(name, [_field(key, role, m, specs) for key, role in lines]) for name, lines in plan.sections],
         verdicts=verdicts,
         missing=dict(missing or {}),
-        title_note=title_note(row, title, specs, missing or {}, ran or set()),
+        title_note=title_note(title, plan.title_analyzer, missing or {}, ran or set()),
     )
 
 
@@ -184,8 +196,9 @@ def gather(store: RunStore, study: Study, rows: list[ImageRecord], embedded: Map
     for run in runs:
         ran[run.image_id].add(run.analyzer)
     cards = []
+    plan = CardPlan.of(specs)
     for row in rows:
-        cards.append(build_card(row, table.get(row.id, {}), specs, image_verdicts(record, row.id),
+        cards.append(build_card(row, table.get(row.id, {}), specs, plan, image_verdicts(record, row.id),
                                 (embedded or {}).get(row.sha256), missing.get(row.id), ran.get(row.id)))
     return ReportData(
         study=study,
