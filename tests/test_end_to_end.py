@@ -95,7 +95,8 @@ def test_run_produces_the_whole_report(seed_run: tuple[Path, Any, str]) -> None:
     # a headline and a prose conclusion written from those numbers, before the cards
     assert md.startswith("# FLUX.1 \\[schnell\\] ") and md.index("Overall, FLUX.1") < md.index("\n**Prompt**\n")
     assert check_text(md.replace("\\", "")) == []
-    stated = r"adherence for fal:fal\\?-ai/flux/schnell scored \d\.\d\d \(share of judged images, higher is better; 95% CI"
+    stated = (r"adherence for fal:fal\\?-ai/flux/schnell scored \d\.\d\d "
+              r"\(share of judged images, higher is better; 95% CI")
     assert re.search(stated, md.replace("\\", ""))
     # plots, sources and methods
     for plot in ("adherence", "scores", "distributions"):

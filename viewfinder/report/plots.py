@@ -202,7 +202,8 @@ def heatmap_figure(data: ReportData, dimension: str, method: str) -> Any | None:
         for (camera, emotion), (k, n) in cells.items():
             i, j = cameras.index(camera), emotions.index(emotion)
             dark = k / n < 0.15 or k / n > 0.85  # the colour map's dark ends: white text stays readable
-            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8, color="#fff" if dark else "#111")
+            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8,
+                    color="#fff" if dark else "#111")
         bar = fig.colorbar(image, ax=ax, fraction=0.08)
         bar.set_label("share that follows\n(0-1, higher is better)", fontsize=8)
         ax.spines[:].set_visible(False)
