@@ -7,6 +7,8 @@ specs from the cross-team contracts, judge answers that may carry hostile text.
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,13 +16,14 @@ from pathlib import Path
 import numpy as np
 from markdown_it import MarkdownIt
 from PIL import Image
-
 from rich.console import Console
-
 from test_score_support import declared_specs
+
 from viewfinder.score import run_scoring
 from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
+from viewfinder.study.grid import Job
+
 
 class _Elements(HTMLParser):
     def __init__(self) -> None:
@@ -128,12 +131,52 @@ ANGLES = ("eye-level", "low-angle", "high-angle", "unclear")
 EXPRESSIONS = ("contempt", "happiness", "neutral", "no face", "anger")
 
 
-def study_text(hostile: bool, seeds: int = 2) -> str:
+def study_text(hostile: bool, seeds: int = 2, models: list[str] | None = None, long_prompt: bool = False) -> str:
     text = STUDY_TOML.replace("seeds = [0, 1]", f"seeds = {list(range(seeds))}")
+    if models is not None:
+        default = 'models = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]'
+        text = text.replace(default, f"models = {json.dumps(models)}")
+    if long_prompt:  # a 6,000-character scene (a pasted story), to check the card stays short
+        text = text.replace('scene = "A windy beach"', f'scene = "{LONG_SCENE}"')
     if hostile:
         head, _, tail = text.partition('\n[[emotions]]\nname = "Joy"')
         text = head + HOSTILE_CASE.format(variant=HOSTILE_VARIANT) + '\n[[emotions]]\nname = "Joy"' + tail
     return text
+
+
+LONG_SCENE = ("A windy beach where the waves keep breaking and the gulls keep calling, " * 90)[:6000].strip()
+
+#: answers(job, index, method) -> (camera angle, expression) the judge or the faces analyzer gives
+Answers = Callable[[Job, int, str], tuple[str, str]]
+
+
+def shifted(job: Job, i: int, method: str) -> tuple[str, str]:
+    """The default: the two methods give different answers in a fixed rotation (they disagree)."""
+    k = i if method == "judge" else i + 1
+    return ANGLES[k % len(ANGLES)], EXPRESSIONS[k % len(EXPRESSIONS)]
+
+
+def requested_angle(job: Job) -> str:
+    return "low-angle" if "low-angle" in job.prompt.camera else "eye-level"
+
+
+def agreeing(job: Job, i: int, method: str) -> tuple[str, str]:
+    """Both methods give the same answer: the requested angle for 3 images in 4, a face that shows
+    the emotion for half of them."""
+    angle = requested_angle(job) if i % 4 else "high-angle"
+    return angle, ("contempt" if job.prompt.emotion == "Jealousy" else "happiness") if i % 2 else "neutral"
+
+
+def opposite(job: Job, i: int, method: str) -> tuple[str, str]:
+    """The judge always sees the requested angle, the faces analyzer never (intervals far apart)."""
+    return (requested_angle(job) if method == "judge" else "high-angle"), "neutral"
+
+
+def model_better(winner: str) -> Answers:
+    """Both methods see the requested angle on ``winner``'s images and never on the others'."""
+    def answers(job: Job, i: int, method: str) -> tuple[str, str]:
+        return (requested_angle(job) if job.model == winner else "high-angle"), "neutral"
+    return answers
 
 
 def _jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
@@ -145,10 +188,14 @@ def _jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
 
 
 def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed: int = 7,
-             score: bool = True, seeds: int = 2) -> tuple[RunStore, Study]:
+             score: bool = True, seeds: int = 2, models: list[str] | None = None, judge: str = "ok",
+             answers: Answers = shifted, long_prompt: bool = False) -> tuple[RunStore, Study]:
     """A run with every job's image stored and measured (the first ``unmeasured`` images have
-    no pixels/clip numbers, to show "not measured"), scored by the scoring stage."""
-    text = study_text(hostile, seeds)
+    no pixels/clip numbers, to show "not measured"), scored by the scoring stage.
+
+    ``judge``: "ok", "none" (no judge in the study) or "failed" (the judge failed on every
+    image); ``answers`` gives each method's camera angle and expression per image."""
+    text = study_text(hostile, seeds, models, long_prompt)
     study = parse_study(text)
     store = RunStore(run_dir)
     store.set_meta("study_name", study.name)
@@ -156,7 +203,8 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
     jobs = list(expand_jobs(study))
     store.add_jobs(jobs)
     for analyzer, specs in SPECS.items():
-        store.register_specs(analyzer, "1.0", specs)
+        if analyzer != "judge" or judge != "none":
+            store.register_specs(analyzer, "1.0", specs)
     rng = np.random.default_rng(seed)
     for i, job in enumerate(jobs):
         size = (704, 528) if i % 3 == 0 else (96, 72)  # larger than a thumbnail, or already small
@@ -179,7 +227,13 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
             ], [image_id])
         title = HOSTILE_TITLE if hostile and i % 2 == 0 else f"A look that speaks volumes {i}"
         description = HOSTILE_DESCRIPTION if hostile else f"A person in a scene, image {i}."
-        store.write_analysis("judge", "1.0", [
+        judge_angle, judge_expression = answers(job, i, "judge")
+        faces_angle, faces_expression = answers(job, i, "faces")
+        if judge == "failed":
+            store.write_analysis("judge", "1.0", [], [], failures={
+                image_id: "HTTP 503 from the judge API after 4 tries: upstream <b>overloaded</b>"})
+        elif judge == "ok":
+            store.write_analysis("judge", "1.0", [
             Measurement(image_id, "title", text=title),
             Measurement(image_id, "description", text=description),
             Measurement(image_id, "shot", text="A woman looking at the camera."),
@@ -187,16 +241,16 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
             Measurement(image_id, "image_errors", text="Some noise in the shadows."),
             Measurement(image_id, "aesthetic", float(round(rng.uniform(0.5, 0.9), 1))),
             Measurement(image_id, "ai_likelihood", float(round(rng.uniform(0.1, 0.4), 1))),
-            Measurement(image_id, "camera_angle", text=ANGLES[i % len(ANGLES)]),
-            Measurement(image_id, "expression", text=EXPRESSIONS[i % len(EXPRESSIONS)]),
+            Measurement(image_id, "camera_angle", text=judge_angle),
+            Measurement(image_id, "expression", text=judge_expression),
             Measurement(image_id, "scene_match", float(i % 3 != 0)),
             Measurement(image_id, "style_match", 1.0),
             Measurement(image_id, "judge_model", text="openai:gpt-4o-mini"),
         ], [image_id])
         store.write_analysis("faces", "1.0", [
             Measurement(image_id, "face_count", float(i % 3)),
-            Measurement(image_id, "expression", text=EXPRESSIONS[(i + 1) % len(EXPRESSIONS)]),
-            Measurement(image_id, "camera_angle", text=ANGLES[(i + 1) % len(ANGLES)]),
+            Measurement(image_id, "expression", text=faces_expression),
+            Measurement(image_id, "camera_angle", text=faces_angle),
         ], [image_id])
     store.save_text("judge_prompt", "v1", "Describe the image ...")
     if score:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from viewfinder.analyze.analyzers.faces import SPECS as FACES_SPECS
 from viewfinder.cli import app
 from viewfinder.judge.fields import JUDGE_SPECS
-from viewfinder.score import check_text, load_score_report
+from viewfinder.score import check_text, load_score_report, report_sentences
 from viewfinder.score.people_model import load_people_report
 from viewfinder.store import Label, Measurement, RunStore
 
@@ -78,7 +78,7 @@ def test_score_measures_methods_against_people_and_withholds_distrusted_verdicts
     )
     assert judge_result.overall.verdict is not None
     assert any("No verdict word for camera_angle (faces)" in note for note in report.notes)
-    sentences = [s.text for s in report.sentences() if "faces analyzer" in s.text and "adherence" in s.text]
+    sentences = [s.text for s in report_sentences(report) if "faces analyzer" in s.text and "adherence" in s.text]
     assert sentences and all("no verdict" in s and "which is" not in s for s in sentences)
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 from PIL import Image
-from rich.console import Console
-from typer.testing import CliRunner
-
 from report_fixture import (
     HOSTILE_DESCRIPTION,
     HOSTILE_TITLE,
@@ -21,11 +21,22 @@ from report_fixture import (
     render_markdown,
     study_text,
 )
+from rich.console import Console
+from typer.testing import CliRunner
+
 from viewfinder.cli import app
 from viewfinder.report import build_report
 from viewfinder.report.data import embed_json
 from viewfinder.report.escape import md_text
-from viewfinder.score import check_text, load_score_report, report_sentences, run_scoring
+from viewfinder.report.thumbs import AS_IS_SIDE, EMBED_MAX_BYTES, EMBED_SIZE, PAGE_IMAGE_BUDGET, image_budget, shrink
+from viewfinder.score import check_text, load_score_report, run_scoring
+from viewfinder.score.sentences import (
+    agreement_sentence,
+    comparison_sentence,
+    dimension_sentences,
+    grid_effect_sentence,
+    score_sentences,
+)
 from viewfinder.store import RunStore
 from viewfinder.study import expand_jobs, parse_study
 
@@ -61,29 +72,47 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]
     return report_dir, count
 
 
-def test_writes_post_page_thumbs_and_plots(hostile_report: tuple[Path, int]) -> None:
+def decoded(uri: str) -> Image.Image:
+    """The image inside a data URI."""
+    head, _, body = uri.partition(",")
+    assert head.startswith("data:image/") and head.endswith(";base64"), head
+    return Image.open(io.BytesIO(base64.b64decode(body)))
+
+
+def test_writes_post_page_embedded_images_and_plots(hostile_report: tuple[Path, int]) -> None:
     report_dir, count = hostile_report
     html = (report_dir / "index.html").read_text()
     cards = cards_of(html)
     assert len(cards) == count == 24
     assert len({c["id"] for c in cards}) == count
     for card in cards:
-        assert (report_dir / card["img"]).resolve().is_file()  # the original, relative to report/
-        if card["w"] > 640:  # a thumbnail written into report/thumbs, 320 px on the long side
-            assert card["th"].startswith("thumbs/")
-            with Image.open(report_dir / card["th"]) as thumb:
-                assert max(thumb.size) == 320 and thumb.format == "JPEG"
-        else:  # an original already about thumbnail-sized is shown as it is
-            assert card["th"] == card["img"]
+        assert (report_dir / card["img"]).resolve().is_file()  # the full-size original, linked from report/
+        with decoded(card["th"]) as image:  # the page carries a down-scaled copy
+            assert image.format == "JPEG"
+            assert max(image.size) == (EMBED_SIZE if card["w"] > AS_IS_SIDE else card["w"])
+        assert len(base64.b64decode(card["th"].partition(",")[2])) <= EMBED_MAX_BYTES
     for src in re.findall(r'<img src="([^"]+)"', html):
-        assert not src.startswith(("http:", "https:", "//")) and (report_dir / src).is_file()
+        assert src.startswith("data:image/svg+xml;base64,")  # plots are inside the page too
     assert "<link" not in html and "src=\"http" not in html  # nothing from a CDN
     plots = sorted(p.name for p in (report_dir / "plots").glob("*.svg"))
     assert "adherence.svg" in plots and "heatmap_emotion_judge.svg" in plots
     md = (report_dir / "post.md").read_text()
     assert md.count("\n**Prompt**\n") == count
-    for name in plots:
-        assert f"plots/{name}" in html and f"plots/{name}" in md
+    for name in plots:  # the post links them (published with the folder); the page names its source
+        assert f'data-file="plots/{name}"' in html and f"](plots/{name})" in md
+    assert md.count("](../images/") == count
+
+
+def test_image_budget_shrinks_with_the_run() -> None:
+    assert image_budget(17) == EMBED_MAX_BYTES == 150_000
+    assert image_budget(10_000) == PAGE_IMAGE_BUDGET // 10_000
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray(np.clip(rng.normal(128, 60, (768, 1024, 3)), 0, 255).astype(np.uint8))
+    for budget in (150_000, 12_000, 2_400):
+        data = shrink(photo, budget)
+        assert len(data) <= budget
+        with Image.open(io.BytesIO(data)) as small:
+            assert max(small.size) <= EMBED_SIZE
 
 
 def test_cards_show_units_directions_and_not_measured(hostile_report: tuple[Path, int]) -> None:
@@ -121,13 +150,19 @@ def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_pat
         build_report(store, study, QUIET)
     md = (tmp_path / "report" / "post.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
-    for sentence in report_sentences(report):
+    shown = [s for d in report.dimensions for s in dimension_sentences(d)]
+    shown += [s for item in report.scores for s in score_sentences(item)]
+    shown += [agreement_sentence(a) for a in report.agreements] + [comparison_sentence(c) for c in report.comparisons]
+    for sentence in shown:
         assert md_text(sentence.text) in md
+    for effect in report.grid_effects:  # "is 0.33 at every category value" is no finding: left out
+        sentence = grid_effect_sentence(effect)
+        assert sentence is None or md_text(sentence.text) not in md
     assert check_text(md.replace("\\", "")) == []
     for dim in report.dimensions:
-        assert f"### {md_text(dim.label)}" in md and f"<h3>{dim.label}</h3>" in html
+        assert f"*{md_text(dim.label)}: " in md and f"<p class=\"note\">{dim.label}: " in html
         for rate in dim.per_model.values():
-            assert f"{rate.k} / {rate.n}" in md
+            assert f"{rate.k} of {rate.n} judged images" in md
     assert "95% CI" in md and "higher is better" in md
     assert "## Sources" in md and "<https://dramaresource.com/storytelling/>" in md
     assert "\n- javascript:alert(1)\n" in md  # a source that is no http(s) address stays text
@@ -223,7 +258,7 @@ def test_rebuild_reuses_thumbnails(tmp_path: Path) -> None:
         stamps = [p.stat().st_mtime_ns for p in thumbs]
         build_report(store, study, QUIET)
     assert [p.stat().st_mtime_ns for p in thumbs] == stamps
-    assert len(thumbs) == 6  # one in three images is larger than a thumbnail
+    assert len(thumbs) == 6  # one in three images is larger than 480 px; the others are embedded as they are
 
 
 def test_run_without_images_reports_that(tmp_path: Path) -> None:
@@ -260,7 +295,8 @@ def test_heatmap_cells_count_the_cards_verdicts(hostile_report: tuple[Path, int]
 def test_every_plot_has_a_caption_with_its_direction(hostile_report: tuple[Path, int]) -> None:
     report_dir, _ = hostile_report
     html = (report_dir / "index.html").read_text()
-    figures = re.findall(r'<figure id="plot-([^"]+)"><img src="plots/\1\.svg"[^>]*><figcaption>(.*?)</figcaption>', html)
+    figures = re.findall(r'<figure id="plot-([^"]+)"><img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]*" '
+                         r'data-file="plots/\1\.svg"><figcaption>(.*?)</figcaption>', html)
     assert len(figures) == len(list((report_dir / "plots").glob("*.svg"))) == 7
     for _, caption in figures:
         assert "is better" in caption and re.search(r"\b(Share of|Distribution over|Mean of)\b", caption)
@@ -273,8 +309,9 @@ def test_unreadable_image_keeps_its_card_and_the_original_link(tmp_path: Path) -
         (tmp_path / rows[0].path).write_bytes(b"not a jpeg")
         build_report(store, study, QUIET)
     cards = {c["id"]: c for c in cards_of((tmp_path / "report" / "index.html").read_text())}
-    assert cards[rows[0].id]["th"] == cards[rows[0].id]["img"]  # no thumbnail: the original
-    assert all(cards[r.id]["th"].startswith("thumbs/") for r in rows[1:])
+    assert cards[rows[0].id]["th"] is None  # the card says the file could not be read
+    assert cards[rows[0].id]["img"] == "../" + rows[0].path  # and still links the original
+    assert all(cards[r.id]["th"].startswith("data:image/jpeg;base64,") for r in rows[1:])
     assert len(cards) == 16
 
 
@@ -301,3 +338,28 @@ def test_methods_list_each_models_generation_changes() -> None:
     assert settings["num_inference_steps"] == 4
     assert settings["for fal:c/d"] == "num_inference_steps=28, guidance_scale=3.5"
     assert "per_model" not in settings
+
+
+def test_heatmap_labels_stay_apart_and_one_cell_maps_are_not_drawn(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from viewfinder.report.data import gather
+    from viewfinder.report.plots import heatmap_figure
+
+    store, study = make_run(tmp_path)
+    with store:
+        data = gather(store, study, store.images())
+    fig = heatmap_figure(data, "emotion", "judge")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    bar_label = fig.axes[1].yaxis.label.get_window_extent(renderer)
+    assert not title.overlaps(bar_label)
+    page = fig.bbox
+    for text in fig.findobj(lambda o: hasattr(o, "get_text") and o.get_text()):
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y1 <= page.y1 + 1, text.get_text()
+    plt.close(fig)
+    one_cell = [c for c in data.cards if c.camera_label == data.cameras[0] and c.fields["emotion"] == data.emotions[0]]
+    data.cards = one_cell  # a one-camera, one-emotion study
+    assert heatmap_figure(data, "emotion", "judge") is None

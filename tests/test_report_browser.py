@@ -4,15 +4,15 @@ pagination, hostile text shown as text (in the page and in the rendered Markdown
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from markdown_it import MarkdownIt
+from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
 from rich.console import Console
 
-from report_fixture import HOSTILE_TITLE, HOSTILE_VARIANT, make_run
 from viewfinder.report import build_report
 from viewfinder.score import load_image_adherence
 
@@ -193,3 +193,107 @@ def test_filters_live_in_the_address(browser: object, hostile_run: tuple[Path, l
     assert page.errors == shared.errors == unknown.errors == []
     for p in (page, shared, unknown):
         p.close()
+
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+LONG_ERRORS = ("The image has visible noise in the shadows and a second, softer copy of the subject's hand; "
+               * 6 + "see https://example.com/" + "a" * 300)
+
+
+@pytest.fixture(scope="module")
+def long_text_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-model run whose judge wrote a long text with an unbroken 320-character address, and one
+    prompt of 6,000 characters (a pasted story)."""
+    from viewfinder.store import Measurement
+
+    run_dir = tmp_path_factory.mktemp("layout-run")
+    store, study = make_run(run_dir, models=["fal:fal-ai/flux/schnell"], long_prompt=True, seeds=3)
+    with store:
+        first = store.images()[0].id
+        store.write_analysis("judge", "1.0", [Measurement(first, "image_errors", text=LONG_ERRORS)], [first])
+        build_report(store, study, Console(quiet=True))
+    return run_dir / "report"
+
+
+def _all_images_loaded(page: object) -> list[str]:
+    """Sources of the <img> elements that did not decode (naturalWidth 0), after all finished."""
+    for _ in range(150):  # the page's CSP forbids eval, so poll instead of wait_for_function
+        if page.evaluate("[...document.images].every(i => i.complete)"):  # type: ignore[attr-defined]
+            break
+        page.wait_for_timeout(100)  # type: ignore[attr-defined]
+    return page.evaluate(  # type: ignore[attr-defined]
+        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+
+
+def test_page_works_when_copied_alone(browser: object, long_text_run: Path, tmp_path: Path) -> None:
+    alone = tmp_path / "elsewhere" / "index.html"
+    alone.parent.mkdir()
+    alone.write_bytes((long_text_run / "index.html").read_bytes())
+    assert sorted(p.name for p in alone.parent.iterdir()) == ["index.html"]
+    page = Page(browser, alone.as_uri())
+    page.choose("#page-size", "0")
+    images = page.page.evaluate("document.images.length")
+    cards = page.cards()
+    plots = page.page.locator("figure img").count()
+    assert cards == 12 and plots >= 4 and images == cards + plots
+    assert _all_images_loaded(page.page) == []  # every card image and plot is inside the page
+    # the full-size image stays a link into the run folder (it is not inside the page)
+    href = page.page.locator("#gallery .card a.shot").first.get_attribute("href")
+    assert href is not None and href.startswith("../images/")
+    assert page.errors == []
+    page.close()
+
+
+OVERFLOW = """() => {
+  const out = [];
+  const page = document.documentElement.clientWidth;
+  const wide = document.documentElement.scrollWidth;
+  if (wide > page) out.push('page scrolls sideways: ' + wide);
+  const scrolled = e => e.closest('.scroll');
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || scrolled(e.parentElement || e)) continue;
+    if (r.right > page + 1 || r.left < -1)
+      out.push(e.tagName + '.' + e.className + ' spans ' + r.left + '..' + r.right);
+  }
+  for (const card of document.querySelectorAll('#gallery .card')) {
+    const c = card.getBoundingClientRect();
+    for (const e of card.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (r.width && (r.right > c.right + 1 || r.left < c.left - 1))
+        out.push('card ' + card.dataset.id + ': ' + e.tagName + '.' + e.className + ' ' + r.width +
+                 ' px in ' + c.width);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_layout_fits_desktop_and_phone(browser: object, long_text_run: Path, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 1000})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((long_text_run / "index.html").as_uri())
+    page.wait_for_selector("html[data-ready='1']")
+    ARTIFACTS.mkdir(exist_ok=True)
+    top, cards = ARTIFACTS / f"report-{width}.png", ARTIFACTS / f"report-{width}-cards.png"
+    page.screenshot(path=str(top))  # headline, lead, conclusion
+    page.select_option("#page-size", "0")
+    assert _all_images_loaded(page) == []
+    assert page.evaluate(OVERFLOW) == []  # no element wider than its card or the page
+    heights = page.locator("#gallery .card").evaluate_all("cs => cs.map(c => c.getBoundingClientRect().height)")
+    long_card = page.locator("#gallery .card", has=page.locator("details.prompt-box"))
+    assert long_card.count() == 6  # the 6,000-character prompt (2 cameras x 3 seeds) is collapsed on its cards
+    assert "windy beach" not in long_card.first.locator("summary").inner_text()
+    tallest = max(long_card.evaluate_all("cs => cs.map(c => c.getBoundingClientRect().height)"))
+    assert tallest < 1.5 * sorted(heights)[len(heights) // 2], (tallest, heights)
+    long_card.first.locator("summary").click()
+    assert long_card.first.locator(".prompt").inner_text().startswith("facial-expressions")
+    assert page.evaluate(OVERFLOW) == []  # opened, the prompt wraps inside its card
+    page.evaluate("document.getElementById('gallery').scrollIntoView()")
+    page.screenshot(path=str(cards))  # the first cards: the long judge text, a long prompt opened
+    print(f"screenshots for a person to look at: {top} {cards}")
+    assert top.stat().st_size > 10_000 and cards.stat().st_size > 10_000
+    assert errors == []
+    page.close()

@@ -287,7 +287,13 @@ def score(
 @app.command()
 @friendly
 def report(run_dir: Path = RUN_DIR) -> None:
-    """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
+    """Write report/index.html and report/post.md.
+
+    index.html is one file that works copied alone: every image is inside it, down-scaled (at most
+    480 px and 150 kB each; a large run shares 24 MB), and so are the plots, styles and script;
+    a click on an image opens the full-size file, which stays in the run folder. post.md links the
+    images (../images/) and plots (plots/) relatively: publish it together with those folders.
+    """
     from viewfinder.report import build_report
     from viewfinder.runfolder import open_scored
 

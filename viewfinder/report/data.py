@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from viewfinder.errors import BadInput
@@ -25,7 +26,7 @@ from viewfinder.report.model import (
 )
 from viewfinder.score.model import load_score_report
 from viewfinder.score.per_image import ImageAdherenceRecord, load_image_adherence
-from viewfinder.store import CardRole, CardSection, ImageRecord, ModelRole, RunStore
+from viewfinder.store import AnalysisRun, CardRole, CardSection, ImageRecord, ModelRole, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
 
@@ -80,18 +81,61 @@ def _field(key: str, role: CardRole, m: dict[str, tuple[float | None, str | None
     return CardField(role.label, key, value=value, spec=specs.get(key), digits=role.digits)
 
 
-def _text_of(section: CardSection, m: dict[str, tuple[float | None, str | None]],
-             specs: Mapping[str, Spec]) -> str | None:
-    """The card's title or description: the first measurement with that card role that has a text."""
-    for key, _ in card_lines(specs, section):
+@dataclass(frozen=True)
+class CardPlan:
+    """Where each measurement goes on a card, worked out once per report (not once per card)."""
+
+    sections: list[tuple[str, list[tuple[str, CardRole]]]]
+    titles: list[str]  # measurement keys that give the title, in order
+    descriptions: list[str]
+    title_analyzer: str | None  # the analyzer that writes titles (the VLM judge), if any registered
+
+    @classmethod
+    def of(cls, specs: Mapping[str, Spec]) -> CardPlan:
+        titles = [key for key, _ in card_lines(specs, CardSection.TITLE)]
+        return cls(layout(specs), titles, [key for key, _ in card_lines(specs, CardSection.DESCRIPTION)],
+                   specs[titles[0]].analyzer if titles else None)
+
+
+def _text_of(keys: list[str], m: dict[str, tuple[float | None, str | None]]) -> str | None:
+    """The card's title or description: the first of ``keys`` that has a text."""
+    for key in keys:
         if m.get(key, (None, None))[1]:
             return m[key][1]
     return None
 
 
-def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]],
-               specs: Mapping[str, Spec], verdicts: list[Verdict], thumb_src: str) -> Card:
-    """One card from an image row (store.images()) and its measurements."""
+def why_missing(runs: Iterable[AnalysisRun]) -> dict[int, dict[str, str]]:
+    """Per image, why each analyzer that has run somewhere in the run left it without measurements:
+    ``{image_id: {analyzer: "failed: <error>"}}``; an image an analyzer never reached is absent here
+    (``title_note`` says "has not run")."""
+    out: dict[int, dict[str, str]] = defaultdict(dict)
+    for run in runs:
+        if run.status == "failed":
+            error = " ".join((run.error or "no error text").split())
+            out[run.image_id][run.analyzer] = "failed: " + (error if len(error) <= 200 else error[:199] + "…")
+    return out
+
+
+def title_note(title: str | None, analyzer: str | None, missing: dict[str, str], ran: set[str]) -> str | None:
+    """Why the card has no title, in words (None when it has one); ``analyzer`` writes titles."""
+    if title:
+        return None
+    if analyzer is None:
+        return "No title: no judge ran on this study's images (titles come from the VLM judge)."
+    if analyzer in missing:
+        return f"No title: the {analyzer} analyzer {missing[analyzer]}"
+    if analyzer not in ran:
+        return f"No title: the {analyzer} analyzer has not run on this image yet."
+    return f"No title: the {analyzer} analyzer gave none for this image."
+
+
+def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]], specs: Mapping[str, Spec],
+               plan: CardPlan, verdicts: list[Verdict], embedded: str | None,
+               missing: dict[str, str] | None = None, ran: set[str] | None = None) -> Card:
+    """One card from an image row (store.images()) and its measurements; ``missing`` and ``ran``:
+    analyzers that failed on it (with why) and those that handled it."""
+    title = _text_of(plan.titles, m)
     return Card(
         image_id=row.id,
         model=row.model,
@@ -99,13 +143,15 @@ def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]],
         prompt=row.prompt_text,
         fields={k: row.prompt_field(k) for k in FIELDS},
         image_src="../" + row.path,
-        thumb_src=thumb_src,
+        embedded=embedded,
         width=row.width,
         height=row.height,
-        title=_text_of(CardSection.TITLE, m, specs),
-        description=_text_of(CardSection.DESCRIPTION, m, specs),
-        sections=[(name, [_field(key, role, m, specs) for key, role in lines]) for name, lines in layout(specs)],
+        title=title,
+        description=_text_of(plan.descriptions, m),
+        sections=[(name, [_field(key, role, m, specs) for key, role in lines]) for name, lines in plan.sections],
         verdicts=verdicts,
+        missing=dict(missing or {}),
+        title_note=title_note(title, plan.title_analyzer, missing or {}, ran or set()),
     )
 
 
@@ -125,9 +171,10 @@ def image_verdicts(record: ImageAdherenceRecord | None, image_id: int) -> list[V
     return out
 
 
-def gather(store: RunStore, study: Study, rows: list[ImageRecord], thumbs: dict[str, str] | None = None) -> ReportData:
+def gather(store: RunStore, study: Study, rows: list[ImageRecord], embedded: Mapping[str, str] | None = None,
+           ) -> ReportData:
     """Read the whole report's data from ``store`` for the image ``rows`` (``store.images()``);
-    ``thumbs`` maps sha256 to a thumb path."""
+    ``embedded`` maps sha256 to the image's data URI (report.thumbs)."""
     specs = load_specs(store)
     table = store.measurement_pairs()
     try:
@@ -143,10 +190,16 @@ def gather(store: RunStore, study: Study, rows: list[ImageRecord], thumbs: dict[
             f"{store.run_dir}: the stored score report does not match this viewfinder version; "
             f"run 'viewfinder score {store.run_dir}' again, then 'viewfinder report {store.run_dir}'"
         )
+    runs = store.analysis_runs()
+    missing = why_missing(runs)
+    ran: dict[int, set[str]] = defaultdict(set)
+    for run in runs:
+        ran[run.image_id].add(run.analyzer)
     cards = []
+    plan = CardPlan.of(specs)
     for row in rows:
-        thumb = (thumbs or {}).get(row.sha256, "../" + row.path)
-        cards.append(build_card(row, table.get(row.id, {}), specs, image_verdicts(record, row.id), thumb))
+        cards.append(build_card(row, table.get(row.id, {}), specs, plan, image_verdicts(record, row.id),
+                                (embedded or {}).get(row.sha256), missing.get(row.id), ran.get(row.id)))
     return ReportData(
         study=study,
         cards=cards,

@@ -106,14 +106,25 @@ class Card:
     seed: int | None
     prompt: str
     fields: dict[str, str]
-    image_src: str  # relative to report/
-    thumb_src: str  # relative to report/
+    image_src: str  # the full-size original, relative to report/ (a link: it stays in the run folder)
+    embedded: str | None  # the down-scaled image as a data URI; None when the file could not be read
     width: int
     height: int
     title: str | None
     description: str | None
     sections: list[tuple[str, list[CardField]]]  # in the card layout's order (see report.data.card_lines)
     verdicts: list[Verdict] = field(default_factory=list)
+    #: why a measurement is missing, by analyzer ("failed: timeout", "not run"); see report.data.why_missing
+    missing: dict[str, str] = field(default_factory=dict)
+    title_note: str | None = None  # why the card has no title (it then shows the prompt's emotion and variant)
+
+    @property
+    def heading(self) -> str:
+        """The card's heading: the judge's title, else the prompt's emotion and variant."""
+        if self.title:
+            return self.title
+        variant = self.fields.get("variant", "")
+        return f"{self.fields.get('emotion', '')}: {variant}" if variant else self.prompt[:80]
 
     @property
     def camera_label(self) -> str:
@@ -131,10 +142,11 @@ class Card:
             "st": self.fields.get("style", ""),
             "cat": self.fields.get("category", ""),
             "img": self.image_src,
-            "th": self.thumb_src,
+            "th": self.embedded,
             "w": self.width,
             "h": self.height,
-            "t": self.title,
+            "t": self.heading,
+            "tn": self.title_note,
             "d": self.description,
             "f": [f.shown if f.measured else None for _, rows in self.sections for f in rows],
             "v": [[v.label, v.method, v.outcome, v.detail] for v in self.verdicts],

@@ -169,8 +169,8 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
                 f"whiskers to the furthest value within 1.5 IQR; outliers not drawn). {directions}.")
 
 
-def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -> Plot | None:
-    """Camera position x emotion: adherence rate of ``dimension`` by ``method`` in each cell."""
+def heatmap_cells(data: ReportData, dimension: str, method: str) -> dict[tuple[str, str], list[int]]:
+    """(camera, emotion) -> [followed, judged] of ``dimension`` by ``method``."""
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for card in data.cards:
         for v in card.verdicts:
@@ -178,15 +178,25 @@ def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -
                 cell = cells[(card.camera_label, card.fields.get("emotion", ""))]
                 cell[0] += v.outcome == "follows"
                 cell[1] += 1
-    if not cells:
+    return cells
+
+
+def heatmap_figure(data: ReportData, dimension: str, method: str) -> Any | None:
+    """Camera position x emotion: adherence rate of ``dimension`` by ``method`` in each cell; None
+    when there is nothing to draw or only one cell (a one-camera, one-emotion study: the rate is
+    in the researcher's sentences, a one-cell map would say nothing more)."""
+    cells = heatmap_cells(data, dimension, method)
+    if len(cells) < 2:
         return None
     cameras = [c for c in data.cameras if any(k[0] == c for k in cells)]
     emotions = [e for e in data.emotions if any(k[1] == e for k in cells)]
     grid = np.full((len(cameras), len(emotions)), np.nan)
     for (camera, emotion), (k, n) in cells.items():
         grid[cameras.index(camera), emotions.index(emotion)] = k / n
+    label = dimension.replace("_", " ")
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(1.3 * len(emotions) + 2.6, 0.55 * len(cameras) + 1.6))
+        fig, ax = plt.subplots(figsize=(1.3 * len(emotions) + 3.2, max(3.2, 0.55 * len(cameras) + 2.2)),
+                               layout="constrained")
         image = ax.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
         ax.set_xticks(range(len(emotions)))
         ax.set_xticklabels([_short(e, 18) for e in emotions], rotation=30, ha="right")
@@ -194,13 +204,26 @@ def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -
         ax.set_yticklabels([_short(c, 26) for c in cameras])
         for (camera, emotion), (k, n) in cells.items():
             i, j = cameras.index(camera), emotions.index(emotion)
+            dark = k / n < 0.15 or k / n > 0.85  # the colour map's dark ends: white text stays readable
             ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8,
-                    color="#111")
-        fig.colorbar(image, ax=ax, label="adherence rate (higher is better)", shrink=0.85)
-        label = dimension.replace("_", " ")
-        ax.set_title(f"{label.capitalize()} adherence ({method}) by camera and emotion")
+                    color="#fff" if dark else "#111")
+        bar = fig.colorbar(image, ax=ax, fraction=0.08)
+        bar.set_label("share that follows\n(0-1, higher is better)", fontsize=8)
         ax.spines[:].set_visible(False)
-        key = f"heatmap_{dimension.replace(' ', '_')}_{method}"
+        # the title over the whole figure, so it never runs into the colour bar's label
+        fig.suptitle(f"{label.capitalize()} adherence ({method})\nby camera and emotion", fontweight="bold",
+                     fontsize=10)
+    return fig
+
+
+def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -> Plot | None:
+    """The heatmap of ``heatmap_figure`` written as an SVG."""
+    fig = heatmap_figure(data, dimension, method)
+    if fig is None:
+        return None
+    label = dimension.replace("_", " ")
+    key = f"heatmap_{dimension.replace(' ', '_')}_{method}"
+    with plt.rc_context(STYLE):
         path = _save(fig, out_dir, key)
     return Plot(key, path, f"{label.capitalize()} adherence by camera position and emotion ({method})",
                 f"Share of judged images whose {label} follows the prompt, for each requested camera position "

@@ -15,7 +15,18 @@ from viewfinder.score.verdicts import SCALES, Sentence
 
 
 def _num(scale: str, value: float | None) -> str:
-    return "n/a" if value is None else SCALES[scale].format(value)
+    """A number at its scale's digits, with a typographic minus ("−0.35")."""
+    if value is None:
+        return "n/a"
+    text = SCALES[scale].format(value)
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    return text.replace("-", "\u2212")
+
+
+def _ci(scale: str, low: float | None, high: float | None) -> str:
+    """"95% CI 0.22 to 0.78" (a range never reads "-0.35--0.23")."""
+    return f"95% CI {_num(scale, low)} to {_num(scale, high)}"
 
 
 def _reasons(counts: dict[str, int]) -> str:
@@ -38,7 +49,7 @@ def dimension_sentences(result: DimensionResult) -> list[Sentence]:
             continue
         text = (
             f"{result.label} adherence for {model} scored {_num(result.scale, rate.rate)} "
-            f"(95% CI {_num(result.scale, rate.ci_low)}-{_num(result.scale, rate.ci_high)}; "
+            f"(share of judged images, {result.direction} is better; {_ci(result.scale, rate.ci_low, rate.ci_high)}; "
             f"{rate.k} of {rate.n} judged images, {rate.n_not_judged} not judged{_reasons(rate.not_judged_reasons)}), "
             f"which is {rate.verdict}."
         )
@@ -57,8 +68,8 @@ def score_sentences(result: ScoreResult) -> list[Sentence]:
             continue
         text = (
             f"{result.label} for {model} scored {_num(result.scale, mean.mean)} "
-            f"(mean of {mean.n} images, 95% CI {_num(result.scale, mean.ci_low)}-"
-            f"{_num(result.scale, mean.ci_high)}), which is {mean.verdict}."
+            f"({result.unit}, {result.direction} is better; mean of {mean.n} images, "
+            f"{_ci(result.scale, mean.ci_low, mean.ci_high)}), which is {mean.verdict}."
         )
         out.append(Sentence(text=text, scale=result.scale, value=mean.mean))
     return out
@@ -72,18 +83,35 @@ def agreement_sentence(item: Agreement) -> Sentence:
     on = (f"whether images follow the requested {dimension}" if item.basis == "adherence"
           else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)")
     subject = f"Agreement between the {item.method_a} and the {item.method_b} on {on}"
-    if item.kappa is None:
-        return Sentence(text=f"{subject} could not be measured: {item.n} images were judged by both.")
+    why = kappa_gap(item)
+    if why:
+        return Sentence(text=f"{subject} could not be measured because {why}.")
     observed = "n/a" if item.observed is None else f"{item.observed:.0%}"
     return Sentence(
         text=(
-            f"{subject}: Cohen's kappa scored {_num('kappa', item.kappa)} (95% CI "
-            f"{_num('kappa', item.ci_low)}-{_num('kappa', item.ci_high)}; {item.n} images judged by both, "
+            f"{subject}: Cohen's kappa scored {_num('kappa', item.kappa)} (\u22121 to 1, higher is better; "
+            f"{_ci('kappa', item.ci_low, item.ci_high)}; {item.n} images judged by both, "
             f"{observed} identical answers), which is {item.verdict}."
         ),
         scale="kappa",
         value=item.kappa,
     )
+
+
+def kappa_gap(item: Agreement) -> str | None:
+    """Why kappa says nothing about ``item`` (no image judged by both, or one method gave the same
+    answer every time), in words; None when it can be read."""
+    if item.n == 0:
+        return "no image was judged by both methods"
+    for method, lines in ((item.method_a, item.matrix), (item.method_b, [list(c) for c in zip(*item.matrix)])):
+        used = [i for i, line in enumerate(lines) if sum(line)]
+        if len(used) == 1:
+            answer = item.labels[used[0]] if used[0] < len(item.labels) else "one answer"
+            return (f"the {method} gave the same answer (\u201c{answer}\u201d) for all {item.n} images both judged, "
+                    "and kappa needs each method to give two or more answers")
+    if item.kappa is None:
+        return f"kappa is undefined for these {item.n} images (chance agreement is complete)"
+    return None
 
 
 def _p(value: float | None) -> str:
@@ -94,15 +122,25 @@ def _p(value: float | None) -> str:
 
 def comparison_sentence(item: Comparison) -> Sentence:
     if item.effect is None:
-        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target}: "
-                             f"{item.n_pairs} paired images.")
+        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target} "
+                             f"because {item.n_pairs} prompt and seed pairs have an answer from both.")
     outcome = "a significant difference" if item.significant else "no significant difference"
     return Sentence(text=(
         f"On {item.label or item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
-        f"{item.value_a:.2f} vs {item.value_b:.2f}, {item.effect_name} {item.effect:+.2f} "
-        f"(95% CI {item.effect_ci_low:+.2f} to {item.effect_ci_high:+.2f}); {item.test} p {_p(item.p_value)}, "
+        f"{item.value_a:.2f} vs {item.value_b:.2f}{_unit(item)}, {item.effect_name} {_signed(item.effect)} "
+        f"(95% CI {_signed(item.effect_ci_low)} to {_signed(item.effect_ci_high)}); {item.test} p {_p(item.p_value)}, "
         f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
     ))
+
+
+def _unit(item: "Comparison") -> str:
+    """The scale beside a comparison's two values (adherence rates; a score's unit is in its label)."""
+    return " (shares of judged images, higher is better)" if item.kind == "binary" else ""
+
+
+def _signed(value: float | None) -> str:
+    """"+0.50", "\u22120.10"."""
+    return "n/a" if value is None else f"{value:+.2f}".replace("-", "\u2212")
 
 
 def _first(pair: tuple[float, str]) -> float:

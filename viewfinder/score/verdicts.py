@@ -108,7 +108,7 @@ _ALL_WORDS = sorted({w for s in SCALES.values() for w in s.words}, key=len, reve
 # "scored N ... which is WORD" within one sentence: the span may not reach another "scored" or
 # a sentence end (".", "!" or "?" before a space, a tag or the end; "0.62" is not an end)
 _CLAIM = re.compile(
-    r"\bscored\s+(-?\d+(?:\.\d+)?)(?:(?!\bscored\b)(?![.!?](?:\s|<|$))[\s\S])*?"
+    r"\bscored\s+([-\u2212]?\d+(?:\.\d+)?)(?:(?!\bscored\b)(?![.!?](?:\s|<|$))[\s\S])*?"
     r"\b(?:which|that|this)\s+(?:is|was)\s+(?:considered\s+|rated\s+|judged\s+)?(?:an?\s+)?("
     + "|".join(re.escape(w) for w in _ALL_WORDS) + r")\b",
     re.IGNORECASE,
@@ -124,6 +124,11 @@ def scale_of(sentence: str) -> str:
     return DEFAULT_SCALE
 
 
+def _value(text: str) -> float:
+    """A number as the report prints it (a typographic minus too)."""
+    return float(text.replace("\u2212", "-"))
+
+
 def _judge_claim(sentence: str, value: float, said: str, scale: str) -> Contradiction | None:
     expected = SCALES[scale].word(value)
     return None if said.lower() == expected else Contradiction(sentence.strip(), scale, value, said.lower(), expected)
@@ -135,7 +140,7 @@ def check_sentence(sentence: str, scale: str | None = None) -> Contradiction | N
     claim = _CLAIM.search(sentence)
     if claim is None:
         return None
-    return _judge_claim(sentence, float(claim.group(1)), claim.group(2), scale or scale_of(sentence))
+    return _judge_claim(sentence, _value(claim.group(1)), claim.group(2), scale or scale_of(sentence))
 
 
 def check_text(text: str) -> list[Contradiction]:
@@ -145,7 +150,7 @@ def check_text(text: str) -> list[Contradiction]:
     for claim in _CLAIM.finditer(text):
         starts = [m.end() for m in _BOUNDARY.finditer(text, 0, claim.start())]
         sentence = text[(starts[-1] if starts else 0):claim.end()]
-        problem = _judge_claim(sentence, float(claim.group(1)), claim.group(2), scale_of(sentence))
+        problem = _judge_claim(sentence, _value(claim.group(1)), claim.group(2), scale_of(sentence))
         if problem:
             found.append(problem)
     return found
@@ -163,7 +168,7 @@ def check_sentences(sentences: list[Sentence]) -> list[Contradiction]:
             expected = verdict(sentence.scale, sentence.value) or "a verdict"
             found.append(Contradiction(sentence.text, sentence.scale, sentence.value or 0.0, "(no verdict)", expected))
             continue
-        problem = _judge_claim(sentence.text, float(claim.group(1)), claim.group(2), sentence.scale)
+        problem = _judge_claim(sentence.text, _value(claim.group(1)), claim.group(2), sentence.scale)
         if problem:
             found.append(problem)
     return found

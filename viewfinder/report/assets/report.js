@@ -58,34 +58,51 @@
     if (f.camera && card.c !== f.camera) return false;
     if (f.verdict && !card.v.some(function (v) { return v[0] + " (" + v[1] + "): " + v[2] === f.verdict; })) return false;
     if (f.text) {
-      var hay = ((card.t || "") + " " + (card.d || "") + " " + card.p).toLowerCase();
+      var hay = (card.t + " " + (card.d || "") + " " + card.p).toLowerCase();
       if (hay.indexOf(f.text) < 0) return false;
     }
     return true;
   }
 
+  var longPrompt = parseInt(gallery.dataset.longPrompt, 10) || 280;
+
   function renderCard(c) {
+    // the seed post's order: title, description, image, prompt, measurements, verdicts
     var card = el("article", "card");
     card.dataset.id = c.id;
     card.dataset.model = c.m;
-    var link = el("a", "shot");
-    link.href = c.img;
-    var img = el("img");
-    img.loading = "lazy";
-    img.decoding = "async";
-    img.src = c.th;
-    img.width = c.w; img.height = c.h;
-    img.alt = c.t || c.p;
-    link.appendChild(img);
-    card.appendChild(link);
     var body = el("div", "body");
-    body.appendChild(el("h3", "title", c.t || "(no judge title)"));
+    body.appendChild(el("h3", "title", c.t));
+    if (c.tn) body.appendChild(el("p", "title-note", c.tn));
     if (c.d) body.appendChild(el("p", "desc", c.d));
+    card.appendChild(body);
+    var link = el("a", "shot");
+    link.href = c.img;  // the full-size image, in the run folder
+    link.title = "full-size image (in the run folder)";
+    if (c.th) {
+      var img = el("img");
+      img.decoding = "async";
+      img.src = c.th;  // a down-scaled copy carried inside this page
+      img.width = c.w; img.height = c.h;
+      img.alt = c.t;
+      link.appendChild(img);
+    } else {
+      link.appendChild(el("span", "no-image", "The image file could not be read."));
+    }
+    card.appendChild(link);
+    body = el("div", "body");
     var tags = el("div", "tags");
     [c.m, "seed " + c.s, c.e, c.c, c.st, c.cat].forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
     body.appendChild(tags);
-    body.appendChild(el("h4", null, "Prompt"));
-    body.appendChild(el("p", "prompt", c.p));
+    if (c.p.length > longPrompt) {
+      var details = el("details", "prompt-box");
+      details.appendChild(el("summary", null, "Prompt (" + c.p.length + " characters)"));
+      details.appendChild(el("p", "prompt", c.p));
+      body.appendChild(details);
+    } else {
+      body.appendChild(el("h4", null, "Prompt"));
+      body.appendChild(el("p", "prompt", c.p));
+    }
     var at = 0;
     layout.forEach(function (section) {
       body.appendChild(el("h4", null, section[0]));
