@@ -96,6 +96,7 @@ def run_analysis(
         study=study,
         store=store,
         budget_left_usd=None if max_cost is None else (lambda: max_cost - store.total_cost()),
+        max_cost_usd=max_cost,
         log=lambda message: console.print(message, markup=False, highlight=False),
     )
     with _progress(console) as progress:
@@ -168,7 +169,7 @@ def _store_batch(
     with store.transaction():  # the batch's costs and results commit together
         for cost in result.costs:
             store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail)
-        store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
+        store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures, result.missing)
 
 
 def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[ImageItem]:

@@ -33,6 +33,9 @@ class TokenPrice:
         ) / 1_000_000
 
 
+# Tokens assumed for a call before any call has been priced (an image plus the form).
+ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
+
 PRICES: dict[str, tuple[float, float]] = {**OPENAI_TOKEN_PRICES, **FAL_TOKEN_PRICES}
 FREE = TokenPrice(0.0, 0.0, "local model")
 

@@ -27,11 +27,16 @@ class BudgetGuard:
         """What the run would have spent with ``estimate`` more on top of everything in flight."""
         return self.spent() + self.reserved + estimate
 
+    def fits(self, estimate: float) -> bool:
+        """Whether ``estimate`` USD more would stay within the limit (callers that can wait
+        for requests in flight ask this, then :meth:`hold`)."""
+        return self.limit is None or self.total_with(estimate) <= self.limit + TOLERANCE_USD
+
     def reserve(self, estimate: float) -> bool:
         """Hold ``estimate`` USD unless that would pass the limit (then stop for good)."""
         if self.stopped:
             return False
-        if self.limit is not None and self.total_with(estimate) > self.limit + TOLERANCE_USD:
+        if not self.fits(estimate):
             self.stopped = True
             return False
         self.reserved += estimate
