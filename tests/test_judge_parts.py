@@ -100,7 +100,7 @@ def test_no_prompt_text_can_leave_the_data_block(text: str) -> None:
 
 
 def test_prompt_version_names_the_stored_prompt_text() -> None:
-    assert PROMPT_VERSION.startswith("p2-") and len(PROMPT_VERSION) == 11
+    assert PROMPT_VERSION.startswith("p3-") and len(PROMPT_VERSION) == 11
     record = prompt_record()
     assert "## system" in record and "## response schema" in record and '"no face"' in record
 
