@@ -143,7 +143,9 @@ def _run_one(
             result = analyzer.analyze(present, context) if present else AnalysisResult()
         except FatalRunError as exc:
             outcome.error = _message(exc)
-            outcome.failed += len(pending) - position * size
+            rest = [item.image_id for later in batches[position:] for item in later]
+            store.write_analysis(analyzer.name, analyzer.version, [], [], dict.fromkeys(rest, outcome.error))
+            outcome.failed += len(rest)
             context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
             return
         except Exception as exc:  # one broken batch must not stop the run
