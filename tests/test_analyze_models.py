@@ -89,3 +89,21 @@ def test_models_fetch_defaults_list_the_real_models(monkeypatch) -> None:
     result = CliRunner().invoke(app, ["models", "fetch"])
     assert result.exit_code == 0, result.output
     assert fetched == [["openai/clip-vit-large-patch14", "laion/sac+logos+ava1-l14-linearMSE"]]
+
+
+def test_an_unreachable_hub_is_asked_once_not_retried(image_run, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run_dir = image_run([data.astronaut()], analysis={"clip_model": "test/tiny-clip"})
+    started = time.monotonic()
+    result = _viewfinder("analyze", str(run_dir), "--analyzers", "clip,faces",
+                         env=_env(tmp_path / "empty-cache", HF_ENDPOINT=f"http://127.0.0.1:{port}"))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"the Hugging Face hub (http://127.0.0.1:{port}) cannot be reached" in result.stderr
+    assert result.stderr.count("cannot be reached") == 1  # one line, for clip
+    assert elapsed < 25, (elapsed, result.stderr)  # the interpreter and torch imports take most of it
