@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 

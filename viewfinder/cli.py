@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from viewfinder.errors import ViewfinderError
 from viewfinder.study import expand_prompts, load_study, parse_prompt
@@ -99,6 +100,7 @@ def run(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.runfolder import init_run
@@ -107,10 +109,13 @@ def run(
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
     store, loaded = init_run(study, workdir, list(model) or None)
     with store:
+        from viewfinder.analyze.plan import plan_judge
         from viewfinder.generate.runner import GenerateOptions, run_generation
 
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
+            judge=None if until == "generate" else plan_judge(loaded, _names(analyzers), judge),
         )
         generated = run_generation(store, loaded, options, console)
         failed = generated.failed
@@ -118,7 +123,8 @@ def run(
             raise typer.Exit(1 if failed else 0)
         from viewfinder.analyze.runner import run_analysis
 
-        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
+                                allow_unpriced=allow_unpriced)
         failed += analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
@@ -146,11 +152,15 @@ def status(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Jobs per state, images and cost so far."""
+    """Jobs per state, images, cost so far and failures grouped by reason (with the fix)."""
     from viewfinder.store import RunStore
+
+    from viewfinder.providers.fixes import fix_for, short
 
     with RunStore(run_dir, create=False) as store:
         info = store.status()
+    for group in info["failures"] + info["missing"]:
+        group["fix"] = fix_for(group["reason"])
     if as_json:
         sys.stdout.write(json.dumps(info) + "\n")
         return
@@ -160,6 +170,13 @@ def status(
     table.add_row("images", str(info["images"]))
     for kind, usd in info["cost_usd"].items():
         table.add_row(f"cost {kind}", f"${usd:.4f}")
+    for group in info["failures"]:
+        example = f"job {group['example'][:12]}" if group["stage"] == "generate" else f"image {group['example']}"
+        line = f"{group['count']} × {short(group['reason'])} ({example}): {group['fix']}"
+        table.add_row(Text(f"failed: {group['source']}"), Text(line))  # reasons are data, never markup
+    for group in info["missing"]:
+        line = f"{group['count']} × {short(group['reason'])} (image {group['example']}): {group['fix']}"
+        table.add_row(Text(f"not measured: {group['source']}"), Text(line))
     out.print(table)
 
 
@@ -170,6 +187,7 @@ def analyze(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -177,7 +195,8 @@ def analyze(
 
     store, loaded = open_run(run_dir)
     with store:
-        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
+                               allow_unpriced=allow_unpriced)
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -209,6 +228,7 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -217,7 +237,8 @@ def generate(
     store, loaded = open_run(run_dir)
     with store:
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

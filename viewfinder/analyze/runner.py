@@ -10,13 +10,17 @@ network) is reported as failed with its message while the other analyzers run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.plan import plan_judge
 from viewfinder.analyze.registry import ANALYZERS, check_names
-from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.errors import BadInput, FatalRunError, ViewfinderError
+from viewfinder.providers.budget import check_max_cost
+from viewfinder.providers.fixes import failure_lines, print_failures
 from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
@@ -85,11 +89,19 @@ def run_analysis(
     judge: str | None,
     max_cost: float | None,
     console: Console | None = None,
+    allow_unpriced: bool = False,
 ) -> AnalysisSummary:
     """Run the analyzers ``names`` (default: the study's) over every stored image."""
     console = console or Console(stderr=True)
+    check_max_cost(max_cost)
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
+    plan = plan_judge(study, selected, judge)
+    if max_cost is not None and plan is not None and plan.per_image_usd is None and not allow_unpriced:
+        raise BadInput(
+            f"--max-cost: no price is known for the judge {plan.judge!r}, so the limit cannot hold; "
+            f"{plan.price_fix}, or pass --allow-unpriced to run it unlimited"
+        )
     items = image_items(store, study)
     summary = AnalysisSummary()
     context = AnalysisContext(
@@ -114,7 +126,7 @@ def run_analysis(
                 _run_one(store, analyzer, items, context, outcome, progress)
             finally:
                 analyzer.close()
-    _print_summary(console, summary)
+    _print_summary(console, summary, store)
     return summary
 
 
@@ -198,7 +210,10 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _print_summary(console: Console, summary: AnalysisSummary) -> None:
+def _print_summary(console: Console, summary: AnalysisSummary, store: RunStore) -> None:
+    """Per analyzer: counts and money, then its failures and left-out measurements grouped by
+    reason, each with a count, an example image and the fix."""
+    failures, missing = store.failure_groups(), store.missing_groups()
     for outcome in summary.analyzers:
         version = f" {outcome.version}" if outcome.version else ""
         line = (
@@ -208,3 +223,9 @@ def _print_summary(console: Console, summary: AnalysisSummary) -> None:
         if outcome.cost_usd:
             line += f", ${outcome.cost_usd:.4f}"
         console.print(line, markup=False, highlight=False)
+        if outcome.failed:
+            groups = [g for g in failures if g.stage == "analyze" and g.source == outcome.name]
+            print_failures(console, groups, outcome.name)
+        gaps = [g for g in missing if g.source.split(".", 1)[0] == outcome.name]
+        for text in failure_lines(gaps):
+            console.print(f"  not measured: {text}", markup=False, highlight=False)

@@ -25,8 +25,15 @@ from rich.text import Text
 from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
+from viewfinder.generate.progress import (
+    UNPRICED,
+    GenerationProgress,
+    GenerationSummary,
+    dry_run_summary,
+    print_summary,
+)
 from viewfinder.generate.registry import make_backend, split_model
-from viewfinder.providers.budget import BudgetGuard
+from viewfinder.providers.budget import BudgetGuard, JudgePlan, check_max_cost
 from viewfinder.providers.download import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -38,7 +45,6 @@ from viewfinder.providers.http import new_session
 from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
 from viewfinder.providers.retry import RetryPolicy, with_retries
 from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
-from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
 from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 
@@ -60,6 +66,8 @@ class GenerateOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    allow_unpriced: bool = False  # --allow-unpriced: --max-cost runs models without a price
+    judge: JudgePlan | None = None  # the judge pass planned after generation (its budget share)
 
 
 @dataclass(frozen=True)
@@ -78,25 +86,63 @@ def run_generation(
     store: RunStore, study: Study, options: GenerateOptions, console: Console
 ) -> GenerationSummary:
     """Make every image not made yet; print progress to ``console``; return the summary."""
+    check_max_cost(options.max_cost)
     jobs = store.jobs_to_run(options.limit)
     estimates = {job.id: estimate_job_cost(job.model, job.params, study.prices) for job in jobs}
-    if options.max_cost is not None:
-        _require_prices(jobs, study)
+    unpriced = sorted({job.model for job in jobs if not has_price(job.model, study.prices)})
+    if options.max_cost is not None and not options.allow_unpriced:
+        _require_prices(unpriced, options.judge)
+    to_judge = len(jobs) + len(store.images()) - len(store.analyzed_image_ids("judge"))
     if options.dry_run:
-        return dry_run_summary(jobs, estimates, store.total_cost(), console)
+        return dry_run_summary(jobs, estimates, store.total_cost(), console, unpriced, options.judge, to_judge)
     if not jobs:
         console.print("generate: every job is already completed")
         return GenerationSummary()
-    return asyncio.run(_Generation(store, study, options, console, jobs, estimates).run())
+    limit = _generation_limit(options, to_judge, console)
+    return asyncio.run(_Generation(store, study, options, console, jobs, estimates, limit, unpriced).run())
 
 
-def _require_prices(jobs: list[JobRecord], study: Study) -> None:
-    for model in sorted({job.model for job in jobs}):
-        if not has_price(model, study.prices):
-            raise BadInput(
-                f"--max-cost: no price is known for {model!r}; add it to the study's [prices] table "
-                f'("{model}" = USD per megapixel)'
-            )
+def _require_prices(unpriced: list[str], judge: JudgePlan | None) -> None:
+    """--max-cost cannot limit what has no price: refuse to start (unless --allow-unpriced)."""
+    if unpriced:
+        raise BadInput(
+            f"--max-cost: no price is known for {unpriced[0]!r}, so the limit cannot hold; add it to the study's "
+            f'[prices] table ("{unpriced[0]}" = USD per megapixel), or pass --allow-unpriced to run it unlimited'
+        )
+    if judge is not None and judge.per_image_usd is None:
+        raise BadInput(
+            f"--max-cost: no price is known for the judge {judge.judge!r}, so the limit cannot hold; "
+            f"{judge.price_fix}, or pass --allow-unpriced to run it unlimited"
+        )
+
+
+def _generation_limit(options: GenerateOptions, to_judge: int, console: Console) -> float | None:
+    """Generation's share of --max-cost: the planned judge pass is kept out of it, and the
+    start says so (or says plainly that the images will not all be judged)."""
+    judge, limit = options.judge, options.max_cost
+    if limit is None or judge is None:
+        return limit
+    needed = judge.cost_of(to_judge)
+    if needed is None:
+        console.print(
+            f"budget: the judge {judge.judge} has no known price: nothing is kept for it and --max-cost "
+            "does not limit its calls",
+            markup=False,
+        )
+        return limit
+    if needed >= limit:
+        console.print(
+            f"budget: judging {to_judge} images with {judge.judge} needs ~${needed:.4f}, more than --max-cost "
+            f"${limit:.4f}: not every image will be judged",
+            markup=False,
+        )
+        return limit
+    console.print(
+        f"budget: ${needed:.4f} of --max-cost ${limit:.4f} is kept for judging {to_judge} images with "
+        f"{judge.judge} (~${judge.per_image_usd:.4f} each); generation may spend ${limit - needed:.4f}",
+        markup=False,
+    )
+    return limit - needed
 
 
 class _Generation:
@@ -110,13 +156,15 @@ class _Generation:
         console: Console,
         jobs: list[JobRecord],
         estimates: dict[str, float],
+        limit: float | None,
+        unpriced: list[str],
     ) -> None:
         self.store, self.study, self.options, self.console = store, study, options, console
         self.jobs, self.estimates = jobs, estimates
         self.summary = GenerationSummary(
-            planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6)
+            planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6), unpriced=unpriced
         )
-        self.budget = BudgetGuard(options.max_cost, store.total_cost)
+        self.budget = BudgetGuard(limit, store.total_cost)
         self.view = GenerationProgress(self.summary, console)
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
@@ -158,7 +206,7 @@ class _Generation:
         for outcome in outcomes:
             if isinstance(outcome, Exception):
                 raise outcome
-        print_summary(self.summary, self.store.total_cost(), self.console)
+        print_summary(self.summary, self.store.total_cost(), self.console, self.store.failure_groups())
         return self.summary
 
     async def _worker(self, queue: asyncio.Queue[JobRecord]) -> None:
@@ -305,7 +353,12 @@ class _Generation:
         self.view.note(
             f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to "
             f"${self.budget.total_with(estimate):.4f}, "
-            f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+            + (
+                f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+                if self.budget.limit == self.options.max_cost
+                else f"over generation's share ${self.budget.limit:.4f} of --max-cost ${self.options.max_cost:.4f} "
+                "(the rest is kept for the judge); no more submissions"
+            )
         )
         return False
 
@@ -344,6 +397,7 @@ class _Generation:
                     detail={
                         "request_id": submission.request_id,
                         "megapixels": billed_megapixels(image.width, image.height),
+                        **({"price": UNPRICED} if model in self.summary.unpriced else {}),
                     },
                 )
             )

@@ -10,8 +10,20 @@ earlier run counts too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from viewfinder.errors import BadInput
 
 TOLERANCE_USD = 1e-9  # float sums of prices must not refuse a request that fits exactly
+
+
+def check_max_cost(limit: float | None) -> None:
+    """--max-cost must be a positive amount: 0 or less would stop every request (bad input)."""
+    if limit is not None and not limit > 0:
+        raise BadInput(
+            f"--max-cost {limit:g}: give a positive amount of USD (e.g. --max-cost 0.50), or leave it out "
+            "for no limit; use --dry-run to see the cost without spending"
+        )
 
 
 class BudgetGuard:
@@ -49,3 +61,16 @@ class BudgetGuard:
     def release(self, estimate: float) -> None:
         """The request ended: its real cost, if any, is in the ledger now."""
         self.reserved -= estimate
+
+
+@dataclass(frozen=True)
+class JudgePlan:
+    """The judge pass planned after generation: the judge, its estimated USD per image (None:
+    no price is known) and how to give it a price. Generation keeps its share of --max-cost."""
+
+    judge: str
+    per_image_usd: float | None
+    price_fix: str = ""
+
+    def cost_of(self, images: int) -> float | None:
+        return None if self.per_image_usd is None else images * self.per_image_usd

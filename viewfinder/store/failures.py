@@ -20,7 +20,7 @@ def failure_groups(db: Database) -> list[FailureGroup]:
     ):
         counts[model, reason] = counts.get((model, reason), 0) + 1
         examples.setdefault((model, reason), job_id)
-    groups = [FailureGroup("generate", model, reason, n, examples[key]) for key, n in counts.items() for model, reason in [key]]
+    groups = [FailureGroup("generate", key[0], key[1], n, examples[key]) for key, n in counts.items()]
     groups += [
         FailureGroup("analyze", analyzer, reason, count, str(image))
         for analyzer, reason, count, image in db.rows(
