@@ -234,6 +234,10 @@ class RunStore:
     def cost_totals(self) -> list[CostTotal]:
         return costs.cost_totals(self._db)
 
+    def unpriced_models(self) -> list[str]:
+        """Models whose calls were booked at $0 because no price is known."""
+        return costs.unpriced_models(self._db)
+
     def ledger(self, kind: str | None = None) -> list[LedgerEntry]:
         return costs.ledger(self._db, kind)
 
