@@ -43,7 +43,8 @@ def test_max_cost_zero_or_negative_is_bad_input(tmp_path, fal_server, command) -
 
 def test_an_unpriced_model_is_never_a_silent_zero(tmp_path, fal_server, no_judge_keys) -> None:
     study = tmp_path / "new.toml"
-    study.write_text(SEED_STUDY.read_text().replace('models = ["fal:fal-ai/flux/schnell"]', f'models = ["{NEW_MODEL}"]'))
+    text = SEED_STUDY.read_text()
+    study.write_text(text.replace('models = ["fal:fal-ai/flux/schnell"]', f'models = ["{NEW_MODEL}"]'))
     run_dir = tmp_path / "run"
     dry = invoke("run", study, "--workdir", run_dir, "--dry-run")
     assert dry.exit_code == 0 and f"estimated cost: $0.0000 + unpriced ({NEW_MODEL}) for 10 images" in dry.output
@@ -87,7 +88,7 @@ def test_generation_failures_are_grouped_with_the_fix_in_output_and_status(tmp_p
     result = invoke("run", SEED_STUDY, "--workdir", run_dir, "--until", "generate")
     assert result.exit_code == 1
     failed = sum(1 for line in SEED_STUDY.read_text().splitlines() if line.startswith('subject = "A single'))
-    assert "generate: %d failed, by reason:" % failed in result.output
+    assert f"generate: {failed} failed, by reason:" in result.output
     line = next(line for line in result.output.splitlines() if "prompt too long" in line)
     assert line.strip().startswith(f"{failed} × 'fal rejected the input (HTTP 422): prompt too long' (job ")
     assert line.endswith("change the prompt or the model's parameters in the study")

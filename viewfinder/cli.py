@@ -84,6 +84,7 @@ def prompt(
 
 
 STAGES = ("generate", "analyze", "score", "report")
+ALLOW_UNPRICED_HELP = "With --max-cost, also run models without a known price (their cost is not limited)."
 
 
 @app.command()
@@ -100,7 +101,7 @@ def run(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.runfolder import init_run
@@ -187,7 +188,7 @@ def analyze(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -228,7 +229,7 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help="With --max-cost, also run models without a known price (their cost is not limited)."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -146,7 +147,7 @@ class GenerationProgress:
 
 
 def print_summary(
-    summary: GenerationSummary, total_cost_usd: float, console: Console, failures: list[FailureGroup] = ()
+    summary: GenerationSummary, total_cost_usd: float, console: Console, failures: Sequence[FailureGroup] = ()
 ) -> None:
     """The stage's last lines: counts and money, then every failure reason with its count and fix."""
     s = summary

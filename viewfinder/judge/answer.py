@@ -223,7 +223,8 @@ def read_fields(content: str) -> FieldReading:
     keys are named in the problems and ignored: one stray key must not cost the answers next to it.
     """
     data = _json_object(content)
-    problems = {key: "not a field of the form (extra keys are ignored)" for key in data if key not in JudgeAnswer.model_fields}
+    fields = JudgeAnswer.model_fields
+    problems = {key: "not a field of the form (extra keys are ignored)" for key in data if key not in fields}
     given: dict[str, Any] = {}
     for name in JudgeAnswer.model_fields:
         if data.get(name) is None:
