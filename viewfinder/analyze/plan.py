@@ -3,10 +3,13 @@ and a ``--max-cost`` run keeps it out of generation's share of the budget."""
 
 from __future__ import annotations
 
+from viewfinder.errors import BadInput
 from viewfinder.judge.pricing import PRICE_ENV, per_image_estimate
 from viewfinder.judge.select import resolve_name
 from viewfinder.providers.budget import JudgePlan
 from viewfinder.study import Study
+
+JUDGE_BACKENDS = ("openai", "fal", "hf")
 
 
 def plan_judge(study: Study, analyzers: list[str] | None, judge: str | None) -> JudgePlan | None:
@@ -18,4 +21,6 @@ def plan_judge(study: Study, analyzers: list[str] | None, judge: str | None) -> 
     name = resolve_name(judge or study.analysis.judge)
     if name is None:
         return None
+    if name.partition(":")[0] not in JUDGE_BACKENDS:
+        raise BadInput(f"--judge {name!r}: unknown judge backend {name.partition(':')[0]!r}; use openai, fal or hf")
     return JudgePlan(name, per_image_estimate(name), f"set {PRICE_ENV}=<input>,<output> USD per million tokens")
