@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.analyze.plan import plan_judge
 from viewfinder.analyze.registry import ANALYZERS, check_names
-from viewfinder.errors import BadInput, FatalRunError, ViewfinderError
-from viewfinder.providers.budget import check_max_cost
+from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.providers.budget import check_max_cost, require_prices
 from viewfinder.providers.fixes import failure_lines, print_failures
 from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
@@ -97,11 +97,8 @@ def run_analysis(
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
     plan = plan_judge(study, selected, judge)
-    if max_cost is not None and plan is not None and plan.per_image_usd is None and not allow_unpriced:
-        raise BadInput(
-            f"--max-cost: no price is known for the judge {plan.judge!r}, so the limit cannot hold; "
-            f"{plan.price_fix}, or pass --allow-unpriced to run it unlimited"
-        )
+    if max_cost is not None and not allow_unpriced:
+        require_prices([], plan)
     items = image_items(store, study)
     summary = AnalysisSummary()
     context = AnalysisContext(

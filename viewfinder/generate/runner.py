@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
 from viewfinder.generate.progress import (
@@ -33,7 +33,8 @@ from viewfinder.generate.progress import (
     print_summary,
 )
 from viewfinder.generate.registry import make_backend, split_model
-from viewfinder.providers.budget import BudgetGuard, JudgePlan, check_max_cost
+from viewfinder.generate.spending import generation_limit
+from viewfinder.providers.budget import BudgetGuard, JudgePlan, check_max_cost, require_prices
 from viewfinder.providers.download import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -91,58 +92,15 @@ def run_generation(
     estimates = {job.id: estimate_job_cost(job.model, job.params, study.prices) for job in jobs}
     unpriced = sorted({job.model for job in jobs if not has_price(job.model, study.prices)})
     if options.max_cost is not None and not options.allow_unpriced:
-        _require_prices(unpriced, options.judge)
+        require_prices(unpriced, options.judge)
     to_judge = len(jobs) + len(store.images()) - len(store.analyzed_image_ids("judge"))
     if options.dry_run:
         return dry_run_summary(jobs, estimates, store.total_cost(), console, unpriced, options.judge, to_judge)
     if not jobs:
         console.print("generate: every job is already completed")
         return GenerationSummary()
-    limit = _generation_limit(options, to_judge, console)
+    limit = generation_limit(options.max_cost, options.judge, to_judge, console)
     return asyncio.run(_Generation(store, study, options, console, jobs, estimates, limit, unpriced).run())
-
-
-def _require_prices(unpriced: list[str], judge: JudgePlan | None) -> None:
-    """--max-cost cannot limit what has no price: refuse to start (unless --allow-unpriced)."""
-    if unpriced:
-        raise BadInput(
-            f"--max-cost: no price is known for {unpriced[0]!r}, so the limit cannot hold; add it to the study's "
-            f'[prices] table ("{unpriced[0]}" = USD per megapixel), or pass --allow-unpriced to run it unlimited'
-        )
-    if judge is not None and judge.per_image_usd is None:
-        raise BadInput(
-            f"--max-cost: no price is known for the judge {judge.judge!r}, so the limit cannot hold; "
-            f"{judge.price_fix}, or pass --allow-unpriced to run it unlimited"
-        )
-
-
-def _generation_limit(options: GenerateOptions, to_judge: int, console: Console) -> float | None:
-    """Generation's share of --max-cost: the planned judge pass is kept out of it, and the
-    start says so (or says plainly that the images will not all be judged)."""
-    judge, limit = options.judge, options.max_cost
-    if limit is None or judge is None:
-        return limit
-    needed = judge.cost_of(to_judge)
-    if needed is None:
-        console.print(
-            f"budget: the judge {judge.judge} has no known price: nothing is kept for it and --max-cost "
-            "does not limit its calls",
-            markup=False,
-        )
-        return limit
-    if needed >= limit:
-        console.print(
-            f"budget: judging {to_judge} images with {judge.judge} needs ~${needed:.4f}, more than --max-cost "
-            f"${limit:.4f}: not every image will be judged",
-            markup=False,
-        )
-        return limit
-    console.print(
-        f"budget: ${needed:.4f} of --max-cost ${limit:.4f} is kept for judging {to_judge} images with "
-        f"{judge.judge} (~${judge.per_image_usd:.4f} each); generation may spend ${limit - needed:.4f}",
-        markup=False,
-    )
-    return limit - needed
 
 
 class _Generation:

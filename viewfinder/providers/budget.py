@@ -74,3 +74,17 @@ class JudgePlan:
 
     def cost_of(self, images: int) -> float | None:
         return None if self.per_image_usd is None else images * self.per_image_usd
+
+
+def require_prices(unpriced: list[str], judge: JudgePlan | None) -> None:
+    """--max-cost cannot limit what has no price: refuse to start (unless --allow-unpriced)."""
+    if unpriced:
+        raise BadInput(
+            f"--max-cost: no price is known for {unpriced[0]!r}, so the limit cannot hold; add it to the study's "
+            f'[prices] table ("{unpriced[0]}" = USD per megapixel), or pass --allow-unpriced to run it unlimited'
+        )
+    if judge is not None and judge.per_image_usd is None:
+        raise BadInput(
+            f"--max-cost: no price is known for the judge {judge.judge!r}, so the limit cannot hold; "
+            f"{judge.price_fix}, or pass --allow-unpriced to run it unlimited"
+        )
