@@ -89,3 +89,36 @@ def test_models_fetch_defaults_list_the_real_models(monkeypatch) -> None:
     result = CliRunner().invoke(app, ["models", "fetch"])
     assert result.exit_code == 0, result.output
     assert fetched == [["openai/clip-vit-large-patch14", "laion/sac+logos+ava1-l14-linearMSE"]]
+
+
+def test_an_unreachable_hub_is_asked_once_not_retried(image_run, tmp_path: Path) -> None:
+    """A hub endpoint that drops every connection (as a dead proxy does): one probe, then the
+    analyzer reports it, instead of the hub client's retries per file."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections = []
+
+    def drop_each() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(conn.recv(300))
+            conn.close()
+
+    threading.Thread(target=drop_each, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    run_dir = image_run([data.astronaut()], analysis={"clip_model": "test/tiny-clip"})
+    try:
+        result = _viewfinder("analyze", str(run_dir), "--analyzers", "clip",
+                             env=_env(tmp_path / "empty-cache", HF_ENDPOINT=endpoint))
+    finally:
+        listener.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"the Hugging Face hub ({endpoint}) cannot be reached" in result.stderr
+    assert result.stderr.count("cannot be reached") == 1
+    asked = [request.split(b" HTTP")[0] for request in connections if b"/api/agent-harnesses" not in request]
+    assert asked == [b"HEAD /"]  # asked once, no model file retried (huggingface_hub's own startup call aside)

@@ -48,12 +48,22 @@ def job_states(run_dir: Path) -> dict[str, int]:
         return {}
 
 
+TRANSIENT_FAULTS = [  # each retried without a resubmit: 500s on the result, 503s on status, dropped streams
+    {"route": "result", "kind": "http", "status": 500, "times": 3, "body": {"detail": "runner crashed"}},
+    {"route": "status", "kind": "http", "status": 503, "times": 2, "body": {"detail": "busy"}},
+    {"route": "stream", "kind": "drop", "times": 2},
+]
+
+
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitting(tmp_path):
+@pytest.mark.parametrize("faults", [[], TRANSIENT_FAULTS], ids=["clean", "faults"])
+def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitting(tmp_path, faults):
     server, url = start_server("--latency", "0.8", "--key", SECRET)
     run_dir = tmp_path / "run"
     command = [str(VIEWFINDER), "run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate", "--concurrency", "3"]
     try:
+        for fault in faults:
+            httpx.post(f"{url}/_control/faults", json=fault).raise_for_status()
         first = subprocess.Popen(command, env=cli_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Kill while requests are queued and some images are stored. fal's queue has no
         # idempotency key, so a kill inside a submit round trip (the server got the POST, the

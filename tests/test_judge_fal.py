@@ -94,6 +94,17 @@ def test_fal_without_usage_charges_the_estimate(fal: FalFakeServer, image_run) -
     assert "usage not reported: estimated" in ledger["detail"]["price"]
 
 
+def test_fal_without_usage_books_nothing_for_answers_that_are_not_usable(fal: FalFakeServer, image_run) -> None:
+    fal.set_result(VISION_ENDPOINT, lambda arguments, ctx: {"output": "I would rather not say."})
+    run_dir = image_run([pixels(7)])
+    assert judge(run_dir)[0].failed == 1  # auto: fal:google/gemini-2.5-flash, a priced model
+    store, _ = open_run(run_dir)
+    with store:
+        ledger = store.ledger("judge")
+    assert [entry.usd for entry in ledger] == [0.0, 0.0]  # two calls, nothing usable, no usage reported
+    assert all("nothing usable: not charged" in (entry.detail or {})["price"] for entry in ledger)
+
+
 def test_fal_429_then_success_and_model_errors_recorded(fal: FalFakeServer, image_run) -> None:
     fal.set_result(VISION_ENDPOINT, lambda arguments, ctx: {"output": json.dumps(good_answer())})
     fal.add_fault(Fault(route="submit", kind="http", status=429, headers={"Retry-After": "0"}, body={"detail": "busy"}))

@@ -161,15 +161,61 @@ def test_malformed_json_gets_one_retry_with_the_error(fake: FakeOpenAI, image_ru
 
 def test_two_bad_answers_record_a_failure_and_both_costs(fake: FakeOpenAI, image_run) -> None:
     run_dir = image_run([pixels(4)])
-    fake.push(malformed(), malformed('{"title": "x"}'))
+    fake.push(malformed(), malformed("I see a woman in a bar."))
     summary = run_judge(run_dir)
     assert summary.failed == 1
     error = next(iter(failures(run_dir).values()))
-    assert "invalid answer after one retry" in error and "description" in error
+    assert "invalid answer after one retry" in error and "no JSON object" in error
     store, _ = open_run(run_dir)
     with store:
         assert len(store.ledger("judge")) == 2
     assert stored(run_dir) == {}
+
+
+def test_an_answer_is_kept_field_by_field_and_only_scored_fields_cost_a_retry(fake: FakeOpenAI, image_run) -> None:
+    run_dir = image_run([pixels(40), pixels(41), pixels(42)])
+    answers = iter([
+        good_answer(moods=["calm"], title=""),  # cosmetic problems only: stored without a retry
+        good_answer(moods=["a", "b", "c", "d", "e", "f"], people="many"),
+        good_answer(camera_angle="sideways"),  # scoring reads the angle: one retry ...
+        good_answer(camera_angle="sideways", shot_size="huge"),  # ... the first answer (fewer problems) is kept
+    ])
+    fake.responder = lambda request: next(answers)
+    store, study = open_run(run_dir)
+    with store:
+        analyzer = JudgeAnalyzer(study.analysis, backend=OpenAIChatBackend("gpt-4o-mini", max_concurrency=1), retry=FAST)
+        items = image_items(store, study)
+        result = analyzer.analyze(items, AnalysisContext(study=study, store=store))
+        analyzer.close()
+    assert result.failures == {} and len(fake.requests) == 4 and len(result.costs) == 4
+    rows: dict[int, dict[str, Any]] = {}
+    for m in result.measurements:
+        rows.setdefault(m.image_id, {})[m.name] = m.text if m.text is not None else m.value
+    first, second, third = (rows[item.image_id] for item in items)
+    assert first["moods"] == "calm" and "title" not in first and first["camera_angle"] == "eye-level"
+    assert "moods" not in second and "people" not in second and "camera_reference" not in second
+    assert second["expression"] == "contempt" and second["scene_match"] == 1.0
+    assert "camera_angle" not in third and third["shot_size"] == "close-up" and third["title"]
+    assert "camera_angle: Input should be" in fake.requests[3]["messages"][3]["content"]
+    assert result.missing[items[0].image_id] == {"title": 'String should have at least 1 character (got "")'}
+    assert set(result.missing[items[1].image_id]) == {"moods", "people"}
+    assert "at most 5 items" in result.missing[items[1].image_id]["moods"]
+    assert set(result.missing[items[2].image_id]) == {"camera_angle"}
+
+
+def test_missing_fields_are_stored_with_their_reason(fake: FakeOpenAI, image_run) -> None:
+    run_dir = image_run([pixels(43)])
+    fake.responder = lambda request: good_answer(moods=[], style_match="maybe")
+    assert run_judge(run_dir).failed == 0
+    assert len(fake.requests) == 2  # style_match is an adherence answer: one retry
+    row = next(iter(stored(run_dir).values()))
+    assert "moods" not in row and "style_match" not in row and "style_p_yes" not in row and row["scene_match"] == 1.0
+    store, _ = open_run(run_dir)
+    with store:
+        gaps = {gap.name: gap.reason for gap in store.missing_measurements("judge")}
+        assert set(gaps) == {"moods", "style_match"} and "at least 1 item" in gaps["moods"]
+        assert [(g.source, g.count) for g in store.missing_groups()] == [("judge.moods", 1), ("judge.style_match", 1)]
+        assert len(store.ledger("judge")) == 2
 
 
 @pytest.mark.parametrize("fault, message", [(refusal(), "the judge refused"), (cut_off(), "cut off")])

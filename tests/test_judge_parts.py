@@ -45,7 +45,7 @@ def test_answers_are_validated_with_messages_that_name_the_field() -> None:
     assert answer.moods == ["mysterious", "alluring", "intimate"]
     cases = {
         "aesthetic": good_answer(aesthetic=1.5),
-        "moods": good_answer(moods=["a", "b"]),
+        "moods": good_answer(moods=["a", "b", "c", "d", "e", "f"]),
         "camera_angle": good_answer(camera_angle="sideways"),
         "ai_likelihood": good_answer(ai_likelihood="high"),
         "extra": {**good_answer(), "extra": "field"},
@@ -57,6 +57,16 @@ def test_answers_are_validated_with_messages_that_name_the_field() -> None:
         parse_answer("I cannot see an image.")
     with pytest.raises(AnswerError, match="not one JSON object"):
         parse_answer("[1, 2]")
+
+
+def test_one_to_five_moods_are_accepted_and_the_schema_says_so() -> None:
+    for count in (1, 2, 5):
+        assert len(parse_answer(json.dumps(good_answer(moods=["calm"] * count))).moods) == count
+    for count in (0, 6):
+        with pytest.raises(AnswerError, match="moods"):
+            parse_answer(json.dumps(good_answer(moods=["calm"] * count)))
+    moods = response_schema()["properties"]["moods"]
+    assert (moods["minItems"], moods["maxItems"]) == (1, 5)
 
 
 def test_near_misses_from_models_without_a_schema_are_canonicalised() -> None:
@@ -90,7 +100,7 @@ def test_no_prompt_text_can_leave_the_data_block(text: str) -> None:
 
 
 def test_prompt_version_names_the_stored_prompt_text() -> None:
-    assert PROMPT_VERSION.startswith("p2-") and len(PROMPT_VERSION) == 11
+    assert PROMPT_VERSION.startswith("p3-") and len(PROMPT_VERSION) == 11
     record = prompt_record()
     assert "## system" in record and "## response schema" in record and '"no face"' in record
 

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+from viewfinder.providers.budget import check_max_cost
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from viewfinder.errors import ViewfinderError
 from viewfinder.study import expand_prompts, load_study, parse_prompt
@@ -101,6 +104,7 @@ def prompt(
 
 
 STAGES = ("generate", "analyze", "score", "report")
+ALLOW_UNPRICED_HELP = "With --max-cost, also run models without a known price (their cost is not limited)."
 
 
 @app.command()
@@ -117,6 +121,7 @@ def run(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -125,27 +130,36 @@ def run(
     if until not in STAGES:
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
     _check_judge(judge)
+    check_max_cost(max_cost)
     models = list(model) or None
-    options = GenerateOptions(
-        limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
-    )
+
+    def options_for(loaded: Any) -> GenerateOptions:
+        from viewfinder.analyze.plan import plan_judge
+
+        return GenerateOptions(
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
+            judge=None if until == "generate" else plan_judge(loaded, _names(analyzers), judge),
+        )
+
     if dry_run:  # writes nothing, not even the folder
         peeked, loaded = peek_run(study, workdir)
         try:
-            run_generation(peeked, loaded, options, console, models)
+            run_generation(peeked, loaded, options_for(loaded), console, models)
         finally:
             if peeked is not None:
                 peeked.close()
         raise typer.Exit(0)
     store, loaded = init_run(study, workdir, models)
     with store:
-        generated = run_generation(store, loaded, options, console, models)
+        generated = run_generation(store, loaded, options_for(loaded), console, models)
         failed = generated.failed
         if until == "generate":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.analyze.runner import run_analysis
 
-        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
+                                allow_unpriced=allow_unpriced)
         failed += analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
@@ -181,11 +195,15 @@ def status(
     run_dir: Path = RUN_DIR,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Jobs per state, images and cost so far."""
+    """Jobs per state, images, cost so far and failures grouped by reason (with the fix)."""
     from viewfinder.store import RunStore
+
+    from viewfinder.providers.fixes import fix_for, short
 
     with RunStore(run_dir, readonly=True) as store:
         info = store.status()
+    for group in info["failures"] + info["missing"]:
+        group["fix"] = fix_for(group["reason"])
     if as_json:
         sys.stdout.write(json.dumps(info) + "\n")
         return
@@ -195,6 +213,13 @@ def status(
     table.add_row("images", str(info["images"]))
     for kind, usd in info["cost_usd"].items():
         table.add_row(f"cost {kind}", f"${usd:.4f}")
+    for group in info["failures"]:
+        example = f"job {group['example'][:12]}" if group["stage"] == "generate" else f"image {group['example']}"
+        line = f"{group['count']} × {short(group['reason'])} ({example}): {group['fix']}"
+        table.add_row(Text(f"failed: {group['source']}"), Text(line))  # reasons are data, never markup
+    for group in info["missing"]:
+        line = f"{group['count']} × {short(group['reason'])} (image {group['example']}): {group['fix']}"
+        table.add_row(Text(f"not measured: {group['source']}"), Text(line))
     out.print(table)
 
 
@@ -205,15 +230,18 @@ def analyze(
     analyzers: str | None = ANALYZERS,
     judge: str | None = JUDGE,
     max_cost: float | None = MAX_COST,
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
     _check_judge(judge)
+    check_max_cost(max_cost)
     store, loaded = open_run(run_dir)
     with store:
-        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
+                               allow_unpriced=allow_unpriced)
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -249,15 +277,18 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
 ) -> None:
     """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
     from viewfinder.runfolder import open_run
 
+    check_max_cost(max_cost)
     store, loaded = open_run(run_dir, readonly=dry_run)
     with store:
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

@@ -31,6 +31,7 @@ IMAGE_COLUMNS = (
     *("sha256", "path", "bytes", "format", "width", "height", "cost_usd", "source_url", "created_at"),
 )
 _ROW_FIELDS = {"image_id": "id", "idx": "idx"}
+ERROR_COLUMN = "error"  # why an analyzer failed on the image or left a value out ("analyzer: reason; ...")
 
 
 def _mask(value: Any, masker: Masker) -> Any:
@@ -43,7 +44,10 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
     out: dict[str, dict[str, str]] = {}
     for column in columns:
         analyzer, _, name = column.partition(".")
-        if analyzer == "requested":
+        if column == ERROR_COLUMN:
+            out[column] = {"description": "why an analyzer failed on this image or left a measurement out; "
+                                          "null when nothing failed"}
+        elif analyzer == "requested":
             out[column] = {"description": f"what the prompt asks for on {name.replace('_', ' ')} ('1' = the "
                                           "judge's match question; several accepted answers joined by ' | ')"}
         elif analyzer == "adherence":
@@ -81,9 +85,11 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     for label in store.labels():
         people.setdefault(label.image_id, {})[f"label.{label.labeller}.{label.dimension}"] = label.answer
     label_columns = sorted({column for values in people.values() for column in values})
+    errors = store.image_errors()
     rows = []
     for image in images:
         row: dict[str, Any] = {name: getattr(image, _ROW_FIELDS.get(name, name)) for name in IMAGE_COLUMNS}
+        row[ERROR_COLUMN] = "; ".join(errors[image.id]) if image.id in errors else None
         values = table.get(image.id, {})
         row.update({column: values.get(column) for column in measure_columns})
         verdicts = record.images.get(image.id, [])
@@ -93,7 +99,7 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
         row.update({f"adherence.{d}.{m}": flags.get((d, m)) for d, m in methods})
         row.update({column: people.get(image.id, {}).get(column) for column in label_columns})
         rows.append({key: _mask(value, masker) for key, value in row.items()})
-    return [*IMAGE_COLUMNS, *measure_columns, *request_columns, *flag_columns, *label_columns], rows
+    return [*IMAGE_COLUMNS, ERROR_COLUMN, *measure_columns, *request_columns, *flag_columns, *label_columns], rows
 
 
 def _column_types(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, str]:

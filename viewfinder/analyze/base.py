@@ -53,6 +53,7 @@ class AnalysisResult:
     measurements: list[Measurement] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
     costs: list[CostEntry] = field(default_factory=list)
+    missing: dict[int, dict[str, str]] = field(default_factory=dict)  # measured image -> {name: why not}
 
     def done_ids(self, batch: list[ImageItem]) -> list[int]:
         return [item.image_id for item in batch if item.image_id not in self.failures]
@@ -65,6 +66,7 @@ class AnalysisContext:
     study: Study
     store: RunStore
     budget_left_usd: Callable[[], float] | None = None
+    max_cost_usd: float | None = None  # the run's --max-cost (the judge holds money with a BudgetGuard)
     log: Callable[[str], None] = lambda message: None
 
 

@@ -8,6 +8,9 @@ machine with internet so later runs work offline (``HF_HUB_OFFLINE=1``).
 
 from __future__ import annotations
 
+import os
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,12 +105,53 @@ def cache_first(load: Callable[[bool], T]) -> T:
     """``load(local_files_only=True)``; only when something is not cached, ask the hub.
 
     A cached model then loads without any network request (fast, and the same weights
-    every run); a missing one is downloaded once.
+    every run); a missing one is downloaded once. A hub that cannot be reached is found out
+    by one quick probe, not by the hub client's half a minute of retries per file.
     """
     try:
         return load(True)
     except OSError:
+        unreachable = hub_unreachable()
+        if unreachable:
+            raise OSError(unreachable) from None
         return load(False)
+
+
+HUB_PROBE_TIMEOUT_S = 5.0
+_hub_probes: dict[str, str | None] = {}  # endpoint -> why it cannot be reached (None: it answered)
+
+
+def hub_endpoint() -> str:
+    """The hub the client talks to: ``HF_ENDPOINT``, else huggingface.co."""
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def hub_unreachable() -> str | None:
+    """Why the hub cannot be reached, or None when it answers (any HTTP status) or offline
+    mode is on. Asked once per process: later models get the same answer at once."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return None
+    endpoint = hub_endpoint()
+    if endpoint not in _hub_probes:
+        _hub_probes[endpoint] = _probe(endpoint)
+    return _hub_probes[endpoint]
+
+
+def _probe(endpoint: str) -> str | None:
+    """One HEAD request (through any configured proxy); a transport failure says why."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=HUB_PROBE_TIMEOUT_S):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered: the hub is there
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return (
+            f"the Hugging Face hub ({endpoint}) cannot be reached ({reason}); "
+            "asked once, not retried (set HF_HUB_OFFLINE=1 to skip the question)"
+        )
 
 
 def aesthetic_location(ref: str) -> Path | tuple[str, str]:

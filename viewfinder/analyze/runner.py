@@ -16,8 +16,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.plan import plan_judge
 from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.providers.budget import check_max_cost, require_prices
+from viewfinder.providers.fixes import failure_lines, print_failures
 from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
@@ -86,17 +89,23 @@ def run_analysis(
     judge: str | None,
     max_cost: float | None,
     console: Console | None = None,
+    allow_unpriced: bool = False,
 ) -> AnalysisSummary:
     """Run the analyzers ``names`` (default: the study's) over every stored image."""
     console = console or Console(stderr=True)
+    check_max_cost(max_cost)
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
+    plan = plan_judge(study, selected, judge)
+    if max_cost is not None and not allow_unpriced:
+        require_prices([], plan)
     items = image_items(store, study)
     summary = AnalysisSummary()
     context = AnalysisContext(
         study=study,
         store=store,
         budget_left_usd=None if max_cost is None else (lambda: max_cost - store.total_cost()),
+        max_cost_usd=max_cost,
         log=lambda message: console.print(message, markup=False, highlight=False),
     )
     with _progress(console) as progress:
@@ -114,7 +123,7 @@ def run_analysis(
                 _run_one(store, analyzer, items, context, outcome, progress)
             finally:
                 analyzer.close()
-    _print_summary(console, summary)
+    _print_summary(console, summary, store)
     return summary
 
 
@@ -143,7 +152,9 @@ def _run_one(
             result = analyzer.analyze(present, context) if present else AnalysisResult()
         except FatalRunError as exc:
             outcome.error = _message(exc)
-            outcome.failed += len(pending) - position * size
+            rest = [item.image_id for later in batches[position:] for item in later]
+            store.write_analysis(analyzer.name, analyzer.version, [], [], dict.fromkeys(rest, outcome.error))
+            outcome.failed += len(rest)
             context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
             return
         except Exception as exc:  # one broken batch must not stop the run
@@ -169,7 +180,7 @@ def _store_batch(
     with store.transaction():  # the batch's costs and results commit together
         for cost in result.costs:
             store.add_cost(COST_KIND, cost.model, cost.usd, image_id=cost.image_id, detail=cost.detail)
-        store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures)
+        store.write_analysis(analyzer.name, analyzer.version, measurements, done, failures, result.missing)
 
 
 def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[ImageItem]:
@@ -196,7 +207,10 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _print_summary(console: Console, summary: AnalysisSummary) -> None:
+def _print_summary(console: Console, summary: AnalysisSummary, store: RunStore) -> None:
+    """Per analyzer: counts and money, then its failures and left-out measurements grouped by
+    reason, each with a count, an example image and the fix."""
+    failures, missing = store.failure_groups(), store.missing_groups()
     for outcome in summary.analyzers:
         version = f" {outcome.version}" if outcome.version else ""
         line = (
@@ -206,3 +220,9 @@ def _print_summary(console: Console, summary: AnalysisSummary) -> None:
         if outcome.cost_usd:
             line += f", ${outcome.cost_usd:.4f}"
         console.print(line, markup=False, highlight=False)
+        if outcome.failed:
+            groups = [g for g in failures if g.stage == "analyze" and g.source == outcome.name]
+            print_failures(console, groups, outcome.name)
+        gaps = [g for g in missing if g.source.split(".", 1)[0] == outcome.name]
+        for text in failure_lines(gaps):
+            console.print(f"  not measured: {text}", markup=False, highlight=False)

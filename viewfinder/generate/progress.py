@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -13,9 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from viewfinder.store import JobRecord
+from viewfinder.providers.budget import JudgePlan
+from viewfinder.providers.fixes import print_failures
+from viewfinder.store import FailureGroup, JobRecord
 
 REFRESH_S = 0.05  # progress counts go to rich at most this often (it redraws at 4 Hz)
+UNPRICED = "unpriced"  # shown (and stored as the ledger's price) where no price is known: never a silent $0
 
 
 @dataclass
@@ -32,22 +36,48 @@ class GenerationSummary:
     estimated_cost_usd: float = 0.0
     elapsed_s: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    unpriced: list[str] = field(default_factory=list)  # models without a known price (booked at $0)
+
+    def cost_text(self, usd: float) -> str:
+        """``$0.0123``, with "+ unpriced" when some of the money is not known."""
+        return f"${usd:.4f}" + (f" + {UNPRICED} ({', '.join(self.unpriced)})" if self.unpriced else "")
 
 
 def dry_run_summary(
-    jobs: list[JobRecord], estimates: dict[str, float], spent_usd: float, console: Console
+    jobs: list[JobRecord],
+    estimates: dict[str, float],
+    spent_usd: float,
+    console: Console,
+    unpriced: list[str] | None = None,
+    judge: JudgePlan | None = None,
+    to_judge: int = 0,
 ) -> GenerationSummary:
-    """Print the jobs a run would make and their estimated cost; call nothing."""
+    """Print the jobs a run would make and their estimated cost (the judge pass's too); call nothing."""
+    unpriced = unpriced or []
     table = Table(title=f"{len(jobs)} jobs to run (dry run: nothing is called)")
     for column in ("job", "state", "model", "seed", "USD", "prompt"):
         table.add_column(column, overflow="fold")
     for job in jobs:
-        cells = (job.id, job.state, job.model, str(job.seed), f"{estimates[job.id]:.4f}", job.prompt_text)
+        usd = UNPRICED if job.model in unpriced else f"{estimates[job.id]:.4f}"
+        cells = (job.id, job.state, job.model, str(job.seed), usd, job.prompt_text)
         table.add_row(*(Text(cell) for cell in cells))  # prompt text is data, never rich markup
     console.print(table)
     total = sum(estimates.values())
-    console.print(f"estimated cost: ${total:.4f} for {len(jobs)} images; spent so far: ${spent_usd:.4f}")
-    return GenerationSummary(planned=len(jobs), estimated_cost_usd=round(total, 6))
+    summary = GenerationSummary(planned=len(jobs), estimated_cost_usd=round(total, 6), unpriced=unpriced)
+    console.print(
+        f"estimated cost: {summary.cost_text(total)} for {len(jobs)} images; spent so far: ${spent_usd:.4f}",
+        markup=False,
+    )
+    if judge is not None:
+        judged = judge.cost_of(to_judge)
+        console.print(
+            f"estimated judge cost: ${judged:.4f} for {to_judge} images with {judge.judge} "
+            f"(~${judge.per_image_usd:.4f} each, a cautious estimate)"
+            if judged is not None
+            else f"estimated judge cost: {UNPRICED} ({judge.judge} has no known price; {judge.price_fix})",
+            markup=False,
+        )
+    return summary
 
 
 class GenerationProgress:
@@ -64,7 +94,7 @@ class GenerationProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("failed {task.fields[failed]}  in flight {task.fields[in_flight]}"),
-            TextColumn("{task.fields[rate]:.2f} img/s  ${task.fields[cost]:.4f}"),
+            TextColumn("{task.fields[rate]:.2f} img/s  {task.fields[cost]}"),
             TimeElapsedColumn(),
             console=console,
             refresh_per_second=4,
@@ -73,7 +103,8 @@ class GenerationProgress:
     def __enter__(self) -> GenerationProgress:
         self.progress.__enter__()
         self.task = self.progress.add_task(
-            "generate", total=self.summary.planned, failed=0, in_flight=0, rate=0.0, cost=0.0
+            "generate", total=self.summary.planned, failed=0, in_flight=0, rate=0.0,
+            cost=self.summary.cost_text(0.0),
         )
         return self
 
@@ -111,16 +142,21 @@ class GenerationProgress:
             failed=s.failed,
             in_flight=self.in_flight,
             rate=s.images / elapsed,
-            cost=s.cost_usd,
+            cost=s.cost_text(s.cost_usd),
         )
 
 
-def print_summary(summary: GenerationSummary, total_cost_usd: float, console: Console) -> None:
+def print_summary(
+    summary: GenerationSummary, total_cost_usd: float, console: Console, failures: Sequence[FailureGroup] = ()
+) -> None:
+    """The stage's last lines: counts and money, then every failure reason with its count and fix."""
     s = summary
     console.print(
         f"generate: {s.completed} completed, {s.failed} failed, {s.skipped} not submitted (budget), "
-        f"{s.images} image{'s' if s.images != 1 else ''} in {s.elapsed_s:.1f} s, ${s.cost_usd:.4f} this run, "
-        f"${total_cost_usd:.4f} in total"
+        f"{s.images} image{'s' if s.images != 1 else ''} in {s.elapsed_s:.1f} s, {s.cost_text(s.cost_usd)} this run, "
+        f"${total_cost_usd:.4f} in total",
+        markup=False,
+        highlight=False,
     )
-    for job_id, error in list(s.errors.items())[:10]:
-        console.print(f"  failed {job_id}: {error}", markup=False, highlight=False)
+    if s.failed:
+        print_failures(console, [group for group in failures if group.stage == "generate"], "generate")

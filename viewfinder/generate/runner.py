@@ -22,13 +22,20 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
+from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
 from viewfinder.generate.plan import jobs_for_run
-from viewfinder.generate.progress import GenerationProgress, GenerationSummary, dry_run_summary, print_summary
+from viewfinder.generate.progress import (
+    UNPRICED,
+    GenerationProgress,
+    GenerationSummary,
+    dry_run_summary,
+    print_summary,
+)
 from viewfinder.generate.registry import make_backend, split_model
-from viewfinder.providers.budget import BudgetGuard
+from viewfinder.generate.spending import generation_limit
+from viewfinder.providers.budget import BudgetGuard, JudgePlan, check_max_cost, require_prices
 from viewfinder.providers.download import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
@@ -61,6 +68,8 @@ class GenerateOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    allow_unpriced: bool = False  # --allow-unpriced: --max-cost runs models without a price
+    judge: JudgePlan | None = None  # the judge pass planned after generation (its budget share)
 
 
 @dataclass(frozen=True)
@@ -85,25 +94,22 @@ def run_generation(
     """Make the images of this run's jobs (``models``, default the study's) not made yet; print
     progress to ``console``; return the summary. A dry run writes nothing (``store`` may be a
     read-only one, or None for a folder not made yet)."""
+    check_max_cost(options.max_cost)
     jobs = jobs_for_run(store, study, models, options.limit, dry_run=options.dry_run, console=console)
     estimates = {job.id: estimate_job_cost(job.model, job.params, study.prices) for job in jobs}
-    if options.max_cost is not None:
-        _require_prices(jobs, study)
+    unpriced = sorted({job.model for job in jobs if not has_price(job.model, study.prices)})
+    if options.max_cost is not None and not options.allow_unpriced:
+        require_prices(unpriced, options.judge)
+    stored = len(store.images()) - len(store.analyzed_image_ids("judge")) if store is not None else 0
+    to_judge = len(jobs) + stored
     if options.dry_run or store is None:
-        return dry_run_summary(jobs, estimates, store.total_cost() if store else 0.0, console)
+        spent = store.total_cost() if store is not None else 0.0
+        return dry_run_summary(jobs, estimates, spent, console, unpriced, options.judge, to_judge)
     if not jobs:
         console.print("generate: every job is already completed")
         return GenerationSummary()
-    return asyncio.run(_Generation(store, study, options, console, jobs, estimates).run())
-
-
-def _require_prices(jobs: list[JobRecord], study: Study) -> None:
-    for model in sorted({job.model for job in jobs}):
-        if not has_price(model, study.prices):
-            raise BadInput(
-                f"--max-cost: no price is known for {model!r}; add it to the study's [prices] table "
-                f'("{model}" = USD per megapixel)'
-            )
+    limit = generation_limit(options.max_cost, options.judge, to_judge, console)
+    return asyncio.run(_Generation(store, study, options, console, jobs, estimates, limit, unpriced).run())
 
 
 class _Generation:
@@ -117,13 +123,15 @@ class _Generation:
         console: Console,
         jobs: list[JobRecord],
         estimates: dict[str, float],
+        limit: float | None,
+        unpriced: list[str],
     ) -> None:
         self.store, self.study, self.options, self.console = store, study, options, console
         self.jobs, self.estimates = jobs, estimates
         self.summary = GenerationSummary(
-            planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6)
+            planned=len(jobs), estimated_cost_usd=round(sum(estimates.values()), 6), unpriced=unpriced
         )
-        self.budget = BudgetGuard(options.max_cost, store.total_cost)
+        self.budget = BudgetGuard(limit, store.total_cost)
         self.view = GenerationProgress(self.summary, console)
         self.submits_paused_until = 0.0
         self.fatal: FatalRunError | None = None
@@ -165,7 +173,7 @@ class _Generation:
         for outcome in outcomes:
             if isinstance(outcome, Exception):
                 raise outcome
-        print_summary(self.summary, self.store.total_cost(), self.console)
+        print_summary(self.summary, self.store.total_cost(), self.console, self.store.failure_groups())
         return self.summary
 
     async def _worker(self, queue: asyncio.Queue[JobRecord]) -> None:
@@ -312,7 +320,12 @@ class _Generation:
         self.view.note(
             f"[yellow]budget:[/] the next image (~${estimate:.4f}) would bring the total to "
             f"${self.budget.total_with(estimate):.4f}, "
-            f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+            + (
+                f"over --max-cost ${self.options.max_cost:.4f}; no more submissions"
+                if self.budget.limit == self.options.max_cost
+                else f"over generation's share ${self.budget.limit:.4f} of --max-cost ${self.options.max_cost:.4f} "
+                "(the rest is kept for the judge); no more submissions"
+            )
         )
         return False
 
@@ -351,6 +364,7 @@ class _Generation:
                     detail={
                         "request_id": submission.request_id,
                         "megapixels": billed_megapixels(image.width, image.height),
+                        **({"price": UNPRICED} if model in self.summary.unpriced else {}),
                     },
                 )
             )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,9 +19,11 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from viewfinder.study.vocabulary import (
     CAMERA_ANGLES,
@@ -43,6 +47,7 @@ Expression = Literal[EXPRESSION_CHOICES]  # type: ignore[valid-type]
 YesNo = Literal["yes", "no"]
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+MIN_MOODS, MAX_MOODS = 1, 5  # three are asked for; fewer or more is still a usable answer
 
 
 class JudgeAnswer(BaseModel):
@@ -54,7 +59,7 @@ class JudgeAnswer(BaseModel):
     description: Text
     shot: Text
     aesthetic: float = Field(ge=0, le=1)
-    moods: list[str] = Field(min_length=3, max_length=3)
+    moods: list[str] = Field(min_length=MIN_MOODS, max_length=MAX_MOODS)
     image_errors: Text
     ai_likelihood: float = Field(ge=0, le=1)
     people: int = Field(ge=0, le=10000)
@@ -103,13 +108,13 @@ class JudgeAnswer(BaseModel):
             return {**data, "expression": NO_FACE}
         return data
 
-    @model_validator(mode="after")
-    def _face_needs_an_expression(self) -> JudgeAnswer:
-        if self.face_visible and self.expression == NO_FACE:
-            raise ValueError(
-                "face_visible is true, so expression must be one of " + ", ".join(EXPRESSIONS)
-            )
-        return self
+    @field_validator("expression")
+    @classmethod
+    def _face_needs_an_expression(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A field validator (not a model one) so the error names ``expression`` alone."""
+        if info.data.get("face_visible") and value == NO_FACE:
+            raise ValueError("face_visible is true, so expression must be one of " + ", ".join(EXPRESSIONS))
+        return value
 
 
 def _false(value: Any) -> bool:
@@ -123,8 +128,9 @@ def _false(value: Any) -> bool:
 def response_schema() -> dict[str, Any]:
     """The JSON schema sent as the strict response format (the common strict subset).
 
-    Ranges and list lengths are checked by :class:`JudgeAnswer`, not sent, because strict
-    modes of several APIs reject numeric and length keywords.
+    Numeric ranges are checked by :class:`JudgeAnswer`, not sent, because strict modes of
+    several APIs reject numeric keywords; the moods' list length is sent (``minItems`` and
+    ``maxItems`` are in the strict subset) so the model knows fewer than three is fine.
     """
 
     def text(description: str) -> dict[str, Any]:
@@ -141,7 +147,9 @@ def response_schema() -> dict[str, Any]:
         "moods": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "exactly three single mood words",
+            "minItems": MIN_MOODS,
+            "maxItems": MAX_MOODS,
+            "description": "three single mood words (one to five are accepted)",
         },
         "image_errors": text("visible flaws or artefacts (noise, blur, anatomy, text); 'none' if none"),
         "ai_likelihood": {"type": "number", "description": "probability from 0 to 1 that the image is AI-generated"},
@@ -167,18 +175,41 @@ class AnswerError(ValueError):
     """A reply that is not a valid :class:`JudgeAnswer`; the message is fed back on retry."""
 
 
+def _optional_fields() -> dict[str, Any]:
+    """Every field of :class:`JudgeAnswer` with the same checks, but None when not given."""
+    fields: dict[str, Any] = {}
+    for name, info in JudgeAnswer.model_fields.items():
+        optional = FieldInfo.merge_field_infos(info, default=None)
+        annotation: Any = info.annotation
+        fields[name] = (annotation | None, optional)
+    return fields
+
+
+PartialAnswer: type[JudgeAnswer] = create_model(  # type: ignore[call-overload]
+    "PartialAnswer", __base__=JudgeAnswer, __doc__="A judge answer whose invalid fields are None.", **_optional_fields()
+)
+"""The same form with every field optional: what is left of an answer once its invalid fields are dropped."""
+
+
+@dataclass(frozen=True)
+class FieldReading:
+    """A reply read field by field: the valid fields (others None) and why each other one is missing."""
+
+    answer: JudgeAnswer
+    problems: dict[str, str]
+
+    def problem_text(self, names: Iterable[str] | None = None) -> str:
+        """The problems (of ``names``, or all) as one line: ``field: reason; ...``."""
+        wanted = self.problems if names is None else {n: self.problems[n] for n in names if n in self.problems}
+        return "; ".join(f"{name}: {reason}" for name, reason in wanted.items())
+
+
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
 def parse_answer(content: str) -> JudgeAnswer:
-    """Parse and validate a reply; raise :class:`AnswerError` saying what is wrong."""
-    text = _FENCE.sub("", content.strip())
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = _first_json_object(text)
-    if not isinstance(data, dict):
-        raise AnswerError("the reply is not one JSON object")
+    """Parse and validate a whole reply; raise :class:`AnswerError` saying what is wrong."""
+    data = _json_object(content)
     try:
         return JudgeAnswer.model_validate(data)
     except ValidationError as exc:
@@ -186,6 +217,47 @@ def parse_answer(content: str) -> JudgeAnswer:
             f"{'.'.join(str(p) for p in error['loc']) or 'answer'}: {error['msg']}" for error in exc.errors()
         )
         raise AnswerError(problems) from None
+
+
+def read_fields(content: str) -> FieldReading:
+    """Keep every valid field of a reply; an invalid or missing field is None with its reason.
+
+    Raises :class:`AnswerError` only when the reply holds no JSON object at all. Unknown
+    keys are named in the problems and ignored: one stray key must not cost the answers next to it.
+    """
+    data = _json_object(content)
+    fields = JudgeAnswer.model_fields
+    problems = {key: "not a field of the form (extra keys are ignored)" for key in data if key not in fields}
+    given: dict[str, Any] = {}
+    for name in JudgeAnswer.model_fields:
+        if data.get(name) is None:
+            problems[name] = "missing from the answer"
+        else:
+            given[name] = data[name]
+    for _ in range(len(JudgeAnswer.model_fields) + 1):  # each round drops at least one field
+        try:
+            return FieldReading(PartialAnswer.model_validate(given), problems)
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else next(iter(given))
+                problems.setdefault(name, f"{error['msg']} (got {_short(given.pop(name, None))})")
+    raise AssertionError("unreachable: an empty answer is valid")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _json_object(content: str) -> dict[str, Any]:
+    text = _FENCE.sub("", content.strip())
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = _first_json_object(text)
+    if not isinstance(data, dict):
+        raise AnswerError("the reply is not one JSON object")
+    return data
 
 
 def _first_json_object(text: str) -> Any:

@@ -72,6 +72,10 @@ def _number(
     return MeasurementSpec(name, unit, better, description, roles), read
 
 
+def _yes(word: str | None) -> float | None:
+    return None if word is None else 1.0 if word == "yes" else 0.0
+
+
 def _adherence(dimension: Dimension, reading: Reading, order: int, measures: str) -> AdherenceRole:
     return AdherenceRole(dimension, "judge", "VLM judge", reading, measures, order)
 
@@ -104,9 +108,9 @@ FIELDS: tuple[Field, ...] = (
     _text(
         "moods",
         "text",
-        "VLM judge: three mood words, comma-separated",
+        "VLM judge: one to five mood words (three asked for), comma-separated",
         CardRole(CHAR, "Mood", 40, as_text=True),
-        read=lambda a: ", ".join(a.answer.moods),
+        read=lambda a: ", ".join(a.answer.moods) if a.answer.moods else None,
     ),
     _text(
         "image_errors",
@@ -140,7 +144,7 @@ FIELDS: tuple[Field, ...] = (
         "text",
         "what camera_angle and shot_size were judged against: 'main person', or "
         "'main subject' when no person is visible",
-        read=lambda a: "main person" if a.answer.people else "main subject",
+        read=lambda a: None if a.answer.people is None else "main person" if a.answer.people else "main subject",
     ),
     _text(
         "shot_size",
@@ -190,7 +194,7 @@ FIELDS: tuple[Field, ...] = (
         "count",
         Better.NONE,
         "VLM judge: number of people visible",
-        read=lambda a: float(a.answer.people),
+        read=lambda a: None if a.answer.people is None else float(a.answer.people),
     ),
     _number(
         "scene_match",
@@ -203,7 +207,7 @@ FIELDS: tuple[Field, ...] = (
             30,
             "Share of images the VLM judge says show the scene the prompt describes.",
         ),
-        read=lambda a: 1.0 if a.answer.scene_match == "yes" else 0.0,
+        read=lambda a: _yes(a.answer.scene_match),
     ),
     _number(
         "style_match",
@@ -216,7 +220,7 @@ FIELDS: tuple[Field, ...] = (
             40,
             "Share of images the VLM judge says are in the style the prompt names.",
         ),
-        read=lambda a: 1.0 if a.answer.style_match == "yes" else 0.0,
+        read=lambda a: _yes(a.answer.style_match),
     ),
     _number(
         "scene_p_yes",
@@ -236,3 +240,10 @@ FIELDS: tuple[Field, ...] = (
     ),
 )
 JUDGE_SPECS: list[MeasurementSpec] = [spec for spec, _ in FIELDS]
+
+#: Answer fields that scoring reads (adherence answers, and what gates them): only a problem
+#: in one of these is worth a paid retry; the others are stored as missing with their reason.
+SCORED_FIELDS: frozenset[str] = frozenset(
+    {spec.name for spec, _ in FIELDS if any(isinstance(role, AdherenceRole) for role in spec.roles)}
+    | {"face_visible"}
+)

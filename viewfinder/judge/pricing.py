@@ -33,6 +33,9 @@ class TokenPrice:
         ) / 1_000_000
 
 
+# Tokens assumed for a call before any call has been priced (an image plus the form).
+ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
+
 PRICES: dict[str, tuple[float, float]] = {**OPENAI_TOKEN_PRICES, **FAL_TOKEN_PRICES}
 FREE = TokenPrice(0.0, 0.0, "local model")
 
@@ -59,3 +62,10 @@ def _parse_override(text: str) -> TokenPrice:
     if first < 0 or second < 0:
         raise BadInput(f"{PRICE_ENV}: prices must be >= 0 USD per million tokens")
     return TokenPrice(first, second, source=PRICE_ENV)
+
+
+def per_image_estimate(judge: str) -> float | None:
+    """USD one image's judge call is expected to cost (:data:`ESTIMATE_USAGE`, an image plus
+    the form, a cautious figure); None when the judge's price is not known."""
+    price = price_for(judge)
+    return None if price is None else price.cost(ESTIMATE_USAGE)

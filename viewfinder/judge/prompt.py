@@ -17,7 +17,7 @@ import json
 from viewfinder.judge.answer import ANGLE_CHOICES, EXPRESSION_CHOICES, SHOT_CHOICES, response_schema
 from viewfinder.providers import chat
 
-PROMPT_REVISION = 2
+PROMPT_REVISION = 3
 
 SYSTEM_PROMPT = """\
 You are a careful photo critic and annotator. You look at one image and fill in a fixed \
@@ -33,7 +33,7 @@ About the image as it is:
 - description: two or three sentences for a reader.
 - shot: what the camera shows (subject, framing, setting, focus).
 - aesthetic: aesthetic quality from 0 (poor) to 1 (excellent).
-- moods: exactly three single mood words.
+- moods: three single mood words (one to five are accepted).
 - image_errors: visible flaws or artefacts (noise, blur, anatomy, garbled text); "none" if none.
 - ai_likelihood: probability from 0 to 1 that the image is AI-generated.
 - people: how many people are visible (0 if none).

@@ -40,6 +40,17 @@ class JudgeChoice:
     note: str  # which judge was picked and why, for the log
 
 
+def resolve_name(spec: str) -> str | None:
+    """The judge model ``spec`` names ("auto" resolved as :func:`choose_backend` would),
+    without building it; None when "auto" finds no judge configured."""
+    spec = spec.strip()
+    if spec != "auto":
+        return spec
+    if os.environ.get("OPENAI_API_KEY"):
+        return AUTO_OPENAI
+    return AUTO_FAL if os.environ.get("FAL_KEY") else None
+
+
 def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
     """The backend for ``spec``; BadInput naming the fix when it cannot be used."""
     spec = spec.strip()

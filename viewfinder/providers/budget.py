@@ -10,8 +10,20 @@ earlier run counts too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from viewfinder.errors import BadInput
 
 TOLERANCE_USD = 1e-9  # float sums of prices must not refuse a request that fits exactly
+
+
+def check_max_cost(limit: float | None) -> None:
+    """--max-cost must be a positive amount: 0 or less would stop every request (bad input)."""
+    if limit is not None and not limit > 0:
+        raise BadInput(
+            f"--max-cost {limit:g}: give a positive amount of USD (e.g. --max-cost 0.50), or leave it out "
+            "for no limit; use --dry-run to see the cost without spending"
+        )
 
 
 class BudgetGuard:
@@ -27,11 +39,16 @@ class BudgetGuard:
         """What the run would have spent with ``estimate`` more on top of everything in flight."""
         return self.spent() + self.reserved + estimate
 
+    def fits(self, estimate: float) -> bool:
+        """Whether ``estimate`` USD more would stay within the limit (callers that can wait
+        for requests in flight ask this, then :meth:`hold`)."""
+        return self.limit is None or self.total_with(estimate) <= self.limit + TOLERANCE_USD
+
     def reserve(self, estimate: float) -> bool:
         """Hold ``estimate`` USD unless that would pass the limit (then stop for good)."""
         if self.stopped:
             return False
-        if self.limit is not None and self.total_with(estimate) > self.limit + TOLERANCE_USD:
+        if not self.fits(estimate):
             self.stopped = True
             return False
         self.reserved += estimate
@@ -44,3 +61,30 @@ class BudgetGuard:
     def release(self, estimate: float) -> None:
         """The request ended: its real cost, if any, is in the ledger now."""
         self.reserved -= estimate
+
+
+@dataclass(frozen=True)
+class JudgePlan:
+    """The judge pass planned after generation: the judge, its estimated USD per image (None:
+    no price is known) and how to give it a price. Generation keeps its share of --max-cost."""
+
+    judge: str
+    per_image_usd: float | None
+    price_fix: str = ""
+
+    def cost_of(self, images: int) -> float | None:
+        return None if self.per_image_usd is None else images * self.per_image_usd
+
+
+def require_prices(unpriced: list[str], judge: JudgePlan | None) -> None:
+    """--max-cost cannot limit what has no price: refuse to start (unless --allow-unpriced)."""
+    if unpriced:
+        raise BadInput(
+            f"--max-cost: no price is known for {unpriced[0]!r}, so the limit cannot hold; add it to the study's "
+            f'[prices] table ("{unpriced[0]}" = USD per megapixel), or pass --allow-unpriced to run it unlimited'
+        )
+    if judge is not None and judge.per_image_usd is None:
+        raise BadInput(
+            f"--max-cost: no price is known for the judge {judge.judge!r}, so the limit cannot hold; "
+            f"{judge.price_fix}, or pass --allow-unpriced to run it unlimited"
+        )

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from viewfinder.errors import RetryableError
+from viewfinder.errors import FatalRunError, RetryableError
 
 
 @dataclass(frozen=True)
@@ -33,17 +33,63 @@ class Reply:
 
 
 TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+UNREACHABLE_AFTER = 3
+"""Connections in a row that may fail to one host before the stage stops (instead of every
+job retrying a dead name or port on its own)."""
+
+
+class HostUnreachable(FatalRunError):
+    """:data:`UNREACHABLE_AFTER` connections in a row to one host failed: stop the stage (a
+    :class:`FatalRunError`, so no retry loop or transport handler swallows it)."""
+
+
+class _WatchedConnector(aiohttp.TCPConnector):
+    """A TCP connector that counts failed connections per host; every request of every
+    provider (submit, status stream, result, download, judge call) connects through it."""
+
+    def __init__(self, *, unreachable_after: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.unreachable_after = unreachable_after
+        self.failures_in_a_row: dict[str, int] = {}
+
+    async def connect(self, req: Any, *args: Any, **kwargs: Any) -> Any:
+        host = f"{req.url.host}:{req.url.port}" if req.url.port else str(req.url.host)
+        try:
+            connection = await super().connect(req, *args, **kwargs)
+        except CONNECT_ERRORS as exc:
+            failures = self.failures_in_a_row[host] = self.failures_in_a_row.get(host, 0) + 1
+            if failures >= self.unreachable_after:
+                raise HostUnreachable(
+                    f"cannot reach {host}: {_cause(exc)} ({failures} connections in a row failed); check the "
+                    "network, the proxy settings, or the service's base URL (VIEWFINDER_FAL_URL, OPENAI_BASE_URL, "
+                    "...). Finished work is kept; run again to resume."
+                ) from None
+            raise
+        self.failures_in_a_row[host] = 0
+        return connection
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a connection failed, in words (name resolution, refused, timed out, ...)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "connecting timed out"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"the name does not resolve ({exc.os_error.strerror or exc.os_error})"
+    os_error = getattr(exc, "os_error", None)
+    return (getattr(os_error, "strerror", None) or str(os_error or exc) or type(exc).__name__).strip()
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def new_session(
     timeout_s: float, connections: int, headers: Mapping[str, str] | None = None
 ) -> aiohttp.ClientSession:
-    """A session whose requests each time out after ``timeout_s`` (call inside the event loop)."""
+    """A session whose requests each time out after ``timeout_s`` (call inside the event loop);
+    :data:`UNREACHABLE_AFTER` failed connections in a row to one host raise :class:`HostUnreachable`."""
     return aiohttp.ClientSession(
         headers=dict(headers or {}),
         timeout=aiohttp.ClientTimeout(total=timeout_s),
-        connector=aiohttp.TCPConnector(limit=connections, ttl_dns_cache=300),
+        connector=_WatchedConnector(limit=connections, ttl_dns_cache=300, unreachable_after=UNREACHABLE_AFTER),
         raise_for_status=False,
         trust_env=_proxy_configured(),
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from viewfinder.errors import BadInput
+from viewfinder.providers.fixes import failure_lines
 from viewfinder.report.model import (
     AnalyzerInfo,
     Card,
@@ -230,7 +231,12 @@ def gather_methods(store: RunStore, study: Study, cards: list[Card],
     dates = store.image_dates()
     texts = store.text_versions()
     seeds = sorted({c.seed for c in cards if c.seed is not None}) or list(study.seeds)
+    failed = store.failure_groups() + store.missing_groups()
+    judge_failed = sum(group.count for group in failed if group.stage == "analyze" and group.source == "judge")
     return Methods(
+        not_measured=[f"{group.source}: {line}" for group, line in zip(failed, failure_lines(failed), strict=True)],
+        judges_none=f"none: {judge_failed} images failed (see 'Not measured')" if judge_failed else "none",
+        unpriced=store.unpriced_models(),
         models=sorted(models.items()),
         judges=sorted(judges.items()),
         analyzers=analyzers,

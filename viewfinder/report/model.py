@@ -180,6 +180,9 @@ class Methods:
     viewfinder_version: str
     clip_model: str
     aesthetic_model: str
+    not_measured: list[str] = field(default_factory=list)  # failures and left-out values: count, reason, fix
+    judges_none: str = "none"  # what "Judges:" says when no image was judged (and why)
+    unpriced: list[str] = field(default_factory=list)  # models booked at $0 for want of a price
 
 
 @dataclass

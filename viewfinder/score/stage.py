@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from viewfinder.providers.fixes import print_failures
 from viewfinder.score.aggregate import build_scoring
 from viewfinder.score.model import AGGREGATE_NAME, ScoreReport
 from viewfinder.score.people_stage import people_out_of_date, print_people, score_people
@@ -45,10 +46,20 @@ def run_scoring(
     if report.dimensions:
         (tables or console).print(summary_table(report))
     else:
-        console.print(
-            f"scored {report.n_images} images, but no adherence measurements are stored yet; "
-            f"run 'viewfinder analyze {store.run_dir}' first"
-        )
+        failed = [group for group in store.failure_groups() if group.stage == "analyze"]
+        if failed:
+            console.print(
+                f"scored {report.n_images} images, but no adherence measurements are stored: the analyzers failed",
+                markup=False,
+            )
+            print_failures(console, failed, "analyze")
+            console.print(f"fix that, then run 'viewfinder analyze {store.run_dir}' again", markup=False)
+        else:
+            console.print(
+                f"scored {report.n_images} images, but no adherence measurements are stored yet; "
+                f"run 'viewfinder analyze {store.run_dir}' first",
+                markup=False,
+            )
     print_people(people, console)
     return report
 

@@ -48,3 +48,13 @@ def ledger(db: Database, kind: str | None = None) -> list[LedgerEntry]:
         LedgerEntry(id_, k, model, job_id, image_id, usd, json.loads(detail) if detail else None, created)
         for id_, k, model, job_id, image_id, usd, detail, created in rows
     ]
+
+
+def unpriced_models(db: Database) -> list[str]:
+    """Models with ledger entries booked without a known price (``detail.price`` "unpriced" or
+    "unknown..."): their $0 is not what they cost."""
+    rows = db.rows(
+        "SELECT DISTINCT model FROM ledger WHERE json_extract(detail, '$.price') = 'unpriced'"
+        " OR json_extract(detail, '$.price') LIKE 'unknown%' ORDER BY model"
+    )
+    return [row[0] for row in rows]

@@ -66,12 +66,28 @@ def write_analysis(
     measurements: Sequence[Measurement],
     done_ids: Iterable[int],
     failures: dict[int, str] | None = None,
+    missing: dict[int, dict[str, str]] | None = None,
 ) -> None:
-    """Store one batch of an analyzer's results in one transaction."""
+    """Store one batch of an analyzer's results in one transaction; ``missing`` holds, per
+    measured image, the measurements it lacks and why (``{image_id: {name: reason}}``)."""
     done = list(done_ids)
+    measured = set(done)
     with db.transaction():
         db.write_many(
             "DELETE FROM measurements WHERE image_id=? AND analyzer=?", [(i, analyzer) for i in done]
+        )
+        db.write_many(
+            "DELETE FROM missing_measurements WHERE image_id=? AND analyzer=?",
+            [(i, analyzer) for i in [*done, *(failures or {})]],
+        )
+        db.write_many(
+            "INSERT INTO missing_measurements(image_id, analyzer, version, name, reason) VALUES (?,?,?,?,?)",
+            [
+                (image_id, analyzer, version, name, reason)
+                for image_id, gaps in (missing or {}).items()
+                if image_id in measured
+                for name, reason in gaps.items()
+            ],
         )
         db.write_many(
             "INSERT OR REPLACE INTO measurements(image_id, analyzer, version, name, value, text) VALUES (?,?,?,?,?,?)",

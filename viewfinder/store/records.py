@@ -206,3 +206,27 @@ class DroppedJobs:
     measurements: int
     analysis_runs: int
     by_model: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Items of one stage that failed for one reason: how many, and one of them as an example.
+
+    ``stage`` is "generate" or "analyze"; ``source`` the model (generate) or analyzer name;
+    ``example`` a job id (generate) or an image id (analyze)."""
+
+    stage: str
+    source: str
+    reason: str
+    count: int
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class MissingMeasurement:
+    """A measurement an analyzer could not make for an image it measured, and why."""
+
+    image_id: int
+    analyzer: str
+    name: str
+    reason: str

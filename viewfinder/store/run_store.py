@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.store import costs, images, jobs, labels, lock, measurements, meta
+from viewfinder.store import costs, failures, images, jobs, labels, lock, measurements, meta
 from viewfinder.store.db import Database
 from viewfinder.store.records import (
     AnalysisRun,
@@ -19,6 +20,7 @@ from viewfinder.store.records import (
     CachedAnswer,
     CostTotal,
     DroppedJobs,
+    FailureGroup,
     ImageDates,
     ImageRecord,
     ImportedImage,
@@ -26,6 +28,7 @@ from viewfinder.store.records import (
     Label,
     LedgerEntry,
     Measurement,
+    MissingMeasurement,
     NewImage,
     StoredMeasurement,
 )
@@ -208,9 +211,11 @@ class RunStore:
         results: Sequence[Measurement],
         done_ids: Iterable[int],
         failures: dict[int, str] | None = None,
+        missing: dict[int, dict[str, str]] | None = None,
     ) -> None:
-        """Store one batch of an analyzer's results in one transaction."""
-        measurements.write_analysis(self._db, analyzer, version, results, done_ids, failures)
+        """Store one batch of an analyzer's results in one transaction (``missing``: per measured
+        image, the measurements it lacks and why)."""
+        measurements.write_analysis(self._db, analyzer, version, results, done_ids, failures, missing)
 
     def measurements(self, analyzer: str | None = None) -> list[StoredMeasurement]:
         return measurements.measurements(self._db, analyzer)
@@ -292,8 +297,28 @@ class RunStore:
     def cost_totals(self) -> list[CostTotal]:
         return costs.cost_totals(self._db)
 
+    def unpriced_models(self) -> list[str]:
+        """Models whose calls were booked at $0 because no price is known."""
+        return costs.unpriced_models(self._db)
+
     def ledger(self, kind: str | None = None) -> list[LedgerEntry]:
         return costs.ledger(self._db, kind)
+
+    # -- failures -------------------------------------------------------------------------
+    def failure_groups(self) -> list[FailureGroup]:
+        """Failed jobs and images grouped by stage, source and reason, with one example each."""
+        return failures.failure_groups(self._db)
+
+    def missing_groups(self) -> list[FailureGroup]:
+        """Measurements left out of measured images, grouped by measurement and reason."""
+        return failures.missing_groups(self._db)
+
+    def missing_measurements(self, analyzer: str | None = None) -> list[MissingMeasurement]:
+        return failures.missing_measurements(self._db, analyzer)
+
+    def image_errors(self) -> dict[int, list[str]]:
+        """Per image: analyzer failures and measurements left out, one ``analyzer: reason`` line each."""
+        return failures.image_errors(self._db)
 
     # -- status ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -308,5 +333,7 @@ class RunStore:
                 "judge": round(self.total_cost("judge"), 6),
                 "total": round(self.total_cost(), 6),
             },
+            "failures": [asdict(group) for group in self.failure_groups()],
+            "missing": [asdict(group) for group in self.missing_groups()],
             "schema_version": self.schema_version,
         }

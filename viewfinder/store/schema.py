@@ -142,6 +142,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (name, position)
     );
     """,
+    # 4: measurements an analyzer could not make for an image it did measure, with the reason
+    #    (a judge answer's invalid field is kept out, the rest of the answer is stored).
+    """
+    CREATE TABLE missing_measurements (
+        image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        analyzer    TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        PRIMARY KEY (image_id, analyzer, name)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.errors import FatalRunError
-from viewfinder.judge.answer import AnswerError, parse_answer, response_schema
+from viewfinder.judge.answer import AnswerError, FieldReading, read_fields, response_schema
 from viewfinder.judge.backend import (
     CallError,
     Conversation,
@@ -23,21 +23,20 @@ from viewfinder.judge.backend import (
     JudgeBackend,
     Reply,
     RetryableCallError,
-    Usage,
 )
-from viewfinder.judge.fields import JUDGE_SPECS, Row, answer_rows
-from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
+from viewfinder.judge.fields import JUDGE_SPECS, SCORED_FIELDS, Row, answer_rows
+from viewfinder.judge.pricing import ESTIMATE_USAGE, PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
 from viewfinder.judge.select import MAX_TOKENS_ENV, choose_backend, env_whole_number
 from viewfinder.judge.vqascore import p_yes
+from viewfinder.providers.budget import BudgetGuard
 from viewfinder.store import Measurement, MeasurementSpec, RunStore
 from viewfinder.study.schema import Analysis
 
 CODE_VERSION = "1"
 CONCURRENCY_ENV = "VIEWFINDER_JUDGE_CONCURRENCY"
-# Tokens assumed for a call before any call has been priced (an image plus the form).
-ESTIMATE_USAGE = Usage(prompt_tokens=10_000, completion_tokens=700)
+SPEC_NAMES = frozenset(spec.name for spec in JUDGE_SPECS)
 
 Key = tuple[str, str]  # (image sha256, prompt text): what one judge answer is about
 
@@ -46,14 +45,14 @@ Key = tuple[str, str]  # (image sha256, prompt text): what one judge answer is a
 class _Outcome:
     rows: list[Row] | None = None
     error: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # measurement -> why it is not stored
 
 
 @dataclass
 class _Spending:
-    """Money of one batch: paid calls (for the ledger) and estimates of calls in flight."""
+    """Money of one batch: paid calls (for the ledger) and how many calls are in flight."""
 
     costs: list[CostEntry] = field(default_factory=list)
-    reserved: float = 0.0
     in_flight: int = 0
     settled: asyncio.Condition = field(default_factory=asyncio.Condition)  # a call finished
 
@@ -87,6 +86,7 @@ class JudgeAnalyzer(Analyzer):
         self.version = f"{CODE_VERSION}/{backend.name}/{PROMPT_VERSION}"
         self._started = False
         self._typical_cost: float | None = None
+        self._budget: BudgetGuard | None = None
 
     @property
     def specs(self) -> list[MeasurementSpec]:
@@ -113,6 +113,8 @@ class JudgeAnalyzer(Analyzer):
                     result.failures[item.image_id] = outcome.error or "no answer"
                     continue
                 rows = outcome.rows
+                if outcome.missing:
+                    result.missing[item.image_id] = outcome.missing
             result.measurements += [Measurement(item.image_id, name, value, text) for name, value, text in rows]
         return result
 
@@ -162,6 +164,10 @@ class JudgeAnalyzer(Analyzer):
     async def _judge_one(
         self, item: ImageItem, context: AnalysisContext, limit: asyncio.Semaphore, spending: _Spending
     ) -> _Outcome:
+        """Ask once; ask again only when a field that scoring reads is missing or invalid.
+
+        The answer with the fewest problems is kept field by field: valid fields are stored,
+        the others are recorded as missing with their reason."""
         outcome = _Outcome()
         try:
             image = EncodedImage.read(item.path)
@@ -174,90 +180,127 @@ class JudgeAnalyzer(Analyzer):
             image=image,
             schema=response_schema(),
         )
+        best: tuple[FieldReading, Reply] | None = None
         async with limit:
             for round_number in (1, 2):
-                reply = await self._call(item, conversation, context, spending, outcome)
-                if reply is None:
-                    return outcome
-                if reply.refusal:
-                    outcome.error = f"the judge refused: {reply.refusal[:300]}"
-                    return outcome
-                if reply.finish_reason == "length":
-                    outcome.error = (
-                        f"the judge's answer was cut off at its token limit; raise {MAX_TOKENS_ENV} "
-                        "(reasoning models spend tokens before they answer)"
-                    )
-                    return outcome
-                content = reply.content or ""
-                try:
-                    answer = parse_answer(content)
-                except AnswerError as exc:
-                    if round_number == 2:
-                        outcome.error = f"invalid answer after one retry: {exc}"
-                        return outcome
-                    conversation = conversation.followed_by(("assistant", content), ("user", correction_text(str(exc))))
-                    continue
-                outcome.rows = answer_rows(
-                    answer,
-                    self.backend.name,
-                    scene_p_yes=p_yes(content, reply.logprobs, "scene_match"),
-                    style_p_yes=p_yes(content, reply.logprobs, "style_match"),
-                )
-                return outcome
+                called = await self._call(conversation, context, spending, outcome)
+                if called is None:
+                    break
+                reply, attempts, estimate = called
+                reading, problem = self._read(reply)
+                self._record(item, reply, attempts, spending, usable=reading is not None and _usable(reading))
+                await self._settle(spending, estimate)
+                if reading is None and (reply.refusal or reply.finish_reason == "length"):
+                    outcome.error = problem
+                    break
+                if reading is not None:
+                    if best is None or len(reading.problems) < len(best[0].problems):
+                        best = (reading, reply)
+                    scored = sorted(reading.problems.keys() & SCORED_FIELDS)
+                    if not scored:
+                        break
+                    problem = reading.problem_text()
+                outcome.error = f"invalid answer after one retry: {problem}"
+                if round_number == 1:
+                    content = reply.content or ""
+                    conversation = conversation.followed_by(("assistant", content), ("user", correction_text(problem)))
+        if best is not None and _usable(best[0]):
+            reading, reply = best
+            outcome.error = None
+            outcome.rows = answer_rows(
+                reading.answer,
+                self.backend.name,
+                scene_p_yes=_p_yes(reading, reply, "scene_match"),
+                style_p_yes=_p_yes(reading, reply, "style_match"),
+            )
+            outcome.missing = {name: reason for name, reason in reading.problems.items() if name in SPEC_NAMES}
         return outcome
 
+    @staticmethod
+    def _read(reply: Reply) -> tuple[FieldReading | None, str]:
+        """The reply read field by field, or None and why nothing in it is usable."""
+        if reply.refusal:
+            return None, f"the judge refused: {reply.refusal[:300]}"
+        if reply.finish_reason == "length":
+            return None, (
+                f"the judge's answer was cut off at its token limit; raise {MAX_TOKENS_ENV} "
+                "(reasoning models spend tokens before they answer)"
+            )
+        try:
+            return read_fields(reply.content or ""), ""
+        except AnswerError as exc:
+            return None, str(exc)
+
     async def _call(
-        self,
-        item: ImageItem,
-        conversation: Conversation,
-        context: AnalysisContext,
-        spending: _Spending,
-        outcome: _Outcome,
-    ) -> Reply | None:
-        """One call with retries, within budget; None (with ``outcome.error``) when it fails."""
+        self, conversation: Conversation, context: AnalysisContext, spending: _Spending, outcome: _Outcome
+    ) -> tuple[Reply, int, float] | None:
+        """One call with retries within budget: the reply, its attempts and the money held for
+        it (release it with :meth:`_settle`); None (with ``outcome.error``) when it fails."""
         estimate = await self._reserve(context, spending)
         if estimate is None:
-            left = context.budget_left_usd() - spending.spent if context.budget_left_usd else 0.0
+            guard = self._guard(context, spending)
+            left = (guard.limit or 0.0) - guard.spent() - guard.reserved
             outcome.error = f"not judged: the --max-cost budget is spent (${max(left, 0):.4f} left)"
             return None
-        reply: Reply | None = None
         try:
             reply, attempts = await call_with_retries(self.backend, conversation, self.retry, context.log)
-            self._record(item, reply, attempts, spending)
-        except RetryableCallError as exc:
-            outcome.error = f"judge call failed after {self.retry.attempts} attempts: {exc}"
-        except CallError as exc:
-            outcome.error = f"judge call failed: {exc}"
-        async with spending.settled:
-            spending.reserved -= estimate
-            spending.in_flight -= 1
-            spending.settled.notify_all()
-        return reply
+        except (RetryableCallError, CallError) as exc:
+            outcome.error = (
+                f"judge call failed after {self.retry.attempts} attempts: {exc}"
+                if isinstance(exc, RetryableCallError)
+                else f"judge call failed: {exc}"
+            )
+            await self._settle(spending, estimate)
+            return None
+        except BaseException:
+            await self._settle(spending, estimate)
+            raise
+        return reply, attempts, estimate
+
+    def _guard(self, context: AnalysisContext, spending: _Spending) -> BudgetGuard:
+        """The run's --max-cost guard: the ledger plus this batch's calls not in it yet."""
+        if self._budget is None:
+            self._budget = BudgetGuard(context.max_cost_usd, lambda: context.store.total_cost())
+        self._budget.spent = lambda: context.store.total_cost() + spending.spent
+        return self._budget
 
     async def _reserve(self, context: AnalysisContext, spending: _Spending) -> float | None:
-        """Reserve one call's estimated cost; None when the budget cannot cover it.
+        """Hold one call's estimated cost; None when the budget cannot cover it.
 
         While other calls are in flight a tight budget waits for them: their real costs
         (and the estimate learnt from them) decide whether one more call fits.
         """
+        guard = self._guard(context, spending)
         async with spending.settled:
             while True:
                 estimate = self._estimate()
-                budget = context.budget_left_usd
-                if budget is None or estimate == 0 or budget() - spending.spent - spending.reserved >= estimate:
-                    spending.reserved += estimate
+                if guard.fits(estimate):
+                    guard.hold(estimate)
                     spending.in_flight += 1
                     return estimate
                 if spending.in_flight == 0:
                     return None
                 await spending.settled.wait()
 
-    def _record(self, item: ImageItem, reply: Reply, attempts: int, spending: _Spending) -> None:
-        """Put one paid call in the batch's ledger entries."""
+    async def _settle(self, spending: _Spending, estimate: float) -> None:
+        """A call ended (its cost, if any, is in ``spending`` now): release its estimate."""
+        async with spending.settled:
+            if self._budget is not None:
+                self._budget.release(estimate)
+            spending.in_flight -= 1
+            spending.settled.notify_all()
+
+    def _record(self, item: ImageItem, reply: Reply, attempts: int, spending: _Spending, *, usable: bool) -> None:
+        """Book one call as the API reports it: its usage times the price. Without reported
+        usage a usable answer is booked at the estimate (marked so), an unusable one at $0."""
         reported = reply.usage.prompt_tokens or reply.usage.completion_tokens or reply.usage.reported_usd is not None
-        usage = reply.usage if reported else ESTIMATE_USAGE  # no usage reported: charge the estimate
-        usd = self.price.cost(usage) if self.price else 0.0
-        self._typical_cost = max(usd, self._typical_cost or 0.0)
+        if reported:
+            usd, note = (self.price.cost(reply.usage) if self.price else 0.0), ""
+            self._typical_cost = max(usd, self._typical_cost or 0.0)
+        elif usable:
+            usd, note = (self.price.cost(ESTIMATE_USAGE) if self.price else 0.0), ", usage not reported: estimated"
+        else:
+            usd, note = 0.0, ", usage not reported and nothing usable: not charged"
         spending.costs.append(
             CostEntry(
                 model=self.backend.name,
@@ -267,8 +310,7 @@ class JudgeAnalyzer(Analyzer):
                     "prompt_tokens": reply.usage.prompt_tokens,
                     "completion_tokens": reply.usage.completion_tokens,
                     "attempts": attempts,
-                    "price": (self.price.source if self.price else "unknown")
-                    + ("" if reported else ", usage not reported: estimated"),
+                    "price": (self.price.source if self.price else "unknown") + note,
                     **reply.provenance,
                 },
             )
@@ -278,6 +320,19 @@ class JudgeAnalyzer(Analyzer):
         if self.price is None:
             return 0.0
         return self._typical_cost if self._typical_cost else self.price.cost(ESTIMATE_USAGE)
+
+
+def _usable(reading: FieldReading) -> bool:
+    """Whether an answer holds a valid answer to at least one question scoring reads; one
+    without any (a title and nothing else, say) is a failure, not an answer with gaps."""
+    return not SCORED_FIELDS <= reading.problems.keys()
+
+
+def _p_yes(reading: FieldReading, reply: Reply, name: str) -> float | None:
+    """P(yes) of a match question from the token log probabilities, when its answer is valid."""
+    if getattr(reading.answer, name) is None:
+        return None
+    return p_yes(reply.content or "", reply.logprobs, name)
 
 
 def _ledger(store: RunStore, costs: list[CostEntry]) -> None:
