@@ -1,0 +1,296 @@
+"""viewfinder side by side with evalytic 0.6.0 on the same local servers.
+
+Both tools generate N images through a local fal-protocol queue (TLS, so fal-client's fixed
+``https://`` works unchanged) and judge each image once through a local OpenAI-protocol chat
+server (TLS too). The servers run in their own process (their CPU is not counted) and answer
+at once, or hold every status reply (poll or stream) and every judge reply for ``--latency``
+seconds; a generation request is complete as soon as it is asked about. Each run gets fresh
+servers and fresh folders. Runs come in interleaved pairs (the tool that goes first
+alternates); the script prints each tool's median wall time (process start to exit, start-up
+included), peak memory, the per-pair ratios and each tool's calls by kind.
+
+evalytic is installed on first use into a scratch venv (``--peer-venv``, default
+/tmp/peer-venv): ``pip install 'evalytic[generation]==0.6.0'``. It runs as its users run it
+(``evalytic bench -m flux-schnell -p prompts.json --judge gpt-4o-mini --judge-url URL
+--concurrency C --no-metrics -y``, its default judge dimensions); an ``evalytic.toml`` in its
+folder names the model's cost, which stops it scraping fal.ai's model page (no network here).
+viewfinder runs ``viewfinder run STUDY --analyzers judge --until analyze --concurrency C``
+with ``VIEWFINDER_JUDGE_CONCURRENCY=C``.
+
+    .venv/bin/python bench/peer.py --prompts 200 --pairs 5 --concurrency 4 16 --latency 0 0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FAL_KEY = "peer-bench-fal-key"
+OPENAI_KEY = "sk-peer-bench"
+EVALYTIC = "evalytic[generation]==0.6.0"
+MODEL = "fal-ai/flux/schnell"
+
+
+# -- the servers (``--serve``: run in their own process) ------------------------------------
+def serve(latency: float, cert: str, key: str) -> None:
+    """Start both servers with TLS, print their URLs, answer ``counts`` lines on stdin."""
+    tests = types.ModuleType("tests")  # this repo's tests/, even where a wheel installed a "tests" package
+    tests.__path__ = [str(ROOT / "tests")]
+    sys.modules["tests"] = tests
+    from tests.servers.fal_server import FalFakeServer
+    from tests.servers.openai_server import FakeOpenAI, good_answer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    fal = FalFakeServer(0.0, key=FAL_KEY, image_scale=16)
+    fal.httpd.socket = context.wrap_socket(fal.httpd.socket, server_side=True)
+    fal.url = fal.url.replace("http://", "https://")
+    if latency > 0:
+        for route in ("status", "stream"):
+            fal.add_fault(route=route, kind="delay", delay_s=latency, times=-1)
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        if (request.get("response_format") or {}).get("type") == "json_schema":
+            return good_answer()  # viewfinder's form
+        text = json.dumps(request["messages"][-1])
+        found = re.search(r'\\"dimension\\": \\"(\w+)', text)
+        dimension = found.group(1) if found else "visual_quality"
+        return {"dimensions": [{"dimension": dimension, "score": 4, "confidence": 0.9, "explanation": "clear", "evidence": []}]}
+
+    judge = FakeOpenAI(key=OPENAI_KEY, responder=answer, latency_s=latency)
+    judge._server.socket = context.wrap_socket(judge._server.socket, server_side=True)
+    fal.start()
+    judge.__enter__()
+    print(fal.url, judge.url.replace("http://", "https://"), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "counts":
+            calls = Counter(fal.route(r.method, r.path) for r in fal.recorded())
+            calls["judge"] = len(judge.requests)
+            print(json.dumps(calls), flush=True)
+
+
+class Servers:
+    """The server process for one run."""
+
+    def __init__(self, latency: float, cert: Path, key: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", "--latency", str(latency), "--cert", str(cert), "--key", str(key)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )
+        assert self.proc.stdout and self.proc.stdin
+        self.fal_url, self.judge_url = self.proc.stdout.readline().split()
+
+    def counts(self) -> dict[str, int]:
+        assert self.proc.stdout and self.proc.stdin
+        self.proc.stdin.write("counts\n")
+        self.proc.stdin.flush()
+        return dict(json.loads(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+# -- the two tools ----------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    wall_s: float
+    peak_mib: float
+    images: int
+    calls: dict[str, int]
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak resident MiB and exit code of one process."""
+    with log.open("w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def study_text(prompts: int) -> str:
+    """A study of ``prompts`` jobs: 2 cameras x 2 styles x prompts/4 seeds of one case."""
+    seeds = list(range((prompts + 3) // 4))
+    return "\n".join([
+        'name = "peer"', 'topic = "facial-expressions"', 'cameras = ["eye-level", "low-angle close-up"]',
+        'styles = ["cinematic", "documentary"]', f'models = ["fal:{MODEL}"]', f"seeds = {seeds}",
+        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
+        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party with couples dancing"', "",
+    ])
+
+
+def run_viewfinder(folder: Path, servers: Servers, prompts: int, concurrency: int, base_env: dict[str, str]) -> Outcome:
+    study = folder / "peer.toml"
+    study.write_text(study_text(prompts))
+    env = {
+        **base_env, "PYTHONPATH": str(ROOT), "FAL_KEY": FAL_KEY, "VIEWFINDER_FAL_URL": servers.fal_url,
+        "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": servers.judge_url,
+        "VIEWFINDER_JUDGE_CONCURRENCY": str(concurrency),
+    }
+    command = [
+        sys.executable, "-m", "viewfinder", "run", str(study), "--workdir", str(folder / "run"), "--limit", str(prompts),
+        "--analyzers", "judge", "--judge", "openai:gpt-4o-mini", "--until", "analyze", "--concurrency", str(concurrency),
+    ]
+    wall, peak, code = timed(command, env, folder, folder / "viewfinder.log")
+    if code != 0:
+        raise SystemExit(f"viewfinder exited {code}; see {folder / 'viewfinder.log'}")
+    images = len(list((folder / "run" / "images").rglob("*.jp*g")))
+    return Outcome(wall, peak, images, servers.counts())
+
+
+def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]) -> Outcome:
+    texts = [json.loads(line)["text"] for line in _expand(folder, prompts)]
+    (folder / "prompts.json").write_text(json.dumps(texts[:prompts]))
+    (folder / "evalytic.toml").write_text(
+        f'[bench.model_overrides.flux-schnell]\nendpoint = "{MODEL}"\ncost = 0.003\n'
+    )
+    host = servers.fal_url.removeprefix("https://")
+    env = {
+        **base_env, "HOME": str(folder), "FAL_KEY": FAL_KEY, "FAL_RUN_HOST": host, "FAL_QUEUE_RUN_HOST": host,
+        "OPENAI_API_KEY": OPENAI_KEY,
+    }
+    command = [
+        str(venv / "bin" / "evalytic"), "bench", "-m", "flux-schnell", "-p", "prompts.json", "--judge", "gpt-4o-mini",
+        "--judge-url", servers.judge_url, "--concurrency", str(concurrency), "--no-metrics", "-y",
+        "--cache-dir", str(folder / "cache"), "-o", str(folder / "report.json"),
+    ]
+    wall, peak, code = timed(command, env, folder, folder / "evalytic.log")
+    if code != 0:
+        raise SystemExit(f"evalytic exited {code}; see {folder / 'evalytic.log'}")
+    images = len(list((folder / "cache").rglob("*.jp*g")))
+    return Outcome(wall, peak, images, servers.counts())
+
+
+def _expand(folder: Path, prompts: int) -> list[str]:
+    study = folder / "peer.toml"
+    study.write_text(study_text(prompts))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "viewfinder", "expand", str(study), "--format", "jsonl"],
+                            env=env, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()  # one line per prompt; each seed repeats its prompt
+    seeds = (prompts + 3) // 4
+    return [line for line in lines for _ in range(seeds)]
+
+
+# -- set-up -----------------------------------------------------------------------------------
+def peer_venv(path: Path) -> Path:
+    """The scratch venv holding evalytic 0.6.0 (made on first use)."""
+    if not (path / "bin" / "evalytic").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", EVALYTIC], check=True)
+    version = subprocess.run([str(path / "bin" / "python"), "-c", "import evalytic; print(evalytic.__version__)"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    if version != "0.6.0":
+        raise SystemExit(f"{path} holds evalytic {version}, not 0.6.0; remove it or pass another --peer-venv")
+    return path
+
+
+def make_cert(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (clients trust it through SSL_CERT_FILE)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", "-n", type=int, default=200)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--concurrency", "-c", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--latency", "-l", type=float, nargs="+", default=[0.0, 0.5],
+                        help="seconds each status and judge reply is held (0: answers at once)")
+    parser.add_argument("--peer-venv", type=Path, default=Path("/tmp/peer-venv"))
+    parser.add_argument("--keep", type=Path, default=None, help="keep run folders here (default: a temp dir, removed)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cert", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.latency[0], args.cert, args.key)
+
+    venv = peer_venv(args.peer_venv)
+    scratch = Path(tempfile.mkdtemp(prefix="peer-")) if args.keep is None else args.keep
+    scratch.mkdir(parents=True, exist_ok=True)
+    cert, key = make_cert(scratch)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("FAL_", "OPENAI_", "VIEWFINDER_"))}
+    base_env.update(SSL_CERT_FILE=str(cert), NO_COLOR="1", COLUMNS="120")
+    rows = []
+    try:
+        for latency in args.latency:
+            for concurrency in args.concurrency:
+                rows.append(scenario(args, latency, concurrency, venv, scratch, base_env, cert, key))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print_table(rows, args.prompts)
+
+
+def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: Path, scratch: Path,
+             base_env: dict[str, str], cert: Path, key: Path) -> dict[str, Any]:
+    results: dict[str, list[Outcome]] = {"viewfinder": [], "evalytic": []}
+    for pair in range(args.pairs):
+        order = ["viewfinder", "evalytic"] if pair % 2 == 0 else ["evalytic", "viewfinder"]
+        for tool in order:
+            folder = scratch / f"L{latency:g}-C{concurrency}-{pair}-{tool}"
+            folder.mkdir(parents=True)
+            servers = Servers(latency, cert, key)
+            try:
+                if tool == "viewfinder":
+                    outcome = run_viewfinder(folder, servers, args.prompts, concurrency, base_env)
+                else:
+                    outcome = run_evalytic(folder, servers, args.prompts, concurrency, venv, base_env)
+            finally:
+                servers.close()
+            if outcome.images != args.prompts:
+                raise SystemExit(f"{tool} stored {outcome.images} of {args.prompts} images in {folder}")
+            results[tool].append(outcome)
+            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, "
+                  f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}", flush=True)
+    ours, theirs = results["viewfinder"], results["evalytic"]
+    return {
+        "latency": latency, "concurrency": concurrency,
+        "viewfinder": statistics.median(o.wall_s for o in ours), "evalytic": statistics.median(o.wall_s for o in theirs),
+        "ratios": [a.wall_s / b.wall_s for a, b in zip(ours, theirs)],
+        "peak": (max(o.peak_mib for o in ours), max(o.peak_mib for o in theirs)),
+        "calls": (ours[-1].calls, theirs[-1].calls),
+    }
+
+
+def print_table(rows: list[dict[str, Any]], prompts: int) -> None:
+    print(f"\n{prompts} prompts, generate + one judge pass; medians of interleaved pairs\n")
+    print("| server | C | viewfinder | evalytic | ratio of medians | per-pair ratios | peak MiB (vf / ev) |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        server = "answers at once" if row["latency"] == 0 else f"{row['latency']:g} s per status and judge reply"
+        pairs = ", ".join(f"{r:.2f}" for r in row["ratios"])
+        print(f"| {server} | {row['concurrency']} | {row['viewfinder']:.2f} s | {row['evalytic']:.2f} s | "
+              f"{row['viewfinder'] / row['evalytic']:.2f} | {pairs} | {row['peak'][0]:.0f} / {row['peak'][1]:.0f} |")
+    print("\ncalls per run (last pair):")
+    for row in rows:
+        print(f"  L={row['latency']:g} C={row['concurrency']}: viewfinder {row['calls'][0]}; evalytic {row['calls'][1]}")
+
+
+if __name__ == "__main__":
+    main()
