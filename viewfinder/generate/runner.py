@@ -197,6 +197,7 @@ class _Generation:
                 workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.options.concurrency)]
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
+                self.storing.hurry()  # no job is left to submit: the last images need no company
                 outcomes += await asyncio.gather(*self.finishing, return_exceptions=True)
                 self._refresh(final=True)
         finally:
@@ -288,18 +289,19 @@ class _Generation:
     async def _finish(
         self, job: sqlite3.Row, backend: Backend, submission: Submission, result: GenerationResult, estimate: float
     ) -> None:
-        """Download the images, then hand them to the batch that verifies, stores, flushes
-        and records them (each job's rows in the batch's one transaction)."""
+        """Download the images, free the slot, then hand them to the batch that verifies,
+        stores, flushes and records them (each job's rows in the batch's one transaction):
+        the batch's wait for company holds no slot."""
         try:
             images = []
             for ref in result.images:
                 images.append(await with_retries(lambda: self._download(ref), self.options.retry, self._retry_note(job, "download")))
         except (JobFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
-        else:
-            await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
+            return
         finally:
             self.finishing_slots.release()
+        await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
 
     def _give_up(self, job: sqlite3.Row, backend: Backend, error: Exception, estimate: float) -> None:
         prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
