@@ -112,14 +112,14 @@ def run(
         options = GenerateOptions(
             limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
         )
-        generated = run_generation(store, loaded, options, console)
-        failed = generated.failed
         if dry_run or until == "generate":
-            raise typer.Exit(1 if failed else 0)
-        from viewfinder.analyze.runner import run_analysis
+            raise typer.Exit(1 if run_generation(store, loaded, options, console).failed else 0)
+        from viewfinder.pipeline import generate_and_analyze
 
-        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
-        failed += analysis.failed
+        generated, analysis = generate_and_analyze(
+            store, loaded, options, _names(analyzers), judge=judge, console=console
+        )
+        failed = generated.failed + analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.score import run_scoring

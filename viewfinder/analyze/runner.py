@@ -10,6 +10,7 @@ network) is reported as failed with its message while the other analyzers run.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
@@ -20,9 +21,11 @@ from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.errors import FatalRunError, ViewfinderError
 from viewfinder.store import RunStore
 from viewfinder.study import Study
+from viewfinder.study.schema import Analysis
 from viewfinder.study.grammar import FIELDS
 
 COST_KIND = "judge"  # the ledger kind of money spent while analyzing
+FOLLOW_POLL_S = 0.1  # while generation runs, look for newly stored images this often
 
 
 @dataclass
@@ -88,12 +91,16 @@ def run_analysis(
     judge: str | None,
     max_cost: float | None,
     console: Console | None = None,
+    follow: threading.Event | None = None,
 ) -> AnalysisSummary:
-    """Run the analyzers ``names`` (default: the study's) over every stored image."""
+    """Run the analyzers ``names`` (default: the study's) over every stored image.
+
+    With ``follow`` (called in a thread while generation runs), images are analyzed as they
+    are stored, in full batches, until ``follow`` is set and nothing is left: judging starts on
+    the first images instead of after the last one. Progress bars are left to generation then."""
     console = console or Console(stderr=True)
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
-    items = image_items(store, study)
     summary = AnalysisSummary()
     context = AnalysisContext(
         study=study,
@@ -101,38 +108,106 @@ def run_analysis(
         budget_left_usd=None if max_cost is None else (lambda: max_cost - store.total_cost()),
         log=lambda message: console.print(message, markup=False, highlight=False),
     )
-    with _progress(console) as progress:
-        for name in selected:
-            outcome = AnalyzerOutcome(name=name)
-            summary.analyzers.append(outcome)
-            try:
-                analyzer = ANALYZERS[name](settings)
-            except Exception as exc:  # weights missing, no network, bad settings: report, go on
-                outcome.error = _message(exc)
-                outcome.failed = len(_never_done(store, name, items))
-                console.print(f"[red]analyzer {name} cannot run:[/] {escape(outcome.error)}", highlight=False)
-                continue
-            try:
-                _run_one(store, analyzer, items, context, outcome, progress)
-            finally:
-                analyzer.close()
+    with _progress(console, live=follow is None) as progress:
+        if follow is not None:
+            _follow(store, study, selected, settings, context, summary, console, progress, follow)
+        else:
+            items = image_items(store, study)
+            for name in selected:
+                analyzer = _build(name, settings, items, store, summary, console)
+                if analyzer is None:
+                    continue
+                try:
+                    outcome = summary.analyzers[-1]
+                    _run_batches(store, analyzer, _pending(store, analyzer, items, outcome, set()), context, outcome, progress)
+                finally:
+                    analyzer.close()
     _print_summary(console, summary)
     return summary
 
 
-def _run_one(
+def _build(
+    name: str, settings: Analysis, items: list[ImageItem], store: RunStore, summary: AnalysisSummary, console: Console
+) -> Analyzer | None:
+    """The analyzer ``name``, or None (reported, its images counted failed) when it cannot run."""
+    outcome = AnalyzerOutcome(name=name)
+    summary.analyzers.append(outcome)
+    try:
+        return ANALYZERS[name](settings)
+    except Exception as exc:  # weights missing, no network, bad settings: report, go on
+        outcome.error = _message(exc)
+        outcome.failed = len(_never_done(store, name, items))
+        console.print(f"[red]analyzer {name} cannot run:[/] {escape(outcome.error)}", highlight=False)
+        return None
+
+
+def _follow(
+    store: RunStore,
+    study: Study,
+    selected: list[str],
+    settings: Analysis,
+    context: AnalysisContext,
+    summary: AnalysisSummary,
+    console: Console,
+    progress: Progress,
+    generation_done: threading.Event,
+) -> None:
+    """Analyze images as generation stores them (see :func:`run_analysis`)."""
+    built: list[tuple[Analyzer, AnalyzerOutcome]] = []
+    for name in selected:
+        analyzer = _build(name, settings, [], store, summary, console)
+        if analyzer is not None:
+            built.append((analyzer, summary.analyzers[-1]))
+    tried: dict[str, set[int]] = {analyzer.name: set() for analyzer, _ in built}
+    try:
+        while built:
+            last_pass = generation_done.is_set()
+            items = image_items(store, study)
+            for analyzer, outcome in list(built):
+                pending = _pending(store, analyzer, items, outcome, tried[analyzer.name])
+                if not last_pass:  # full batches only while more images are coming
+                    pending = pending[: len(pending) // max(1, analyzer.batch_size) * max(1, analyzer.batch_size)]
+                tried[analyzer.name].update(item.image_id for item in pending)
+                if not _run_batches(store, analyzer, pending, context, outcome, progress):
+                    built.remove((analyzer, outcome))
+            if last_pass:
+                break
+            generation_done.wait(FOLLOW_POLL_S)
+    finally:
+        for analyzer, _ in built:
+            analyzer.close()
+    items = image_items(store, study)
+    for outcome in summary.analyzers:
+        if outcome.error is not None and outcome.version is None:  # never built: every image it lacks
+            outcome.failed = len(_never_done(store, outcome.name, items))
+
+
+def _pending(
+    store: RunStore, analyzer: Analyzer, items: list[ImageItem], outcome: AnalyzerOutcome, tried: set[int]
+) -> list[ImageItem]:
+    """``items`` this analyzer version has not stored (nor tried in this call); the first
+    call per analyzer registers its specs and counts what was stored before."""
+    first = outcome.version is None
+    if first:
+        outcome.version = analyzer.version
+        store.register_specs(analyzer.name, analyzer.version, analyzer.specs)
+    stored = store.analyzed_image_ids(analyzer.name, analyzer.version)
+    if first:
+        outcome.skipped = sum(item.image_id in stored for item in items)
+    return [item for item in items if item.image_id not in stored and item.image_id not in tried]
+
+
+def _run_batches(
     store: RunStore,
     analyzer: Analyzer,
-    items: list[ImageItem],
+    pending: list[ImageItem],
     context: AnalysisContext,
     outcome: AnalyzerOutcome,
     progress: Progress,
-) -> None:
-    outcome.version = analyzer.version
-    store.register_specs(analyzer.name, analyzer.version, analyzer.specs)
-    stored = store.analyzed_image_ids(analyzer.name, analyzer.version)
-    pending = [item for item in items if item.image_id not in stored]
-    outcome.skipped = len(items) - len(pending)
+) -> bool:
+    """Analyze and store ``pending`` batch by batch; False when the analyzer had to stop."""
+    if not pending:
+        return True
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
     size = max(1, analyzer.batch_size)
     batches = [pending[start:start + size] for start in range(0, len(pending), size)]
@@ -147,7 +222,7 @@ def _run_one(
             outcome.error = _message(exc)
             outcome.failed += len(pending) - position * size
             context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
-            return
+            return False
         except Exception as exc:  # one broken batch must not stop the run
             result = AnalysisResult(failures={item.image_id: _message(exc) for item in present})
         result.failures.update(missing)
@@ -157,6 +232,7 @@ def _run_one(
         outcome.failed += len(batch) - len(done)
         outcome.cost_usd += sum(cost.usd for cost in result.costs)
         progress.advance(task, len(batch))
+    return True
 
 
 def _store_batch(
@@ -188,7 +264,7 @@ def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _progress(console: Console) -> Progress:
+def _progress(console: Console, live: bool = True) -> Progress:
     return Progress(
         TextColumn("[bold]analyze[/] {task.description}"),
         BarColumn(),
@@ -196,6 +272,7 @@ def _progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not live,
     )
 
 

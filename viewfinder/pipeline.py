@@ -1,0 +1,58 @@
+"""Generation and analysis at once: each image is analyzed as soon as it is stored.
+
+``viewfinder run`` calls this. Generation keeps the event loop of the main thread; the
+analysis follows it in one worker thread (the analyzers' own calls are blocking or run
+their own loop), writing to the same store (its connection is shared under a lock). At a
+slow provider the judge then works while images are still coming instead of after the last
+one. This module sits with the CLI above the stages: it imports both.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rich.console import Console
+
+from viewfinder.analyze.runner import AnalysisSummary, run_analysis
+from viewfinder.generate.runner import GenerateOptions, GenerationSummary, run_generation
+from viewfinder.store import RunStore
+from viewfinder.study import Study
+
+
+def generate_and_analyze(
+    store: RunStore,
+    study: Study,
+    options: GenerateOptions,
+    analyzers: list[str] | None,
+    *,
+    judge: str | None,
+    console: Console,
+) -> tuple[GenerationSummary, AnalysisSummary]:
+    """Run generation and, alongside it, the analyzers on every image it stores (and on the
+    images stored before). Errors of either stage are raised after both have stopped."""
+    generation_done = threading.Event()
+    outcome: dict[str, AnalysisSummary | BaseException] = {}
+
+    def analyze() -> None:
+        try:
+            outcome["summary"] = run_analysis(
+                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console, follow=generation_done
+            )
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=analyze, name="viewfinder-analyze", daemon=True)
+    worker.start()
+    try:
+        generated = run_generation(store, study, options, console)
+    except BaseException:  # interrupted or fatal: finished batches are stored; do not wait for more
+        generation_done.set()
+        raise
+    generation_done.set()
+    worker.join()
+    error = outcome.get("error")
+    if isinstance(error, BaseException):
+        raise error
+    summary = outcome["summary"]
+    assert isinstance(summary, AnalysisSummary)
+    return generated, summary
