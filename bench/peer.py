@@ -73,6 +73,7 @@ def serve(latency: float, cert: str, key: str) -> None:
         return {"dimensions": [{"dimension": dimension, "score": 4, "confidence": 0.9, "explanation": "clear", "evidence": []}]}
 
     judge = FakeOpenAI(key=OPENAI_KEY, responder=answer, latency_s=latency)
+    judge._server.RequestHandlerClass.protocol_version = "HTTP/1.1"  # keep-alive, as the real API
     judge._server.socket = context.wrap_socket(judge._server.socket, server_side=True)
     fal.start()
     judge.__enter__()
@@ -81,7 +82,8 @@ def serve(latency: float, cert: str, key: str) -> None:
         if line.strip() == "counts":
             calls = Counter(fal.route(r.method, r.path) for r in fal.recorded())
             calls["judge"] = len(judge.requests)
-            print(json.dumps(calls), flush=True)
+            submits = [r.at for r in fal.recorded("POST", "submit")]
+            print(json.dumps({"calls": calls, "first_submit_at": min(submits, default=0.0)}), flush=True)
 
 
 class Servers:
@@ -95,11 +97,13 @@ class Servers:
         assert self.proc.stdout and self.proc.stdin
         self.fal_url, self.judge_url = self.proc.stdout.readline().split()
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> tuple[dict[str, int], float]:
+        """Calls received by kind, and the wall-clock time of the first submit."""
         assert self.proc.stdout and self.proc.stdin
         self.proc.stdin.write("counts\n")
         self.proc.stdin.flush()
-        return dict(json.loads(self.proc.stdout.readline()))
+        answer = json.loads(self.proc.stdout.readline())
+        return dict(answer["calls"]), float(answer["first_submit_at"])
 
     def close(self) -> None:
         self.proc.kill()
@@ -110,20 +114,24 @@ class Servers:
 @dataclass
 class Outcome:
     wall_s: float
+    cpu_s: float
     peak_mib: float
     images: int
     calls: dict[str, int]
+    first_submit_s: float  # from process start
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak resident MiB and exit code of one process."""
+def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, float, int, float]:
+    """Wall seconds, CPU seconds (user + system), peak resident MiB, exit code and the
+    wall-clock start of one process."""
     with log.open("w") as out:
+        started = time.time()
         start = time.perf_counter()
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, started
 
 
 def study_text(prompts: int) -> str:
@@ -149,11 +157,12 @@ def run_viewfinder(folder: Path, servers: Servers, prompts: int, concurrency: in
         sys.executable, "-m", "viewfinder", "run", str(study), "--workdir", str(folder / "run"), "--limit", str(prompts),
         "--analyzers", "judge", "--judge", "openai:gpt-4o-mini", "--until", "analyze", "--concurrency", str(concurrency),
     ]
-    wall, peak, code = timed(command, env, folder, folder / "viewfinder.log")
+    wall, cpu, peak, code, started = timed(command, env, folder, folder / "viewfinder.log")
     if code != 0:
         raise SystemExit(f"viewfinder exited {code}; see {folder / 'viewfinder.log'}")
     images = len(list((folder / "run" / "images").rglob("*.jp*g")))
-    return Outcome(wall, peak, images, servers.counts())
+    calls, first_submit = servers.counts()
+    return Outcome(wall, cpu, peak, images, calls, first_submit - started)
 
 
 def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]) -> Outcome:
@@ -172,11 +181,12 @@ def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int,
         "--judge-url", servers.judge_url, "--concurrency", str(concurrency), "--no-metrics", "-y",
         "--cache-dir", str(folder / "cache"), "-o", str(folder / "report.json"),
     ]
-    wall, peak, code = timed(command, env, folder, folder / "evalytic.log")
+    wall, cpu, peak, code, started = timed(command, env, folder, folder / "evalytic.log")
     if code != 0:
         raise SystemExit(f"evalytic exited {code}; see {folder / 'evalytic.log'}")
     images = len(list((folder / "cache").rglob("*.jp*g")))
-    return Outcome(wall, peak, images, servers.counts())
+    calls, first_submit = servers.counts()
+    return Outcome(wall, cpu, peak, images, calls, first_submit - started)
 
 
 def _expand(folder: Path, prompts: int) -> list[str]:
@@ -266,7 +276,7 @@ def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: P
             if outcome.images != args.prompts:
                 raise SystemExit(f"{tool} stored {outcome.images} of {args.prompts} images in {folder}")
             results[tool].append(outcome)
-            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, "
+            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s, first submit {outcome.first_submit_s:.2f} s, "
                   f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}", flush=True)
     ours, theirs = results["viewfinder"], results["evalytic"]
     return {
@@ -274,19 +284,23 @@ def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: P
         "viewfinder": statistics.median(o.wall_s for o in ours), "evalytic": statistics.median(o.wall_s for o in theirs),
         "ratios": [a.wall_s / b.wall_s for a, b in zip(ours, theirs)],
         "peak": (max(o.peak_mib for o in ours), max(o.peak_mib for o in theirs)),
+        "cpu": (statistics.median(o.cpu_s for o in ours), statistics.median(o.cpu_s for o in theirs)),
+        "first": (statistics.median(o.first_submit_s for o in ours), statistics.median(o.first_submit_s for o in theirs)),
         "calls": (ours[-1].calls, theirs[-1].calls),
     }
 
 
 def print_table(rows: list[dict[str, Any]], prompts: int) -> None:
     print(f"\n{prompts} prompts, generate + one judge pass; medians of interleaved pairs\n")
-    print("| server | C | viewfinder | evalytic | ratio of medians | per-pair ratios | peak MiB (vf / ev) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| server | C | viewfinder | evalytic | ratio of medians | per-pair ratios | CPU s (vf / ev) "
+          "| first submit s (vf / ev) | peak MiB (vf / ev) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         server = "answers at once" if row["latency"] == 0 else f"{row['latency']:g} s per status and judge reply"
         pairs = ", ".join(f"{r:.2f}" for r in row["ratios"])
         print(f"| {server} | {row['concurrency']} | {row['viewfinder']:.2f} s | {row['evalytic']:.2f} s | "
-              f"{row['viewfinder'] / row['evalytic']:.2f} | {pairs} | {row['peak'][0]:.0f} / {row['peak'][1]:.0f} |")
+              f"{row['viewfinder'] / row['evalytic']:.2f} | {pairs} | {row['cpu'][0]:.2f} / {row['cpu'][1]:.2f} | "
+              f"{row['first'][0]:.2f} / {row['first'][1]:.2f} | {row['peak'][0]:.0f} / {row['peak'][1]:.0f} |")
     print("\ncalls per run (last pair):")
     for row in rows:
         print(f"  L={row['latency']:g} C={row['concurrency']}: viewfinder {row['calls'][0]}; evalytic {row['calls'][1]}")

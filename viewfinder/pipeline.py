@@ -9,11 +9,12 @@ one. This module sits with the CLI above the stages: it imports both.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from rich.console import Console
 
-from viewfinder.analyze.runner import AnalysisSummary, run_analysis
+from viewfinder.analyze.runner import AnalysisSummary, Follow, run_analysis
 from viewfinder.generate.runner import GenerateOptions, GenerationSummary, run_generation
 from viewfinder.store import RunStore
 from viewfinder.study import Study
@@ -30,13 +31,14 @@ def generate_and_analyze(
 ) -> tuple[GenerationSummary, AnalysisSummary]:
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
     images stored before). Errors of either stage are raised after both have stopped."""
-    generation_done = threading.Event()
+    follow = Follow()
+    options = dataclasses.replace(options, on_stored=follow.image_stored)
     outcome: dict[str, AnalysisSummary | BaseException] = {}
 
     def analyze() -> None:
         try:
             outcome["summary"] = run_analysis(
-                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console, follow=generation_done
+                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console, follow=follow
             )
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc
@@ -46,9 +48,9 @@ def generate_and_analyze(
     try:
         generated = run_generation(store, study, options, console)
     except BaseException:  # interrupted or fatal: finished batches are stored; do not wait for more
-        generation_done.set()
+        follow.finish()
         raise
-    generation_done.set()
+    follow.finish()
     worker.join()
     error = outcome.get("error")
     if isinstance(error, BaseException):

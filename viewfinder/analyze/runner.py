@@ -25,7 +25,22 @@ from viewfinder.study.schema import Analysis
 from viewfinder.study.grammar import FIELDS
 
 COST_KIND = "judge"  # the ledger kind of money spent while analyzing
-FOLLOW_POLL_S = 0.1  # while generation runs, look for newly stored images this often
+FOLLOW_POLL_S = 0.5  # while generation runs, look for newly stored images at least this often
+
+
+@dataclass
+class Follow:
+    """Signals from a generation running alongside the analysis (see :func:`run_analysis`)."""
+
+    stored: threading.Event = field(default_factory=threading.Event)  # images were stored since the last look
+    done: threading.Event = field(default_factory=threading.Event)  # no more images are coming
+
+    def image_stored(self) -> None:
+        self.stored.set()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.stored.set()
 
 
 @dataclass
@@ -91,13 +106,15 @@ def run_analysis(
     judge: str | None,
     max_cost: float | None,
     console: Console | None = None,
-    follow: threading.Event | None = None,
+    follow: Follow | None = None,
 ) -> AnalysisSummary:
     """Run the analyzers ``names`` (default: the study's) over every stored image.
 
     With ``follow`` (called in a thread while generation runs), images are analyzed as they
-    are stored, in full batches, until ``follow`` is set and nothing is left: judging starts on
-    the first images instead of after the last one. Progress bars are left to generation then."""
+    are stored, in full batches, until ``follow.done`` and nothing is left: judging starts on
+    the first images instead of after the last one. The analyzers are built once the first
+    images are stored (their imports and models then do not delay the first request).
+    Progress bars are left to generation."""
     console = console or Console(stderr=True)
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
@@ -150,9 +167,10 @@ def _follow(
     summary: AnalysisSummary,
     console: Console,
     progress: Progress,
-    generation_done: threading.Event,
+    follow: Follow,
 ) -> None:
     """Analyze images as generation stores them (see :func:`run_analysis`)."""
+    follow.stored.wait()
     built: list[tuple[Analyzer, AnalyzerOutcome]] = []
     for name in selected:
         analyzer = _build(name, settings, [], store, summary, console)
@@ -161,7 +179,8 @@ def _follow(
     tried: dict[str, set[int]] = {analyzer.name: set() for analyzer, _ in built}
     try:
         while built:
-            last_pass = generation_done.is_set()
+            last_pass = follow.done.is_set()
+            follow.stored.clear()  # before looking: images stored from now on wake the next pass
             items = image_items(store, study)
             for analyzer, outcome in list(built):
                 pending = _pending(store, analyzer, items, outcome, tried[analyzer.name])
@@ -172,7 +191,7 @@ def _follow(
                     built.remove((analyzer, outcome))
             if last_pass:
                 break
-            generation_done.wait(FOLLOW_POLL_S)
+            follow.stored.wait(FOLLOW_POLL_S)
     finally:
         for analyzer, _ in built:
             analyzer.close()

@@ -64,6 +64,7 @@ class GenerateOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    on_stored: Callable[[], None] | None = None  # called after each batch of images is recorded
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,8 @@ class _Generation:
                 else:
                     self._complete(item.job, item.submission, item.result, outcome)
                     self.reserved -= item.estimate
+        if self.options.on_stored is not None:
+            self.options.on_stored()
 
     # -- budget and bookkeeping -------------------------------------------------------------
     def _reserve(self, estimate: float) -> bool:
