@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -89,15 +90,15 @@ STAGES = ("generate", "analyze", "score", "report")
 @friendly
 def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
@@ -133,7 +134,7 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _names(value: Optional[str]) -> Optional[list[str]]:
+def _names(value: str | None) -> list[str] | None:
     """Split a comma-separated option; None keeps the study's default."""
     if value is None:
         return None
@@ -167,9 +168,9 @@ def status(
 @friendly
 def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.runner import run_analysis
@@ -188,7 +189,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("fetch")
 @friendly
 def models_fetch(
-    study: Optional[Path] = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
+    study: Path | None = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
     model: list[str] = typer.Option([], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."),
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
@@ -204,8 +205,8 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
@@ -262,7 +263,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
-    output: Optional[Path] = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
+    output: Path | None = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run

@@ -12,17 +12,28 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
+from viewfinder.analyze.executors import Executor
+from viewfinder.analyze.executors.local import LocalExecutor
+from viewfinder.analyze.executors.local import message as _message
 from viewfinder.analyze.registry import ANALYZERS, check_names
-from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.errors import FatalRunError
 from viewfinder.store import RunStore
 from viewfinder.study import Study
-from viewfinder.study.schema import Analysis
 from viewfinder.study.grammar import FIELDS
+from viewfinder.study.schema import Analysis
 
 COST_KIND = "judge"  # the ledger kind of money spent while analyzing
 FOLLOW_POLL_S = 0.5  # while generation runs, look for newly stored images at least this often
@@ -107,6 +118,7 @@ def run_analysis(
     max_cost: float | None,
     console: Console | None = None,
     follow: Follow | None = None,
+    executor: Executor | None = None,
 ) -> AnalysisSummary:
     """Run the analyzers ``names`` (default: the study's) over every stored image.
 
@@ -114,8 +126,9 @@ def run_analysis(
     are stored, in full batches, until ``follow.done`` and nothing is left: judging starts on
     the first images instead of after the last one. The analyzers are built once the first
     images are stored (their imports and models then do not delay the first request).
-    Progress bars are left to generation."""
+    Progress bars are left to generation. ``executor`` runs the batches (default: here)."""
     console = console or Console(stderr=True)
+    executor = executor or LocalExecutor()
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
     summary = AnalysisSummary()
@@ -127,7 +140,7 @@ def run_analysis(
     )
     with _progress(console, live=follow is None) as progress:
         if follow is not None:
-            _follow(store, study, selected, settings, context, summary, console, progress, follow)
+            _follow(store, study, selected, settings, context, summary, console, progress, follow, executor)
         else:
             items = image_items(store, study)
             for name in selected:
@@ -136,7 +149,8 @@ def run_analysis(
                     continue
                 try:
                     outcome = summary.analyzers[-1]
-                    _run_batches(store, analyzer, _pending(store, analyzer, items, outcome, set()), context, outcome, progress)
+                    pending = _pending(store, analyzer, items, outcome, set())
+                    _run_batches(store, analyzer, pending, context, outcome, progress, executor)
                 finally:
                     analyzer.close()
     _print_summary(console, summary)
@@ -168,6 +182,7 @@ def _follow(
     console: Console,
     progress: Progress,
     follow: Follow,
+    executor: Executor,
 ) -> None:
     """Analyze images as generation stores them (see :func:`run_analysis`)."""
     follow.stored.wait()
@@ -187,7 +202,7 @@ def _follow(
                 if not last_pass:  # full batches only while more images are coming
                     pending = pending[: len(pending) // max(1, analyzer.batch_size) * max(1, analyzer.batch_size)]
                 tried[analyzer.name].update(item.image_id for item in pending)
-                if not _run_batches(store, analyzer, pending, context, outcome, progress):
+                if not _run_batches(store, analyzer, pending, context, outcome, progress, executor):
                     built.remove((analyzer, outcome))
             if last_pass:
                 break
@@ -223,34 +238,30 @@ def _run_batches(
     context: AnalysisContext,
     outcome: AnalyzerOutcome,
     progress: Progress,
+    executor: Executor,
 ) -> bool:
-    """Analyze and store ``pending`` batch by batch; False when the analyzer had to stop."""
+    """Analyze ``pending`` in batches on ``executor``, storing each batch as it arrives;
+    False when the analyzer had to stop."""
     if not pending:
         return True
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
     size = max(1, analyzer.batch_size)
     batches = [pending[start:start + size] for start in range(0, len(pending), size)]
-    for position, batch in enumerate(batches):
-        if position + 1 < len(batches):
-            analyzer.prefetch(batches[position + 1])
-        missing = {item.image_id: f"image file missing: {item.path}" for item in batch if not item.path.is_file()}
-        present = [item for item in batch if item.image_id not in missing]
-        try:
-            result = analyzer.analyze(present, context) if present else AnalysisResult()
-        except FatalRunError as exc:
-            outcome.error = _message(exc)
-            outcome.failed += len(pending) - position * size
-            context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
-            return False
-        except Exception as exc:  # one broken batch must not stop the run
-            result = AnalysisResult(failures={item.image_id: _message(exc) for item in present})
-        result.failures.update(missing)
-        done = result.done_ids(batch)
-        _store_batch(store, analyzer, batch, result, done)
-        outcome.done += len(done)
-        outcome.failed += len(batch) - len(done)
-        outcome.cost_usd += sum(cost.usd for cost in result.costs)
-        progress.advance(task, len(batch))
+    finished = 0
+    try:
+        for batch, result in executor.run(analyzer, batches, context):
+            done = result.done_ids(batch)
+            _store_batch(store, analyzer, batch, result, done)
+            outcome.done += len(done)
+            outcome.failed += len(batch) - len(done)
+            outcome.cost_usd += sum(cost.usd for cost in result.costs)
+            finished += len(batch)
+            progress.advance(task, len(batch))
+    except FatalRunError as exc:
+        outcome.error = _message(exc)
+        outcome.failed += len(pending) - finished
+        context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
+        return False
     return True
 
 
@@ -274,13 +285,6 @@ def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[Imag
     rows = store.query("SELECT image_id FROM analysis_runs WHERE analyzer=? AND status='done'", (name,))
     done = {row["image_id"] for row in rows}
     return [item for item in items if item.image_id not in done]
-
-
-def _message(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, ViewfinderError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _progress(console: Console, live: bool = True) -> Progress:
