@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -90,16 +89,18 @@ STAGES = ("generate", "analyze", "score", "report")
 @friendly
 def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
-    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.runfolder import init_run
@@ -115,10 +116,12 @@ def run(
         )
         if dry_run or until == "generate":
             raise typer.Exit(1 if run_generation(store, loaded, options, console).failed else 0)
+        from viewfinder.analyze.executors import make_executor
         from viewfinder.pipeline import generate_and_analyze
 
+        runs_on = make_executor(executor, loaded.analysis, ray_address)
         generated, analysis = generate_and_analyze(
-            store, loaded, options, _names(analyzers), judge=judge, console=console
+            store, loaded, options, _names(analyzers), judge=judge, console=console, executor=runs_on
         )
         failed = generated.failed + analysis.failed
         if until == "analyze":
@@ -134,7 +137,7 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _names(value: str | None) -> list[str] | None:
+def _names(value: Optional[str]) -> Optional[list[str]]:
     """Split a comma-separated option; None keeps the study's default."""
     if value is None:
         return None
@@ -168,17 +171,23 @@ def status(
 @friendly
 def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
-    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
+    from viewfinder.analyze.executors import make_executor
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
     store, loaded = open_run(run_dir)
     with store:
-        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        runs_on = make_executor(executor, loaded.analysis, ray_address)
+        summary = run_analysis(
+            store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console, executor=runs_on
+        )
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -189,7 +198,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("fetch")
 @friendly
 def models_fetch(
-    study: Path | None = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
+    study: Optional[Path] = typer.Argument(None, help="Study file whose [analysis] models to fetch (default: the defaults)."),
     model: list[str] = typer.Option([], "--model", help="A hub id (or owner/repo/file.pth) to fetch; repeat for several."),
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
@@ -205,8 +214,8 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
-    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
@@ -263,7 +272,7 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder."),
     format: str = typer.Option(..., "--format", help="parquet, csv or jsonl."),
-    output: Path | None = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="File to write (default DIR/export.<format>)."),
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run

@@ -14,6 +14,7 @@ import threading
 
 from rich.console import Console
 
+from viewfinder.analyze.executors import Executor
 from viewfinder.analyze.runner import AnalysisSummary, Follow, run_analysis
 from viewfinder.generate.runner import GenerateOptions, GenerationSummary, run_generation
 from viewfinder.store import RunStore
@@ -28,6 +29,7 @@ def generate_and_analyze(
     *,
     judge: str | None,
     console: Console,
+    executor: Executor | None = None,
 ) -> tuple[GenerationSummary, AnalysisSummary]:
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
     images stored before). Errors of either stage are raised after both have stopped."""
@@ -38,7 +40,8 @@ def generate_and_analyze(
     def analyze() -> None:
         try:
             outcome["summary"] = run_analysis(
-                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console, follow=follow
+                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console,
+                follow=follow, executor=executor,
             )
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc

@@ -11,23 +11,14 @@ the run's ledger and counts against ``--max-cost``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Coroutine
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.analyze.runner import COST_KIND
 from viewfinder.errors import FatalRunError
 from viewfinder.judge.answer import AnswerError, JudgeAnswer, parse_answer, response_schema
-from viewfinder.judge.backend import (
-    CallError,
-    Conversation,
-    EncodedImage,
-    JudgeBackend,
-    Reply,
-    RetryableCallError,
-    Usage,
-)
+from viewfinder.judge.backend import CallError, Conversation, EncodedImage, JudgeBackend, Reply, RetryableCallError, Usage
 from viewfinder.judge.pricing import PRICE_ENV, TokenPrice, price_for
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT, correction_text, prompt_record, user_text
 from viewfinder.judge.retry import RetryPolicy, call_with_retries
