@@ -64,7 +64,10 @@ def serve(latency: float, cert: str, key: str) -> None:
         for route in ("status", "stream"):
             fal.add_fault(route=route, kind="delay", delay_s=latency, times=-1)
 
+    judged_at: list[float] = []
+
     def answer(request: dict[str, Any]) -> dict[str, Any]:
+        judged_at.append(time.time())
         if (request.get("response_format") or {}).get("type") == "json_schema":
             return good_answer()  # viewfinder's form
         text = json.dumps(request["messages"][-1])
@@ -85,7 +88,11 @@ def serve(latency: float, cert: str, key: str) -> None:
             calls = Counter(fal.route(r.method, r.path) for r in fal.recorded())
             calls["judge"] = len(judge.requests)
             submits = [r.at for r in fal.recorded("POST", "submit")]
-            print(json.dumps({"calls": calls, "first_submit_at": min(submits, default=0.0)}), flush=True)
+            files = [r.at for r in fal.recorded("GET", "file")]
+            timeline = {"first_submit": min(submits, default=0.0), "last_submit": max(submits, default=0.0),
+                        "last_file": max(files, default=0.0), "first_judge": min(judged_at, default=0.0),
+                        "last_judge": max(judged_at, default=0.0)}
+            print(json.dumps({"calls": calls, "timeline": timeline}), flush=True)
 
 
 class Servers:
@@ -99,13 +106,14 @@ class Servers:
         assert self.proc.stdout and self.proc.stdin
         self.fal_url, self.judge_url = self.proc.stdout.readline().split()
 
-    def counts(self) -> tuple[dict[str, int], float]:
-        """Calls received by kind, and the wall-clock time of the first submit."""
+    def counts(self) -> tuple[dict[str, int], dict[str, float]]:
+        """Calls received by kind, and when (wall clock) the first and last submit, image
+        download and judge call arrived."""
         assert self.proc.stdout and self.proc.stdin
         self.proc.stdin.write("counts\n")
         self.proc.stdin.flush()
         answer = json.loads(self.proc.stdout.readline())
-        return dict(answer["calls"]), float(answer["first_submit_at"])
+        return dict(answer["calls"]), dict(answer["timeline"])
 
     def close(self) -> None:
         self.proc.kill()
@@ -120,7 +128,11 @@ class Outcome:
     peak_mib: float
     images: int
     calls: dict[str, int]
-    first_submit_s: float  # from process start
+    timeline: dict[str, float]  # seconds from process start: first_submit, last_submit, last_file, ...
+
+    @property
+    def first_submit_s(self) -> float:
+        return self.timeline["first_submit"]
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, float, int, float]:
@@ -163,8 +175,8 @@ def run_viewfinder(folder: Path, servers: Servers, prompts: int, concurrency: in
     if code != 0:
         raise SystemExit(f"viewfinder exited {code}; see {folder / 'viewfinder.log'}")
     images = len(list((folder / "run" / "images").rglob("*.jp*g")))
-    calls, first_submit = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, first_submit - started)
+    calls, timeline = servers.counts()
+    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()})
 
 
 def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]) -> Outcome:
@@ -187,8 +199,8 @@ def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int,
     if code != 0:
         raise SystemExit(f"evalytic exited {code}; see {folder / 'evalytic.log'}")
     images = len(list((folder / "cache").rglob("*.jp*g")))
-    calls, first_submit = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, first_submit - started)
+    calls, timeline = servers.counts()
+    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()})
 
 
 def _expand(folder: Path, prompts: int) -> list[str]:
@@ -278,7 +290,8 @@ def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: P
             if outcome.images != args.prompts:
                 raise SystemExit(f"{tool} stored {outcome.images} of {args.prompts} images in {folder}")
             results[tool].append(outcome)
-            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s, first submit {outcome.first_submit_s:.2f} s, "
+            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s, "
+                  f"{' '.join(f'{k} {v:.2f}' for k, v in outcome.timeline.items())}, "
                   f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}", flush=True)
     ours, theirs = results["viewfinder"], results["evalytic"]
     return {
