@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from viewfinder.errors import ViewfinderError
-from viewfinder.study import expand_prompts, load_study, parse_prompt
 
 app = typer.Typer(
     help="Reproducible studies of how text-to-image models follow structured prompts.",
@@ -52,6 +51,8 @@ def expand(
     """Print the prompt grid of STUDY."""
     if format not in {"table", "jsonl"}:
         raise typer.BadParameter("use table or jsonl", param_hint="--format")
+    from viewfinder.study import expand_prompts, load_study
+
     prompts = expand_prompts(load_study(study))
     if format == "jsonl":
         for prompt in prompts:
@@ -72,6 +73,8 @@ def prompt(
     as_json: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
+    from viewfinder.study import parse_prompt
+
     fields = parse_prompt(text).fields()
     if as_json:
         sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
@@ -203,6 +206,7 @@ def models_fetch(
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
     from viewfinder.analyze.models import fetch_models, required_models
+    from viewfinder.study import load_study
     from viewfinder.study.schema import Analysis
 
     settings = load_study(study).analysis if study else Analysis()
