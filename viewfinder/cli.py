@@ -115,7 +115,8 @@ def run(
         from viewfinder.generate.runner import GenerateOptions, run_generation
 
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            executor=_executor(executor), ray_address=ray_address,
         )
         if dry_run or until == "generate":
             raise typer.Exit(1 if run_generation(store, loaded, options, console).failed else 0)
@@ -138,6 +139,15 @@ def run(
 
         build_report(store, loaded, console)
     raise typer.Exit(1 if failed else 0)
+
+
+def _executor(name: str) -> str:
+    """``name`` if it is an executor (generation checks it only when a diffusers model runs)."""
+    from viewfinder.analyze.executors import EXECUTORS
+
+    if name not in EXECUTORS:
+        raise typer.BadParameter(f"use one of {', '.join(EXECUTORS)}", param_hint="--executor")
+    return name
 
 
 def _names(value: Optional[str]) -> Optional[list[str]]:
@@ -223,6 +233,8 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -231,7 +243,8 @@ def generate(
     store, loaded = open_run(run_dir)
     with store:
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            executor=_executor(executor), ray_address=ray_address,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

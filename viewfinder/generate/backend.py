@@ -100,6 +100,8 @@ class BackendSettings:
     timeout_s: float = 60.0
     concurrency: int = 8
     poll_interval_s: float = 0.5
+    executor: str = "local"  # "ray": local-model backends (diffusers) run their models on Ray
+    ray_address: str | None = None
 
 
 BackendFactory = Callable[[str, BackendSettings], Backend]
@@ -130,6 +132,10 @@ def _bfl(model_id: str, settings: BackendSettings) -> Backend:
 
 
 def _diffusers(model_id: str, settings: BackendSettings) -> Backend:
+    if settings.executor == "ray":
+        from viewfinder.generate.diffusers_ray import RayDiffusersBackend
+
+        return RayDiffusersBackend.from_env(model_id, settings)
     from viewfinder.generate.diffusers_local import DiffusersBackend
 
     return DiffusersBackend.from_env(model_id, settings)

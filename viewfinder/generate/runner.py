@@ -65,6 +65,8 @@ class GenerateOptions:
     max_image_bytes: int = MAX_IMAGE_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
     on_stored: Callable[[], None] | None = None  # called after each batch of images is recorded
+    executor: str = "local"  # "ray": diffusers models run on Ray actors
+    ray_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,10 @@ class _Generation:
         self.backends: dict[str, Backend] = {}
 
     async def run(self) -> GenerationSummary:
-        settings = BackendSettings(self.options.timeout_s, self.options.concurrency, self.options.poll_interval_s)
+        settings = BackendSettings(
+            self.options.timeout_s, self.options.concurrency, self.options.poll_interval_s,
+            self.options.executor, self.options.ray_address,
+        )
         for model in dict.fromkeys(job["model"] for job in self.jobs):
             split_model(model)
             self.backends[model] = make_backend(model, settings)

@@ -1,6 +1,7 @@
-"""The Ray executor on a local Ray (``ray.init(num_cpus=2)``): the pixels analyzer gives the
-same measurements as with the local executor, and a worker killed mid-run loses no finished
-batch (a re-run measures only what is missing)."""
+"""``--executor ray`` on a local Ray (``ray.init(num_cpus=2)``): the pixels analyzer gives the
+same measurements as with the local executor, a worker killed mid-run loses no finished
+batch (a re-run measures only what is missing), and a diffusers model on Ray actors makes the
+same images as in this process."""
 
 from __future__ import annotations
 
@@ -123,3 +124,40 @@ def test_the_cli_runs_analysis_on_ray(image_run, local_ray) -> None:
     assert "pixels 1: 3 measured, 0 already stored, 0 failed" in result.output
     bad = CliRunner().invoke(app, ["analyze", str(run_dir), "--executor", "spark"])
     assert bad.exit_code == 2 and "use one of local, ray" in bad.output
+
+
+@pytest.mark.slow
+def test_a_diffusers_model_on_ray_makes_the_same_images_as_locally(tmp_path, local_ray) -> None:
+    import sqlite3
+
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from tests.tiny_models import build_tiny_sd_pipeline
+    from viewfinder.cli import app
+
+    pipeline = build_tiny_sd_pipeline(tmp_path / "tiny-sd")
+    study = tmp_path / "local.toml"
+    study.write_text("\n".join([
+        'name = "local"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
+        f'models = ["diffusers:{pipeline}"]', "seeds = [1, 2, 3]",
+        "[generation]", "width = 64", "height = 64", "num_inference_steps = 1", 'output_format = "png"',
+        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
+        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
+    ]))
+    made = {}
+    for executor in ("local", "ray"):
+        run_dir = tmp_path / executor
+        result = CliRunner().invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate",
+                                          "--executor", executor])
+        assert result.exit_code == 0, result.output
+        with sqlite3.connect(run_dir / "viewfinder.sqlite") as conn:
+            rows = conn.execute("SELECT seed, path FROM images ORDER BY seed").fetchall()
+            devices = {row[0] for row in conn.execute("SELECT json_extract(response, '$.result.device') FROM jobs")}
+        assert devices == {"cpu"} and [seed for seed, _ in rows] == [1, 2, 3]
+        made[executor] = [np.asarray(Image.open(run_dir / path), dtype=np.int16) for _, path in rows]
+    # Same seeds, same pictures: equal up to float rounding (a Ray actor runs torch on one thread).
+    for local, remote in zip(made["local"], made["ray"], strict=True):
+        assert local.shape == remote.shape == (64, 64, 3)
+        assert np.abs(local - remote).max() <= 2
+    assert np.abs(made["ray"][0] - made["ray"][1]).max() > 20  # different seeds, different pictures
