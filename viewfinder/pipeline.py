@@ -15,6 +15,7 @@ import threading
 from rich.console import Console
 
 from viewfinder.analyze.executors import Executor
+from viewfinder.analyze.registry import check_names
 from viewfinder.analyze.runner import AnalysisSummary, Follow, run_analysis
 from viewfinder.generate.runner import GenerateOptions, GenerationSummary, run_generation
 from viewfinder.store import RunStore
@@ -32,7 +33,9 @@ def generate_and_analyze(
     executor: Executor | None = None,
 ) -> tuple[GenerationSummary, AnalysisSummary]:
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
-    images stored before). Errors of either stage are raised after both have stopped."""
+    images stored before). An analysis error is raised once generation has ended; a
+    generation error (or Ctrl-C) at once, keeping whatever both stages stored."""
+    check_names(list(study.analysis.analyzers if analyzers is None else analyzers))  # before any money is spent
     follow = Follow()
     options = dataclasses.replace(options, on_stored=follow.image_stored)
     outcome: dict[str, AnalysisSummary | BaseException] = {}
