@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import ssl
 import statistics
@@ -92,7 +93,9 @@ def serve(latency: float, cert: str, key: str) -> None:
             timeline = {"first_submit": min(submits, default=0.0), "last_submit": max(submits, default=0.0),
                         "last_file": max(files, default=0.0), "first_judge": min(judged_at, default=0.0),
                         "last_judge": max(judged_at, default=0.0)}
-            print(json.dumps({"calls": calls, "timeline": timeline}), flush=True)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            server_cpu = usage.ru_utime + usage.ru_stime
+            print(json.dumps({"calls": calls, "timeline": timeline, "server_cpu_s": server_cpu}), flush=True)
 
 
 class Servers:
@@ -108,11 +111,12 @@ class Servers:
 
     def counts(self) -> tuple[dict[str, int], dict[str, float]]:
         """Calls received by kind, and when (wall clock) the first and last submit, image
-        download and judge call arrived."""
+        download and judge call arrived; ``cpu_s`` is then the servers' CPU so far."""
         assert self.proc.stdout and self.proc.stdin
         self.proc.stdin.write("counts\n")
         self.proc.stdin.flush()
         answer = json.loads(self.proc.stdout.readline())
+        self.cpu_s = float(answer["server_cpu_s"])
         return dict(answer["calls"]), dict(answer["timeline"])
 
     def close(self) -> None:
@@ -129,6 +133,7 @@ class Outcome:
     images: int
     calls: dict[str, int]
     timeline: dict[str, float]  # seconds from process start: first_submit, last_submit, last_file, ...
+    server_cpu_s: float  # what answering this tool cost the fake servers
 
     @property
     def first_submit_s(self) -> float:
@@ -176,7 +181,7 @@ def run_viewfinder(folder: Path, servers: Servers, prompts: int, concurrency: in
         raise SystemExit(f"viewfinder exited {code}; see {folder / 'viewfinder.log'}")
     images = len(list((folder / "run" / "images").rglob("*.jp*g")))
     calls, timeline = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()})
+    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s)
 
 
 def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]) -> Outcome:
@@ -200,7 +205,7 @@ def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int,
         raise SystemExit(f"evalytic exited {code}; see {folder / 'evalytic.log'}")
     images = len(list((folder / "cache").rglob("*.jp*g")))
     calls, timeline = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()})
+    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s)
 
 
 def _expand(folder: Path, prompts: int) -> list[str]:
@@ -290,7 +295,7 @@ def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: P
             if outcome.images != args.prompts:
                 raise SystemExit(f"{tool} stored {outcome.images} of {args.prompts} images in {folder}")
             results[tool].append(outcome)
-            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s, "
+            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s (servers {outcome.server_cpu_s:.2f} s), "
                   f"{' '.join(f'{k} {v:.2f}' for k, v in outcome.timeline.items())}, "
                   f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}", flush=True)
     ours, theirs = results["viewfinder"], results["evalytic"]
