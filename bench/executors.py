@@ -38,14 +38,30 @@ def make_run(run_dir: Path, count: int, size: int) -> Path:
 
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     study = run_dir.parent / "bench.toml"
-    study.write_text("\n".join([
-        'name = "executors"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        'models = ["fal:test/model"]', f"seeds = {list(range(count))}", "[[emotions]]", 'name = "Jealousy"',
-        "[[emotions.cases]]", 'variant = "Lonely"', 'subject = "A woman"', 'category = "Single Persons"',
-        'scene = "A crowded party"', "",
-    ]))
-    bases = [np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB").resize((size, size)))
-             for name in ("astronaut", "coffee", "chelsea", "rocket")]
+    study.write_text(
+        "\n".join(
+            [
+                'name = "executors"',
+                'topic = "facial-expressions"',
+                'cameras = ["eye-level"]',
+                'styles = ["cinematic"]',
+                'models = ["fal:test/model"]',
+                f"seeds = {list(range(count))}",
+                "[[emotions]]",
+                'name = "Jealousy"',
+                "[[emotions.cases]]",
+                'variant = "Lonely"',
+                'subject = "A woman"',
+                'category = "Single Persons"',
+                'scene = "A crowded party"',
+                "",
+            ]
+        )
+    )
+    bases = [
+        np.asarray(Image.fromarray(getattr(data, name)()).convert("RGB").resize((size, size)))
+        for name in ("astronaut", "coffee", "chelsea", "rocket")
+    ]
     store, _ = init_run(study, run_dir)
     with store:
         for index, job in enumerate(store.jobs()):
@@ -54,8 +70,18 @@ def make_run(run_dir: Path, count: int, size: int) -> Path:
             buffer = io.BytesIO()
             Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="JPEG", quality=90)
             digest, rel = write_image(run_dir, buffer.getvalue(), "jpeg")
-            store.add_image(job_id=job["id"], sha256=digest, path=rel, size=len(buffer.getvalue()), fmt="jpeg",
-                            width=size, height=size, model=job["model"], seed=job["seed"], cost_usd=0.0)
+            store.add_image(
+                job_id=job["id"],
+                sha256=digest,
+                path=rel,
+                size=len(buffer.getvalue()),
+                fmt="jpeg",
+                width=size,
+                height=size,
+                model=job["model"],
+                seed=job["seed"],
+                cost_usd=0.0,
+            )
             store.update_job(job["id"], state="completed")
     return run_dir
 
@@ -65,8 +91,9 @@ def timed_analysis(run_dir: Path, analyzer: str, executor_for) -> tuple[int, flo
     quiet = Console(file=io.StringIO())
     with store:
         start = time.perf_counter()
-        summary = run_analysis(store, study, [analyzer], judge=None, max_cost=None, console=quiet,
-                               executor=executor_for(study))
+        summary = run_analysis(
+            store, study, [analyzer], judge=None, max_cost=None, console=quiet, executor=executor_for(study)
+        )
         return summary.done, time.perf_counter() - start
 
 
@@ -90,13 +117,20 @@ def main() -> None:
         done, local_s = timed_analysis(base, args.analyzer, lambda study: LocalExecutor())
         print(f"local: {done} images in {local_s:.2f} s = {done / local_s:.1f} images/s")
         start = time.perf_counter()
-        ray.init(address=args.ray_address, num_cpus=None if args.ray_address else args.ray_cpus,
-                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address=args.ray_address,
+            num_cpus=None if args.ray_address else args.ray_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         init_s = time.perf_counter() - start
         cpus = ray.cluster_resources().get("CPU", 0)
         done, ray_s = timed_analysis(ray_dir, args.analyzer, lambda study: RayExecutor(study.analysis))
-        print(f"ray ({cpus:g} CPUs, ray.init {init_s:.1f} s apart): {done} images in {ray_s:.2f} s = "
-              f"{done / ray_s:.1f} images/s")
+        print(
+            f"ray ({cpus:g} CPUs, ray.init {init_s:.1f} s apart): {done} images in {ray_s:.2f} s = "
+            f"{done / ray_s:.1f} images/s"
+        )
         ray.shutdown()
 
 

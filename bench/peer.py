@@ -74,7 +74,17 @@ def serve(latency: float, cert: str, key: str) -> None:
         text = json.dumps(request["messages"][-1])
         found = re.search(r'\\"dimension\\": \\"(\w+)', text)
         dimension = found.group(1) if found else "visual_quality"
-        return {"dimensions": [{"dimension": dimension, "score": 4, "confidence": 0.9, "explanation": "clear", "evidence": []}]}
+        return {
+            "dimensions": [
+                {
+                    "dimension": dimension,
+                    "score": 4,
+                    "confidence": 0.9,
+                    "explanation": "clear",
+                    "evidence": [],
+                }
+            ]
+        }
 
     judge = FakeOpenAI(key=OPENAI_KEY, responder=answer, latency_s=latency)
     handler = judge._server.RequestHandlerClass
@@ -90,9 +100,13 @@ def serve(latency: float, cert: str, key: str) -> None:
             calls["judge"] = len(judge.requests)
             submits = [r.at for r in fal.recorded("POST", "submit")]
             files = [r.at for r in fal.recorded("GET", "file")]
-            timeline = {"first_submit": min(submits, default=0.0), "last_submit": max(submits, default=0.0),
-                        "last_file": max(files, default=0.0), "first_judge": min(judged_at, default=0.0),
-                        "last_judge": max(judged_at, default=0.0)}
+            timeline = {
+                "first_submit": min(submits, default=0.0),
+                "last_submit": max(submits, default=0.0),
+                "last_file": max(files, default=0.0),
+                "first_judge": min(judged_at, default=0.0),
+                "last_judge": max(judged_at, default=0.0),
+            }
             usage = resource.getrusage(resource.RUSAGE_SELF)
             server_cpu = usage.ru_utime + usage.ru_stime
             print(json.dumps({"calls": calls, "timeline": timeline, "server_cpu_s": server_cpu}), flush=True)
@@ -103,8 +117,21 @@ class Servers:
 
     def __init__(self, latency: float, cert: Path, key: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--latency", str(latency), "--cert", str(cert), "--key", str(key)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                "--latency",
+                str(latency),
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         assert self.proc.stdout and self.proc.stdin
         self.fal_url, self.judge_url = self.proc.stdout.readline().split()
@@ -140,7 +167,9 @@ class Outcome:
         return self.timeline["first_submit"]
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tuple[float, float, float, int, float]:
+def timed(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> tuple[float, float, float, int, float]:
     """Wall seconds, CPU seconds (user + system), peak resident MiB, exit code and the
     wall-clock start of one process."""
     with log.open("w") as out:
@@ -156,35 +185,72 @@ def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> tupl
 def study_text(prompts: int) -> str:
     """A study of ``prompts`` jobs: 2 cameras x 2 styles x prompts/4 seeds of one case."""
     seeds = list(range((prompts + 3) // 4))
-    return "\n".join([
-        'name = "peer"', 'topic = "facial-expressions"', 'cameras = ["eye-level", "low-angle close-up"]',
-        'styles = ["cinematic", "documentary"]', f'models = ["fal:{MODEL}"]', f"seeds = {seeds}",
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party with couples dancing"', "",
-    ])
+    return "\n".join(
+        [
+            'name = "peer"',
+            'topic = "facial-expressions"',
+            'cameras = ["eye-level", "low-angle close-up"]',
+            'styles = ["cinematic", "documentary"]',
+            f'models = ["fal:{MODEL}"]',
+            f"seeds = {seeds}",
+            "[[emotions]]",
+            'name = "Jealousy"',
+            "[[emotions.cases]]",
+            'variant = "Lonely and envious"',
+            'subject = "A single woman"',
+            'category = "Single Persons"',
+            'scene = "A crowded party with couples dancing"',
+            "",
+        ]
+    )
 
 
-def run_viewfinder(folder: Path, servers: Servers, prompts: int, concurrency: int, base_env: dict[str, str]) -> Outcome:
+def run_viewfinder(
+    folder: Path, servers: Servers, prompts: int, concurrency: int, base_env: dict[str, str]
+) -> Outcome:
     study = folder / "peer.toml"
     study.write_text(study_text(prompts))
     env = {
-        **base_env, "PYTHONPATH": str(ROOT), "FAL_KEY": FAL_KEY, "VIEWFINDER_FAL_URL": servers.fal_url,
-        "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": servers.judge_url,
+        **base_env,
+        "PYTHONPATH": str(ROOT),
+        "FAL_KEY": FAL_KEY,
+        "VIEWFINDER_FAL_URL": servers.fal_url,
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": servers.judge_url,
         "VIEWFINDER_JUDGE_CONCURRENCY": str(concurrency),
     }
     command = [
-        sys.executable, "-m", "viewfinder", "run", str(study), "--workdir", str(folder / "run"), "--limit", str(prompts),
-        "--analyzers", "judge", "--judge", "openai:gpt-4o-mini", "--until", "analyze", "--concurrency", str(concurrency),
+        sys.executable,
+        "-m",
+        "viewfinder",
+        "run",
+        str(study),
+        "--workdir",
+        str(folder / "run"),
+        "--limit",
+        str(prompts),
+        "--analyzers",
+        "judge",
+        "--judge",
+        "openai:gpt-4o-mini",
+        "--until",
+        "analyze",
+        "--concurrency",
+        str(concurrency),
     ]
     wall, cpu, peak, code, started = timed(command, env, folder, folder / "viewfinder.log")
     if code != 0:
         raise SystemExit(f"viewfinder exited {code}; see {folder / 'viewfinder.log'}")
     images = len(list((folder / "run" / "images").rglob("*.jp*g")))
     calls, timeline = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s)
+    return Outcome(
+        wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s
+    )
 
 
-def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]) -> Outcome:
+def run_evalytic(
+    folder: Path, servers: Servers, prompts: int, concurrency: int, venv: Path, base_env: dict[str, str]
+) -> Outcome:
     texts = [json.loads(line)["text"] for line in _expand(folder, prompts)]
     (folder / "prompts.json").write_text(json.dumps(texts[:prompts]))
     (folder / "evalytic.toml").write_text(
@@ -192,28 +258,54 @@ def run_evalytic(folder: Path, servers: Servers, prompts: int, concurrency: int,
     )
     host = servers.fal_url.removeprefix("https://")
     env = {
-        **base_env, "HOME": str(folder), "FAL_KEY": FAL_KEY, "FAL_RUN_HOST": host, "FAL_QUEUE_RUN_HOST": host,
+        **base_env,
+        "HOME": str(folder),
+        "FAL_KEY": FAL_KEY,
+        "FAL_RUN_HOST": host,
+        "FAL_QUEUE_RUN_HOST": host,
         "OPENAI_API_KEY": OPENAI_KEY,
     }
     command = [
-        str(venv / "bin" / "evalytic"), "bench", "-m", "flux-schnell", "-p", "prompts.json", "--judge", "gpt-4o-mini",
-        "--judge-url", servers.judge_url, "--concurrency", str(concurrency), "--no-metrics", "-y",
-        "--cache-dir", str(folder / "cache"), "-o", str(folder / "report.json"),
+        str(venv / "bin" / "evalytic"),
+        "bench",
+        "-m",
+        "flux-schnell",
+        "-p",
+        "prompts.json",
+        "--judge",
+        "gpt-4o-mini",
+        "--judge-url",
+        servers.judge_url,
+        "--concurrency",
+        str(concurrency),
+        "--no-metrics",
+        "-y",
+        "--cache-dir",
+        str(folder / "cache"),
+        "-o",
+        str(folder / "report.json"),
     ]
     wall, cpu, peak, code, started = timed(command, env, folder, folder / "evalytic.log")
     if code != 0:
         raise SystemExit(f"evalytic exited {code}; see {folder / 'evalytic.log'}")
     images = len(list((folder / "cache").rglob("*.jp*g")))
     calls, timeline = servers.counts()
-    return Outcome(wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s)
+    return Outcome(
+        wall, cpu, peak, images, calls, {k: v - started for k, v in timeline.items()}, servers.cpu_s
+    )
 
 
 def _expand(folder: Path, prompts: int) -> list[str]:
     study = folder / "peer.toml"
     study.write_text(study_text(prompts))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "viewfinder", "expand", str(study), "--format", "jsonl"],
-                            env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "viewfinder", "expand", str(study), "--format", "jsonl"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = result.stdout.splitlines()  # one line per prompt; each seed repeats its prompt
     seeds = (prompts + 3) // 4
     return [line for line in lines for _ in range(seeds)]
@@ -225,8 +317,12 @@ def peer_venv(path: Path) -> Path:
     if not (path / "bin" / "evalytic").exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
         subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", EVALYTIC], check=True)
-    version = subprocess.run([str(path / "bin" / "python"), "-c", "import evalytic; print(evalytic.__version__)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(path / "bin" / "python"), "-c", "import evalytic; print(evalytic.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if version != "0.6.0":
         raise SystemExit(f"{path} holds evalytic {version}, not 0.6.0; remove it or pass another --peer-venv")
     return path
@@ -236,9 +332,26 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (clients trust it through SSL_CERT_FILE)."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -248,10 +361,18 @@ def main() -> None:
     parser.add_argument("--prompts", "-n", type=int, default=200)
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--concurrency", "-c", type=int, nargs="+", default=[4, 16])
-    parser.add_argument("--latency", "-l", type=float, nargs="+", default=[0.0, 0.5],
-                        help="seconds each status and judge reply is held (0: answers at once)")
+    parser.add_argument(
+        "--latency",
+        "-l",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.5],
+        help="seconds each status and judge reply is held (0: answers at once)",
+    )
     parser.add_argument("--peer-venv", type=Path, default=Path("/tmp/peer-venv"))
-    parser.add_argument("--keep", type=Path, default=None, help="keep run folders here (default: a temp dir, removed)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep run folders here (default: a temp dir, removed)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cert", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -276,8 +397,16 @@ def main() -> None:
     print_table(rows, args.prompts)
 
 
-def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: Path, scratch: Path,
-             base_env: dict[str, str], cert: Path, key: Path) -> dict[str, Any]:
+def scenario(
+    args: argparse.Namespace,
+    latency: float,
+    concurrency: int,
+    venv: Path,
+    scratch: Path,
+    base_env: dict[str, str],
+    cert: Path,
+    key: Path,
+) -> dict[str, Any]:
     results: dict[str, list[Outcome]] = {"viewfinder": [], "evalytic": []}
     for pair in range(args.pairs):
         order = ["viewfinder", "evalytic"] if pair % 2 == 0 else ["evalytic", "viewfinder"]
@@ -295,35 +424,51 @@ def scenario(args: argparse.Namespace, latency: float, concurrency: int, venv: P
             if outcome.images != args.prompts:
                 raise SystemExit(f"{tool} stored {outcome.images} of {args.prompts} images in {folder}")
             results[tool].append(outcome)
-            print(f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s (servers {outcome.server_cpu_s:.2f} s), "
-                  f"{' '.join(f'{k} {v:.2f}' for k, v in outcome.timeline.items())}, "
-                  f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}", flush=True)
+            print(
+                f"L={latency:g} C={concurrency} pair {pair + 1} {tool}: {outcome.wall_s:.2f} s, CPU {outcome.cpu_s:.2f} s (servers {outcome.server_cpu_s:.2f} s), "
+                f"{' '.join(f'{k} {v:.2f}' for k, v in outcome.timeline.items())}, "
+                f"{outcome.peak_mib:.0f} MiB, calls {outcome.calls}",
+                flush=True,
+            )
     ours, theirs = results["viewfinder"], results["evalytic"]
     return {
-        "latency": latency, "concurrency": concurrency,
-        "viewfinder": statistics.median(o.wall_s for o in ours), "evalytic": statistics.median(o.wall_s for o in theirs),
+        "latency": latency,
+        "concurrency": concurrency,
+        "viewfinder": statistics.median(o.wall_s for o in ours),
+        "evalytic": statistics.median(o.wall_s for o in theirs),
         "ratios": [a.wall_s / b.wall_s for a, b in zip(ours, theirs, strict=True)],
         "peak": (max(o.peak_mib for o in ours), max(o.peak_mib for o in theirs)),
         "cpu": (statistics.median(o.cpu_s for o in ours), statistics.median(o.cpu_s for o in theirs)),
-        "first": (statistics.median(o.first_submit_s for o in ours), statistics.median(o.first_submit_s for o in theirs)),
+        "first": (
+            statistics.median(o.first_submit_s for o in ours),
+            statistics.median(o.first_submit_s for o in theirs),
+        ),
         "calls": (ours[-1].calls, theirs[-1].calls),
     }
 
 
 def print_table(rows: list[dict[str, Any]], prompts: int) -> None:
     print(f"\n{prompts} prompts, generate + one judge pass; medians of interleaved pairs\n")
-    print("| server | C | viewfinder | evalytic | ratio of medians | per-pair ratios | CPU s (vf / ev) "
-          "| first submit s (vf / ev) | peak MiB (vf / ev) |")
+    print(
+        "| server | C | viewfinder | evalytic | ratio of medians | per-pair ratios | CPU s (vf / ev) "
+        "| first submit s (vf / ev) | peak MiB (vf / ev) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        server = "answers at once" if row["latency"] == 0 else f"{row['latency']:g} s per status and judge reply"
+        server = (
+            "answers at once" if row["latency"] == 0 else f"{row['latency']:g} s per status and judge reply"
+        )
         pairs = ", ".join(f"{r:.2f}" for r in row["ratios"])
-        print(f"| {server} | {row['concurrency']} | {row['viewfinder']:.2f} s | {row['evalytic']:.2f} s | "
-              f"{row['viewfinder'] / row['evalytic']:.2f} | {pairs} | {row['cpu'][0]:.2f} / {row['cpu'][1]:.2f} | "
-              f"{row['first'][0]:.2f} / {row['first'][1]:.2f} | {row['peak'][0]:.0f} / {row['peak'][1]:.0f} |")
+        print(
+            f"| {server} | {row['concurrency']} | {row['viewfinder']:.2f} s | {row['evalytic']:.2f} s | "
+            f"{row['viewfinder'] / row['evalytic']:.2f} | {pairs} | {row['cpu'][0]:.2f} / {row['cpu'][1]:.2f} | "
+            f"{row['first'][0]:.2f} / {row['first'][1]:.2f} | {row['peak'][0]:.0f} / {row['peak'][1]:.0f} |"
+        )
     print("\ncalls per run (last pair):")
     for row in rows:
-        print(f"  L={row['latency']:g} C={row['concurrency']}: viewfinder {row['calls'][0]}; evalytic {row['calls'][1]}")
+        print(
+            f"  L={row['latency']:g} C={row['concurrency']}: viewfinder {row['calls'][0]}; evalytic {row['calls'][1]}"
+        )
 
 
 if __name__ == "__main__":

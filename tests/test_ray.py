@@ -42,20 +42,26 @@ def _images(count: int) -> list[np.ndarray]:
 def _analyze(run_dir: Path, executor_for) -> tuple[AnalysisSummary, dict[int, dict]]:
     store, study = open_run(run_dir)
     with store:
-        summary = run_analysis(store, study, ["pixels"], judge=None, max_cost=None, executor=executor_for(study))
+        summary = run_analysis(
+            store, study, ["pixels"], judge=None, max_cost=None, executor=executor_for(study)
+        )
         return summary, store.measurement_table()
 
 
 def test_ray_measures_exactly_what_the_local_executor_measures(image_run, local_ray) -> None:
     images = _images(10)
     local_summary, local = _analyze(image_run(images, analysis=PIXELS), lambda study: LocalExecutor())
-    ray_summary, remote = _analyze(image_run(images, analysis=PIXELS), lambda study: RayExecutor(study.analysis))
+    ray_summary, remote = _analyze(
+        image_run(images, analysis=PIXELS), lambda study: RayExecutor(study.analysis)
+    )
     assert (local_summary.done, ray_summary.done, ray_summary.failed) == (10, 10, 0)
     assert len(remote) == 10 and remote == local  # every value, to the last bit
     assert {"pixels.entropy", "pixels.noise"} <= set(remote[1])
 
 
-def test_a_killed_worker_loses_no_finished_batch_and_a_rerun_does_only_the_rest(image_run, local_ray, tmp_path) -> None:
+def test_a_killed_worker_loses_no_finished_batch_and_a_rerun_does_only_the_rest(
+    image_run, local_ray, tmp_path
+) -> None:
     images = _images(4 * BATCH)
     _, expected = _analyze(image_run(images, analysis=PIXELS), lambda study: LocalExecutor())
     run_dir = image_run(images, analysis=PIXELS)
@@ -138,22 +144,43 @@ def test_a_diffusers_model_on_ray_makes_the_same_images_as_locally(tmp_path, loc
 
     pipeline = build_tiny_sd_pipeline(tmp_path / "tiny-sd")
     study = tmp_path / "local.toml"
-    study.write_text("\n".join([
-        'name = "local"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        f'models = ["diffusers:{pipeline}"]', "seeds = [1, 2, 3]",
-        "[generation]", "width = 64", "height = 64", "num_inference_steps = 1", 'output_format = "png"',
-        "[[emotions]]", 'name = "Jealousy"', "[[emotions.cases]]", 'variant = "Lonely and envious"',
-        'subject = "A single woman"', 'category = "Single Persons"', 'scene = "A crowded party"', "",
-    ]))
+    study.write_text(
+        "\n".join(
+            [
+                'name = "local"',
+                'topic = "facial-expressions"',
+                'cameras = ["eye-level"]',
+                'styles = ["cinematic"]',
+                f'models = ["diffusers:{pipeline}"]',
+                "seeds = [1, 2, 3]",
+                "[generation]",
+                "width = 64",
+                "height = 64",
+                "num_inference_steps = 1",
+                'output_format = "png"',
+                "[[emotions]]",
+                'name = "Jealousy"',
+                "[[emotions.cases]]",
+                'variant = "Lonely and envious"',
+                'subject = "A single woman"',
+                'category = "Single Persons"',
+                'scene = "A crowded party"',
+                "",
+            ]
+        )
+    )
     made = {}
     for executor in ("local", "ray"):
         run_dir = tmp_path / executor
-        result = CliRunner().invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate",
-                                          "--executor", executor])
+        result = CliRunner().invoke(
+            app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--executor", executor]
+        )
         assert result.exit_code == 0, result.output
         with sqlite3.connect(run_dir / "viewfinder.sqlite") as conn:
             rows = conn.execute("SELECT seed, path FROM images ORDER BY seed").fetchall()
-            devices = {row[0] for row in conn.execute("SELECT json_extract(response, '$.result.device') FROM jobs")}
+            devices = {
+                row[0] for row in conn.execute("SELECT json_extract(response, '$.result.device') FROM jobs")
+            }
         assert devices == {"cpu"} and [seed for seed, _ in rows] == [1, 2, 3]
         made[executor] = [np.asarray(Image.open(run_dir / path), dtype=np.int16) for _, path in rows]
     # Same seeds, same pictures: equal up to float rounding (a Ray actor runs torch on one thread).

@@ -35,7 +35,9 @@ def generate_and_analyze(
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
     images stored before). An analysis error is raised once generation has ended; a
     generation error (or Ctrl-C) at once, keeping whatever both stages stored."""
-    check_names(list(study.analysis.analyzers if analyzers is None else analyzers))  # before any money is spent
+    check_names(
+        list(study.analysis.analyzers if analyzers is None else analyzers)
+    )  # before any money is spent
     follow = Follow()
     options = dataclasses.replace(options, on_stored=follow.image_stored)
     outcome: dict[str, AnalysisSummary | BaseException] = {}
@@ -43,8 +45,14 @@ def generate_and_analyze(
     def analyze() -> None:
         try:
             outcome["summary"] = run_analysis(
-                store, study, analyzers, judge=judge, max_cost=options.max_cost, console=console,
-                follow=follow, executor=executor,
+                store,
+                study,
+                analyzers,
+                judge=judge,
+                max_cost=options.max_cost,
+                console=console,
+                follow=follow,
+                executor=executor,
             )
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc

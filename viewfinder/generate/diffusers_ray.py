@@ -65,7 +65,9 @@ class RayDiffusersBackend(DiffusersBackend):
         try:
             data, seconds, device = await actor.generate.remote(body)
         except ray.exceptions.RayActorError:
-            raise RequestUnknown("the Ray worker making this image stopped; the image is made again") from None
+            raise RequestUnknown(
+                "the Ray worker making this image stopped; the image is made again"
+            ) from None
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, FatalRunError):

@@ -26,7 +26,9 @@ class Executor(ABC):
     name: str
 
     @abstractmethod
-    def run(self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext) -> Iterator[Measured]:
+    def run(
+        self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext
+    ) -> Iterator[Measured]:
         """Yield ``(batch, result)`` for every batch, as each is done."""
 
 

@@ -14,7 +14,9 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def run(self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext) -> Iterator[Measured]:
+    def run(
+        self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext
+    ) -> Iterator[Measured]:
         for position, batch in enumerate(batches):
             if position + 1 < len(batches):
                 analyzer.prefetch(batches[position + 1])

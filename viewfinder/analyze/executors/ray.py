@@ -68,7 +68,9 @@ class RayExecutor(Executor):
         self.factories = factories or {}
         self.max_actors = max_actors
 
-    def run(self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext) -> Iterator[Measured]:
+    def run(
+        self, analyzer: Analyzer, batches: list[list[ImageItem]], context: AnalysisContext
+    ) -> Iterator[Measured]:
         if analyzer.name in STAYS_LOCAL:
             yield from LocalExecutor().run(analyzer, batches, context)
             return
@@ -82,7 +84,9 @@ class RayExecutor(Executor):
         data_context = ray.data.DataContext.get_current()
         data_context.enable_progress_bars = False
         data_context.execution_options.preserve_order = False
-        factory = self.factories.get(analyzer.name) or functools.partial(build_analyzer, analyzer.name, self.settings)
+        factory = self.factories.get(analyzer.name) or functools.partial(
+            build_analyzer, analyzer.name, self.settings
+        )
         resources = ray.cluster_resources()
         gpus = analyzer.name in GPU_ANALYZERS and resources.get("GPU", 0) >= 1
         actors = int(resources.get("GPU", 0) if gpus else resources.get("CPU", 1))
@@ -111,7 +115,9 @@ class RayExecutor(Executor):
             cause = getattr(exc, "cause", None)
             if isinstance(cause, FatalRunError):
                 raise cause from None
-            raise FatalRunError(f"Ray could not run analyzer {analyzer.name}: {str(exc).splitlines()[0]}") from None
+            raise FatalRunError(
+                f"Ray could not run analyzer {analyzer.name}: {str(exc).splitlines()[0]}"
+            ) from None
 
 
 class AnalyzeBatches:
@@ -131,9 +137,15 @@ class AnalyzeBatches:
 
 def _row(index: int, item: ImageItem) -> dict[str, Any]:
     return {
-        "batch": index, "image_id": item.image_id, "path": str(item.path), "sha256": item.sha256, "model": item.model,
-        "seed": -1 if item.seed is None else item.seed, "prompt_text": item.prompt_text,
-        "fields": json.dumps(item.fields), "expressions": json.dumps(list(item.expressions)),
+        "batch": index,
+        "image_id": item.image_id,
+        "path": str(item.path),
+        "sha256": item.sha256,
+        "model": item.model,
+        "seed": -1 if item.seed is None else item.seed,
+        "prompt_text": item.prompt_text,
+        "fields": json.dumps(item.fields),
+        "expressions": json.dumps(list(item.expressions)),
     }
 
 
@@ -159,23 +171,40 @@ def _columns(indexes: np.ndarray, items: list[ImageItem], result: AnalysisResult
     rows: list[tuple[int, int, str, str, float, bool, str, bool, str]] = []
     for m in result.measurements:
         value = math.nan if m.value is None else float(m.value)
-        rows.append((batch_of[m.image_id], m.image_id, MEASUREMENT, m.name, value, m.value is not None,
-                     m.text or "", m.text is not None, ""))
+        rows.append(
+            (
+                batch_of[m.image_id],
+                m.image_id,
+                MEASUREMENT,
+                m.name,
+                value,
+                m.value is not None,
+                m.text or "",
+                m.text is not None,
+                "",
+            )
+        )
     for item in items:
         error = result.failures.get(item.image_id)
         kind = STATUS_OK if error is None else STATUS_FAILED
-        rows.append((batch_of[item.image_id], item.image_id, kind, "", math.nan, False, "", False, error or ""))
+        rows.append(
+            (batch_of[item.image_id], item.image_id, kind, "", math.nan, False, "", False, error or "")
+        )
     names = ("batch", "image_id", "kind", "name", "value", "has_value", "text", "has_text", "error")
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     types = (np.int64, np.int64, object, object, np.float64, bool, object, bool, object)
-    return {name: np.array(column, dtype=dtype) for name, column, dtype in zip(names, columns, types, strict=True)}
+    return {
+        name: np.array(column, dtype=dtype) for name, column, dtype in zip(names, columns, types, strict=True)
+    }
 
 
 def _rows(block: dict[str, np.ndarray]) -> Iterator[dict[str, Any]]:
     for position in range(len(block["image_id"])):
         yield {
-            "batch": int(block["batch"][position]), "image_id": int(block["image_id"][position]),
-            "kind": str(block["kind"][position]), "name": str(block["name"][position]),
+            "batch": int(block["batch"][position]),
+            "image_id": int(block["image_id"][position]),
+            "kind": str(block["kind"][position]),
+            "name": str(block["name"][position]),
             "value": float(block["value"][position]) if block["has_value"][position] else None,
             "text": str(block["text"][position]) if block["has_text"][position] else None,
             "error": str(block["error"][position]),
