@@ -33,11 +33,23 @@ def generate_and_analyze(
     executor: Executor | None = None,
 ) -> tuple[GenerationSummary, AnalysisSummary]:
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
-    images stored before). An analysis error is raised once generation has ended; a
-    generation error (or Ctrl-C) at once, keeping whatever both stages stored."""
-    check_names(
-        list(study.analysis.analyzers if analyzers is None else analyzers)
-    )  # before any money is spent
+    images stored before). With ``--max-cost`` the stages run one after the other instead, so
+    that neither passes the budget with money the other has in flight. An analysis error is
+    raised once generation has ended; a generation error (or Ctrl-C) at once, keeping
+    whatever both stages stored."""
+    check_names(list(study.analysis.analyzers if analyzers is None else analyzers))  # before spending
+    if options.max_cost is not None:  # one budget, two stages: each must see what the other has in flight
+        generated = run_generation(store, study, options, console)
+        summary = run_analysis(
+            store,
+            study,
+            analyzers,
+            judge=judge,
+            max_cost=options.max_cost,
+            console=console,
+            executor=executor,
+        )
+        return generated, summary
     follow = Follow()
     options = dataclasses.replace(options, on_stored=follow.image_stored)
     outcome: dict[str, AnalysisSummary | BaseException] = {}
