@@ -81,6 +81,6 @@ def generate_and_analyze(
     error = outcome.get("error")
     if isinstance(error, BaseException):
         raise error
-    summary = outcome["summary"]
-    assert isinstance(summary, AnalysisSummary)
-    return generated, summary
+    followed = outcome["summary"]
+    assert isinstance(followed, AnalysisSummary)
+    return generated, followed
