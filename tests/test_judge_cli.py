@@ -79,3 +79,21 @@ def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean
     assert "10 measured" in result.output
     assert len(judged_at) == 10
     assert sum(at < last_submit for at in judged_at) >= 4
+
+
+def test_with_a_budget_run_judges_only_after_generation(clean_env, tmp_path: Path) -> None:
+    """--max-cost: one budget for two stages, so they run one after the other."""
+    judged_at: list[float] = []
+    with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+        def answer(request: dict) -> dict:
+            judged_at.append(time.time())
+            return good_answer()
+
+        judge.responder = answer
+        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url,
+               "OPENAI_API_KEY": judge.key}
+        result = CliRunner().invoke(app, ["run", str(SEED), "--workdir", str(tmp_path / "run"), "--analyzers", "judge",
+                                          "--until", "analyze", "--max-cost", "5"], env=env)
+        assert result.exit_code == 0, result.output
+        last_download = max(r.at for r in fal.recorded("GET", "file"))
+    assert len(judged_at) == 10 and min(judged_at) > last_download
