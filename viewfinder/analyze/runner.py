@@ -203,7 +203,8 @@ def _follow(
                     pending = pending[: len(pending) // max(1, analyzer.batch_size) * max(1, analyzer.batch_size)]
                 tried[analyzer.name].update(item.image_id for item in pending)
                 if not _run_batches(store, analyzer, pending, context, outcome, progress, executor):
-                    built.remove((analyzer, outcome))
+                    built.remove((analyzer, outcome))  # it had to stop
+                    analyzer.close()
             if last_pass:
                 break
             follow.stored.wait(FOLLOW_POLL_S)
