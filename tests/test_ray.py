@@ -188,3 +188,19 @@ def test_a_diffusers_model_on_ray_makes_the_same_images_as_locally(tmp_path, loc
         assert local.shape == remote.shape == (64, 64, 3)
         assert np.abs(local - remote).max() <= 2
     assert np.abs(made["ray"][0] - made["ray"][1]).max() > 20  # different seeds, different pictures
+
+
+def test_an_analyzer_that_cannot_start_on_the_workers_stops_with_its_message(image_run, local_ray) -> None:
+    def no_weights():
+        from viewfinder.errors import FatalRunError
+
+        raise FatalRunError("the CLIP weights are not in this node's cache; run 'viewfinder models fetch'")
+
+    store, study = open_run(image_run(_images(3), analysis=PIXELS))
+    with store:
+        executor = RayExecutor(study.analysis, factories={"pixels": no_weights})
+        summary = run_analysis(store, study, ["pixels"], judge=None, max_cost=None, executor=executor)
+        stored = store.analyzed_image_ids("pixels", "1")
+    (outcome,) = summary.analyzers
+    assert (outcome.done, outcome.failed, stored) == (0, 3, set())
+    assert outcome.error is not None and "viewfinder models fetch" in outcome.error

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any, cast
@@ -112,12 +113,7 @@ class RayExecutor(Executor):
                         if statuses[index] == len(batches[index]):
                             yield batches[index], _result(collected.pop(index))
         except ray.exceptions.RayError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, FatalRunError):
-                raise cause from None
-            raise FatalRunError(
-                f"Ray could not run analyzer {analyzer.name}: {str(exc).splitlines()[0]}"
-            ) from None
+            raise _reason(exc, analyzer.name) from None
 
 
 class AnalyzeBatches:
@@ -219,3 +215,20 @@ def _result(rows: list[dict[str, Any]]) -> AnalysisResult:
         elif row["kind"] == STATUS_FAILED:
             result.failures[row["image_id"]] = row["error"]
     return result
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RAY_ERRORS = ("RayTaskError", "RayActorError", "ActorDiedError", "RayError")
+
+
+def _reason(exc: BaseException, name: str) -> FatalRunError:
+    """The analyzer's own error inside a Ray error (its message names the fix: weights not
+    fetched, a bad setting), else Ray's first line."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, FatalRunError):
+        return cause
+    text = ANSI.sub("", str(exc))
+    for error, message in reversed(re.findall(r"^\s*(?:\w+\.)*(\w+(?:Error|Exception)): (.+)$", text, re.M)):
+        if error not in RAY_ERRORS:
+            return FatalRunError(message if error == "FatalRunError" else f"{error}: {message}")
+    return FatalRunError(f"Ray could not run analyzer {name}: {text.strip().splitlines()[0]}")
