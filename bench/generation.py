@@ -28,6 +28,9 @@ from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: 
 from viewfinder.runfolder import init_run  # noqa: E402
 
 KEY = "bench-key"
+# this repo's tests/ as the "tests" package, even where a wheel (ppi-python) installed its own
+SERVE = ("import runpy, sys, types; tests = types.ModuleType('tests'); tests.__path__ = ['tests']; "
+         "sys.modules['tests'] = tests; runpy.run_module('tests.servers.fal_server', run_name='__main__')")
 
 
 def study_text(jobs: int) -> str:
@@ -54,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", "--latency", str(args.latency),
+        [sys.executable, "-c", SERVE, "--port", "0", "--latency", str(args.latency),
          "--image-scale", str(args.image_scale), "--key", KEY],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )

@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from viewfinder.errors import ViewfinderError
-from viewfinder.study import expand_prompts, load_study, parse_prompt
 
 app = typer.Typer(
     help="Reproducible studies of how text-to-image models follow structured prompts.",
@@ -52,6 +51,8 @@ def expand(
     """Print the prompt grid of STUDY."""
     if format not in {"table", "jsonl"}:
         raise typer.BadParameter("use table or jsonl", param_hint="--format")
+    from viewfinder.study import expand_prompts, load_study
+
     prompts = expand_prompts(load_study(study))
     if format == "jsonl":
         for prompt in prompts:
@@ -72,6 +73,8 @@ def prompt(
     as_json: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
+    from viewfinder.study import parse_prompt
+
     fields = parse_prompt(text).fields()
     if as_json:
         sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
@@ -99,6 +102,8 @@ def run(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.runfolder import init_run
@@ -110,16 +115,19 @@ def run(
         from viewfinder.generate.runner import GenerateOptions, run_generation
 
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            executor=_executor(executor), ray_address=ray_address,
         )
-        generated = run_generation(store, loaded, options, console)
-        failed = generated.failed
         if dry_run or until == "generate":
-            raise typer.Exit(1 if failed else 0)
-        from viewfinder.analyze.runner import run_analysis
+            raise typer.Exit(1 if run_generation(store, loaded, options, console).failed else 0)
+        from viewfinder.analyze.executors import make_executor
+        from viewfinder.pipeline import generate_and_analyze
 
-        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
-        failed += analysis.failed
+        runs_on = make_executor(executor, loaded.analysis, ray_address)
+        generated, analysis = generate_and_analyze(
+            store, loaded, options, _names(analyzers), judge=judge, console=console, executor=runs_on
+        )
+        failed = generated.failed + analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.score import run_scoring
@@ -131,6 +139,15 @@ def run(
 
         build_report(store, loaded, console)
     raise typer.Exit(1 if failed else 0)
+
+
+def _executor(name: str) -> str:
+    """``name`` if it is an executor (generation checks it only when a diffusers model runs)."""
+    from viewfinder.analyze.executors import EXECUTORS
+
+    if name not in EXECUTORS:
+        raise typer.BadParameter(f"use one of {', '.join(EXECUTORS)}", param_hint="--executor")
+    return name
 
 
 def _names(value: Optional[str]) -> Optional[list[str]]:
@@ -170,14 +187,20 @@ def analyze(
     analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
+    from viewfinder.analyze.executors import make_executor
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
     store, loaded = open_run(run_dir)
     with store:
-        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console)
+        runs_on = make_executor(executor, loaded.analysis, ray_address)
+        summary = run_analysis(
+            store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console, executor=runs_on
+        )
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -193,6 +216,7 @@ def models_fetch(
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
     from viewfinder.analyze.models import fetch_models, required_models
+    from viewfinder.study import load_study
     from viewfinder.study.schema import Analysis
 
     settings = load_study(study).analysis if study else Analysis()
@@ -209,6 +233,8 @@ def generate(
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Make the run's missing images; resumes submitted requests instead of resubmitting."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -217,7 +243,8 @@ def generate(
     store, loaded = open_run(run_dir)
     with store:
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout
+            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+            executor=_executor(executor), ray_address=ray_address,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

@@ -19,6 +19,9 @@ BACKENDS: dict[str, str] = {  # prefix -> "module:class" with a ``from_env(model
     "bfl": "viewfinder.providers.bfl:BflBackend",
     "diffusers": "viewfinder.providers.diffusers_local:DiffusersBackend",
 }
+RAY_BACKENDS: dict[str, str] = {  # prefix -> backend with ``--executor ray`` (local models on Ray actors)
+    "diffusers": "viewfinder.providers.diffusers_ray:RayDiffusersBackend",
+}
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -32,7 +35,7 @@ def split_model(model: str) -> tuple[str, str]:
 def make_backend(model: str, settings: BackendSettings) -> Backend:
     """The backend for ``model``; unknown prefixes are bad input naming the known ones."""
     prefix, model_id = split_model(model)
-    factory = BACKENDS.get(prefix)
+    factory = (RAY_BACKENDS.get(prefix) if settings.executor == "ray" else None) or BACKENDS.get(prefix)
     if factory is None:
         raise BadInput(
             f"model {model!r}: no generation backend {prefix!r}; use one of: {', '.join(sorted(BACKENDS))}"

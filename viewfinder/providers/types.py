@@ -53,3 +53,5 @@ class BackendSettings:
     timeout_s: float = 60.0
     concurrency: int = 8
     poll_interval_s: float = 0.5
+    executor: str = "local"  # "ray": local-model backends (diffusers) run their models on Ray
+    ray_address: str | None = None
