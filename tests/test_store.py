@@ -78,7 +78,7 @@ def test_job_lifecycle_image_cost_and_status(store: RunStore, seed_jobs) -> None
     job = store.jobs()[0]
     assert job.prompt_text.startswith("facial-expressions Jealousy: Lonely and envious")
     store.mark_submitted(job.id, request_id="req-1", attempts=1, request={"status_url": "u"}, response={"queue": {}})
-    assert store.jobs(ids=[job.id])[0].state == "submitted" and store.jobs_to_run()[0].id == job.id
+    assert store.jobs(ids=[job.id])[0].state == "submitted"
     data = b"\x89PNG fake bytes"
     digest, rel = write_image(store.run_dir, data, "png")
     assert (store.run_dir / rel).read_bytes() == data
@@ -195,14 +195,3 @@ def test_cached_answers_come_from_finished_runs_of_the_same_version(store: RunSt
     assert store.cached_answers("judge", "1", []) == [] and store.cached_answers("pixels", "1", [digest]) == []
     assert [a.text for a in store.cached_answers("judge", "2", [digest])] == ["Newer"]
     assert store.analyzed_image_ids("judge") == {ids[0], ids[2]}
-
-
-def test_jobs_to_run_puts_submitted_jobs_first_and_skips_completed(store: RunStore, seed_jobs) -> None:
-    store.add_jobs(seed_jobs)
-    first, second, third = store.jobs()[:3]
-    store.complete_job(first.id)
-    store.mark_submitted(third.id, request_id="r", request={}, response={"queue": {"status": "u"}}, attempts=1)
-    todo = store.jobs_to_run()
-    assert todo[0].id == third.id and todo[0].response == {"queue": {"status": "u"}}
-    assert first.id not in {job.id for job in todo} and todo[1].id == second.id and len(todo) == 9
-    assert [job.id for job in store.jobs_to_run(limit=2)] == [third.id, second.id]

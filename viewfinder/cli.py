@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -74,8 +75,10 @@ def prompt(
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
     from viewfinder.study import parse_prompt
+    from viewfinder.study.rules import check_fields
 
     fields = parse_prompt(text).fields()
+    check_fields(fields, f"prompt {text!r}")
     if as_json:
         sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
         return
@@ -94,7 +97,7 @@ def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
@@ -106,26 +109,33 @@ def run(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
-    from viewfinder.runfolder import init_run
+    from viewfinder.generate.runner import GenerateOptions, run_generation
+    from viewfinder.runfolder import init_run, peek_run
 
     if until not in STAGES:
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
-    store, loaded = init_run(study, workdir, list(model) or None)
+    _check_judge(judge)
+    models = list(model) or None
+    options = GenerateOptions(
+        limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
+        executor=executor, ray_address=ray_address,
+    )
+    if dry_run:  # writes nothing, not even the folder
+        peeked, loaded = peek_run(study, workdir)
+        try:
+            run_generation(peeked, loaded, options, console, models)
+        finally:
+            if peeked is not None:
+                peeked.close()
+        raise typer.Exit(0)
+    store, loaded = init_run(study, workdir, models)
     with store:
-        from viewfinder.generate.runner import GenerateOptions, run_generation
-
-        options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            executor=_executor(executor), ray_address=ray_address,
-        )
-        if dry_run or until == "generate":
-            raise typer.Exit(1 if run_generation(store, loaded, options, console).failed else 0)
-        from viewfinder.analyze.executors import make_executor
+        if until == "generate":
+            raise typer.Exit(1 if run_generation(store, loaded, options, console, models).failed else 0)
         from viewfinder.pipeline import generate_and_analyze
 
-        runs_on = make_executor(executor, loaded.analysis, ray_address)
         generated, analysis = generate_and_analyze(
-            store, loaded, options, _names(analyzers), judge=judge, console=console, executor=runs_on
+            store, loaded, options, _names(analyzers), judge=judge, console=console, models=models
         )
         failed = generated.failed + analysis.failed
         if until == "analyze":
@@ -141,13 +151,12 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _executor(name: str) -> str:
-    """``name`` if it is an executor (generation checks it only when a diffusers model runs)."""
-    from viewfinder.analyze.executors import EXECUTORS
+def _check_judge(judge: Optional[str]) -> None:
+    """A --judge of an unknown kind is bad input before any work starts."""
+    if judge is not None:
+        from viewfinder.judge.select import check_judge_name
 
-    if name not in EXECUTORS:
-        raise typer.BadParameter(f"use one of {', '.join(EXECUTORS)}", param_hint="--executor")
-    return name
+        check_judge_name(judge)
 
 
 def _names(value: Optional[str]) -> Optional[list[str]]:
@@ -166,7 +175,7 @@ def status(
     """Jobs per state, images and cost so far."""
     from viewfinder.store import RunStore
 
-    with RunStore(run_dir, create=False) as store:
+    with RunStore(run_dir, readonly=True) as store:
         info = store.status()
     if as_json:
         sys.stdout.write(json.dumps(info) + "\n")
@@ -195,6 +204,7 @@ def analyze(
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
+    _check_judge(judge)
     store, loaded = open_run(run_dir)
     with store:
         runs_on = make_executor(executor, loaded.analysis, ray_address)
@@ -228,7 +238,7 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Make at most N new images."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
@@ -236,15 +246,15 @@ def generate(
     executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
-    """Make the run's missing images; resumes submitted requests instead of resubmitting."""
+    """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
     from viewfinder.runfolder import open_run
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_run(run_dir, readonly=dry_run)
     with store:
         options = GenerateOptions(
             limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            executor=_executor(executor), ray_address=ray_address,
+            executor=executor, ray_address=ray_address,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)
@@ -263,7 +273,7 @@ def score(
 
     store, loaded = open_run(run_dir)
     with store:
-        report = run_scoring(store, loaded, console)
+        report = run_scoring(store, loaded, console, tables=out)
     if conclusions:
         for sentence in report.sentences():
             out.print(f"- {sentence.text}", markup=False, highlight=False)
@@ -276,12 +286,10 @@ def score(
 def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
     """Write report/post.md and report/index.html (self-contained; open it from the folder)."""
     from viewfinder.report import build_report
-    from viewfinder.runfolder import open_run
-    from viewfinder.score.stage import ensure_scored
+    from viewfinder.runfolder import open_scored
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_scored(run_dir, console)
     with store:
-        ensure_scored(store, loaded, console)
         folder = build_report(store, loaded, console)
     out.print(str(folder / "index.html"))
 
@@ -295,12 +303,10 @@ def export(
 ) -> None:
     """Write one row per image with every measurement, judge answer and adherence flag."""
     from viewfinder.export import export_run
-    from viewfinder.runfolder import open_run
-    from viewfinder.score.stage import ensure_scored
+    from viewfinder.runfolder import open_scored
 
-    store, loaded = open_run(run_dir)
+    store, loaded = open_scored(run_dir, console)
     with store:
-        ensure_scored(store, loaded, console)
         path, count = export_run(store, loaded, format, output)
     console.print(f"wrote {count} rows to {path}")
     out.print(str(path), markup=False, highlight=False)
@@ -356,6 +362,33 @@ def review(
         cli_labels.print_plan(run_dir, width, console, out)
     else:
         cli_labels.serve(run_dir, sample, labeller, port, show_prompt, console)
+
+
+@app.command()
+@friendly
+def prune(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Drop the jobs the stored study no longer asks for, with their image rows and measurements
+    (image files and the cost ledger stay)."""
+    from viewfinder.cli_prune import prune_run
+
+    prune_run(run_dir, out)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from viewfinder import __version__
+
+        out.print(f"viewfinder {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Reproducible studies of how text-to-image models follow structured prompts."""
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Sequence
 
 from rich.console import Console
 
-from viewfinder.analyze.executors import Executor
+from viewfinder.analyze.executors import Executor, make_executor
 from viewfinder.analyze.registry import check_names
 from viewfinder.analyze.runner import AnalysisSummary, Follow, run_analysis
 from viewfinder.generate.runner import GenerateOptions, GenerationSummary, run_generation
@@ -31,15 +32,18 @@ def generate_and_analyze(
     judge: str | None,
     console: Console,
     executor: Executor | None = None,
+    models: Sequence[str] | None = None,
 ) -> tuple[GenerationSummary, AnalysisSummary]:
     """Run generation and, alongside it, the analyzers on every image it stores (and on the
     images stored before). With ``--max-cost`` the stages run one after the other instead, so
     that neither passes the budget with money the other has in flight. An analysis error is
     raised once generation has ended; a generation error (or Ctrl-C) at once, keeping
-    whatever both stages stored."""
+    whatever both stages stored. ``models`` replaces the study's models (``run --model``);
+    the analysis runs on ``executor``, by default the one ``options`` names."""
     check_names(list(study.analysis.analyzers if analyzers is None else analyzers))  # before spending
+    executor = executor or make_executor(options.executor, study.analysis, options.ray_address)
     if options.max_cost is not None:  # one budget, two stages: each must see what the other has in flight
-        generated = run_generation(store, study, options, console)
+        generated = run_generation(store, study, options, console, models)
         summary = run_analysis(
             store,
             study,
@@ -72,7 +76,7 @@ def generate_and_analyze(
     worker = threading.Thread(target=analyze, name="viewfinder-analyze", daemon=True)
     worker.start()
     try:
-        generated = run_generation(store, study, options, console)
+        generated = run_generation(store, study, options, console, models)
     except BaseException:  # interrupted or fatal: finished batches are stored; do not wait for more
         follow.finish()
         raise

@@ -34,12 +34,18 @@ def split_model(model: str) -> tuple[str, str]:
 
 def make_backend(model: str, settings: BackendSettings) -> Backend:
     """The backend for ``model``; unknown prefixes are bad input naming the known ones."""
+    check_model(model)
     prefix, model_id = split_model(model)
-    factory = (RAY_BACKENDS.get(prefix) if settings.executor == "ray" else None) or BACKENDS.get(prefix)
-    if factory is None:
-        raise BadInput(
-            f"model {model!r}: no generation backend {prefix!r}; use one of: {', '.join(sorted(BACKENDS))}"
-        )
+    factory = (RAY_BACKENDS.get(prefix) if settings.executor == "ray" else None) or BACKENDS[prefix]
     module, _, attribute = factory.partition(":")
     backend: Backend = getattr(importlib.import_module(module), attribute).from_env(model_id, settings)
     return backend
+
+
+def check_model(model: str) -> None:
+    """Bad input unless ``model`` is 'backend:model-id' of a known backend (nothing is loaded)."""
+    prefix, _ = split_model(model)
+    if prefix not in BACKENDS:
+        raise BadInput(
+            f"model {model!r}: no generation backend {prefix!r}; use one of: {', '.join(sorted(BACKENDS))}"
+        )

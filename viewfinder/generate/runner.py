@@ -25,6 +25,7 @@ from rich.text import Text
 from viewfinder.errors import BadInput, FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
+from viewfinder.generate.plan import jobs_for_run
 from viewfinder.generate.registry import make_backend, split_model
 from viewfinder.providers.budget import BudgetGuard
 from viewfinder.providers.download import (
@@ -78,15 +79,21 @@ class _Downloaded:
 
 
 def run_generation(
-    store: RunStore, study: Study, options: GenerateOptions, console: Console
+    store: RunStore | None,
+    study: Study,
+    options: GenerateOptions,
+    console: Console,
+    models: Sequence[str] | None = None,
 ) -> GenerationSummary:
-    """Make every image not made yet; print progress to ``console``; return the summary."""
-    jobs = store.jobs_to_run(options.limit)
+    """Make the images of this run's jobs (``models``, default the study's) not made yet; print
+    progress to ``console``; return the summary. A dry run writes nothing (``store`` may be a
+    read-only one, or None for a folder not made yet)."""
+    jobs = jobs_for_run(store, study, models, options.limit, dry_run=options.dry_run, console=console)
     estimates = {job.id: estimate_job_cost(job.model, job.params, study.prices) for job in jobs}
     if options.max_cost is not None:
         _require_prices(jobs, study)
-    if options.dry_run:
-        return dry_run_summary(jobs, estimates, store.total_cost(), console)
+    if options.dry_run or store is None:
+        return dry_run_summary(jobs, estimates, store.total_cost() if store else 0.0, console)
     if not jobs:
         console.print("generate: every job is already completed")
         return GenerationSummary()
@@ -126,13 +133,8 @@ class _Generation:
         self.backends: dict[str, Backend] = {}
 
     async def run(self) -> GenerationSummary:
-        settings = BackendSettings(
-            self.options.timeout_s,
-            self.options.concurrency,
-            self.options.poll_interval_s,
-            self.options.executor,
-            self.options.ray_address,
-        )
+        o = self.options
+        settings = BackendSettings(o.timeout_s, o.concurrency, o.poll_interval_s, o.executor, o.ray_address)
         for model in dict.fromkeys(job.model for job in self.jobs):
             split_model(model)
             self.backends[model] = make_backend(model, settings)

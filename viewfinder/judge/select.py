@@ -18,6 +18,22 @@ HOW_TO_CONFIGURE = (
 )
 
 
+JUDGE_KINDS = ("openai", "fal", "hf")
+KNOWN_JUDGES = "auto, openai:<model>, fal:<model> or hf:<model id or path>"
+
+
+def check_judge_name(spec: str) -> None:
+    """Bad input unless ``spec`` names a known kind of judge (nothing is loaded or called)."""
+    spec = spec.strip()
+    if spec == "auto":
+        return
+    kind, _, model = spec.partition(":")
+    if not model:
+        raise BadInput(f"--judge {spec!r} is not 'backend:model'; use {KNOWN_JUDGES}")
+    if kind not in JUDGE_KINDS:
+        raise BadInput(f"--judge {spec!r}: unknown judge backend {kind!r}; use {KNOWN_JUDGES}")
+
+
 @dataclass(frozen=True)
 class JudgeChoice:
     backend: JudgeBackend
@@ -36,9 +52,8 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
             chosen = choose_backend(AUTO_FAL, max_concurrency=max_concurrency)
             return JudgeChoice(chosen.backend, f"judge: {AUTO_FAL} via fal (auto: FAL_KEY is set, OPENAI_API_KEY is not)")
         raise BadInput(f"analysis.judge = 'auto': no VLM judge is configured; {HOW_TO_CONFIGURE}")
+    check_judge_name(spec)
     kind, _, model = spec.partition(":")
-    if not model:
-        raise BadInput(f"--judge {spec!r} is not 'backend:model'; use auto, openai:<model>, fal:<model> or hf:<model id or path>")
     if kind == "openai":
         if not os.environ.get("OPENAI_API_KEY") and not os.environ.get("OPENAI_BASE_URL"):
             raise BadInput(
@@ -54,12 +69,10 @@ def choose_backend(spec: str, *, max_concurrency: int = 8) -> JudgeChoice:
         from viewfinder.providers.fal_vlm import FalVisionBackend
 
         backend = FalVisionBackend(model, max_concurrency=max_concurrency, max_tokens=max_tokens)
-    elif kind == "hf":
+    else:
         from viewfinder.providers.hf_local import LocalVLMBackend
 
         backend = LocalVLMBackend(model, max_new_tokens=max_tokens)
-    else:
-        raise BadInput(f"--judge {spec!r}: unknown judge backend {kind!r}; use openai, fal or hf")
     return JudgeChoice(backend, f"judge: {backend.name}")
 
 

@@ -181,13 +181,9 @@ class FalBackend:
         while True:
             try:
                 async with self.session.get(url, timeout=self._stream_timeout) as response:
-                    if response.status in (404, 405):
+                    if response.status != 200:  # no stream here (a proxy, an old server): poll
                         await response.read()
                         return await self._without_stream(submission)
-                    if response.status != 200:
-                        self._raise_for_status(
-                            Reply(response.status, response.headers, await response.read()), "status stream"
-                        )
                     async for line in response.content:
                         if line.startswith(b"data:"):
                             event = json.loads(line[5:])
@@ -206,7 +202,8 @@ class FalBackend:
                 return status
 
     async def _without_stream(self, submission: Submission) -> dict[str, Any]:
-        """The stream URL is missing: tell a gone request (404) from a server without streams."""
+        """The stream URL answered something other than a stream: poll the status URL from now on,
+        which tells a gone request (404) or a rejected key from a server without streams."""
         status = await self._status(submission)
         self.stream_status = False
         return status if status.get("status") == "COMPLETED" else await self._poll(submission)

@@ -19,8 +19,12 @@ from viewfinder.score.per_image import ADHERENCE_NAME, image_adherence_record
 from viewfinder.study import Study
 
 
-def run_scoring(store: Any, study: Study, console: Console | None = None) -> ScoreReport:
-    """Compute the score report of the run in ``store``, save it as an aggregate and return it."""
+def run_scoring(
+    store: Any, study: Study, console: Console | None = None, *, tables: Console | None = None
+) -> ScoreReport:
+    """Compute the score report of the run in ``store``, save it as an aggregate and return it.
+    Notes go to ``console``, the adherence table to ``tables`` (default ``console``; ``viewfinder
+    score`` prints it on stdout)."""
     console = console or Console(stderr=True)
     with console.status("scoring: adherence, intervals, agreement, model comparisons"):
         images = store.images()
@@ -39,7 +43,7 @@ def run_scoring(store: Any, study: Study, console: Console | None = None) -> Sco
             "then score again"
         )
     if report.dimensions:
-        console.print(summary_table(report))
+        (tables or console).print(summary_table(report))
     else:
         console.print(
             f"scored {report.n_images} images, but no adherence measurements are stored yet; "
@@ -72,9 +76,14 @@ def summary_table(report: ScoreReport) -> Table:
     return table
 
 
+def is_scored(store: Any) -> bool:
+    """Whether the run has a stored score report (of any version)."""
+    return store.aggregate(AGGREGATE_NAME) is not None
+
+
 def ensure_scored(store: Any, study: Study, console: Console | None = None) -> None:
     """Run the scoring stage when the run has no stored score report yet, or when people's labels
     changed since it was stored (``viewfinder report`` and ``export`` read stored scores; a stored
     report of another version is left for them to name)."""
-    if store.aggregate(AGGREGATE_NAME) is None or people_out_of_date(store):
+    if not is_scored(store) or people_out_of_date(store):
         run_scoring(store, study, console)

@@ -18,16 +18,34 @@ NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"  # the timestamp every table store
 class Database:
     """One connection shared by the store's query modules (WAL, foreign keys, one lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self._lock = threading.RLock()
         self._depth = 0
-        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        target = f"{path.resolve().as_uri()}?{_read_only_mode(path)}" if readonly else str(path)
+        self._conn = sqlite3.connect(
+            target, timeout=30, check_same_thread=False, isolation_level=None, uri=readonly
+        )
         self._conn.row_factory = sqlite3.Row
+        if readonly:
+            self._check_readable()
+            return
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+
+    def _check_readable(self) -> None:
+        """A reader cannot migrate: an older schema needs one writing command first."""
+        version = self.schema_version()
+        if version != SCHEMA_VERSION:
+            self._conn.close()
+            newer = version > SCHEMA_VERSION
+            raise BadInput(
+                f"{self.path}: schema version {version} is {'newer' if newer else 'older'} than this "
+                f"viewfinder's ({SCHEMA_VERSION}); "
+                + ("upgrade viewfinder" if newer else f"run 'viewfinder score {self.path.parent}' once to upgrade it")
+            )
 
     def _migrate(self) -> None:
         version = self.schema_version()
@@ -91,6 +109,14 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _read_only_mode(path: Path) -> str:
+    """How a reader opens the database without writing a byte. With no write-ahead log beside it
+    (no writer has it open) the file is read as immutable, so SQLite makes no -wal or -shm file
+    either; a writer starting meanwhile appends to its own log, which the reader does not need.
+    With a log there, the reader uses it (read-only) to see the writer's committed work."""
+    return "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
 
 
 def marks(values: Sequence[Any]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from viewfinder.store.db import NOW, Database, marks
-from viewfinder.store.records import JOB_STATES, JobRecord
+from viewfinder.store.records import JOB_STATES, DroppedJobs, JobRecord
 from viewfinder.study.grid import Job
 
 _SELECT = (
@@ -17,6 +17,7 @@ _SELECT = (
     " FROM jobs j JOIN prompts p ON p.id = j.prompt_id"
 )
 _ORDER = " ORDER BY p.position, j.model, j.seed"
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
 
 
 def add_jobs(db: Database, jobs: Iterable[Job]) -> int:
@@ -66,14 +67,6 @@ def jobs(
     return [_job(row) for row in db.rows(_SELECT + where + _ORDER, params)]
 
 
-def jobs_to_run(db: Database, limit: int | None = None) -> list[JobRecord]:
-    """Jobs still to do: submitted ones first (already paid for), then pending and failed, in
-    grid order; at most ``limit``."""
-    todo = jobs(db, states=["submitted", "pending", "failed"])
-    todo.sort(key=lambda job: job.state != "submitted")
-    return todo[:limit] if limit else todo
-
-
 def mark_submitted(
     db: Database,
     job_id: str,
@@ -115,6 +108,29 @@ def job_counts(db: Database) -> dict[str, int]:
     for state, n in db.rows("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
         counts[state] = n
     return counts
+
+
+def drop_jobs(db: Database, job_ids: Sequence[str]) -> DroppedJobs:
+    """Delete these jobs, their image rows, those images' measurements and analysis outcomes,
+    prompts no job uses any more and the stored scores (they counted the dropped images), in one
+    transaction. Image files and the cost ledger stay: the money was spent."""
+    by_model: dict[str, int] = {}
+    images = measurements = runs = 0
+    with db.transaction():
+        for start in range(0, len(job_ids), _CHUNK):
+            chunk = list(job_ids[start : start + _CHUNK])
+            where = f"IN ({marks(chunk)})"
+            image_where = f"image_id IN (SELECT id FROM images WHERE job_id {where})"
+            for model, count in db.rows(f"SELECT model, COUNT(*) FROM jobs WHERE id {where} GROUP BY model", chunk):
+                by_model[model] = by_model.get(model, 0) + count
+            measurements += db.write(f"DELETE FROM measurements WHERE {image_where}", chunk).rowcount
+            runs += db.write(f"DELETE FROM analysis_runs WHERE {image_where}", chunk).rowcount
+            images += db.write(f"DELETE FROM images WHERE job_id {where}", chunk).rowcount
+            db.write(f"DELETE FROM jobs WHERE id {where}", chunk)
+        db.write("DELETE FROM prompts WHERE id NOT IN (SELECT prompt_id FROM jobs)")
+        if by_model:
+            db.write("DELETE FROM aggregates")
+    return DroppedJobs(sum(by_model.values()), images, measurements, runs, dict(sorted(by_model.items())))
 
 
 def _job(row: sqlite3.Row) -> JobRecord:

@@ -195,3 +195,14 @@ class ImportedImage:
     image: NewImage
     seed: int | None
     source: str  # its path relative to the imported folder
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedJobs:
+    """What dropping jobs removed: the jobs, their image rows and what hung off those images."""
+
+    jobs: int
+    images: int
+    measurements: int
+    analysis_runs: int
+    by_model: dict[str, int]

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from viewfinder.errors import BadInput
-from viewfinder.store import costs, images, jobs, labels, measurements, meta
+from viewfinder.store import costs, images, jobs, labels, lock, measurements, meta
 from viewfinder.store.db import Database
 from viewfinder.store.records import (
     AnalysisRun,
     AnalyzerRuns,
     CachedAnswer,
     CostTotal,
+    DroppedJobs,
     ImageDates,
     ImageRecord,
     ImportedImage,
@@ -37,17 +38,29 @@ DB_NAME = "viewfinder.sqlite"
 class RunStore:
     """Typed access to ``<run_dir>/viewfinder.sqlite`` (WAL, foreign keys, migrations)."""
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True) -> None:
+    def __init__(self, run_dir: str | Path, *, create: bool = True, readonly: bool = False) -> None:
+        """Open (or with ``create`` make) the run folder's store. A writer holds the folder's lock
+        (:mod:`viewfinder.store.lock`) until :meth:`close`; ``readonly`` takes no lock, writes
+        nothing and needs an existing store."""
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
-        if not self.path.exists() and not create:
+        self._lock: Path | None = None
+        if not self.path.exists() and (readonly or not create):
             raise BadInput(
                 f"{self.run_dir}: not a run folder (no {DB_NAME}); "
                 "start one with 'viewfinder run STUDY --workdir DIR'"
             )
+        if readonly:
+            self._db = Database(self.path, readonly=True)
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "images").mkdir(exist_ok=True)
-        self._db = Database(self.path)
+        self._lock = lock.acquire(self.run_dir)
+        try:
+            (self.run_dir / "images").mkdir(exist_ok=True)
+            self._db = Database(self.path)
+        except BaseException:
+            self._release()
+            raise
 
     # -- plumbing -------------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
@@ -56,7 +69,15 @@ class RunStore:
         return self._db.transaction()
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            lock.release(self._lock)
+            self._lock = None
 
     def __enter__(self) -> RunStore:
         return self
@@ -100,9 +121,9 @@ class RunStore:
         """Jobs joined with their prompt text, in grid order."""
         return jobs.jobs(self._db, states, ids)
 
-    def jobs_to_run(self, limit: int | None = None) -> list[JobRecord]:
-        """Submitted jobs first (already paid for), then pending and failed ones."""
-        return jobs.jobs_to_run(self._db, limit)
+    def drop_jobs(self, job_ids: Sequence[str]) -> DroppedJobs:
+        """Delete these jobs with their image rows and measurements (files and ledger stay)."""
+        return jobs.drop_jobs(self._db, job_ids)
 
     def mark_submitted(
         self,

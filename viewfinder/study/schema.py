@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic_core import PydanticCustomError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from viewfinder.study.grammar import FIELDS
-from viewfinder.study.vocabulary import EXPRESSIONS, camera_help, canonical_expression, parse_camera
+from viewfinder.study.rules import field_problem, topic_problem
+from viewfinder.study.vocabulary import EXPRESSIONS, canonical_expression
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 DEFAULT_TEMPLATE = "{topic} {emotion}: {variant} ; {subject}; {camera}; {category}; {scene}; {style}"
@@ -19,6 +20,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_field(name: str, value: str) -> str:
+    problem = field_problem(name, value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 class Case(Strict):
     """One situation that should show the emotion."""
 
@@ -27,6 +35,11 @@ class Case(Strict):
     category: NonEmpty
     scene: NonEmpty
 
+    @field_validator("variant", "subject", "category", "scene")
+    @classmethod
+    def _prompt_field(cls, value: str, info: ValidationInfo) -> str:
+        return _check_field(str(info.field_name), value)
+
 
 class Emotion(Strict):
     """An emotion, the facial expressions that count as showing it, and its cases."""
@@ -34,6 +47,11 @@ class Emotion(Strict):
     name: NonEmpty
     expressions: list[NonEmpty] = Field(default_factory=list)
     cases: list[Case] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _prompt_field(cls, value: str) -> str:
+        return _check_field("emotion", value)
 
     @field_validator("expressions")
     @classmethod
@@ -129,12 +147,23 @@ class Study(Strict):
     analysis: Analysis = Field(default_factory=Analysis)
     emotions: list[Emotion] = Field(min_length=1)
 
+    @field_validator("topic")
+    @classmethod
+    def _topic_field(cls, value: str) -> str:
+        return _check_field("topic", value)
+
+    @field_validator("styles")
+    @classmethod
+    def _style_fields(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _check_field("style", item)
+        return value
+
     @field_validator("cameras")
     @classmethod
     def _known_cameras(cls, value: list[str]) -> list[str]:
         for item in value:
-            if parse_camera(item) is None:
-                raise ValueError(f"unknown camera position {item!r}; use {camera_help()}")
+            _check_field("camera", item)
         if len(set(value)) != len(value):
             raise ValueError("a camera position is listed twice; list each once")
         return value
@@ -187,6 +216,13 @@ class Study(Strict):
                     "'{model}' is not in the study's models; add it to models or correct the name",
                     {"model": model, "loc": ("generation", "per_model", model)},
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _topic_is_one_word(self) -> Study:
+        problem = topic_problem(self.topic) if self.template == DEFAULT_TEMPLATE else None
+        if problem is not None:
+            raise PydanticCustomError("topic_words", "{problem}", {"problem": problem, "loc": ("topic",)})
         return self
 
     @model_validator(mode="after")

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.errors import BadInput
+from viewfinder.providers.types import EXECUTORS
 from viewfinder.study.schema import Analysis
 
 Measured = tuple[list[ImageItem], AnalysisResult]
-EXECUTORS = ("local", "ray")
 
 
 class Executor(ABC):
@@ -32,14 +32,14 @@ class Executor(ABC):
 
 def make_executor(name: str, settings: Analysis, ray_address: str | None = None) -> Executor:
     """The executor ``name`` (``local`` or ``ray``); Ray is imported only when asked for."""
+    if name not in EXECUTORS:
+        raise BadInput(f"--executor {name!r}: use one of {', '.join(EXECUTORS)}")
     if name == "local":
         if ray_address:
             raise BadInput("--ray-address needs --executor ray")
         from viewfinder.analyze.executors.local import LocalExecutor
 
         return LocalExecutor()
-    if name == "ray":
-        from viewfinder.analyze.executors.ray import RayExecutor
+    from viewfinder.analyze.executors.ray import RayExecutor
 
-        return RayExecutor(settings, address=ray_address)
-    raise BadInput(f"--executor {name!r}: use one of {', '.join(EXECUTORS)}")
+    return RayExecutor(settings, address=ray_address)
