@@ -25,6 +25,9 @@ from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: E402
 
 KEY = "bench-key"
+# this repo's tests/ as the "tests" package, even where a wheel (ppi-python) installed its own
+SERVE = ("import runpy, sys, types; tests = types.ModuleType('tests'); tests.__path__ = ['tests']; "
+         "sys.modules['tests'] = tests; runpy.run_module('tests.servers.fal_server', run_name='__main__')")
 
 
 def process_cpu_s(pid: int) -> float:

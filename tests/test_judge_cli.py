@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,43 @@ def test_no_judge_configured_says_how_to_configure_one(clean_env: pytest.MonkeyP
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "no VLM judge is configured; set OPENAI_API_KEY" in text and "--judge hf:<model id>" in text
+
+
+def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean_env, tmp_path: Path) -> None:
+    """10 jobs at C=1, 0.15 s each, judge batches of 2: judging must begin well before the
+    last image is generated (a stage-after-stage run judges only after the tenth)."""
+    study = tmp_path / "seed.toml"
+    study.write_text(SEED.read_text() + "\n[analysis]\nbatch_size = 2\n")
+    judged_at: list[float] = []
+    with FalFakeServer(latency_s=0.15, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+        def answer(request: dict) -> dict:
+            judged_at.append(time.time())
+            return good_answer()
+
+        judge.responder = answer
+        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url, "OPENAI_API_KEY": judge.key}
+        result = CliRunner().invoke(app, ["run", str(study), "--workdir", str(tmp_path / "run"), "--analyzers", "judge",
+                                          "--until", "analyze", "--concurrency", "1"], env=env)
+        assert result.exit_code == 0, result.output
+        last_submit = max(r.at for r in fal.recorded("POST", "submit"))
+    assert "10 measured" in result.output
+    assert len(judged_at) == 10
+    assert sum(at < last_submit for at in judged_at) >= 4
+
+
+def test_with_a_budget_run_judges_only_after_generation(clean_env, tmp_path: Path) -> None:
+    """--max-cost: one budget for two stages, so they run one after the other."""
+    judged_at: list[float] = []
+    with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+        def answer(request: dict) -> dict:
+            judged_at.append(time.time())
+            return good_answer()
+
+        judge.responder = answer
+        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url,
+               "OPENAI_API_KEY": judge.key}
+        result = CliRunner().invoke(app, ["run", str(SEED), "--workdir", str(tmp_path / "run"), "--analyzers", "judge",
+                                          "--until", "analyze", "--max-cost", "5"], env=env)
+        assert result.exit_code == 0, result.output
+        last_download = max(r.at for r in fal.recorded("GET", "file"))
+    assert len(judged_at) == 10 and min(judged_at) > last_download

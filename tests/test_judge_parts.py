@@ -173,3 +173,20 @@ def test_small_helpers() -> None:
     assert sniff_mime(b"\xff\xd8\xff\xe0") == "image/jpeg" and sniff_mime(b"RIFF0000WEBPVP8 ") == "image/webp"
     with pytest.raises(ValueError):
         sniff_mime(b"<html>")
+
+
+def test_openai_logprobs_are_decoded_only_for_the_tokens_read() -> None:
+    from viewfinder.providers.openai_chat import _logprobs
+
+    def entry(token: str, p: float, *alternatives: tuple[str, float]) -> dict:
+        top = [{"token": t, "logprob": math.log(q)} for t, q in ((token, p), *alternatives)]
+        return {"token": token, "logprob": math.log(p), "top_logprobs": top}
+
+    entries = [entry('{"scene_match":"', 1), entry("yes", 0.8, ("no", 0.2)), entry('"}', 1)]
+    entries[2]["logprob"] = "not a number"  # never read: only the answer token is decoded
+    tokens = _logprobs({"content": entries})
+    assert tokens is not None and len(tokens) == 3 and tokens.text == '{"scene_match":"yes"}'
+    assert p_yes(tokens.text, tokens, "scene_match") == pytest.approx(0.8)
+    assert tokens.token_at(len(tokens.text)) is None
+    assert _logprobs({"content": [{"logprob": -0.1}]}) is None  # no token text: no logprobs, no crash
+    assert _logprobs(None) is None

@@ -18,7 +18,6 @@ from rich.table import Table
 from rich.text import Text
 
 from viewfinder.errors import ViewfinderError
-from viewfinder.study import expand_prompts, load_study, parse_prompt
 
 app = typer.Typer(
     help="Reproducible studies of how text-to-image models follow structured prompts.",
@@ -68,6 +67,8 @@ def expand(
     """Print the prompt grid of STUDY."""
     if format not in {"table", "jsonl"}:
         raise typer.BadParameter("use table or jsonl", param_hint="--format")
+    from viewfinder.study import expand_prompts, load_study
+
     prompts = expand_prompts(load_study(study))
     if format == "jsonl":
         for prompt in prompts:
@@ -90,6 +91,7 @@ def prompt(
     as_json: bool = AS_JSON,
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
+    from viewfinder.study import parse_prompt
     from viewfinder.study.rules import check_fields
 
     fields = parse_prompt(text).fields()
@@ -122,6 +124,8 @@ def run(
     judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -138,7 +142,7 @@ def run(
 
         return GenerateOptions(
             limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            allow_unpriced=allow_unpriced,
+            allow_unpriced=allow_unpriced, executor=executor, ray_address=ray_address,
             judge=None if until == "generate" else plan_judge(loaded, _names(analyzers), judge),
         )
 
@@ -152,15 +156,15 @@ def run(
         raise typer.Exit(0)
     store, loaded = init_run(study, workdir, models)
     with store:
-        generated = run_generation(store, loaded, options_for(loaded), console, models)
-        failed = generated.failed
+        options = options_for(loaded)
         if until == "generate":
-            raise typer.Exit(1 if failed else 0)
-        from viewfinder.analyze.runner import run_analysis
+            raise typer.Exit(1 if run_generation(store, loaded, options, console, models).failed else 0)
+        from viewfinder.pipeline import generate_and_analyze
 
-        analysis = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
-                                allow_unpriced=allow_unpriced)
-        failed += analysis.failed
+        generated, analysis = generate_and_analyze(
+            store, loaded, options, _names(analyzers), judge=judge, console=console, models=models
+        )
+        failed = generated.failed + analysis.failed
         if until == "analyze":
             raise typer.Exit(1 if failed else 0)
         from viewfinder.score import run_scoring
@@ -231,8 +235,11 @@ def analyze(
     judge: str | None = JUDGE,
     max_cost: float | None = MAX_COST,
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
+    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
+    from viewfinder.analyze.executors import make_executor
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
@@ -240,8 +247,11 @@ def analyze(
     check_max_cost(max_cost)
     store, loaded = open_run(run_dir)
     with store:
-        summary = run_analysis(store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console,
-                               allow_unpriced=allow_unpriced)
+        runs_on = make_executor(executor, loaded.analysis, ray_address)
+        summary = run_analysis(
+            store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console, executor=runs_on,
+            allow_unpriced=allow_unpriced,
+        )
     raise typer.Exit(1 if summary.failed else 0)
 
 
@@ -261,6 +271,7 @@ def models_fetch(
 ) -> None:
     """Download analyzer weights into the Hugging Face cache, for later offline runs."""
     from viewfinder.analyze.models import fetch_models, required_models
+    from viewfinder.study import load_study
     from viewfinder.study.schema import Analysis
 
     settings = load_study(study).analysis if study else Analysis()
@@ -278,6 +289,8 @@ def generate(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
     timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
+    executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -288,7 +301,7 @@ def generate(
     with store:
         options = GenerateOptions(
             limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            allow_unpriced=allow_unpriced,
+            allow_unpriced=allow_unpriced, executor=executor, ray_address=ray_address,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

@@ -9,21 +9,50 @@ network) is reported as failed with its message while the other analyzers run.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, ImageItem
-from viewfinder.analyze.plan import plan_judge
+from viewfinder.analyze.executors import Executor
+from viewfinder.analyze.executors.local import LocalExecutor
+from viewfinder.analyze.executors.local import message as _message
 from viewfinder.analyze.registry import ANALYZERS, check_names
-from viewfinder.errors import FatalRunError, ViewfinderError
+from viewfinder.analyze.plan import plan_judge
+from viewfinder.errors import FatalRunError
 from viewfinder.providers.budget import check_max_cost, require_prices
 from viewfinder.providers.fixes import failure_lines, print_failures
 from viewfinder.store import ImageRecord, RunStore
 from viewfinder.study import Study
 from viewfinder.study.grammar import FIELDS
+from viewfinder.study.schema import Analysis
+
+FOLLOW_POLL_S = 0.5  # while generation runs, look for newly stored images at least this often
+
+
+@dataclass
+class Follow:
+    """Signals from a generation running alongside the analysis (see :func:`run_analysis`)."""
+
+    stored: threading.Event = field(default_factory=threading.Event)  # images were stored since the last look
+    done: threading.Event = field(default_factory=threading.Event)  # no more images are coming
+
+    def image_stored(self) -> None:
+        self.stored.set()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.stored.set()
 
 
 @dataclass
@@ -90,16 +119,24 @@ def run_analysis(
     max_cost: float | None,
     console: Console | None = None,
     allow_unpriced: bool = False,
+    follow: Follow | None = None,
+    executor: Executor | None = None,
 ) -> AnalysisSummary:
-    """Run the analyzers ``names`` (default: the study's) over every stored image."""
+    """Run the analyzers ``names`` (default: the study's) over every stored image.
+
+    With ``follow`` (called in a thread while generation runs), images are analyzed as they
+    are stored, in full batches, until ``follow.done`` and nothing is left: judging starts on
+    the first images instead of after the last one. The analyzers are built once the first
+    images are stored (their imports and models then do not delay the first request).
+    Progress bars are left to generation. ``executor`` runs the batches (default: here)."""
     console = console or Console(stderr=True)
+    executor = executor or LocalExecutor()
     check_max_cost(max_cost)
     selected = check_names(list(study.analysis.analyzers if names is None else names))
     settings = study.analysis if judge is None else study.analysis.model_copy(update={"judge": judge})
     plan = plan_judge(study, selected, judge)
     if max_cost is not None and not allow_unpriced:
         require_prices([], plan)
-    items = image_items(store, study)
     summary = AnalysisSummary()
     context = AnalysisContext(
         study=study,
@@ -108,64 +145,135 @@ def run_analysis(
         max_cost_usd=max_cost,
         log=lambda message: console.print(message, markup=False, highlight=False),
     )
-    with _progress(console) as progress:
-        for name in selected:
-            outcome = AnalyzerOutcome(name=name)
-            summary.analyzers.append(outcome)
-            try:
-                analyzer = ANALYZERS[name](settings)
-            except Exception as exc:  # weights missing, no network, bad settings: report, go on
-                outcome.error = _message(exc)
-                outcome.failed = len(_never_done(store, name, items))
-                console.print(f"[red]analyzer {name} cannot run:[/] {escape(outcome.error)}", highlight=False)
-                continue
-            try:
-                _run_one(store, analyzer, items, context, outcome, progress)
-            finally:
-                analyzer.close()
+    with _progress(console, live=follow is None) as progress:
+        if follow is not None:
+            _follow(store, study, selected, settings, context, summary, console, progress, follow, executor)
+        else:
+            items = image_items(store, study)
+            for name in selected:
+                analyzer = _build(name, settings, items, store, summary, console)
+                if analyzer is None:
+                    continue
+                try:
+                    outcome = summary.analyzers[-1]
+                    pending = _pending(store, analyzer, items, outcome, set())
+                    _run_batches(store, analyzer, pending, context, outcome, progress, executor)
+                finally:
+                    analyzer.close()
     _print_summary(console, summary, store)
     return summary
 
 
-def _run_one(
+def _build(
+    name: str, settings: Analysis, items: list[ImageItem], store: RunStore, summary: AnalysisSummary, console: Console
+) -> Analyzer | None:
+    """The analyzer ``name``, or None (reported, its images counted failed) when it cannot run."""
+    outcome = AnalyzerOutcome(name=name)
+    summary.analyzers.append(outcome)
+    try:
+        return ANALYZERS[name](settings)
+    except Exception as exc:  # weights missing, no network, bad settings: report, go on
+        outcome.error = _message(exc)
+        outcome.failed = len(_never_done(store, name, items))
+        console.print(f"[red]analyzer {name} cannot run:[/] {escape(outcome.error)}", highlight=False)
+        return None
+
+
+def _follow(
+    store: RunStore,
+    study: Study,
+    selected: list[str],
+    settings: Analysis,
+    context: AnalysisContext,
+    summary: AnalysisSummary,
+    console: Console,
+    progress: Progress,
+    follow: Follow,
+    executor: Executor,
+) -> None:
+    """Analyze images as generation stores them (see :func:`run_analysis`)."""
+    follow.stored.wait()
+    built: list[tuple[Analyzer, AnalyzerOutcome]] = []
+    for name in selected:
+        analyzer = _build(name, settings, [], store, summary, console)
+        if analyzer is not None:
+            built.append((analyzer, summary.analyzers[-1]))
+    tried: dict[str, set[int]] = {analyzer.name: set() for analyzer, _ in built}
+    try:
+        while built:
+            last_pass = follow.done.is_set()
+            follow.stored.clear()  # before looking: images stored from now on wake the next pass
+            items = image_items(store, study)
+            for analyzer, outcome in list(built):
+                pending = _pending(store, analyzer, items, outcome, tried[analyzer.name])
+                if not last_pass:  # full batches only while more images are coming
+                    pending = pending[: len(pending) // max(1, analyzer.batch_size) * max(1, analyzer.batch_size)]
+                tried[analyzer.name].update(item.image_id for item in pending)
+                if not _run_batches(store, analyzer, pending, context, outcome, progress, executor):
+                    built.remove((analyzer, outcome))  # it had to stop
+                    analyzer.close()
+            if last_pass:
+                break
+            follow.stored.wait(FOLLOW_POLL_S)
+    finally:
+        for analyzer, _ in built:
+            analyzer.close()
+    items = image_items(store, study)
+    for outcome in summary.analyzers:
+        if outcome.error is not None and outcome.version is None:  # never built: every image it lacks
+            outcome.failed = len(_never_done(store, outcome.name, items))
+
+
+def _pending(
+    store: RunStore, analyzer: Analyzer, items: list[ImageItem], outcome: AnalyzerOutcome, tried: set[int]
+) -> list[ImageItem]:
+    """``items`` this analyzer version has not stored (nor tried in this call); the first
+    call per analyzer registers its specs and counts what was stored before."""
+    first = outcome.version is None
+    if first:
+        outcome.version = analyzer.version
+        store.register_specs(analyzer.name, analyzer.version, analyzer.specs)
+    stored = store.analyzed_image_ids(analyzer.name, analyzer.version)
+    if first:
+        outcome.skipped = sum(item.image_id in stored for item in items)
+    return [item for item in items if item.image_id not in stored and item.image_id not in tried]
+
+
+def _run_batches(
     store: RunStore,
     analyzer: Analyzer,
-    items: list[ImageItem],
+    pending: list[ImageItem],
     context: AnalysisContext,
     outcome: AnalyzerOutcome,
     progress: Progress,
-) -> None:
-    outcome.version = analyzer.version
-    store.register_specs(analyzer.name, analyzer.version, analyzer.specs)
-    stored = store.analyzed_image_ids(analyzer.name, analyzer.version)
-    pending = [item for item in items if item.image_id not in stored]
-    outcome.skipped = len(items) - len(pending)
+    executor: Executor,
+) -> bool:
+    """Analyze ``pending`` in batches on ``executor``, storing each batch as it arrives;
+    False when the analyzer had to stop."""
+    if not pending:
+        return True
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
     size = max(1, analyzer.batch_size)
     batches = [pending[start:start + size] for start in range(0, len(pending), size)]
-    for position, batch in enumerate(batches):
-        if position + 1 < len(batches):
-            analyzer.prefetch(batches[position + 1])
-        missing = {item.image_id: f"image file missing: {item.path}" for item in batch if not item.path.is_file()}
-        present = [item for item in batch if item.image_id not in missing]
-        try:
-            result = analyzer.analyze(present, context) if present else AnalysisResult()
-        except FatalRunError as exc:
-            outcome.error = _message(exc)
-            rest = [item.image_id for later in batches[position:] for item in later]
-            store.write_analysis(analyzer.name, analyzer.version, [], [], dict.fromkeys(rest, outcome.error))
-            outcome.failed += len(rest)
-            context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
-            return
-        except Exception as exc:  # one broken batch must not stop the run
-            result = AnalysisResult(failures={item.image_id: _message(exc) for item in present})
-        result.failures.update(missing)
-        done = result.done_ids(batch)
-        _store_batch(store, analyzer, batch, result, done)
-        outcome.done += len(done)
-        outcome.failed += len(batch) - len(done)
-        outcome.cost_usd += sum(cost.usd for cost in result.costs)
-        progress.advance(task, len(batch))
+    seen: set[int] = set()
+    try:
+        for batch, result in executor.run(analyzer, batches, context):
+            done = result.done_ids(batch)
+            _store_batch(store, analyzer, batch, result, done)
+            outcome.done += len(done)
+            outcome.failed += len(batch) - len(done)
+            outcome.cost_usd += sum(cost.usd for cost in result.costs)
+            seen.update(item.image_id for item in batch)
+            progress.advance(task, len(batch))
+    except FatalRunError as exc:
+        outcome.error = _message(exc)
+        # every image it did not reach is failed with the reason, so status and the report can say why
+        rest = [item.image_id for item in pending if item.image_id not in seen]
+        store.write_analysis(analyzer.name, analyzer.version, [], [], dict.fromkeys(rest, outcome.error))
+        outcome.failed += len(rest)
+        context.log(f"analyzer {analyzer.name} stopped: {outcome.error}")
+        return False
+    return True
 
 
 def _store_batch(
@@ -189,14 +297,7 @@ def _never_done(store: RunStore, name: str, items: list[ImageItem]) -> list[Imag
     return [item for item in items if item.image_id not in done]
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, ViewfinderError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _progress(console: Console) -> Progress:
+def _progress(console: Console, live: bool = True) -> Progress:
     return Progress(
         TextColumn("[bold]analyze[/] {task.description}"),
         BarColumn(),
@@ -204,6 +305,7 @@ def _progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not live,
     )
 
 

@@ -3,7 +3,9 @@
 At 100+ images a second, a thread hop, an fsync and a database commit per image cost more
 client CPU than the work itself; done once per batch they are nearly free. Batches size
 themselves: whatever arrives while one batch is being processed forms the next, so a slow
-stream of items waits at most ``linger_s`` for company.
+stream of items waits at most ``linger_s`` for company, and a batch that reaches ``max_items``
+goes at once. The waiting is the batcher's alone: a caller that must not be held (a request
+slot) gives up its slot before awaiting :meth:`Batcher.put`.
 """
 
 from __future__ import annotations
@@ -20,33 +22,48 @@ class Batcher(Generic[T, R]):
     """Runs ``prepare(items)`` in a worker thread (blocking work: decoding, file writes, one
     disk flush), returning one result per item, then ``record(items, results)`` on the
     event loop (one database transaction). A batch starts ``linger_s`` after its first item
-    arrives. :meth:`put` returns once its item's batch is recorded, and raises what
-    ``prepare`` or ``record`` raised for that batch."""
+    arrives, or as soon as ``max_items`` wait, or at once after :meth:`hurry`. :meth:`put`
+    returns once its item's batch is recorded, and raises what ``prepare`` or ``record``
+    raised for that batch."""
 
     def __init__(
         self,
         prepare: Callable[[list[T]], Sequence[R]],
         record: Callable[[list[T], Sequence[R]], None],
         linger_s: float = 0.0,
+        max_items: int = 256,
     ) -> None:
-        self._prepare, self._record, self._linger_s = prepare, record, linger_s
+        self._prepare, self._record, self._linger_s, self._max_items = prepare, record, linger_s, max_items
         self._pending: list[tuple[T, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._go = asyncio.Event()  # set: the lingering batch leaves now
+        self._hurried = False
         self.batches = 0
 
     async def put(self, item: T) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        if len(self._pending) >= self._max_items:
+            self._go.set()
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
         await future
+
+    def hurry(self) -> None:
+        """No more lingering from now on (nothing else is coming soon, e.g. the last items)."""
+        self._hurried = True
+        self._go.set()
 
     async def _flush(self) -> None:
         batch: list[tuple[T, asyncio.Future[None]]] = []
         try:
             while self._pending:
-                if self._linger_s > 0:
-                    await asyncio.sleep(self._linger_s)
+                if self._linger_s > 0 and not self._hurried and len(self._pending) < self._max_items:
+                    self._go.clear()
+                    try:
+                        await asyncio.wait_for(self._go.wait(), self._linger_s)
+                    except TimeoutError:
+                        pass
                 batch, self._pending = self._pending, []
                 items = [item for item, _ in batch]
                 self.batches += 1

@@ -19,6 +19,9 @@ BACKENDS: dict[str, str] = {  # prefix -> "module:class" with a ``from_env(model
     "bfl": "viewfinder.providers.bfl:BflBackend",
     "diffusers": "viewfinder.providers.diffusers_local:DiffusersBackend",
 }
+RAY_BACKENDS: dict[str, str] = {  # prefix -> backend with ``--executor ray`` (local models on Ray actors)
+    "diffusers": "viewfinder.providers.diffusers_ray:RayDiffusersBackend",
+}
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -33,7 +36,7 @@ def make_backend(model: str, settings: BackendSettings) -> Backend:
     """The backend for ``model``; unknown prefixes are bad input naming the known ones."""
     check_model(model)
     prefix, model_id = split_model(model)
-    factory = BACKENDS[prefix]
+    factory = (RAY_BACKENDS.get(prefix) if settings.executor == "ray" else None) or BACKENDS[prefix]
     module, _, attribute = factory.partition(":")
     backend: Backend = getattr(importlib.import_module(module), attribute).from_env(model_id, settings)
     return backend

@@ -70,6 +70,9 @@ class GenerateOptions:
     max_image_pixels: int = MAX_IMAGE_PIXELS
     allow_unpriced: bool = False  # --allow-unpriced: --max-cost runs models without a price
     judge: JudgePlan | None = None  # the judge pass planned after generation (its budget share)
+    on_stored: Callable[[], None] | None = None  # called after each batch of images is recorded
+    executor: str = "local"  # "ray": diffusers models run on Ray actors
+    ray_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,8 @@ class _Generation:
         self.backends: dict[str, Backend] = {}
 
     async def run(self) -> GenerationSummary:
-        settings = BackendSettings(
-            self.options.timeout_s, self.options.concurrency, self.options.poll_interval_s
-        )
+        o = self.options
+        settings = BackendSettings(o.timeout_s, o.concurrency, o.poll_interval_s, o.executor, o.ray_address)
         for model in dict.fromkeys(job.model for job in self.jobs):
             split_model(model)
             self.backends[model] = make_backend(model, settings)
@@ -160,6 +162,7 @@ class _Generation:
                 workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.options.concurrency)]
                 self.workers = workers
                 outcomes = await asyncio.gather(*workers, return_exceptions=True)
+                self.storing.hurry()  # no job is left to submit: the last images need no company
                 outcomes += await asyncio.gather(*self.finishing, return_exceptions=True)
                 self.view.refresh(final=True)
         finally:
@@ -256,8 +259,9 @@ class _Generation:
         result: GenerationResult,
         estimate: float,
     ) -> None:
-        """Download the images, then hand them to the batch that verifies, stores, flushes
-        and records them (each job's rows in the batch's one transaction)."""
+        """Download the images, free the slot, then hand them to the batch that verifies,
+        stores, flushes and records them (each job's rows in the batch's one transaction):
+        the batch's wait for company holds no slot."""
         try:
             images = []
             for ref in result.images:
@@ -268,10 +272,10 @@ class _Generation:
                 )
         except (ItemFailed, RetryableError) as exc:
             self._give_up(job, backend, exc, estimate)
-        else:
-            await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
+            return
         finally:
             self.finishing_slots.release()
+        await self.storing.put(_Downloaded(job, backend, submission, result, images, estimate))
 
     def _give_up(self, job: JobRecord, backend: Backend, error: Exception, estimate: float) -> None:
         prefix = "gave up after retries: " if isinstance(error, RetryableError) else ""
@@ -309,6 +313,8 @@ class _Generation:
                 else:
                     self._complete(item.job, item.submission, item.result, outcome)
                     self.budget.release(item.estimate)
+        if self.options.on_stored is not None:
+            self.options.on_stored()
 
     # -- budget and bookkeeping -------------------------------------------------------------
     def _reserve(self, estimate: float) -> bool:

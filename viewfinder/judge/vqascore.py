@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
-from viewfinder.providers.chat import TokenLogprob
+from viewfinder.providers.chat import TokenLogprob, TokenLogprobs
 
 
-def p_yes(content: str, tokens: tuple[TokenLogprob, ...] | None, field: str) -> float | None:
+def p_yes(content: str, tokens: TokenLogprobs | Sequence[TokenLogprob] | None, field: str) -> float | None:
     """P(yes) for ``field`` in the JSON ``content``; None without usable logprobs."""
-    if not tokens or "".join(token.token for token in tokens) != content:
+    if tokens is not None and not isinstance(tokens, TokenLogprobs):
+        tokens = TokenLogprobs.of(tokens)
+    if not tokens or tokens.text != content:
         return None
     match = re.search(r'"' + re.escape(field) + r'"\s*:\s*"', content)
-    if match is None:
+    token = tokens.token_at(match.end()) if match else None
+    if token is None:
         return None
-    start = 0
-    for token in tokens:
-        end = start + len(token.token)
-        if end > match.end():
-            return _share_of_yes(token.top or ((token.token, token.logprob),))
-        start = end
-    return None
+    return _share_of_yes(token.top or ((token.token, token.logprob),))
 
 
 def _share_of_yes(candidates: tuple[tuple[str, float], ...]) -> float | None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import base64
 import json
 from abc import ABC, abstractmethod
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,44 @@ class TokenLogprob:
     top: tuple[tuple[str, float], ...] = ()
 
 
+Alternatives = tuple[tuple[str, float], ...]
+
+
+class TokenLogprobs:
+    """A reply's tokens, each with its log probability and top alternatives, decoded only for
+    the tokens asked about: a judge reply has hundreds of tokens and the judge reads two."""
+
+    def __init__(self, texts: tuple[str, ...], decode: Callable[[int], tuple[float, Alternatives]]) -> None:
+        self.texts = texts
+        self._decode = decode  # token index -> (log probability, top alternatives)
+
+    @classmethod
+    def of(cls, tokens: Iterable[TokenLogprob]) -> TokenLogprobs:
+        """From decoded tokens (local models, tests)."""
+        kept = tuple(tokens)
+        return cls(tuple(token.token for token in kept), lambda index: (kept[index].logprob, kept[index].top))
+
+    @cached_property
+    def text(self) -> str:
+        """The tokens spelled out (equal to the reply's content when the API is consistent)."""
+        return "".join(self.texts)
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        return list(accumulate(len(text) for text in self.texts))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def token_at(self, offset: int) -> TokenLogprob | None:
+        """The token holding character ``offset`` of :attr:`text` (None past its end)."""
+        index = bisect_right(self._ends, offset)
+        if index >= len(self.texts):
+            return None
+        logprob, top = self._decode(index)
+        return TokenLogprob(self.texts[index], logprob, top)
+
+
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int = 0
@@ -80,7 +121,7 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
     refusal: str | None = None
     finish_reason: str | None = None
-    logprobs: tuple[TokenLogprob, ...] | None = None
+    logprobs: TokenLogprobs | None = None
     provenance: dict[str, str] = field(default_factory=dict)  # served model, fingerprint, request id
 
 

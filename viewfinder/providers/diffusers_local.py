@@ -72,16 +72,25 @@ class DiffusersBackend:
         return Submission(request_id=request_id)
 
     async def wait(self, submission: Submission) -> GenerationResult:
+        request, body = self._take(submission)
+        async with self._turn:
+            data, seconds = await asyncio.to_thread(self._generate, body)
+        return self._result(request, body, data, seconds, self._device)
+
+    def _take(self, submission: Submission) -> tuple[GenerationRequest, dict[str, Any]]:
+        """The submitted request and its pipeline arguments (it is gone after a crash)."""
         request = self._requests.pop(submission.request_id, None)
         if request is None:
             raise RequestUnknown("a local request from an earlier process is gone")
-        body = self.payload(request)
-        async with self._turn:
-            data, seconds = await asyncio.to_thread(self._generate, body)
+        return request, self.payload(request)
+
+    def _result(
+        self, request: GenerationRequest, body: dict[str, Any], data: bytes, seconds: float, device: str
+    ) -> GenerationResult:
         content_type = "image/png" if body["output_format"] == "png" else "image/jpeg"
         response = {
             "model": self.model_id,
-            "device": self._device,
+            "device": device,
             "seed": request.seed,
             "timings": {"inference": round(seconds, 4)},
             "images": [{"width": body["width"], "height": body["height"], "content_type": content_type}],

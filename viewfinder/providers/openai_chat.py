@@ -20,10 +20,11 @@ import aiohttp
 
 from viewfinder.errors import FatalRunError, ItemFailed, RetryableError
 from viewfinder.providers.chat import (
+    Alternatives,
     Conversation,
     JudgeBackend,
     Reply,
-    TokenLogprob,
+    TokenLogprobs,
     Usage,
     schema_instruction,
 )
@@ -219,11 +220,19 @@ def _provenance(body: dict[str, Any], headers: Mapping[str, str]) -> dict[str, s
     return {key: str(value)[:200] for key, value in found.items() if value}
 
 
-def _logprobs(block: Any) -> tuple[TokenLogprob, ...] | None:
-    if not isinstance(block, dict) or not isinstance(block.get("content"), list):
+def _logprobs(block: Any) -> TokenLogprobs | None:
+    """The tokens' texts now; a token's log probability and alternatives when asked for."""
+    entries = block.get("content") if isinstance(block, dict) else None
+    if not isinstance(entries, list):
         return None
-    tokens = []
-    for entry in block["content"]:
+    try:
+        texts = tuple(entry["token"] for entry in entries)
+    except (KeyError, TypeError):
+        return None
+
+    def decode(index: int) -> tuple[float, Alternatives]:
+        entry = entries[index]
         top = tuple((alt["token"], float(alt["logprob"])) for alt in entry.get("top_logprobs") or [])
-        tokens.append(TokenLogprob(token=entry["token"], logprob=float(entry["logprob"]), top=top))
-    return tuple(tokens)
+        return float(entry["logprob"]), top
+
+    return TokenLogprobs(texts, decode)

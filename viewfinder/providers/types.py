@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from viewfinder.errors import BadInput
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -46,6 +48,9 @@ class GenerationResult:
     seed: int | None = None
 
 
+EXECUTORS = ("local", "ray")  # where local models (and analysis batches) run
+
+
 @dataclass(frozen=True)
 class BackendSettings:
     """Run-wide settings every backend receives."""
@@ -53,3 +58,9 @@ class BackendSettings:
     timeout_s: float = 60.0
     concurrency: int = 8
     poll_interval_s: float = 0.5
+    executor: str = "local"  # "ray": local-model backends (diffusers) run their models on Ray
+    ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise BadInput(f"--executor {self.executor!r}: use one of {', '.join(EXECUTORS)}")

@@ -11,7 +11,9 @@ the run's ledger and counts against ``--max-cost``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, Analyzer, CostEntry, ImageItem
 from viewfinder.errors import FatalRunError
@@ -85,6 +87,7 @@ class JudgeAnalyzer(Analyzer):
         self.price: TokenPrice | None = price_for(backend.name)
         self.version = f"{CODE_VERSION}/{backend.name}/{PROMPT_VERSION}"
         self._started = False
+        self._runner: asyncio.Runner | None = None
         self._typical_cost: float | None = None
         self._budget: BudgetGuard | None = None
 
@@ -101,7 +104,7 @@ class JudgeAnalyzer(Analyzer):
             if _key(item) not in cached:
                 first_of.setdefault(_key(item), item)
         spending = _Spending()
-        outcomes = asyncio.run(self._judge_all(list(first_of.values()), context, spending)) if first_of else {}
+        outcomes = self._run(self._judge_all(list(first_of.values()), context, spending)) if first_of else {}
         result = AnalysisResult(costs=spending.costs)
         for item in batch:
             key = _key(item)
@@ -117,6 +120,22 @@ class JudgeAnalyzer(Analyzer):
                     result.missing[item.image_id] = outcome.missing
             result.measurements += [Measurement(item.image_id, name, value, text) for name, value, text in rows]
         return result
+
+    def _run(self, batch: Coroutine[Any, Any, dict[Key, _Outcome]]) -> dict[Key, _Outcome]:
+        """Run one batch's calls. Batches share one event loop, so the backend's connections
+        (and their TLS sessions) last from the first batch to :meth:`close`."""
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+            self._runner.run(self.backend.start())
+        return self._runner.run(batch)
+
+    def close(self) -> None:
+        if self._runner is not None:
+            try:
+                self._runner.run(self.backend.stop())
+            finally:
+                self._runner.close()
+                self._runner = None
 
     def _start(self, context: AnalysisContext) -> None:
         """Once per run: store the judge prompt with the run and say which judge runs."""
@@ -147,7 +166,6 @@ class JudgeAnalyzer(Analyzer):
     ) -> dict[Key, _Outcome]:
         """Judge ``items`` concurrently; on a fatal error, ledger what was paid, then raise."""
         limit = asyncio.Semaphore(max(1, min(self.backend.max_concurrency, len(items))))
-        await self.backend.start()
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = {
@@ -157,8 +175,6 @@ class JudgeAnalyzer(Analyzer):
             _ledger(context.store, spending.costs)
             fatal = [error for error in group.exceptions if isinstance(error, FatalRunError)]
             raise (fatal or group.exceptions)[0] from None
-        finally:
-            await self.backend.stop()
         return {key: task.result() for key, task in tasks.items()}
 
     async def _judge_one(
