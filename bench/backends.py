@@ -30,7 +30,12 @@ from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: 
 KEY = "bench-backends-key"
 BACKENDS = {  # backend: (model, server module, key variable, base URL variable, URL suffix)
     "openai": ("openai:gpt-image-1.5", "tests.servers.openai_images_server", "OPENAI_API_KEY", "OPENAI_BASE_URL"),
-    "replicate": ("replicate:black-forest-labs/flux-schnell", "tests.servers.replicate_server", "REPLICATE_API_TOKEN", "REPLICATE_BASE_URL"),
+    "replicate": (
+        "replicate:black-forest-labs/flux-schnell",
+        "tests.servers.replicate_server",
+        "REPLICATE_API_TOKEN",
+        "REPLICATE_BASE_URL",
+    ),
     "bfl": ("bfl:flux-2-pro", "tests.servers.bfl_server", "BFL_API_KEY", "BFL_BASE_URL"),
 }
 
@@ -58,11 +63,17 @@ def bench(name: str, args: argparse.Namespace) -> str:
 def main() -> None:
     parser = load_parser(__doc__, latency_help="server seconds per request", jobs=640)
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between status polls")
-    parser.add_argument("--only", choices=sorted(BACKENDS), action="append", help="bench only this backend (repeatable)")
+    parser.add_argument(
+        "--only", choices=sorted(BACKENDS), action="append", help="bench only this backend (repeatable)"
+    )
     args = parser.parse_args()
-    print(f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  poll {args.poll:g} s  "
-          f"bound C/L {args.concurrency / args.latency:.1f} img/s")
-    print(f"{'backend':<10} {'done':>5} {'fail':>4} {'img/s':>8} {'ratio':>7} {'req/img':>8} {'CPU ms':>8} {'wall s':>7}")
+    print(
+        f"jobs {args.jobs}  concurrency {args.concurrency}  latency {args.latency:g} s  poll {args.poll:g} s  "
+        f"bound C/L {args.concurrency / args.latency:.1f} img/s"
+    )
+    print(
+        f"{'backend':<10} {'done':>5} {'fail':>4} {'img/s':>8} {'ratio':>7} {'req/img':>8} {'CPU ms':>8} {'wall s':>7}"
+    )
     for name in args.only or BACKENDS:
         print(bench(name, args), flush=True)
 

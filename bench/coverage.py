@@ -50,8 +50,10 @@ def main() -> None:
         table.add_row(str(n), *(f"{cell:.3f}" for cell in cells), f"{time.perf_counter() - start:.1f}")
     console = Console()
     console.print(table)
-    console.print(f"total {time.perf_counter() - start_all:.1f} s; kappa uses 40% of its runs below 100 images "
-                  "(bootstrap intervals there)")
+    console.print(
+        f"total {time.perf_counter() - start_all:.1f} s; kappa uses 40% of its runs below 100 images "
+        "(bootstrap intervals there)"
+    )
 
 
 if __name__ == "__main__":

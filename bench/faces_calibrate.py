@@ -135,8 +135,10 @@ def main() -> None:
     said = calibrated(mesh, calibration, found)
     limits = decision_points(said[:, 1], pitch)
     print(f"knots {calibration}")
-    print(f"decision points (midpoints of calibrated class steps): {limits[0]:.2f}, {limits[1]:.2f} "
-          "(the analyzer cuts at the labelled steps' midpoints, 22.5 and 45)")
+    print(
+        f"decision points (midpoints of calibrated class steps): {limits[0]:.2f}, {limits[1]:.2f} "
+        "(the analyzer cuts at the labelled steps' midpoints, 22.5 and 45)"
+    )
     print(f"in-sample: {summary(said, pitch, yaw, (22.5, 45.0))}")
     held_out = np.empty_like(said)  # leave one person out: mean mesh and knots from the others
     for who in sorted(set(person.tolist())):

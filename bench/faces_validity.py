@@ -75,9 +75,7 @@ def read_labels(csv_path: Path) -> list[Label]:
     columns = set(reader.fieldnames or ())
     file_column = "file" if "file" in columns else "image" if "image" in columns else None
     if file_column is None:
-        raise BadInput(
-            f"{csv_path}: line 1: no 'file' (or 'image') column; add one with each photo's relative path"
-        )
+        raise BadInput(f"{csv_path}: line 1: no 'file' (or 'image') column; add one with each photo's relative path")
     labels = []
     for line, row in enumerate(reader, start=2):
         number = partial(_number, csv_path, line, row)
@@ -114,8 +112,7 @@ def _number(csv_path: Path, line: int, row: dict[str, str], *names: str, sign: f
                 return sign * float(value)
             except ValueError:
                 raise BadInput(
-                    f"{csv_path}: line {line}: field '{name}' = {value!r} is not a number "
-                    "(degrees); fix or empty it"
+                    f"{csv_path}: line {line}: field '{name}' = {value!r} is not a number (degrees); fix or empty it"
                 ) from None
     return None
 
@@ -242,9 +239,7 @@ def report(fig: dict[str, Any]) -> str:
             f"|pitch| <= {BAND_DEG:g}: face found {share(fig['band_face_found'], fig['band_photos'])}; "
             f"head pose {share(fig['band_posed'], fig['band_photos'])}"
         )
-    said = ", ".join(
-        f"{name} {count}" for name, count in sorted(fig["expressions_said"].items(), key=lambda x: -x[1])
-    )
+    said = ", ".join(f"{name} {count}" for name, count in sorted(fig["expressions_said"].items(), key=lambda x: -x[1]))
     lines.append(f"expressions said (all faces): {said or 'none'}")
     for angle in ("pitch", "yaw"):
         if angle in fig:
@@ -252,17 +247,14 @@ def report(fig: dict[str, Any]) -> str:
             rho = "n/a" if a["spearman"] is None else f"{a['spearman']:.3f}"
             levels = ", ".join(f"{k} -> {v:+.1f}" for k, v in a["mean_by_label"].items())
             lines.append(
-                f"{angle}: MAE {a['mae']:.1f} degrees, Spearman {rho} (n={a['n']}); "
-                f"mean measured by label: {levels}"
+                f"{angle}: MAE {a['mae']:.1f} degrees, Spearman {rho} (n={a['n']}); mean measured by label: {levels}"
             )
     for field in ("camera_angle", "shot_size", "expression"):
         if field not in fig:
             continue
         f = fig[field]
         low, high = f["interval"]
-        lines.append(
-            f"{field}: accuracy {share(f['right'], f['n'])} (95% Wilson {100 * low:.1f}-{100 * high:.1f}%)"
-        )
+        lines.append(f"{field}: accuracy {share(f['right'], f['n'])} (95% Wilson {100 * low:.1f}-{100 * high:.1f}%)")
         width = max(len(n) for n in f["labels"]) + 2
         lines.append("  label \\ measured".ljust(width + 2) + "".join(n[:10].rjust(11) for n in f["labels"]))
         for name, row in zip(f["labels"], f["matrix"], strict=True):
@@ -274,14 +266,10 @@ def report(fig: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="folder of labelled photos")
     parser.add_argument("--labels", type=Path, help="labels CSV (default: FOLDER/labels.csv)")
-    parser.add_argument(
-        "--expression-model", default="", help="[analysis] expression_model ('' = the default)"
-    )
+    parser.add_argument("--expression-model", default="", help="[analysis] expression_model ('' = the default)")
     parser.add_argument("--workers", type=int, default=None, help="analyzer threads (default: one per core)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)

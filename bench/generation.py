@@ -26,8 +26,10 @@ from viewfinder.generate.runner import GenerateOptions, run_generation  # noqa: 
 
 KEY = "bench-key"
 # this repo's tests/ as the "tests" package, even where a wheel (ppi-python) installed its own
-SERVE = ("import runpy, sys, types; tests = types.ModuleType('tests'); tests.__path__ = ['tests']; "
-         "sys.modules['tests'] = tests; runpy.run_module('tests.servers.fal_server', run_name='__main__')")
+SERVE = (
+    "import runpy, sys, types; tests = types.ModuleType('tests'); tests.__path__ = ['tests']; "
+    "sys.modules['tests'] = tests; runpy.run_module('tests.servers.fal_server', run_name='__main__')"
+)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -45,7 +47,11 @@ def main() -> None:
     with fake_server("tests.servers.fal_server", *latency) as (server, url):
         os.environ.update(FAL_KEY=KEY, VIEWFINDER_FAL_URL=url)
         options = GenerateOptions(concurrency=args.concurrency, timeout_s=30)
-        with bench_run(one_case_study("bench", ["fal:fal-ai/flux/schnell"], list(range(args.jobs)))) as (store, loaded, console):
+        with bench_run(one_case_study("bench", ["fal:fal-ai/flux/schnell"], list(range(args.jobs)))) as (
+            store,
+            loaded,
+            console,
+        ):
             before, loop_cpu, wall = os.times(), time.thread_time(), time.perf_counter()
             summary = run_generation(store, loaded, options, console)
             after, loop_cpu, wall = os.times(), time.thread_time() - loop_cpu, time.perf_counter() - wall

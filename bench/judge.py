@@ -37,14 +37,29 @@ KEY = "sk-bench-judge"
 def make_run(folder: Path, images: int, batch_size: int) -> Path:
     """A run folder with ``images`` completed jobs, each a distinct 1024x768 JPEG."""
     study = folder / "bench.toml"
-    study.write_text("\n".join([
-        'name = "judge-bench"', 'topic = "facial-expressions"', 'cameras = ["eye-level"]', 'styles = ["cinematic"]',
-        'models = ["fal:fal-ai/flux/schnell"]', f"seeds = {list(range(images))}",
-        "[analysis]", f"batch_size = {batch_size}",
-        "[[emotions]]", 'name = "Jealousy"', 'expressions = ["contempt", "anger"]', "[[emotions.cases]]",
-        'variant = "Lonely and envious"', 'subject = "A single woman"', 'category = "Single Persons"',
-        'scene = "A crowded party with couples dancing"', "",
-    ]))
+    study.write_text(
+        "\n".join(
+            [
+                'name = "judge-bench"',
+                'topic = "facial-expressions"',
+                'cameras = ["eye-level"]',
+                'styles = ["cinematic"]',
+                'models = ["fal:fal-ai/flux/schnell"]',
+                f"seeds = {list(range(images))}",
+                "[analysis]",
+                f"batch_size = {batch_size}",
+                "[[emotions]]",
+                'name = "Jealousy"',
+                'expressions = ["contempt", "anger"]',
+                "[[emotions.cases]]",
+                'variant = "Lonely and envious"',
+                'subject = "A single woman"',
+                'category = "Single Persons"',
+                'scene = "A crowded party with couples dancing"',
+                "",
+            ]
+        )
+    )
     run_dir = folder / "run"
     store, _ = init_run(study, run_dir)
     rng = np.random.default_rng(0)
@@ -55,7 +70,7 @@ def make_run(folder: Path, images: int, batch_size: int) -> Path:
         for index, job in enumerate(store.jobs()):
             pixels = base.copy()
             for bit in range(16):  # the index as black/white 16x16 squares: distinct files
-                pixels[:16, bit * 16:(bit + 1) * 16] = 255 * ((index >> bit) & 1)
+                pixels[:16, bit * 16 : (bit + 1) * 16] = 255 * ((index >> bit) & 1)
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="JPEG", quality=85)
             data = buffer.getvalue()
@@ -75,19 +90,30 @@ def main() -> None:
     args = parser.parse_args()
 
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "servers" / "openai_server.py"), "--latency", str(args.latency), "--key", KEY],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(ROOT / "tests" / "servers" / "openai_server.py"),
+            "--latency",
+            str(args.latency),
+            "--key",
+            KEY,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         url = server.stdout.readline().strip()
-        os.environ.update({"OPENAI_BASE_URL": url, "OPENAI_API_KEY": KEY, "VIEWFINDER_JUDGE_CONCURRENCY": str(args.concurrency)})
+        os.environ.update(
+            {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": KEY, "VIEWFINDER_JUDGE_CONCURRENCY": str(args.concurrency)}
+        )
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = make_run(Path(tmp), args.images, args.batch_size)
             store, study = open_run(run_dir)
             with store:
                 cpu, wall = time.process_time(), time.perf_counter()
-                summary = run_analysis(store, study, ["judge"], judge="openai:gpt-4o-mini", max_cost=None,
-                                       console=Console(stderr=True))
+                summary = run_analysis(
+                    store, study, ["judge"], judge="openai:gpt-4o-mini", max_cost=None, console=Console(stderr=True)
+                )
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 mb = sum(store.image_path(row).stat().st_size for row in store.images()) / 1e6
     finally:

@@ -16,10 +16,7 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
     print(f"PPI++ 95% interval coverage, {runs} simulated studies per row, 1000 unlabelled images")
     print("coverage: ours (t quantile, pseudo-labels); normal: the ppi_py.ppi_mean_ci interval")
-    print(
-        f"{'judge (sens/spec)':>18} {'labelled n':>10} {'coverage':>9} {'width':>7} "
-        f"{'normal':>7} {'width':>7}"
-    )
+    print(f"{'judge (sens/spec)':>18} {'labelled n':>10} {'coverage':>9} {'width':>7} {'normal':>7} {'width':>7}")
     started = time.perf_counter()
     for sensitivity, specificity in ((0.85, 0.7), (0.95, 0.95), (0.6, 0.5)):
         for n in LABELLED_SIZES:

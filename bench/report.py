@@ -34,8 +34,13 @@ from report_fixture import SPECS  # noqa: E402  (the contract's measurement spec
 
 CAMERAS = ["eye-level", "low-angle", "high-angle close-up", "bird's-eye wide"]
 STYLES = ["cinematic", "photojournalism", "oil painting", "anime", "film noir"]
-EMOTIONS = [("Jealousy", ["contempt", "anger", "sadness"]), ("Joy", ["happiness"]), ("Fear", ["fear", "surprise"]),
-            ("Grief", ["sadness"]), ("Anger", ["anger", "disgust"])]
+EMOTIONS = [
+    ("Jealousy", ["contempt", "anger", "sadness"]),
+    ("Joy", ["happiness"]),
+    ("Fear", ["fear", "surprise"]),
+    ("Grief", ["sadness"]),
+    ("Anger", ["anger", "disgust"]),
+]
 MODELS = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]
 ANGLES = ["eye-level", "low-angle", "high-angle", "bird's-eye", "unclear"]
 EXPRESSIONS = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt", "no face"]
@@ -46,15 +51,24 @@ def study_toml(n_images: int) -> str:
     cells = len(CAMERAS) * len(STYLES) * len(EMOTIONS)
     cases = max(1, n_images // (per_prompt * cells * 5))
     lines = [
-        'name = "bench-report"', 'topic = "facial-expressions"', f"cameras = {json.dumps(CAMERAS)}",
-        f"styles = {json.dumps(STYLES)}", f"models = {json.dumps(MODELS)}", "seeds = [0, 1, 2, 3, 4]",
+        'name = "bench-report"',
+        'topic = "facial-expressions"',
+        f"cameras = {json.dumps(CAMERAS)}",
+        f"styles = {json.dumps(STYLES)}",
+        f"models = {json.dumps(MODELS)}",
+        "seeds = [0, 1, 2, 3, 4]",
         'sources = ["https://dramaresource.com/storytelling/"]',
     ]
     for name, expressions in EMOTIONS:
         lines += ["[[emotions]]", f'name = "{name}"', f"expressions = {json.dumps(expressions)}"]
         for c in range(cases):
-            lines += ["[[emotions.cases]]", f'variant = "{name} case {c}"', f'subject = "A person {c}"',
-                      f'category = "Group {c % 4}"', f'scene = "A place number {c}"']
+            lines += [
+                "[[emotions.cases]]",
+                f'variant = "{name} case {c}"',
+                f'subject = "A person {c}"',
+                f'category = "Group {c % 4}"',
+                f'scene = "A place number {c}"',
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -81,33 +95,48 @@ def synthesise(run_dir: Path, n_images: int, size: tuple[int, int] = (512, 384))
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, "JPEG", quality=75)
             digest, rel = write_image(run_dir, buffer.getvalue(), "jpg")
-            image = NewImage(sha256=digest, path=rel, size=len(buffer.getvalue()), fmt="jpeg", width=size[0],
-                             height=size[1], cost_usd=0.003)
+            image = NewImage(
+                sha256=digest,
+                path=rel,
+                size=len(buffer.getvalue()),
+                fmt="jpeg",
+                width=size[0],
+                height=size[1],
+                cost_usd=0.003,
+            )
             image_id = store.add_image(job.id, image, model=job.model, seed=job.seed)
             store.complete_job(job.id)
             store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
             ids.append(image_id)
             m = measurements
-            m["pixels"] += [Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),
-                            Measurement(image_id, "noise", float(rng.uniform(40, 90))),
-                            Measurement(image_id, "sharpness", float(rng.uniform(50, 900)))]
-            m["clip"] += [Measurement(image_id, "clip_score", float(rng.uniform(0.18, 0.32))),
-                          Measurement(image_id, "aesthetic", float(rng.uniform(4, 7)))]
-            m["judge"] += [Measurement(image_id, "title", text=f"A look that speaks volumes {i}"),
-                           Measurement(image_id, "description", text="A person in a crowded scene, looking away. " * 3),
-                           Measurement(image_id, "shot", text="A woman with long hair looks at the camera."),
-                           Measurement(image_id, "moods", text="mysterious, alluring, intimate"),
-                           Measurement(image_id, "image_errors", text="Some noise in the shadows."),
-                           Measurement(image_id, "aesthetic", float(rng.uniform(0.4, 0.9))),
-                           Measurement(image_id, "ai_likelihood", float(rng.uniform(0.1, 0.5))),
-                           Measurement(image_id, "camera_angle", text=ANGLES[rng.integers(len(ANGLES))]),
-                           Measurement(image_id, "expression", text=EXPRESSIONS[rng.integers(len(EXPRESSIONS))]),
-                           Measurement(image_id, "scene_match", float(rng.random() < 0.7)),
-                           Measurement(image_id, "style_match", float(rng.random() < 0.8)),
-                           Measurement(image_id, "judge_model", text="openai:gpt-4o-mini")]
-            m["faces"] += [Measurement(image_id, "face_count", float(rng.integers(0, 3))),
-                           Measurement(image_id, "expression", text=EXPRESSIONS[rng.integers(len(EXPRESSIONS))]),
-                           Measurement(image_id, "camera_angle", text=ANGLES[rng.integers(len(ANGLES))])]
+            m["pixels"] += [
+                Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),
+                Measurement(image_id, "noise", float(rng.uniform(40, 90))),
+                Measurement(image_id, "sharpness", float(rng.uniform(50, 900))),
+            ]
+            m["clip"] += [
+                Measurement(image_id, "clip_score", float(rng.uniform(0.18, 0.32))),
+                Measurement(image_id, "aesthetic", float(rng.uniform(4, 7))),
+            ]
+            m["judge"] += [
+                Measurement(image_id, "title", text=f"A look that speaks volumes {i}"),
+                Measurement(image_id, "description", text="A person in a crowded scene, looking away. " * 3),
+                Measurement(image_id, "shot", text="A woman with long hair looks at the camera."),
+                Measurement(image_id, "moods", text="mysterious, alluring, intimate"),
+                Measurement(image_id, "image_errors", text="Some noise in the shadows."),
+                Measurement(image_id, "aesthetic", float(rng.uniform(0.4, 0.9))),
+                Measurement(image_id, "ai_likelihood", float(rng.uniform(0.1, 0.5))),
+                Measurement(image_id, "camera_angle", text=ANGLES[rng.integers(len(ANGLES))]),
+                Measurement(image_id, "expression", text=EXPRESSIONS[rng.integers(len(EXPRESSIONS))]),
+                Measurement(image_id, "scene_match", float(rng.random() < 0.7)),
+                Measurement(image_id, "style_match", float(rng.random() < 0.8)),
+                Measurement(image_id, "judge_model", text="openai:gpt-4o-mini"),
+            ]
+            m["faces"] += [
+                Measurement(image_id, "face_count", float(rng.integers(0, 3))),
+                Measurement(image_id, "expression", text=EXPRESSIONS[rng.integers(len(EXPRESSIONS))]),
+                Measurement(image_id, "camera_angle", text=ANGLES[rng.integers(len(ANGLES))]),
+            ]
     for analyzer, rows in measurements.items():
         store.write_analysis(analyzer, "1.0", rows, ids)
     return store, study
@@ -136,8 +165,10 @@ def page_timings(index: Path) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         started = time.perf_counter()
         page.goto(index.as_uri())
@@ -184,12 +215,16 @@ def main() -> None:
         print(f"index.html {html:.1f} MB (images and plots inside), post.md {md:.1f} MB")
         store.close()
         timing = page_timings(report_dir / "index.html")
-        print(f"page open to first cards in Chromium: {timing['open_s']:.2f} s  [target < 2 s] "
-              f"{'PASS' if timing['open_s'] < 2 else 'FAIL'} ({int(timing['cards'])} cards in the data)")
+        print(
+            f"page open to first cards in Chromium: {timing['open_s']:.2f} s  [target < 2 s] "
+            f"{'PASS' if timing['open_s'] < 2 else 'FAIL'} ({int(timing['cards'])} cards in the data)"
+        )
         print(f"verdict filter over all cards: {timing['filter_s'] * 1000:.0f} ms")
         per_thumb = thumb_rate(run_dir / "thumb-bench", n)
-        print(f"embedded images of 200 1024x768 JPEGs at this run's budget ({image_budget(n) // 1000} kB): "
-              f"{per_thumb:.1f} ms of wall time each, all cores, worker start included (rebuilds reuse them)")
+        print(
+            f"embedded images of 200 1024x768 JPEGs at this run's budget ({image_budget(n) // 1000} kB): "
+            f"{per_thumb:.1f} ms of wall time each, all cores, worker start included (rebuilds reuse them)"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,16 +34,25 @@ def write_image_run(
 
     run_dir.mkdir(parents=True, exist_ok=True)
     lines = [
-        'name = "analysis-test"', 'topic = "facial-expressions"',
-        'cameras = ["low-angle close-up"]', 'styles = ["cinematic"]', 'models = ["fal:test/model"]', "seeds = [0]",
+        'name = "analysis-test"',
+        'topic = "facial-expressions"',
+        'cameras = ["low-angle close-up"]',
+        'styles = ["cinematic"]',
+        'models = ["fal:test/model"]',
+        "seeds = [0]",
         "[analysis]",
         *(f"{key} = {json.dumps(value)}" for key, value in (analysis or {}).items()),
-        "[[emotions]]", f"name = {json.dumps(emotion)}", f"expressions = {json.dumps(list(expressions))}",
+        "[[emotions]]",
+        f"name = {json.dumps(emotion)}",
+        f"expressions = {json.dumps(list(expressions))}",
     ]
     for index in range(len(images)):
         lines += [
-            "[[emotions.cases]]", f'variant = "Variant {index}"', f'subject = "A person number {index}"',
-            'category = "Single Persons"', f'scene = "A crowded party, table {index}"',
+            "[[emotions.cases]]",
+            f'variant = "Variant {index}"',
+            f'subject = "A person number {index}"',
+            'category = "Single Persons"',
+            f'scene = "A crowded party, table {index}"',
         ]
     study_path = run_dir.parent / f"{run_dir.name}.toml"
     study_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -53,8 +62,15 @@ def write_image_run(
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="PNG" if fmt == "png" else "JPEG", quality=95)
             digest, rel = write_image(run_dir, buffer.getvalue(), fmt)
-            image = NewImage(sha256=digest, path=rel, size=len(buffer.getvalue()), fmt=fmt,
-                             width=pixels.shape[1], height=pixels.shape[0], cost_usd=0.0)
+            image = NewImage(
+                sha256=digest,
+                path=rel,
+                size=len(buffer.getvalue()),
+                fmt=fmt,
+                width=pixels.shape[1],
+                height=pixels.shape[0],
+                cost_usd=0.0,
+            )
             store.add_image(job.id, image, model=job.model, seed=job.seed)
             store.complete_job(job.id)
     return run_dir

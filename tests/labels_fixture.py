@@ -11,9 +11,7 @@ from typer.testing import CliRunner
 
 from viewfinder.cli import app
 
-PROMPT = (
-    "facial-expressions {emotion}: Overjoyed ; A person number {i}; {camera}; Elderly; A kitchen; cinematic"
-)
+PROMPT = "facial-expressions {emotion}: Overjoyed ; A person number {i}; {camera}; Elderly; A kitchen; cinematic"
 CAMERAS = ("eye-level", "low-angle")
 EMOTIONS = ("Happiness", "Fear")
 
@@ -42,8 +40,6 @@ def make_import_run(root: Path, count: int) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     run_dir = root / "run"
-    result = CliRunner().invoke(
-        app, ["import", str(images), "--prompts", str(prompts), "--workdir", str(run_dir)]
-    )
+    result = CliRunner().invoke(app, ["import", str(images), "--prompts", str(prompts), "--workdir", str(run_dir)])
     assert result.exit_code == 0, result.output
     return run_dir

@@ -50,7 +50,9 @@ def elements_of_markdown(md: str) -> list[tuple[str, dict[str, str | None]]]:
     return elements(render_markdown(md))
 
 
-HOSTILE_VARIANT = 'Sly <script>window.__pwned = 1</script> **bold** ![x](javascript:alert(1)) <img src=x onerror="window.__pwned=2">'
+HOSTILE_VARIANT = (
+    'Sly <script>window.__pwned = 1</script> **bold** ![x](javascript:alert(1)) <img src=x onerror="window.__pwned=2">'
+)
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=3"> # Heading <script>window.__pwned=4</script>'
 HOSTILE_DESCRIPTION = "[click](javascript:window.__pwned=5) | table | <b>bold</b> &amp; `code` \n# not a heading"
 
@@ -90,6 +92,7 @@ subject = "A man"
 category = "Normal People"
 scene = "A cafe"
 """
+
 
 def _like(analyzer: str, name: str, unit: str, better: str, description: str) -> MeasurementSpec:
     """The real analyzer's spec (with its roles) under this fixture's unit, direction and wording."""
@@ -174,8 +177,10 @@ def opposite(job: Job, i: int, method: str) -> tuple[str, str]:
 
 def model_better(winner: str) -> Answers:
     """Both methods see the requested angle on ``winner``'s images and never on the others'."""
+
     def answers(job: Job, i: int, method: str) -> tuple[str, str]:
         return (requested_angle(job) if job.model == winner else "high-angle"), "neutral"
+
     return answers
 
 
@@ -187,9 +192,19 @@ def _jpeg(rng: np.random.Generator, size: tuple[int, int] = (96, 72)) -> bytes:
     return buffer.getvalue()
 
 
-def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed: int = 7,
-             score: bool = True, seeds: int = 2, models: list[str] | None = None, judge: str = "ok",
-             answers: Answers = shifted, long_prompt: bool = False) -> tuple[RunStore, Study]:
+def make_run(
+    run_dir: Path,
+    *,
+    hostile: bool = False,
+    unmeasured: int = 1,
+    seed: int = 7,
+    score: bool = True,
+    seeds: int = 2,
+    models: list[str] | None = None,
+    judge: str = "ok",
+    answers: Answers = shifted,
+    long_prompt: bool = False,
+) -> tuple[RunStore, Study]:
     """A run with every job's image stored and measured (the first ``unmeasured`` images have
     no pixels/clip numbers, to show "not measured"), scored by the scoring stage.
 
@@ -209,49 +224,81 @@ def make_run(run_dir: Path, *, hostile: bool = False, unmeasured: int = 1, seed:
     for i, job in enumerate(jobs):
         size = (704, 528) if i % 3 == 0 else (96, 72)  # larger than a thumbnail, or already small
         digest, rel = write_image(run_dir, _jpeg(rng, size), "jpg")
-        image = NewImage(sha256=digest, path=rel, size=(run_dir / rel).stat().st_size, fmt="jpeg",
-                         width=size[0], height=size[1], cost_usd=0.003)
+        image = NewImage(
+            sha256=digest,
+            path=rel,
+            size=(run_dir / rel).stat().st_size,
+            fmt="jpeg",
+            width=size[0],
+            height=size[1],
+            cost_usd=0.003,
+        )
         image_id = store.add_image(job.id, image, model=job.model, seed=job.seed)
         store.complete_job(job.id, cost_usd=0.003)
         store.add_cost("generation", job.model, 0.003, job_id=job.id, image_id=image_id)
         store.add_cost("judge", "openai:gpt-4o-mini", 0.0004, image_id=image_id)
         if i >= unmeasured:
-            store.write_analysis("pixels", "1.0", [
-                Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),
-                Measurement(image_id, "noise", float(rng.uniform(40, 90))),
-                Measurement(image_id, "sharpness", float(rng.uniform(50, 900))),
-            ], [image_id])
-            store.write_analysis("clip", "1.0", [
-                Measurement(image_id, "clip_score", float(rng.uniform(0.18, 0.32))),
-                Measurement(image_id, "aesthetic", float(rng.uniform(4, 7))),
-            ], [image_id])
+            store.write_analysis(
+                "pixels",
+                "1.0",
+                [
+                    Measurement(image_id, "entropy", float(rng.uniform(5, 7.5))),
+                    Measurement(image_id, "noise", float(rng.uniform(40, 90))),
+                    Measurement(image_id, "sharpness", float(rng.uniform(50, 900))),
+                ],
+                [image_id],
+            )
+            store.write_analysis(
+                "clip",
+                "1.0",
+                [
+                    Measurement(image_id, "clip_score", float(rng.uniform(0.18, 0.32))),
+                    Measurement(image_id, "aesthetic", float(rng.uniform(4, 7))),
+                ],
+                [image_id],
+            )
         title = HOSTILE_TITLE if hostile and i % 2 == 0 else f"A look that speaks volumes {i}"
         description = HOSTILE_DESCRIPTION if hostile else f"A person in a scene, image {i}."
         judge_angle, judge_expression = answers(job, i, "judge")
         faces_angle, faces_expression = answers(job, i, "faces")
         if judge == "failed":
-            store.write_analysis("judge", "1.0", [], [], failures={
-                image_id: "HTTP 503 from the judge API after 4 tries: upstream <b>overloaded</b>"})
+            store.write_analysis(
+                "judge",
+                "1.0",
+                [],
+                [],
+                failures={image_id: "HTTP 503 from the judge API after 4 tries: upstream <b>overloaded</b>"},
+            )
         elif judge == "ok":
-            store.write_analysis("judge", "1.0", [
-            Measurement(image_id, "title", text=title),
-            Measurement(image_id, "description", text=description),
-            Measurement(image_id, "shot", text="A woman looking at the camera."),
-            Measurement(image_id, "moods", text="mysterious, alluring, intimate"),
-            Measurement(image_id, "image_errors", text="Some noise in the shadows."),
-            Measurement(image_id, "aesthetic", float(round(rng.uniform(0.5, 0.9), 1))),
-            Measurement(image_id, "ai_likelihood", float(round(rng.uniform(0.1, 0.4), 1))),
-            Measurement(image_id, "camera_angle", text=judge_angle),
-            Measurement(image_id, "expression", text=judge_expression),
-            Measurement(image_id, "scene_match", float(i % 3 != 0)),
-            Measurement(image_id, "style_match", 1.0),
-            Measurement(image_id, "judge_model", text="openai:gpt-4o-mini"),
-        ], [image_id])
-        store.write_analysis("faces", "1.0", [
-            Measurement(image_id, "face_count", float(i % 3)),
-            Measurement(image_id, "expression", text=faces_expression),
-            Measurement(image_id, "camera_angle", text=faces_angle),
-        ], [image_id])
+            store.write_analysis(
+                "judge",
+                "1.0",
+                [
+                    Measurement(image_id, "title", text=title),
+                    Measurement(image_id, "description", text=description),
+                    Measurement(image_id, "shot", text="A woman looking at the camera."),
+                    Measurement(image_id, "moods", text="mysterious, alluring, intimate"),
+                    Measurement(image_id, "image_errors", text="Some noise in the shadows."),
+                    Measurement(image_id, "aesthetic", float(round(rng.uniform(0.5, 0.9), 1))),
+                    Measurement(image_id, "ai_likelihood", float(round(rng.uniform(0.1, 0.4), 1))),
+                    Measurement(image_id, "camera_angle", text=judge_angle),
+                    Measurement(image_id, "expression", text=judge_expression),
+                    Measurement(image_id, "scene_match", float(i % 3 != 0)),
+                    Measurement(image_id, "style_match", 1.0),
+                    Measurement(image_id, "judge_model", text="openai:gpt-4o-mini"),
+                ],
+                [image_id],
+            )
+        store.write_analysis(
+            "faces",
+            "1.0",
+            [
+                Measurement(image_id, "face_count", float(i % 3)),
+                Measurement(image_id, "expression", text=faces_expression),
+                Measurement(image_id, "camera_angle", text=faces_angle),
+            ],
+            [image_id],
+        )
     store.save_text("judge_prompt", "v1", "Describe the image ...")
     if score:
         run_scoring(store, study, Console(quiet=True))

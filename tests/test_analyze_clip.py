@@ -15,8 +15,8 @@ from skimage import data
 from tiny_models import build_tiny_aesthetic, build_tiny_clip, torchmetrics_clip
 from typer.testing import CliRunner
 
-from viewfinder.analyze.base import ImageItem
 from viewfinder.analyze.analyzers.clip import AestheticHead, ClipAnalyzer
+from viewfinder.analyze.base import ImageItem
 from viewfinder.analyze.models import ModelUnavailable, aesthetic_file, aesthetic_location, load_clip, required_models
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
@@ -99,8 +99,10 @@ def test_clip_score_matches_torchmetrics_clipscore(analyzer, tiny, photos) -> No
     clip_dir = tiny[0]
 
     def model_and_processor():
-        processor = CLIPProcessor(image_processor=CLIPImageProcessorPil.from_pretrained(clip_dir),
-                                  tokenizer=AutoTokenizer.from_pretrained(clip_dir))
+        processor = CLIPProcessor(
+            image_processor=CLIPImageProcessorPil.from_pretrained(clip_dir),
+            tokenizer=AutoTokenizer.from_pretrained(clip_dir),
+        )
         return torchmetrics_clip(CLIPModel.from_pretrained(clip_dir).eval()), processor
 
     metric = CLIPScore(model_name_or_path=model_and_processor)
@@ -224,7 +226,9 @@ def test_missing_local_folder_is_bad_input(tmp_path) -> None:
 
 def test_aesthetic_references() -> None:
     assert aesthetic_location("laion/sac+logos+ava1-l14-linearMSE") == (
-        "camenduru/improved-aesthetic-predictor", "sac+logos+ava1-l14-linearMSE.pth")
+        "camenduru/improved-aesthetic-predictor",
+        "sac+logos+ava1-l14-linearMSE.pth",
+    )
     assert aesthetic_location("owner/repo/sub/model.pth") == ("owner/repo", "sub/model.pth")
     with pytest.raises(BadInput, match="aesthetic_model"):
         aesthetic_location("owner/repo")
@@ -258,13 +262,23 @@ def test_analyze_cli_with_tiny_models_then_skips(image_run, tiny) -> None:
 def test_unavailable_clip_fails_alone_and_pixels_run(image_run, tmp_path) -> None:
     run_dir = image_run([data.astronaut()])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty-cache")}
-    done = subprocess.run([sys.executable, "-m", "viewfinder", "analyze", str(run_dir), "--analyzers", "clip,pixels"],
-                          capture_output=True, text=True, env=env, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "viewfinder", "analyze", str(run_dir), "--analyzers", "clip,pixels"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
     assert done.returncode == 1
     assert "openai/clip-vit-large-patch14" in done.stderr and str(tmp_path / "empty-cache") in done.stderr
     assert "pixels 1: 1 measured" in done.stderr and "Traceback" not in done.stderr
-    fetch = subprocess.run([sys.executable, "-m", "viewfinder", "models", "fetch", "--model", "openai/clip-vit-base-patch32"],
-                           capture_output=True, text=True, env=env, timeout=240)
+    fetch = subprocess.run(
+        [sys.executable, "-m", "viewfinder", "models", "fetch", "--model", "openai/clip-vit-base-patch32"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
     assert fetch.returncode == 1 and "openai/clip-vit-base-patch32" in fetch.stderr and "Traceback" not in fetch.stderr
 
 

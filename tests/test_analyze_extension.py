@@ -19,9 +19,7 @@ from viewfinder.cli import app
 def brightness(monkeypatch: pytest.MonkeyPatch) -> None:
     from extra_analyzers.brightness import BrightnessAnalyzer
 
-    monkeypatch.setitem(
-        registry.ANALYZERS, "brightness", lambda analysis: BrightnessAnalyzer()
-    )  # the one line
+    monkeypatch.setitem(registry.ANALYZERS, "brightness", lambda analysis: BrightnessAnalyzer())  # the one line
 
 
 def test_an_extra_analyzer_reaches_scores_and_report(image_run, brightness, tmp_path: Path) -> None:

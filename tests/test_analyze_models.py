@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from skimage import data
+from tiny_models import build_tiny_aesthetic, build_tiny_clip
 from typer.testing import CliRunner
 
 from tests.servers.fake_hub import FakeHub
-from tiny_models import build_tiny_aesthetic, build_tiny_clip
-from viewfinder.analyze.runner import image_items
 from viewfinder.analyze.analyzers.clip import ClipAnalyzer
+from viewfinder.analyze.runner import image_items
 from viewfinder.cli import app
 from viewfinder.runfolder import open_run
 
@@ -34,8 +34,9 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
 
 
 def _viewfinder(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "viewfinder", *args], capture_output=True, text=True, env=env,
-                          timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "viewfinder", *args], capture_output=True, text=True, env=env, timeout=240
+    )
 
 
 def test_fetch_from_the_hub_then_analyze_offline(hub: FakeHub, image_run, tmp_path: Path) -> None:
@@ -48,7 +49,10 @@ def test_fetch_from_the_hub_then_analyze_offline(hub: FakeHub, image_run, tmp_pa
     lines = dict(line.split("\t") for line in fetched.stdout.strip().splitlines())
     assert set(lines) == {"test/tiny-clip", "laion/sac+logos+ava1-l14-linearMSE"}
     assert all(Path(path).is_relative_to(cache) and Path(path).exists() for path in lines.values())
-    assert ("GET", "/camenduru/improved-aesthetic-predictor/resolve/main/sac+logos+ava1-l14-linearMSE.pth") in hub.requests
+    assert (
+        "GET",
+        "/camenduru/improved-aesthetic-predictor/resolve/main/sac+logos+ava1-l14-linearMSE.pth",
+    ) in hub.requests
     assert not any(path.endswith(".bin") for _, path in hub.requests)  # safetensors only
 
     asked = len(hub.requests)  # cached models load without asking the Hub anything
@@ -62,9 +66,11 @@ def test_fetch_from_the_hub_then_analyze_offline(hub: FakeHub, image_run, tmp_pa
     with store:
         items = image_items(store, study)
         table = store.measurement_table()
-    local = ClipAnalyzer(str(hub.repos["test/tiny-clip"]),
-                         str(hub.repos["camenduru/improved-aesthetic-predictor"] / "sac+logos+ava1-l14-linearMSE.pth"),
-                         device="cpu")
+    local = ClipAnalyzer(
+        str(hub.repos["test/tiny-clip"]),
+        str(hub.repos["camenduru/improved-aesthetic-predictor"] / "sac+logos+ava1-l14-linearMSE.pth"),
+        device="cpu",
+    )
     expected = {m.image_id: m.value for m in local.analyze(items, None).measurements if m.name == "aesthetic"}  # type: ignore[arg-type]
     local.close()
     assert {i: table[i]["clip.aesthetic"] for i in expected} == pytest.approx(expected, abs=1e-6)
@@ -113,8 +119,9 @@ def test_an_unreachable_hub_is_asked_once_not_retried(image_run, tmp_path: Path)
     endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
     run_dir = image_run([data.astronaut()], analysis={"clip_model": "test/tiny-clip"})
     try:
-        result = _viewfinder("analyze", str(run_dir), "--analyzers", "clip",
-                             env=_env(tmp_path / "empty-cache", HF_ENDPOINT=endpoint))
+        result = _viewfinder(
+            "analyze", str(run_dir), "--analyzers", "clip", env=_env(tmp_path / "empty-cache", HF_ENDPOINT=endpoint)
+        )
     finally:
         listener.close()
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -96,18 +96,26 @@ def test_batches_store_values_and_skip_on_rerun(image_run, recorder) -> None:
 def test_next_batch_is_prefetched_before_each_analysis(image_run, recorder, monkeypatch) -> None:
     calls: list[tuple[str, list[int]]] = []
     original = Recorder.analyze
-    monkeypatch.setattr(Recorder, "prefetch", lambda self, batch: calls.append(("prefetch", [i.image_id for i in batch])))
-    monkeypatch.setattr(Recorder, "analyze",
-                        lambda self, batch, ctx: (calls.append(("analyze", [i.image_id for i in batch])),
-                                                  original(self, batch, ctx))[1])
+    monkeypatch.setattr(
+        Recorder, "prefetch", lambda self, batch: calls.append(("prefetch", [i.image_id for i in batch]))
+    )
+    monkeypatch.setattr(
+        Recorder,
+        "analyze",
+        lambda self, batch, ctx: (calls.append(("analyze", [i.image_id for i in batch])), original(self, batch, ctx))[
+            1
+        ],
+    )
     recorder()
     store, study = open_run(image_run(_images(5)))
     with store:
         ids = [row.id for row in store.images()]
         run_analysis(store, study, ["recorder"], judge=None, max_cost=None, console=_quiet())
     assert calls == [
-        ("prefetch", ids[2:4]), ("analyze", ids[0:2]),
-        ("prefetch", ids[4:5]), ("analyze", ids[2:4]),
+        ("prefetch", ids[2:4]),
+        ("analyze", ids[0:2]),
+        ("prefetch", ids[4:5]),
+        ("analyze", ids[2:4]),
         ("analyze", ids[4:5]),
     ]
 
@@ -213,7 +221,9 @@ def test_costs_go_to_the_ledger_and_budget_is_visible(image_run, recorder, monke
 def test_items_carry_prompt_fields_and_expressions(image_run, recorder, monkeypatch) -> None:
     items: list[ImageItem] = []
     original = Recorder.analyze
-    monkeypatch.setattr(Recorder, "analyze", lambda self, batch, ctx: (items.extend(batch), original(self, batch, ctx))[1])
+    monkeypatch.setattr(
+        Recorder, "analyze", lambda self, batch, ctx: (items.extend(batch), original(self, batch, ctx))[1]
+    )
     recorder()
     store, study = open_run(image_run(_images(1)))
     with store:
@@ -281,7 +291,9 @@ def test_cli_analyze_exits_1_when_an_image_fails(image_run) -> None:
     path.write_bytes(b"not an image")
     result = subprocess.run(
         [sys.executable, "-m", "viewfinder", "analyze", str(run_dir), "--analyzers", "pixels"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     assert "1 measured" in result.stderr and "1 failed" in result.stderr

@@ -20,8 +20,14 @@ MODEL = "openai:gpt-image-1.5"
 
 @pytest.mark.parametrize(
     ("width", "height", "size"),
-    [(1024, 768, "1536x1024"), (1024, 1024, "1024x1024"), (768, 1024, "1024x1536"), (1024, 576, "1536x1024"),
-     (1100, 1000, "1024x1024"), (576, 1024, "1024x1536")],
+    [
+        (1024, 768, "1536x1024"),
+        (1024, 1024, "1024x1024"),
+        (768, 1024, "1024x1536"),
+        (1024, 576, "1536x1024"),
+        (1100, 1000, "1024x1024"),
+        (576, 1024, "1024x1536"),
+    ],
 )
 def test_sizes_map_to_the_supported_size_of_nearest_aspect_ratio(width, height, size):
     assert nearest_aspect(width, height, SIZES) == size
@@ -31,12 +37,20 @@ def test_the_request_and_the_stored_answer(openai_images_server, tmp_path):
     summary, printed, jobs, images, ledger = generate(tmp_path, MODEL, limit=2)
     assert summary.completed == 2
     sent = openai_images_server.recorded("POST", "generate")
-    assert all(r.path == "/v1/images/generations" and r.headers["Authorization"] == f"Bearer {OPENAI_TEST_KEY}" for r in sent)
+    assert all(
+        r.path == "/v1/images/generations" and r.headers["Authorization"] == f"Bearer {OPENAI_TEST_KEY}" for r in sent
+    )
     by_prompt = {r.body["prompt"]: r.body for r in sent}
     for job in (j for j in jobs.values() if j["state"] == "completed"):
         body = by_prompt[job["prompt_text"]]
-        assert body == {"model": "gpt-image-1.5", "prompt": job["prompt_text"], "n": 1, "size": "1536x1024",
-                        "quality": "medium", "output_format": "jpeg"}
+        assert body == {
+            "model": "gpt-image-1.5",
+            "prompt": job["prompt_text"],
+            "n": 1,
+            "size": "1536x1024",
+            "quality": "medium",
+            "output_format": "jpeg",
+        }
         assert job["request"] == body
         assert job["request_id"].startswith("req_")  # the x-request-id header
         result = job["response"]["result"]
@@ -53,9 +67,18 @@ def test_square_and_portrait_studies_ask_for_those_sizes(tmp_path):
     store, loaded = init_run(study, tmp_path / "run")
     store.close()
     backend = OpenAIImagesBackend("gpt-image-1.5", OPENAI_TEST_KEY, BackendSettings())
-    assert backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, loaded.generation.model_dump()))["size"] == "1024x1536"
-    assert backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, {"image_size": "square_hd"}))["size"] == "1024x1024"
-    assert backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, {"width": 1200, "height": 700}))["size"] == "1536x1024"
+    assert (
+        backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, loaded.generation.model_dump()))["size"]
+        == "1024x1536"
+    )
+    assert (
+        backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, {"image_size": "square_hd"}))["size"]
+        == "1024x1024"
+    )
+    assert (
+        backend.payload(GenerationRequest("j", "gpt-image-1.5", "p", 0, {"width": 1200, "height": 700}))["size"]
+        == "1536x1024"
+    )
 
 
 def test_the_safety_system_fails_only_that_job(openai_images_server, tmp_path):
@@ -68,8 +91,14 @@ def test_the_safety_system_fails_only_that_job(openai_images_server, tmp_path):
 
 
 def test_an_exhausted_quota_stops_the_run_instead_of_retrying(openai_images_server, tmp_path):
-    body = {"error": {"message": "You exceeded your current quota, please check your plan and billing details.",
-                      "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}
+    body = {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": "insufficient_quota",
+        }
+    }
     openai_images_server.add_fault(Fault("generate", "http", status=429, body=body, times=-1))
     with pytest.raises(FatalRunError, match="no credit left") as stopped:
         generate(tmp_path, MODEL, concurrency=1)
@@ -89,8 +118,9 @@ def test_an_interrupted_run_submits_again_what_it_never_received(openai_images_s
     store, _ = init_run(study_for(tmp_path, MODEL), tmp_path / "run")
     with store:
         job = store.jobs()[0]
-        store.mark_submitted(job.id, request_id="req_lost", request={"prompt": job.prompt_text},
-                             response={"queue": {}}, attempts=1)
+        store.mark_submitted(
+            job.id, request_id="req_lost", request={"prompt": job.prompt_text}, response={"queue": {}}, attempts=1
+        )
     summary, printed, jobs, images, ledger = generate(tmp_path, MODEL)
     assert (summary.completed, summary.failed) == (10, 0)
     assert jobs[job.id]["attempts"] == 2 and jobs[job.id]["request_id"] != "req_lost"

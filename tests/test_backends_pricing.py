@@ -30,7 +30,9 @@ def test_estimates_use_the_size_the_provider_will_make():
     # landscape 4:3 (1024x768) becomes OpenAI's 1536x1024, priced as such
     assert estimate_job_cost("openai:gpt-image-1.5", {"image_size": "landscape_4_3"}) == 0.05
     assert estimate_job_cost("openai:gpt-image-1.5", {"image_size": "square_hd"}) == 0.034
-    assert estimate_job_cost("bfl:flux-2-max", {"width": 2048, "height": 1024}) == pytest.approx(0.07 + 0.03 * 1.097152, abs=1e-6)
+    assert estimate_job_cost("bfl:flux-2-max", {"width": 2048, "height": 1024}) == pytest.approx(
+        0.07 + 0.03 * 1.097152, abs=1e-6
+    )
 
 
 def test_a_study_price_overrides_the_per_image_table_as_usd_per_megapixel():
@@ -43,4 +45,8 @@ def test_fal_prices_and_unknown_models_are_unchanged():
     assert price_per_image("fal:fal-ai/flux/schnell", 1024, 768) is None
     assert image_cost("fal:fal-ai/flux/schnell", 1024, 1024) == 0.006
     assert image_cost("replicate:owner/unknown", 1024, 1024) == 0.0
-    assert has_price("fal:fal-ai/flux/schnell") and has_price("bfl:flux-2-pro") and not has_price("replicate:owner/unknown")
+    assert (
+        has_price("fal:fal-ai/flux/schnell")
+        and has_price("bfl:flux-2-pro")
+        and not has_price("replicate:owner/unknown")
+    )

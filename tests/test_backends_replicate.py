@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.servers.fake_api import Fault
@@ -19,7 +18,14 @@ VERSION = "5599ed30703defd1d160a25a63321b4dec97101d98b4674bcc56e41f62f35637"
 
 @pytest.mark.parametrize(
     ("width", "height", "ratio"),
-    [(1024, 768, "4:3"), (1024, 1024, "1:1"), (768, 1024, "3:4"), (1024, 576, "16:9"), (576, 1024, "9:16"), (2100, 900, "21:9")],
+    [
+        (1024, 768, "4:3"),
+        (1024, 1024, "1:1"),
+        (768, 1024, "3:4"),
+        (1024, 576, "16:9"),
+        (576, 1024, "9:16"),
+        (2100, 900, "21:9"),
+    ],
 )
 def test_sizes_map_to_the_nearest_aspect_ratio(width, height, ratio):
     assert nearest_aspect(width, height, ASPECT_RATIOS) == ratio
@@ -34,10 +40,18 @@ def test_create_then_poll_until_succeeded(replicate_server, tmp_path):
     assert all(r.headers["Authorization"] == f"Bearer {REPLICATE_TEST_TOKEN}" for r in creates)
     for job in (j for j in jobs.values() if j["state"] == "completed"):
         body = job["request"]
-        assert body == {"input": {
-            "prompt": job["prompt_text"], "seed": 0, "aspect_ratio": "4:3", "num_outputs": 1, "num_inference_steps": 4,
-            "output_format": "jpg", "disable_safety_checker": False, "go_fast": False,
-        }}
+        assert body == {
+            "input": {
+                "prompt": job["prompt_text"],
+                "seed": 0,
+                "aspect_ratio": "4:3",
+                "num_outputs": 1,
+                "num_inference_steps": 4,
+                "output_format": "jpg",
+                "disable_safety_checker": False,
+                "go_fast": False,
+            }
+        }
         polls = [r for r in replicate_server.recorded("GET", "get") if r.path == f"/v1/predictions/{job['request_id']}"]
         assert len(polls) >= 3  # starting, processing, ..., succeeded
         result = job["response"]["result"]
@@ -55,7 +69,9 @@ def test_a_pinned_version_is_created_through_v1_predictions(replicate_server, tm
 
 
 def test_the_schemas_own_validation_error_fails_the_jobs(replicate_server, tmp_path):
-    summary, printed, jobs, *_ = generate(tmp_path, MODEL, {"num_inference_steps = 4": "num_inference_steps = 8"}, limit=2)
+    summary, printed, jobs, *_ = generate(
+        tmp_path, MODEL, {"num_inference_steps = 4": "num_inference_steps = 8"}, limit=2
+    )
     assert summary.failed == 2
     error = next(iter(j["last_error"] for j in jobs.values() if j["state"] == "failed"))
     assert error == (
@@ -87,7 +103,9 @@ def test_a_prediction_that_never_finishes_is_canceled(replicate_server, tmp_path
     summary, printed, jobs, *_ = generate(tmp_path, MODEL, limit=2, job_timeout_s=0.3)
     assert summary.failed == 2
     cancels = replicate_server.recorded("POST", "cancel")
-    assert {r.path for r in cancels} == {f"/v1/predictions/{j['request_id']}/cancel" for j in jobs.values() if j["state"] == "failed"}
+    assert {r.path for r in cancels} == {
+        f"/v1/predictions/{j['request_id']}/cancel" for j in jobs.values() if j["state"] == "failed"
+    }
     assert all("the request was cancelled" in j["last_error"] for j in jobs.values() if j["state"] == "failed")
     assert all(p.canceled for p in replicate_server.predictions.values())
 

@@ -39,15 +39,30 @@ class Case:
 
 
 OPENAI = Case(
-    "openai:gpt-image-1.5", "openai_images_server", "OPENAI_API_KEY", OPENAI_TEST_KEY, "generate", 0.05,
+    "openai:gpt-image-1.5",
+    "openai_images_server",
+    "OPENAI_API_KEY",
+    OPENAI_TEST_KEY,
+    "generate",
+    0.05,
     {"error": {"message": "{detail}", "type": "invalid_request_error", "param": "prompt", "code": "invalid_value"}},
 )
 REPLICATE = Case(
-    "replicate:black-forest-labs/flux-schnell", "replicate_server", "REPLICATE_API_TOKEN", REPLICATE_TEST_TOKEN,
-    "create", 0.003, {"title": "Input validation failed", "detail": "{detail}", "status": 422},
+    "replicate:black-forest-labs/flux-schnell",
+    "replicate_server",
+    "REPLICATE_API_TOKEN",
+    REPLICATE_TEST_TOKEN,
+    "create",
+    0.003,
+    {"title": "Input validation failed", "detail": "{detail}", "status": 422},
 )
 BFL = Case(
-    "bfl:flux-2-pro", "bfl_server", "BFL_API_KEY", BFL_TEST_KEY, "submit", 0.03,
+    "bfl:flux-2-pro",
+    "bfl_server",
+    "BFL_API_KEY",
+    BFL_TEST_KEY,
+    "submit",
+    0.03,
     {"detail": [{"loc": ["body", "prompt"], "msg": "{detail}", "type": "value_error"}]},
 )
 CASES = [pytest.param(c, id=c.model.split(":")[0]) for c in (OPENAI, REPLICATE, BFL)]
@@ -83,10 +98,17 @@ def test_every_job_completes_with_its_image_and_cost(backend, tmp_path):
     assert (summary.completed, summary.failed, summary.images) == (10, 0, 10)
     assert summary.cost_usd == pytest.approx(10 * case.usd_per_image)
     assert len(server.recorded("POST", case.submit_route)) == 10
-    assert all(job["state"] == "completed" and job["attempts"] == 1 and job["cost_usd"] == case.usd_per_image for job in jobs.values())
+    assert all(
+        job["state"] == "completed" and job["attempts"] == 1 and job["cost_usd"] == case.usd_per_image
+        for job in jobs.values()
+    )
     for image in images:
         data = (tmp_path / "run" / image["path"]).read_bytes()
-        assert sha256_hex(data) == image["sha256"] and image["format"] == "jpeg" and image["cost_usd"] == case.usd_per_image
+        assert (
+            sha256_hex(data) == image["sha256"]
+            and image["format"] == "jpeg"
+            and image["cost_usd"] == case.usd_per_image
+        )
         assert image["model"] == case.model
     assert len(ledger) == 10 and {row["usd"] for row in ledger} == {case.usd_per_image}
     assert f"${10 * case.usd_per_image:.4f}" in printed
@@ -105,7 +127,11 @@ def test_a_second_run_calls_nothing(backend, tmp_path):
 
 def test_a_rejected_key_stops_the_run_and_is_never_shown(backend, tmp_path):
     case, server = backend
-    server.add_fault(Fault(case.submit_route, "http", status=401, body=case.error(f"Incorrect API key provided: {case.key}"), times=-1))
+    server.add_fault(
+        Fault(
+            case.submit_route, "http", status=401, body=case.error(f"Incorrect API key provided: {case.key}"), times=-1
+        )
+    )
     with pytest.raises(FatalRunError) as stopped:
         generate(tmp_path, case.model)
     message = str(stopped.value)
@@ -136,18 +162,27 @@ def test_a_missing_key_is_bad_input_naming_the_variable(backend, tmp_path, monke
 def test_a_rejected_input_fails_only_that_job_with_the_providers_detail(backend, tmp_path):
     case, server = backend
     status = 400 if case is OPENAI else 422
-    server.add_fault(Fault(case.submit_route, "http", status=status, body=case.error("prompt mentions a superhero"), match="superhero"))
+    server.add_fault(
+        Fault(
+            case.submit_route, "http", status=status, body=case.error("prompt mentions a superhero"), match="superhero"
+        )
+    )
     summary, printed, jobs, images, ledger = generate(tmp_path, case.model)
     assert (summary.completed, summary.failed, len(images)) == (9, 1, 9)
     failed = next(job for job in jobs.values() if job["state"] == "failed")
     assert "superhero" in failed["prompt_text"]
-    assert f"rejected the input (HTTP {status})" in failed["last_error"] and "prompt mentions a superhero" in failed["last_error"]
+    assert (
+        f"rejected the input (HTTP {status})" in failed["last_error"]
+        and "prompt mentions a superhero" in failed["last_error"]
+    )
     assert len(server.recorded("POST", case.submit_route)) == 10  # never retried
 
 
 def test_rate_limits_wait_for_retry_after(backend, tmp_path):
     case, server = backend
-    server.add_fault(Fault(case.submit_route, "http", status=429, headers={"Retry-After": "1"}, body=case.error("Too many requests")))
+    server.add_fault(
+        Fault(case.submit_route, "http", status=429, headers={"Retry-After": "1"}, body=case.error("Too many requests"))
+    )
     started = time.perf_counter()
     summary, printed, *_ = generate(tmp_path, case.model, concurrency=1, limit=1)
     assert (summary.completed, summary.retries) == (1, 1)

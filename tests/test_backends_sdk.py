@@ -34,7 +34,11 @@ def replicate_client(replicate_server, monkeypatch):
 
 def test_openai_sdk_generates_an_image_with_usage(openai_client, openai_images_server):
     answer = openai_client.images.generate(
-        model="gpt-image-1.5", prompt="a lonely woman at a party", size="1536x1024", quality="medium", output_format="jpeg"
+        model="gpt-image-1.5",
+        prompt="a lonely woman at a party",
+        size="1536x1024",
+        quality="medium",
+        output_format="jpeg",
     )
     image = Image.open(io.BytesIO(base64.b64decode(answer.data[0].b64_json)))
     assert (image.format, image.size) == ("JPEG", (96, 64))
@@ -52,8 +56,15 @@ def test_openai_sdk_reads_the_fakes_errors(openai_client, openai_images_server):
     with pytest.raises(openai.BadRequestError) as blocked:
         openai_client.images.generate(model="gpt-image-1.5", prompt="x")
     assert blocked.value.code == "moderation_blocked"
-    openai_images_server.add_fault(Fault("generate", "http", status=429, headers={"Retry-After": "0"},
-                                         body={"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}))
+    openai_images_server.add_fault(
+        Fault(
+            "generate",
+            "http",
+            status=429,
+            headers={"Retry-After": "0"},
+            body={"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+        )
+    )
     with pytest.raises(openai.RateLimitError):
         openai_client.images.generate(model="gpt-image-1.5", prompt="x")
     wrong = openai.OpenAI(api_key="sk-wrong", base_url=openai_images_server.url + "/v1", max_retries=0)
@@ -78,9 +89,14 @@ def test_replicate_sdk_creates_and_waits_for_a_prediction(replicate_client, repl
 
 def test_replicate_sdk_run_uses_prefer_wait(replicate_client, replicate_server):
     replicate_server.latency_s = 0.1
-    output = replicate_client.run("black-forest-labs/flux-schnell", input={"prompt": "a crowded party", "output_format": "jpg"})
+    output = replicate_client.run(
+        "black-forest-labs/flux-schnell", input={"prompt": "a crowded party", "output_format": "jpg"}
+    )
     (url,) = output  # plain strings here: the client wraps only https:// URLs in FileOutput
-    assert url.startswith(replicate_server.url + "/files/") and replicate_client._client.get(url).content[:2] == b"\xff\xd8"
+    assert (
+        url.startswith(replicate_server.url + "/files/")
+        and replicate_client._client.get(url).content[:2] == b"\xff\xd8"
+    )
     (create,) = replicate_server.recorded("POST", "create")
     assert {k.lower(): v for k, v in create.headers.items()}["prefer"].startswith("wait")
     assert replicate_server.recorded("GET", "get") == []  # the held answer was already final
@@ -88,10 +104,14 @@ def test_replicate_sdk_run_uses_prefer_wait(replicate_client, replicate_server):
 
 def test_replicate_sdk_reads_the_fakes_errors(replicate_client, replicate_server):
     with pytest.raises(replicate.exceptions.ReplicateError) as invalid:
-        replicate_client.models.predictions.create(model="black-forest-labs/flux-schnell", input={"prompt": "x", "num_inference_steps": 9})
+        replicate_client.models.predictions.create(
+            model="black-forest-labs/flux-schnell", input={"prompt": "x", "num_inference_steps": 9}
+        )
     assert invalid.value.status == 422 and "num_inference_steps" in invalid.value.detail
     replicate_server.add_fault(Fault("create", "error"))
-    prediction = replicate_client.models.predictions.create(model="black-forest-labs/flux-schnell", input={"prompt": "x"})
+    prediction = replicate_client.models.predictions.create(
+        model="black-forest-labs/flux-schnell", input={"prompt": "x"}
+    )
     prediction.wait()
     assert prediction.status == "failed" and "CUDA out of memory" in prediction.error
     wrong = replicate.Client(api_token="r8_wrong", base_url=replicate_server.url)

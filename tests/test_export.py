@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 from rich.console import Console
+from test_score_support import build_run, study
 from typer.testing import CliRunner
 
-from test_score_support import build_run, study
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
 from viewfinder.export import export_run
@@ -41,13 +41,25 @@ def test_export_loads_in_pandas_and_duckdb(run_dir: Path, fmt: str, monkeypatch:
 
     frame = LOADERS[fmt](path)
     assert len(frame) == 72 and frame["image_id"].is_unique
-    for column in ("prompt_text", "model", "seed", "sha256", "clip.clip_score", "judge.expression",
-                   "faces.expression", "pixels.entropy", "adherence.emotion.judge", "adherence.scene.judge"):
+    for column in (
+        "prompt_text",
+        "model",
+        "seed",
+        "sha256",
+        "clip.clip_score",
+        "judge.expression",
+        "faces.expression",
+        "pixels.entropy",
+        "adherence.emotion.judge",
+        "adherence.scene.judge",
+    ):
         assert column in frame.columns, column
     assert frame["clip.clip_score"].dtype.kind == "f"
 
     con = duckdb.connect()
-    rows = con.sql(f"SELECT model, count(*), avg(\"clip.clip_score\") FROM '{path}' GROUP BY model ORDER BY model").fetchall()
+    rows = con.sql(
+        f"SELECT model, count(*), avg(\"clip.clip_score\") FROM '{path}' GROUP BY model ORDER BY model"
+    ).fetchall()
     assert [(m, n) for m, n, _ in rows] == [("fal:model-a", 36), ("fal:model-b", 36)]
     assert rows[0][2] > rows[1][2]
 
@@ -84,7 +96,9 @@ def test_adherence_flags_match_the_score_report(run_dir: Path) -> None:
 def test_export_bad_input(run_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", str(run_dir), "--format", "xlsx"])
     assert result.exit_code == 2 and "parquet, csv, jsonl" in result.output
-    result = CliRunner().invoke(app, ["export", str(run_dir), "--format", "csv", "--output", str(tmp_path / "no" / "x.csv")])
+    result = CliRunner().invoke(
+        app, ["export", str(run_dir), "--format", "csv", "--output", str(tmp_path / "no" / "x.csv")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output
     with RunStore(run_dir, create=False) as store, pytest.raises(BadInput, match="is a folder"):
         export_run(store, study(), "csv", tmp_path)
@@ -97,6 +111,10 @@ def test_parquet_columns_say_what_they_measure(run_dir: Path) -> None:
         path, _ = export_run(store, study(), "parquet")
     schema = pq.read_schema(path)
     clip = schema.field("clip.clip_score").metadata
-    assert clip[b"unit"] == b"cosine" and clip[b"better"] == b"higher" and clip[b"description"] == b"CLIP image-prompt cosine"
+    assert (
+        clip[b"unit"] == b"cosine"
+        and clip[b"better"] == b"higher"
+        and clip[b"description"] == b"CLIP image-prompt cosine"
+    )
     assert b"not judged" in schema.field("adherence.emotion.faces").metadata[b"description"]
     assert schema.field("prompt_text").metadata is None

@@ -31,9 +31,7 @@ def test_the_numpy_network_matches_tensorflow_within_1e_4(net: KerasNet) -> None
     probabilities = net(reference["inputs"])
     assert probabilities.shape == (6, 7)
     assert np.abs(probabilities - reference["probabilities"]).max() < 1e-4
-    logits = KerasNet(net.input_name, net.input_shape, "global_average_pooling2d_1", net.nodes)(
-        reference["inputs"]
-    )
+    logits = KerasNet(net.input_name, net.input_shape, "global_average_pooling2d_1", net.nodes)(reference["inputs"])
     assert np.abs(logits - reference["logits"]).max() < 1e-4
     # The inputs are far apart: the reference is not one answer repeated.
     assert np.ptp(reference["probabilities"].argmax(axis=1)) > 0
@@ -159,16 +157,14 @@ def test_an_unavailable_hub_model_falls_back_to_the_default_with_a_warning(
     from rich.console import Console
     from skimage import data
 
-    from viewfinder.analyze.runner import run_analysis
     from viewfinder.analyze.analyzers.faces import FacesAnalyzer
+    from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
     from viewfinder.study.schema import Analysis
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # no network here: the hub cannot be asked
-    with pytest.warns(
-        UserWarning, match=r"'nobody/no-such-expression-model' is not available .*using the default"
-    ):
+    with pytest.warns(UserWarning, match=r"'nobody/no-such-expression-model' is not available .*using the default"):
         analyzer = FacesAnalyzer.from_settings(Analysis(expression_model="nobody/no-such-expression-model"))
     assert isinstance(analyzer.classifier, FerClassifier)
     assert analyzer.version == "3+fer2013-mini-xception"

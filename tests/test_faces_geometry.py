@@ -27,8 +27,18 @@ from viewfinder.study.vocabulary import CAMERA_ANGLES, SHOT_SIZES
 # true angle with the +-15 / 45 limits (angle_class), which is how the labels read.
 @pytest.mark.parametrize(
     ("pitch", "expected"),
-    [(0.0, "eye-level"), (22.4, "eye-level"), (-22.5, "eye-level"), (22.6, "high-angle"), (45.0, "high-angle"),
-     (45.1, "bird's-eye"), (80.0, "bird's-eye"), (-22.6, "low-angle"), (-45.0, "low-angle"), (-60.0, "worm's-eye")],
+    [
+        (0.0, "eye-level"),
+        (22.4, "eye-level"),
+        (-22.5, "eye-level"),
+        (22.6, "high-angle"),
+        (45.0, "high-angle"),
+        (45.1, "bird's-eye"),
+        (80.0, "bird's-eye"),
+        (-22.6, "low-angle"),
+        (-45.0, "low-angle"),
+        (-60.0, "worm's-eye"),
+    ],
 )
 def test_camera_angle_thresholds(pitch: float, expected: str) -> None:
     assert camera_angle(pitch) == expected
@@ -37,8 +47,16 @@ def test_camera_angle_thresholds(pitch: float, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("pitch", "expected"),
-    [(0.0, "eye-level"), (15.0, "eye-level"), (-15.0, "eye-level"), (15.1, "high-angle"), (-15.1, "low-angle"),
-     (30.0, "high-angle"), (45.1, "bird's-eye"), (-60.0, "worm's-eye")],
+    [
+        (0.0, "eye-level"),
+        (15.0, "eye-level"),
+        (-15.0, "eye-level"),
+        (15.1, "high-angle"),
+        (-15.1, "low-angle"),
+        (30.0, "high-angle"),
+        (45.1, "bird's-eye"),
+        (-60.0, "worm's-eye"),
+    ],
 )
 def test_the_class_definition_keeps_the_15_degree_limit(pitch: float, expected: str) -> None:
     assert angle_class(pitch) == expected
@@ -61,8 +79,16 @@ def test_frame_position_breaks_ties_only_near_the_eye_level_limits() -> None:
 
 @pytest.mark.parametrize(
     ("ratio", "expected"),
-    [(0.8, "extreme close-up"), (0.51, "extreme close-up"), (0.5, "close-up"), (0.3, "close-up"),
-     (0.25, "medium"), (0.11, "medium"), (0.1, "wide"), (0.02, "wide")],
+    [
+        (0.8, "extreme close-up"),
+        (0.51, "extreme close-up"),
+        (0.5, "close-up"),
+        (0.3, "close-up"),
+        (0.25, "medium"),
+        (0.11, "medium"),
+        (0.1, "wide"),
+        (0.02, "wide"),
+    ],
 )
 def test_shot_size_from_face_height(ratio: float, expected: str) -> None:
     assert shot_size(ratio) == expected
@@ -80,8 +106,17 @@ def _turned_mesh(yaw: float, pitch: float, roll: float, noise: float = 0.0, seed
 
 
 @pytest.mark.parametrize(
-    "angles", [(0.0, 0.0, 0.0), (30.0, 0.0, 0.0), (-40.0, 10.0, 0.0), (0.0, 25.0, 0.0), (0.0, -35.0, 5.0),
-               (20.0, -15.0, -30.0), (-10.0, 40.0, 12.0)])
+    "angles",
+    [
+        (0.0, 0.0, 0.0),
+        (30.0, 0.0, 0.0),
+        (-40.0, 10.0, 0.0),
+        (0.0, 25.0, 0.0),
+        (0.0, -35.0, 5.0),
+        (20.0, -15.0, -30.0),
+        (-10.0, 40.0, 12.0),
+    ],
+)
 def test_the_fit_recovers_the_rotation_of_a_turned_mean_mesh(angles: tuple[float, float, float]) -> None:
     exact = raw_head_pose(_turned_mesh(*angles))
     assert (exact.yaw, exact.pitch, exact.roll) == pytest.approx(angles, abs=1e-6)
@@ -132,8 +167,10 @@ def test_the_calibration_maps_its_knots_and_extends_with_slope_one() -> None:
         assert calibrate(angle, knots[0] - 3.0) == pytest.approx(degrees[0] - 3.0)
         assert calibrate(angle, 500.0) == 90.0 and calibrate(angle, -500.0) == -90.0
     # The zero point: a head turned by the frontal photos' raw angles reads straight on.
-    zero = {angle: float(np.interp(0.0, face_model().calibration[angle][1], face_model().calibration[angle][0]))
-            for angle in ("yaw", "pitch")}
+    zero = {
+        angle: float(np.interp(0.0, face_model().calibration[angle][1], face_model().calibration[angle][0]))
+        for angle in ("yaw", "pitch")
+    }
     pose = head_pose(_turned_mesh(zero["yaw"], zero["pitch"], 0.0))
     assert pose is not None and (pose.yaw, pose.pitch) == pytest.approx((0.0, 0.0), abs=1e-6)
 

@@ -92,8 +92,9 @@ def _shift_region(rgb: np.ndarray, centre: np.ndarray, shift: tuple[float, float
     height, width = rgb.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     weight = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma**2)).astype(np.float32)
-    return cv2.remap(rgb, xs - shift[0] * weight, ys - shift[1] * weight, cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REFLECT)
+    return cv2.remap(
+        rgb, xs - shift[0] * weight, ys - shift[1] * weight, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
 
 
 def test_a_nose_seen_lower_reads_as_a_higher_camera(finder, astronaut) -> None:
@@ -120,11 +121,12 @@ def _rerender_turned(rgb: np.ndarray, landmarks: np.ndarray, rotation: np.ndarra
     ring = [(x, y) for x in np.linspace(low[0], high[0], 9) for y in (low[1], high[1])]
     ring += [(x, y) for y in np.linspace(low[1], high[1], 9) for x in (low[0], high[0])]
     back = LinearNDInterpolator(np.vstack([turned[:, :2], ring]), np.vstack([points[:, :2], ring]))
-    ys, xs = np.mgrid[low[1]:high[1] + 1, low[0]:high[0] + 1]
+    ys, xs = np.mgrid[low[1] : high[1] + 1, low[0] : high[0] + 1]
     source = back(np.column_stack([xs.ravel(), ys.ravel()])).astype(np.float32)
     out = rgb.copy()
-    out[low[1]:high[1] + 1, low[0]:high[0] + 1] = cv2.remap(
-        rgb, source[:, 0].reshape(xs.shape), source[:, 1].reshape(xs.shape), cv2.INTER_LINEAR)
+    out[low[1] : high[1] + 1, low[0] : high[0] + 1] = cv2.remap(
+        rgb, source[:, 0].reshape(xs.shape), source[:, 1].reshape(xs.shape), cv2.INTER_LINEAR
+    )
     return out
 
 
@@ -230,8 +232,7 @@ def test_an_unreadable_image_is_a_failure_not_a_crash(image_run, astronaut) -> N
     with store:
         rows = store.images()
         store.image_path(rows[1]).write_bytes(b"\x89PNG broken")
-        summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None,
-                               console=Console(file=io.StringIO()))
+        summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=Console(file=io.StringIO()))
         assert summary.failed == 1
         table = store.measurement_table()
         assert table[rows[0].id]["faces.face_count"] == 1

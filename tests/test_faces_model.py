@@ -12,8 +12,8 @@ pytest.importorskip("transformers")
 pytest.importorskip("mediapipe")
 
 from tests.tiny_models import build_tiny_expression_classifier  # noqa: E402
-from viewfinder.errors import BadInput  # noqa: E402
 from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier, expression_labels  # noqa: E402
+from viewfinder.errors import BadInput  # noqa: E402
 from viewfinder.study.schema import Analysis  # noqa: E402
 from viewfinder.study.vocabulary import EXPRESSIONS  # noqa: E402
 
@@ -64,16 +64,17 @@ def test_the_analyzer_uses_the_classifier_named_in_the_study(tmp_path: Path, ima
     from rich.console import Console
     from skimage import data
 
-    from viewfinder.analyze.runner import run_analysis
     from viewfinder.analyze.analyzers.faces import FacesAnalyzer
+    from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
     folder = build_tiny_expression_classifier(tmp_path / "clf", FER_LABELS, favour="sad")
     analyzer = FacesAnalyzer.from_settings(Analysis(expression_model=str(folder)))
     assert analyzer.version == f"3+{folder}"
     analyzer.close()
-    run_dir = image_run([data.astronaut(), data.coffee()],
-                        analysis={"analyzers": ["faces"], "expression_model": str(folder)})
+    run_dir = image_run(
+        [data.astronaut(), data.coffee()], analysis={"analyzers": ["faces"], "expression_model": str(folder)}
+    )
     store, study = open_run(run_dir)
     with store:
         summary = run_analysis(store, study, ["faces"], judge=None, max_cost=None, console=Console(file=io.StringIO()))
@@ -96,5 +97,7 @@ def test_models_fetch_includes_the_expression_model_when_one_is_set(tmp_path: Pa
     base = Analysis(clip_model="some/clip", aesthetic_model="none")
     assert required_models(base) == ["some/clip"]  # empty expression_model: the shipped default, nothing to fetch
     assert required_models(base.model_copy(update={"expression_model": "trpakov/vit-face-expression"})) == [
-        "some/clip", "trpakov/vit-face-expression"]
+        "some/clip",
+        "trpakov/vit-face-expression",
+    ]
     assert required_models(base.model_copy(update={"expression_model": str(tmp_path)})) == ["some/clip"]

@@ -53,18 +53,24 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
     # 22.5-degree decision limit, so the picture as it is would test the tie-break): bowing it 5
     # degrees more reads high-angle (pitch about 35), raising her face 12 degrees brings it
     # level, 30 puts the camera below.
-    pictures = {"eye-level": _rerender_turned(astronaut, mesh, _turn("x", -12)),
-                "high-angle": _rerender_turned(astronaut, mesh, _turn("x", 5)),
-                "low-angle": _rerender_turned(astronaut, mesh, _turn("x", -30))}
+    pictures = {
+        "eye-level": _rerender_turned(astronaut, mesh, _turn("x", -12)),
+        "high-angle": _rerender_turned(astronaut, mesh, _turn("x", 5)),
+        "low-angle": _rerender_turned(astronaut, mesh, _turn("x", -30)),
+    }
 
     def portrait(arguments: dict, ctx) -> dict:
         camera = arguments["prompt"].split(";")[2].strip()
         buffer = io.BytesIO()
         Image.fromarray(pictures[camera]).save(buffer, format="JPEG", quality=92)
         url = ctx.add_file("out.jpg", buffer.getvalue(), "image/jpeg")
-        return {"images": [{"url": url, "width": 512, "height": 512, "content_type": "image/jpeg"}],
-                "seed": arguments.get("seed", 0), "has_nsfw_concepts": [False], "prompt": arguments["prompt"],
-                "timings": {}}
+        return {
+            "images": [{"url": url, "width": 512, "height": 512, "content_type": "image/jpeg"}],
+            "seed": arguments.get("seed", 0),
+            "has_nsfw_concepts": [False],
+            "prompt": arguments["prompt"],
+            "timings": {},
+        }
 
     fal_server.set_result("fal-ai/flux/schnell", portrait)
     study = tmp_path / "study.toml"
@@ -81,7 +87,13 @@ def test_run_measures_camera_angle_and_emotion_from_the_faces(fal_server, tmp_pa
         assert values["faces.camera_angle"] == camera
         assert values["faces.expression"] == "happiness"
         assert values["faces.face_count"] == 1
-    assert seen["high-angle"]["faces.pitch"] > 15 > seen["eye-level"]["faces.pitch"] > -15 > seen["low-angle"]["faces.pitch"]
+    assert (
+        seen["high-angle"]["faces.pitch"]
+        > 15
+        > seen["eye-level"]["faces.pitch"]
+        > -15
+        > seen["low-angle"]["faces.pitch"]
+    )
     post = (run_dir / "report" / "post.md").read_text(encoding="utf-8")
     assert "Camera angle (faces analyzer)" in post and "Emotion (faces analyzer)" in post
     # The methods say what the face angle cannot tell apart, and that the model has no contempt.

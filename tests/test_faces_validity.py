@@ -113,9 +113,7 @@ def test_the_bench_runs_the_analyzer_on_a_labelled_folder(bench, tmp_path: Path,
     folder = tmp_path / "photos"
     (folder / "img").mkdir(parents=True)
     Image.fromarray(data.astronaut()).save(folder / "img" / "astronaut.jpg", quality=92)
-    Image.fromarray(np.ascontiguousarray(data.astronaut()[:, ::-1])).save(
-        folder / "img" / "mirrored.jpg", quality=92
-    )
+    Image.fromarray(np.ascontiguousarray(data.astronaut()[:, ::-1])).save(folder / "img" / "mirrored.jpg", quality=92)
     Image.fromarray(data.chelsea()).save(folder / "img" / "cat.jpg", quality=92)
     (folder / "labels.csv").write_text(
         "file,pitch,yaw,camera_angle,shot_size,expression\n"
@@ -130,9 +128,7 @@ def test_the_bench_runs_the_analyzer_on_a_labelled_folder(bench, tmp_path: Path,
     fig = json.loads(out.read_text(encoding="utf-8"))
     assert fig["photos"] == 3 and fig["face_found"] == 2 and fig["posed"] == 2
     assert fig["yaw"]["mae"] < 8 and fig["pitch"]["mae"] < 15  # she reads about 25 degrees from above
-    assert (
-        fig["camera_angle"]["right"] == 1 and fig["camera_angle"]["n"] == 2
-    )  # the label "eye-level" is wrong
+    assert fig["camera_angle"]["right"] == 1 and fig["camera_angle"]["n"] == 2  # the label "eye-level" is wrong
     assert fig["shot_size"]["right"] == 2
     assert fig["expression"]["per_class"] == {
         "happiness": {"n": 1, "right": 1},

@@ -70,8 +70,18 @@ def test_the_dry_run_prices_the_judge_and_the_budget_keeps_its_share(tmp_path, f
         dry = invoke("run", SEED_STUDY, "--workdir", run_dir, "--dry-run", "--analyzers", "pixels,judge")
         assert dry.exit_code == 0
         assert f"estimated judge cost: ${10 * per_image:.4f} for 10 images with openai:gpt-4o-mini" in dry.output
-        result = invoke("run", SEED_STUDY, "--workdir", run_dir, "--analyzers", "pixels,judge", "--max-cost", "0.03",
-                        "--until", "analyze")
+        result = invoke(
+            "run",
+            SEED_STUDY,
+            "--workdir",
+            run_dir,
+            "--analyzers",
+            "pixels,judge",
+            "--max-cost",
+            "0.03",
+            "--until",
+            "analyze",
+        )
         assert result.exit_code == 0, result.output
         assert f"budget: ${10 * per_image:.4f} of --max-cost $0.0300 is kept for judging 10 images" in result.output
     with sqlite3.connect(run_dir / "viewfinder.sqlite") as db:
@@ -82,8 +92,9 @@ def test_the_dry_run_prices_the_judge_and_the_budget_keeps_its_share(tmp_path, f
 
 
 def test_generation_failures_are_grouped_with_the_fix_in_output_and_status(tmp_path, fal_server) -> None:
-    fal_server.add_fault(Fault("submit", "http", status=422, body={"detail": "prompt too long"}, times=-1,
-                               match="A single"))
+    fal_server.add_fault(
+        Fault("submit", "http", status=422, body={"detail": "prompt too long"}, times=-1, match="A single")
+    )
     run_dir = tmp_path / "run"
     result = invoke("run", SEED_STUDY, "--workdir", run_dir, "--until", "generate")
     assert result.exit_code == 1

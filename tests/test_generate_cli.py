@@ -28,7 +28,9 @@ SECRET = "fal-secret-5b1e0d2c9a7f"
 def start_server(*args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", *args],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return process, process.stdout.readline().strip()
 
@@ -60,7 +62,17 @@ TRANSIENT_FAULTS = [  # each retried without a resubmit: 500s on the result, 503
 def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitting(tmp_path, faults):
     server, url = start_server("--latency", "0.8", "--key", SECRET)
     run_dir = tmp_path / "run"
-    command = [str(VIEWFINDER), "run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate", "--concurrency", "3"]
+    command = [
+        str(VIEWFINDER),
+        "run",
+        str(SEED_STUDY),
+        "--workdir",
+        str(run_dir),
+        "--until",
+        "generate",
+        "--concurrency",
+        "3",
+    ]
     try:
         for fault in faults:
             httpx.post(f"{url}/_control/faults", json=fault).raise_for_status()
@@ -73,7 +85,11 @@ def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitti
             states = job_states(run_dir)
             posts = [r["at"] for r in httpx.get(f"{url}/_control/requests").json() if r["method"] == "POST"]
             quiet = posts and time.time() - max(posts) > 0.2
-            if quiet and states.get("completed", 0) >= 2 and states.get("submitted", 0) == len(posts) - states["completed"]:
+            if (
+                quiet
+                and states.get("completed", 0) >= 2
+                and states.get("submitted", 0) == len(posts) - states["completed"]
+            ):
                 break
             time.sleep(0.02)
         first.send_signal(signal.SIGKILL)
@@ -112,10 +128,31 @@ def test_the_key_appears_in_no_file_and_no_output(tmp_path, monkeypatch):
     printed = []
     try:
         for fault in (
-            {"route": "submit", "kind": "http", "status": 422, "match": "superhero",
-             "body": {"detail": [{"loc": ["body", "prompt"], "msg": f"bad prompt for key {SECRET}", "type": "value_error"}]}},
-            {"route": "result", "kind": "http", "status": 500, "times": 2, "body": {"detail": f"runner crashed, auth={SECRET}"}},
-            {"route": "submit", "kind": "http", "status": 429, "headers": {"Retry-After": "0"}, "body": {"detail": f"slow down {SECRET}"}},
+            {
+                "route": "submit",
+                "kind": "http",
+                "status": 422,
+                "match": "superhero",
+                "body": {
+                    "detail": [
+                        {"loc": ["body", "prompt"], "msg": f"bad prompt for key {SECRET}", "type": "value_error"}
+                    ]
+                },
+            },
+            {
+                "route": "result",
+                "kind": "http",
+                "status": 500,
+                "times": 2,
+                "body": {"detail": f"runner crashed, auth={SECRET}"},
+            },
+            {
+                "route": "submit",
+                "kind": "http",
+                "status": 429,
+                "headers": {"Retry-After": "0"},
+                "body": {"detail": f"slow down {SECRET}"},
+            },
         ):
             httpx.post(f"{url}/_control/faults", json=fault).raise_for_status()
         commands = [
@@ -127,14 +164,27 @@ def test_the_key_appears_in_no_file_and_no_output(tmp_path, monkeypatch):
             done = subprocess.run(command, env=cli_env(url), capture_output=True, text=True, timeout=120)
             printed += [done.stdout, done.stderr]
         assert "bad prompt for key ***" in printed[1] and "HTTP 429: slow down ***" in printed[1]
-        httpx.post(f"{url}/_control/faults", json={"route": "any", "kind": "http", "status": 401, "times": -1,
-                                                   "body": {"detail": f"Invalid key {SECRET}"}}).raise_for_status()
-        rejected = subprocess.run([str(VIEWFINDER), "generate", str(run_dir)], env=cli_env(url),
-                                  capture_output=True, text=True, timeout=120)
+        httpx.post(
+            f"{url}/_control/faults",
+            json={
+                "route": "any",
+                "kind": "http",
+                "status": 401,
+                "times": -1,
+                "body": {"detail": f"Invalid key {SECRET}"},
+            },
+        ).raise_for_status()
+        rejected = subprocess.run(
+            [str(VIEWFINDER), "generate", str(run_dir)], env=cli_env(url), capture_output=True, text=True, timeout=120
+        )
         printed += [rejected.stdout, rejected.stderr]
         assert rejected.returncode == 1 and "HTTP 401" in rejected.stderr and "Traceback" not in rejected.stderr
         monkeypatch.setenv("FAL_KEY", SECRET)
-        for command in (["export", str(run_dir), "--format", "jsonl"], ["score", str(run_dir)], ["report", str(run_dir)]):
+        for command in (
+            ["export", str(run_dir), "--format", "jsonl"],
+            ["score", str(run_dir)],
+            ["report", str(run_dir)],
+        ):
             done = CliRunner().invoke(app, command)
             assert done.exit_code == 0, done.output
             printed.append(done.output)
@@ -164,7 +214,9 @@ def test_generate_command_resumes_a_run_folder_and_exits_1_on_failed_jobs(tmp_pa
     fal_server.add_fault(Fault("submit", "http", status=422, body={"detail": "prompt too long"}, match="gamer staring"))
     runner = CliRunner()
     run_dir = tmp_path / "run"
-    result = runner.invoke(app, ["run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate", "--limit", "3"])
+    result = runner.invoke(
+        app, ["run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate", "--limit", "3"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["generate", str(run_dir), "--concurrency", "2", "--timeout", "5"])
     assert result.exit_code == 1 and "prompt too long" in result.output
@@ -175,15 +227,21 @@ def test_generate_command_resumes_a_run_folder_and_exits_1_on_failed_jobs(tmp_pa
 
 def test_any_fal_endpoint_runs_and_max_cost_needs_its_price(tmp_path, fal_server):
     study = tmp_path / "other.toml"
-    text = SEED_STUDY.read_text().replace('models = ["fal:fal-ai/flux/schnell"]', 'models = ["fal:someone/new-model/v2"]')
+    text = SEED_STUDY.read_text().replace(
+        'models = ["fal:fal-ai/flux/schnell"]', 'models = ["fal:someone/new-model/v2"]'
+    )
     study.write_text(text)
     runner = CliRunner()
     run_dir = tmp_path / "run"
-    result = runner.invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1"])
+    result = runner.invoke(
+        app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1"]
+    )
     assert result.exit_code == 2 and "no price is known for 'fal:someone/new-model/v2'" in result.output
     assert "[prices]" in result.output and fal_server.requests == []
     study.write_text(text.replace("seeds = [0]", 'seeds = [0]\nprices = {"fal:someone/new-model/v2" = 0.002}'))
-    result = runner.invoke(app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1", "--limit", "2"])
+    result = runner.invoke(
+        app, ["run", str(study), "--workdir", str(run_dir), "--until", "generate", "--max-cost", "1", "--limit", "2"]
+    )
     assert result.exit_code == 0, result.output
     assert {r.path for r in fal_server.recorded("POST", "submit")} == {"/someone/new-model/v2"}
     assert {r.path.rsplit("/requests/", 1)[0] for r in fal_server.recorded("GET", "result")} == {"/someone/new-model"}

@@ -30,12 +30,16 @@ def test_local_pipeline_makes_reproducible_free_images_and_redoes_lost_requests(
         jobs = conn.execute("SELECT * FROM jobs").fetchall()
         lost = jobs[0]["id"]
         # A request id from a process that is gone: the next run must redo that job.
-        conn.execute("UPDATE jobs SET state='submitted', request_id='local-dead', response=? WHERE id=?",
-                     (json.dumps({"queue": {}}), lost))
+        conn.execute(
+            "UPDATE jobs SET state='submitted', request_id='local-dead', response=? WHERE id=?",
+            (json.dumps({"queue": {}}), lost),
+        )
         conn.execute("DELETE FROM ledger WHERE job_id=?", (lost,))
         conn.execute("DELETE FROM images WHERE job_id=?", (lost,))
     assert [(i["format"], i["width"], i["height"], i["cost_usd"], i["seed"]) for i in images] == [
-        ("png", 64, 64, 0.0, 1), ("png", 64, 64, 0.0, 2)]
+        ("png", 64, 64, 0.0, 1),
+        ("png", 64, 64, 0.0, 2),
+    ]
     assert images[0]["sha256"] != images[1]["sha256"]  # different seeds, different pictures
     response = json.loads(jobs[0]["response"])["result"]
     assert response["device"] == "cpu" and response["timings"]["inference"] > 0

@@ -77,7 +77,9 @@ def test_stream_sends_each_state_then_ends(fal_server):
 def test_faults_fire_the_scripted_number_of_times(fal_server):
     fal_server.add_fault(Fault("submit", "http", status=429, headers={"Retry-After": "3"}, times=2))
     headers = {"Authorization": f"Key {FAL_TEST_KEY}"}
-    codes = [httpx.post(f"{fal_server.url}/fal-ai/flux/schnell", json={"prompt": "p"}, headers=headers) for _ in range(3)]
+    codes = [
+        httpx.post(f"{fal_server.url}/fal-ai/flux/schnell", json={"prompt": "p"}, headers=headers) for _ in range(3)
+    ]
     assert [c.status_code for c in codes] == [429, 429, 200]
     assert codes[0].headers["retry-after"] == "3"
     assert len(fal_server.submissions("fal-ai/flux/schnell")) == 3
@@ -86,14 +88,17 @@ def test_faults_fire_the_scripted_number_of_times(fal_server):
 def test_runs_as_a_subprocess_with_a_control_record():
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.servers.fal_server", "--port", "0", "--latency", "0"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert httpx.post(f"{url}/fal-ai/flux/schnell", json={"prompt": "hello"}).status_code == 200
         record = httpx.get(f"{url}/_control/requests").json()
-        assert [(r["method"], r["path"], r["body"]["prompt"]) for r in record] == [("POST", "/fal-ai/flux/schnell", "hello")]
+        assert [(r["method"], r["path"], r["body"]["prompt"]) for r in record] == [
+            ("POST", "/fal-ai/flux/schnell", "hello")
+        ]
     finally:
         process.kill()
         process.wait()

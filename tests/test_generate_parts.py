@@ -148,10 +148,24 @@ def request(**params) -> GenerationRequest:
 
 def test_payload_maps_the_study_parameters_to_fals_input():
     backend = FalBackend("fal-ai/flux/schnell", "k" * 8, BackendSettings())
-    assert backend.payload(request(width=640, height=480, num_inference_steps=2, guidance_scale=2.5, output_format="png",
-                                   enable_safety_checker=False)) == {
-        "prompt": "a cat", "image_size": {"width": 640, "height": 480}, "num_inference_steps": 2, "seed": 5,
-        "num_images": 1, "enable_safety_checker": False, "output_format": "png", "guidance_scale": 2.5,
+    assert backend.payload(
+        request(
+            width=640,
+            height=480,
+            num_inference_steps=2,
+            guidance_scale=2.5,
+            output_format="png",
+            enable_safety_checker=False,
+        )
+    ) == {
+        "prompt": "a cat",
+        "image_size": {"width": 640, "height": 480},
+        "num_inference_steps": 2,
+        "seed": 5,
+        "num_images": 1,
+        "enable_safety_checker": False,
+        "output_format": "png",
+        "guidance_scale": 2.5,
     }
 
 
@@ -185,11 +199,14 @@ def test_without_a_status_stream_the_backend_polls(fal_server):
 
 def test_a_request_the_server_forgot_is_reported_as_unknown(fal_server):
     backend = FalBackend("fal-ai/flux/schnell", FAL_TEST_KEY, BackendSettings(), fal_server.url)
-    lost = Submission("no-such-id", {
-        "status_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id/status",
-        "response_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id",
-        "cancel_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id/cancel",
-    })
+    lost = Submission(
+        "no-such-id",
+        {
+            "status_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id/status",
+            "response_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id",
+            "cancel_url": f"{fal_server.url}/fal-ai/flux/requests/no-such-id/cancel",
+        },
+    )
 
     async def go():
         try:
@@ -213,7 +230,9 @@ def test_status_urls_on_another_origin_are_not_followed_with_the_key(fal_server)
             await backend.aclose()
 
     submission, result = asyncio.run(go())
-    assert submission.urls["status_url"] == f"http://localhost:{port}/fal-ai/flux/requests/{submission.request_id}/status"
+    assert (
+        submission.urls["status_url"] == f"http://localhost:{port}/fal-ai/flux/requests/{submission.request_id}/status"
+    )
     keyed = [r for r in fal_server.recorded() if r.headers.get("Authorization")]
     assert len(keyed) == 3 and {r.headers["Host"] for r in keyed} == {f"localhost:{port}"}
     assert result.seed == 5

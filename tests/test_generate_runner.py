@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import asdict
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -53,8 +53,13 @@ def test_every_job_completes_with_its_file_request_and_cost(fal_server: FalFakeS
     for job in jobs.values():
         body = sent[job["prompt_text"]]
         assert body == {
-            "prompt": job["prompt_text"], "image_size": "landscape_4_3", "num_inference_steps": 4, "seed": 0,
-            "num_images": 1, "enable_safety_checker": True, "output_format": "jpeg",
+            "prompt": job["prompt_text"],
+            "image_size": "landscape_4_3",
+            "num_inference_steps": 4,
+            "seed": 0,
+            "num_images": 1,
+            "enable_safety_checker": True,
+            "output_format": "jpeg",
         }
         assert job["request"] == body
         response = job["response"]
@@ -90,7 +95,9 @@ def test_server_errors_are_retried(fal_server, tmp_path, status):
 
 
 def test_rate_limit_waits_for_retry_after(fal_server, tmp_path):
-    fal_server.add_fault(Fault("submit", "http", status=429, headers={"Retry-After": "1"}, body={"detail": "Too many requests"}))
+    fal_server.add_fault(
+        Fault("submit", "http", status=429, headers={"Retry-After": "1"}, body={"detail": "Too many requests"})
+    )
     started = time.perf_counter()
     summary, printed, jobs, *_ = generate(tmp_path / "run", concurrency=1, limit=1)
     assert summary.completed == 1 and summary.retries == 1
@@ -134,7 +141,10 @@ def test_validation_error_fails_only_that_job_with_fals_detail(fal_server, tmp_p
     assert (summary.completed, summary.failed) == (9, 1)
     failed = [job for job in jobs.values() if job["state"] == "failed"]
     assert "superhero" in failed[0]["prompt_text"]
-    assert failed[0]["last_error"] == "fal rejected the input (HTTP 422): prompt: String should have at most 10 characters (string_too_long)"
+    assert (
+        failed[0]["last_error"]
+        == "fal rejected the input (HTTP 422): prompt: String should have at most 10 characters (string_too_long)"
+    )
     assert "string_too_long" in printed
 
 
@@ -158,7 +168,9 @@ def test_rejected_key_stops_the_whole_run_without_showing_the_key(fal_server, tm
 
 
 def test_forbidden_is_fatal_too(fal_server, tmp_path):
-    fal_server.add_fault(Fault("any", "http", status=403, body={"detail": "Forbidden: key fal-test-key-7f3a9c"}, times=-1))
+    fal_server.add_fault(
+        Fault("any", "http", status=403, body={"detail": "Forbidden: key fal-test-key-7f3a9c"}, times=-1)
+    )
     with pytest.raises(FatalRunError) as stopped:
         generate(tmp_path / "run")
     assert "HTTP 403" in str(stopped.value) and FAL_TEST_KEY not in str(stopped.value)
@@ -196,8 +208,13 @@ def test_resume_waits_for_submitted_requests_and_resubmits_only_lost_ones(fal_se
             return out
 
         for job, request, submission in asyncio.run(submit_all()):
-            store.mark_submitted(job.id, request_id=submission.request_id,
-                                 request=backend.payload(request), response={"queue": submission.urls}, attempts=1)
+            store.mark_submitted(
+                job.id,
+                request_id=submission.request_id,
+                request=backend.payload(request),
+                response={"queue": submission.urls},
+                attempts=1,
+            )
     lost = jobs[0].id
     fal_server.forget(store_request_id(tmp_path / "run", lost))
     summary, printed, rows, *_ = generate(tmp_path / "run")
@@ -228,7 +245,9 @@ def test_max_cost_stops_submitting_before_the_budget_is_passed(fal_server, tmp_p
 
 def test_study_prices_override_the_table(fal_server, tmp_path):
     study = tmp_path / "priced.toml"
-    study.write_text(SEED_STUDY.read_text().replace('seeds = [0]', 'seeds = [0]\nprices = {"fal:fal-ai/flux/schnell" = 0.05}'))
+    study.write_text(
+        SEED_STUDY.read_text().replace("seeds = [0]", 'seeds = [0]\nprices = {"fal:fal-ai/flux/schnell" = 0.05}')
+    )
     summary, printed, jobs, images, ledger = generate(tmp_path / "run", study, limit=2)
     assert summary.cost_usd == pytest.approx(0.1) and {row["usd"] for row in ledger} == {0.05}
 
@@ -260,7 +279,9 @@ def test_provider_and_prompt_text_is_printed_literally_not_as_markup(fal_server,
 
 
 def test_retry_after_on_a_submit_pauses_every_workers_submits(fal_server, tmp_path):
-    fal_server.add_fault(Fault("submit", "http", status=429, headers={"Retry-After": "1"}, body={"detail": "Too many requests"}))
+    fal_server.add_fault(
+        Fault("submit", "http", status=429, headers={"Retry-After": "1"}, body={"detail": "Too many requests"})
+    )
     fal_server.latency_s = 0.3  # workers are still busy with their first requests when the 429 comes
     summary, printed, *_ = generate(tmp_path / "run", concurrency=4, limit=8)
     assert summary.completed == 8 and summary.retries == 1

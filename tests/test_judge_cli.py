@@ -28,9 +28,16 @@ def test_run_then_analyze_again_with_the_default_judge(clean_env: pytest.MonkeyP
     run_dir = tmp_path / "seed-run"
     with FalFakeServer(latency_s=0.02, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
         judge.responder = lambda request: good_answer(people=0, face_visible=False, camera_angle="high-angle")
-        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url, "OPENAI_API_KEY": judge.key}
+        env = {
+            "VIEWFINDER_FAL_URL": fal.url,
+            "FAL_KEY": FAL_TEST_KEY,
+            "OPENAI_BASE_URL": judge.url,
+            "OPENAI_API_KEY": judge.key,
+        }
         runner = CliRunner()
-        result = runner.invoke(app, ["run", str(SEED), "--workdir", str(run_dir), "--analyzers", "judge", "--until", "analyze"], env=env)
+        result = runner.invoke(
+            app, ["run", str(SEED), "--workdir", str(run_dir), "--analyzers", "judge", "--until", "analyze"], env=env
+        )
         assert result.exit_code == 0, result.output
         assert "judge: openai:gpt-4o-mini (auto: OPENAI_API_KEY is set)" in result.output
         assert len(judge.requests) == 10
@@ -49,7 +56,9 @@ def test_run_then_analyze_again_with_the_default_judge(clean_env: pytest.MonkeyP
         assert judge.key not in text and FAL_TEST_KEY not in text
 
 
-def test_no_judge_configured_says_how_to_configure_one(clean_env: pytest.MonkeyPatch, tmp_path: Path, image_run) -> None:
+def test_no_judge_configured_says_how_to_configure_one(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, image_run
+) -> None:
     import numpy as np
 
     run_dir = image_run([np.zeros((16, 16, 3), dtype=np.uint8)])
@@ -66,14 +75,34 @@ def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean
     study.write_text(SEED.read_text() + "\n[analysis]\nbatch_size = 2\n")
     judged_at: list[float] = []
     with FalFakeServer(latency_s=0.15, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+
         def answer(request: dict) -> dict:
             judged_at.append(time.time())
             return good_answer()
 
         judge.responder = answer
-        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url, "OPENAI_API_KEY": judge.key}
-        result = CliRunner().invoke(app, ["run", str(study), "--workdir", str(tmp_path / "run"), "--analyzers", "judge",
-                                          "--until", "analyze", "--concurrency", "1"], env=env)
+        env = {
+            "VIEWFINDER_FAL_URL": fal.url,
+            "FAL_KEY": FAL_TEST_KEY,
+            "OPENAI_BASE_URL": judge.url,
+            "OPENAI_API_KEY": judge.key,
+        }
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                str(study),
+                "--workdir",
+                str(tmp_path / "run"),
+                "--analyzers",
+                "judge",
+                "--until",
+                "analyze",
+                "--concurrency",
+                "1",
+            ],
+            env=env,
+        )
         assert result.exit_code == 0, result.output
         last_submit = max(r.at for r in fal.recorded("POST", "submit"))
     assert "10 measured" in result.output
@@ -85,15 +114,34 @@ def test_with_a_budget_run_judges_only_after_generation(clean_env, tmp_path: Pat
     """--max-cost: one budget for two stages, so they run one after the other."""
     judged_at: list[float] = []
     with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+
         def answer(request: dict) -> dict:
             judged_at.append(time.time())
             return good_answer()
 
         judge.responder = answer
-        env = {"VIEWFINDER_FAL_URL": fal.url, "FAL_KEY": FAL_TEST_KEY, "OPENAI_BASE_URL": judge.url,
-               "OPENAI_API_KEY": judge.key}
-        result = CliRunner().invoke(app, ["run", str(SEED), "--workdir", str(tmp_path / "run"), "--analyzers", "judge",
-                                          "--until", "analyze", "--max-cost", "5"], env=env)
+        env = {
+            "VIEWFINDER_FAL_URL": fal.url,
+            "FAL_KEY": FAL_TEST_KEY,
+            "OPENAI_BASE_URL": judge.url,
+            "OPENAI_API_KEY": judge.key,
+        }
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                str(SEED),
+                "--workdir",
+                str(tmp_path / "run"),
+                "--analyzers",
+                "judge",
+                "--until",
+                "analyze",
+                "--max-cost",
+                "5",
+            ],
+            env=env,
+        )
         assert result.exit_code == 0, result.output
         last_download = max(r.at for r in fal.recorded("GET", "file"))
     assert len(judged_at) == 10 and min(judged_at) > last_download

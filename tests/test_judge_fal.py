@@ -51,7 +51,10 @@ def rows(run_dir: Path) -> list[dict[str, Any]]:
 
 def test_auto_picks_fal_and_stores_the_answer_with_reported_cost(fal: FalFakeServer, image_run) -> None:
     def router(arguments: dict[str, Any], ctx: Any) -> dict[str, Any]:
-        return {"output": json.dumps(good_answer(scene_match="no")), "usage": {"prompt_tokens": 900, "completion_tokens": 120, "cost": 0.00042}}
+        return {
+            "output": json.dumps(good_answer(scene_match="no")),
+            "usage": {"prompt_tokens": 900, "completion_tokens": 120, "cost": 0.00042},
+        }
 
     fal.set_result(VISION_ENDPOINT, router)
     run_dir = image_run([pixels(1)])
@@ -73,7 +76,9 @@ def test_auto_picks_fal_and_stores_the_answer_with_reported_cost(fal: FalFakeSer
 
 
 def test_fal_prose_around_json_and_retry_after_bad_answer(fal: FalFakeServer, image_run) -> None:
-    answers = iter(["Sure! Here it is: {\"title\": 3}", "Here you go:\n" + json.dumps(good_answer()) + "\nHope this helps."])
+    answers = iter(
+        ['Sure! Here it is: {"title": 3}', "Here you go:\n" + json.dumps(good_answer()) + "\nHope this helps."]
+    )
     fal.set_result(VISION_ENDPOINT, lambda arguments, ctx: {"output": next(answers)})
     run_dir = image_run([pixels(2)])
     summary, _ = judge(run_dir, "fal:qwen/qwen2.5-vl-72b-instruct")

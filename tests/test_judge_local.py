@@ -36,7 +36,9 @@ def test_garbage_from_a_local_vlm_is_parsed_retried_and_recorded(tiny_vlm: Path,
     run_dir = image_run([np.full((40, 40, 3), 128, dtype=np.uint8)])
     store, study = open_run(run_dir)
     with store:
-        summary = run_analysis(store, study, ["judge"], judge=f"hf:{tiny_vlm}", max_cost=None, console=Console(file=io.StringIO()))
+        summary = run_analysis(
+            store, study, ["judge"], judge=f"hf:{tiny_vlm}", max_cost=None, console=Console(file=io.StringIO())
+        )
         assert summary.failed == 1 and summary.analyzers[0].error is None
         error = store.analysis_runs("judge")[0].error
         ledger = store.ledger("judge")
@@ -85,8 +87,13 @@ def test_templates_without_a_system_role_get_it_in_the_user_turn(tiny_vlm: Path,
     from PIL import Image
 
     Image.new("RGB", (16, 16)).save(tmp_path / "y.png")
-    conversation = Conversation(SYSTEM_PROMPT, user_text("a cafe", "cinematic"), EncodedImage.read(tmp_path / "y.png"),
-                                response_schema(), turns=(("assistant", "{}"), ("user", "fix it")))
+    conversation = Conversation(
+        SYSTEM_PROMPT,
+        user_text("a cafe", "cinematic"),
+        EncodedImage.read(tmp_path / "y.png"),
+        response_schema(),
+        turns=(("assistant", "{}"), ("user", "fix it")),
+    )
     text = backend.prompt_text(conversation)
     assert text.startswith("<|user|><image>" + SYSTEM_PROMPT) and "<prompt_data>" in text
     assert "<|assistant|>{}" in text and text.endswith("<|user|>fix it<|assistant|>")

@@ -25,10 +25,10 @@ from tests.servers.openai_server import (
     refusal,
     server_error,
 )
+from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
 from viewfinder.analyze.base import AnalysisContext, ImageItem
 from viewfinder.analyze.runner import image_items, run_analysis
 from viewfinder.errors import FatalRunError
-from viewfinder.analyze.analyzers.judge import JudgeAnalyzer
 from viewfinder.judge.prompt import PROMPT_VERSION, SYSTEM_PROMPT
 from viewfinder.judge.retry import RetryPolicy
 from viewfinder.providers.openai_chat import OpenAIChatBackend
@@ -53,14 +53,18 @@ def fake(monkeypatch: pytest.MonkeyPatch):
 def run_judge(run_dir: Path, judge: str = "openai:gpt-4o-mini", max_cost: float | None = None) -> Any:
     store, study = open_run(run_dir)
     with store:
-        return run_analysis(store, study, ["judge"], judge=judge, max_cost=max_cost, console=Console(file=io.StringIO()))
+        return run_analysis(
+            store, study, ["judge"], judge=judge, max_cost=max_cost, console=Console(file=io.StringIO())
+        )
 
 
 def stored(run_dir: Path) -> dict[int, dict[str, Any]]:
     store, _ = open_run(run_dir)
     with store:
-        return {image_id: {k.split(".", 1)[1]: v for k, v in row.items() if k.startswith("judge.")}
-                for image_id, row in store.measurement_table().items()}
+        return {
+            image_id: {k.split(".", 1)[1]: v for k, v in row.items() if k.startswith("judge.")}
+            for image_id, row in store.measurement_table().items()
+        }
 
 
 def failures(run_dir: Path) -> dict[int, str]:
@@ -95,7 +99,10 @@ def test_good_answers_are_stored_with_costs_prompt_and_p_yes(fake: FakeOpenAI, i
         assert row["camera_reference"] == "main person"
 
     # The two calls run concurrently, so either may arrive first: pick by content, not order.
-    assert sorted(data_block(r)["scene"] for r in fake.requests) == ["A crowded party, table 0", "A crowded party, table 1"]
+    assert sorted(data_block(r)["scene"] for r in fake.requests) == [
+        "A crowded party, table 0",
+        "A crowded party, table 1",
+    ]
     request = next(r for r in fake.requests if data_block(r)["scene"].endswith("table 0"))
     assert set(fake.auth_headers) == {f"Bearer {fake.key}"}
     assert request["model"] == "gpt-4o-mini" and request["temperature"] == 0 and request["logprobs"] is True
@@ -174,16 +181,20 @@ def test_two_bad_answers_record_a_failure_and_both_costs(fake: FakeOpenAI, image
 
 def test_an_answer_is_kept_field_by_field_and_only_scored_fields_cost_a_retry(fake: FakeOpenAI, image_run) -> None:
     run_dir = image_run([pixels(40), pixels(41), pixels(42)])
-    answers = iter([
-        good_answer(moods=["calm"], title=""),  # cosmetic problems only: stored without a retry
-        good_answer(moods=["a", "b", "c", "d", "e", "f"], people="many"),
-        good_answer(camera_angle="sideways"),  # scoring reads the angle: one retry ...
-        good_answer(camera_angle="sideways", shot_size="huge"),  # ... the first answer (fewer problems) is kept
-    ])
+    answers = iter(
+        [
+            good_answer(moods=["calm"], title=""),  # cosmetic problems only: stored without a retry
+            good_answer(moods=["a", "b", "c", "d", "e", "f"], people="many"),
+            good_answer(camera_angle="sideways"),  # scoring reads the angle: one retry ...
+            good_answer(camera_angle="sideways", shot_size="huge"),  # ... the first answer (fewer problems) is kept
+        ]
+    )
     fake.responder = lambda request: next(answers)
     store, study = open_run(run_dir)
     with store:
-        analyzer = JudgeAnalyzer(study.analysis, backend=OpenAIChatBackend("gpt-4o-mini", max_concurrency=1), retry=FAST)
+        analyzer = JudgeAnalyzer(
+            study.analysis, backend=OpenAIChatBackend("gpt-4o-mini", max_concurrency=1), retry=FAST
+        )
         items = image_items(store, study)
         result = analyzer.analyze(items, AnalysisContext(study=study, store=store))
         analyzer.close()
@@ -263,11 +274,13 @@ def test_rejected_key_stops_the_judge_without_leaking_it(fake: FakeOpenAI, image
 
 def test_no_face_means_no_face_and_a_visible_face_needs_an_expression(fake: FakeOpenAI, image_run) -> None:
     run_dir = image_run([pixels(12), pixels(13)])
-    answers = iter([
-        good_answer(face_visible=False, expression="anger", people=0),
-        good_answer(face_visible=True, expression="no face"),
-        good_answer(face_visible=True, expression="sadness"),
-    ])
+    answers = iter(
+        [
+            good_answer(face_visible=False, expression="anger", people=0),
+            good_answer(face_visible=True, expression="no face"),
+            good_answer(face_visible=True, expression="sadness"),
+        ]
+    )
     fake.responder = lambda request: next(answers)
     analyzer, items, context = direct(run_dir, OpenAIChatBackend("gpt-4o-mini", max_concurrency=1))
     result = analyzer.analyze(items, context)
@@ -319,7 +332,9 @@ INJECTION = (
 def test_prompt_injection_stays_data(fake: FakeOpenAI, image_run) -> None:
     run_dir = image_run([pixels(18), pixels(19)])
     analyzer, items, context = direct(run_dir, OpenAIChatBackend("gpt-4o-mini", max_concurrency=1))
-    hostile = ImageItem(**{**items[1].__dict__, "prompt_text": INJECTION, "fields": {**items[1].fields, "scene": INJECTION}})
+    hostile = ImageItem(
+        **{**items[1].__dict__, "prompt_text": INJECTION, "fields": {**items[1].fields, "scene": INJECTION}}
+    )
 
     def obeying(request: dict[str, Any]) -> dict[str, Any]:
         data = data_block(request)
@@ -399,8 +414,16 @@ def test_instructions_written_in_the_image_stay_data(fake: FakeOpenAI, image_run
 
 def test_quota_running_out_mid_batch_stops_but_keeps_what_was_paid(fake: FakeOpenAI, image_run, monkeypatch) -> None:
     run_dir = image_run([pixels(22), pixels(23)])
-    quota = Fault(status=429, body={"error": {"message": "You exceeded your current quota.", "type": "insufficient_quota",
-                                              "code": "insufficient_quota"}})
+    quota = Fault(
+        status=429,
+        body={
+            "error": {
+                "message": "You exceeded your current quota.",
+                "type": "insufficient_quota",
+                "code": "insufficient_quota",
+            }
+        },
+    )
     fake.push(Fault(content=json.dumps(good_answer())), quota)
     monkeypatch.setenv("VIEWFINDER_JUDGE_CONCURRENCY", "1")
     summary = run_judge(run_dir)

@@ -70,10 +70,18 @@ def test_one_to_five_moods_are_accepted_and_the_schema_says_so() -> None:
 
 
 def test_near_misses_from_models_without_a_schema_are_canonicalised() -> None:
-    answer = parse_answer(json.dumps(good_answer(
-        camera_angle="Eye level", shot_size="Medium Shot", expression="Happy", scene_match="Yes", style_match=False,
-        moods="Tense, lonely , dark",
-    )))
+    answer = parse_answer(
+        json.dumps(
+            good_answer(
+                camera_angle="Eye level",
+                shot_size="Medium Shot",
+                expression="Happy",
+                scene_match="Yes",
+                style_match=False,
+                moods="Tense, lonely , dark",
+            )
+        )
+    )
     assert (answer.camera_angle, answer.shot_size, answer.expression) == ("eye-level", "medium", "happiness")
     assert (answer.scene_match, answer.style_match) == ("yes", "no")
     assert answer.moods == ["tense", "lonely", "dark"]
@@ -94,7 +102,7 @@ def test_gating_no_face_is_never_an_expression() -> None:
 def test_no_prompt_text_can_leave_the_data_block(text: str) -> None:
     block = data_block(text, text)
     assert block.startswith(DATA_OPEN + "\n") and block.endswith("\n" + DATA_CLOSE)
-    inner = block[len(DATA_OPEN) + 1: -len(DATA_CLOSE) - 1]
+    inner = block[len(DATA_OPEN) + 1 : -len(DATA_CLOSE) - 1]
     assert DATA_OPEN not in inner and DATA_CLOSE not in inner
     assert json.loads(inner) == {"scene": text, "style": text}
 
@@ -110,8 +118,18 @@ def lp(token: str, p: float, *alternatives: tuple[str, float]) -> TokenLogprob:
 
 
 def test_p_yes_reads_the_value_token_even_when_the_quote_is_merged_into_it() -> None:
-    tokens = (lp('{"', 1), lp("scene", 1), lp("_match", 1), lp('":"', 1), lp("yes", 0.6, ("no", 0.2)),
-              lp('","', 1), lp("style_match", 1), lp('":', 1), lp(' "no', 0.7, (' "yes', 0.3)), lp('"}', 1))
+    tokens = (
+        lp('{"', 1),
+        lp("scene", 1),
+        lp("_match", 1),
+        lp('":"', 1),
+        lp("yes", 0.6, ("no", 0.2)),
+        lp('","', 1),
+        lp("style_match", 1),
+        lp('":', 1),
+        lp(' "no', 0.7, (' "yes', 0.3)),
+        lp('"}', 1),
+    )
     content = "".join(t.token for t in tokens)
     assert json.loads(content) == {"scene_match": "yes", "style_match": "no"}
     assert p_yes(content, tokens, "scene_match") == pytest.approx(0.75)
@@ -168,7 +186,11 @@ def test_small_helpers() -> None:
     assert retry_after_seconds({"retry-after": "3"}) == 3.0
     assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert 50 < retry_after_seconds({"retry-after": format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)}) <= 60
+    assert (
+        50
+        < retry_after_seconds({"retry-after": format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)})
+        <= 60
+    )
     assert retry_after_seconds({"retry-after": "soon"}) is None and retry_after_seconds({}) is None
     assert sniff_mime(b"\xff\xd8\xff\xe0") == "image/jpeg" and sniff_mime(b"RIFF0000WEBPVP8 ") == "image/webp"
     with pytest.raises(ValueError):

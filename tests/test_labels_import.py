@@ -17,9 +17,7 @@ from viewfinder.labels.importer import model_name
 from viewfinder.labels.questions import canonical_label
 from viewfinder.store import RunStore
 
-GRAMMAR = (
-    "facial-expressions Happiness: Overjoyed ; A grandmother; {camera}; Elderly; A sunlit kitchen; cinematic"
-)
+GRAMMAR = "facial-expressions Happiness: Overjoyed ; A grandmother; {camera}; Elderly; A sunlit kitchen; cinematic"
 
 
 def _png(path: Path, seed: int) -> None:
@@ -74,9 +72,7 @@ def test_label_synonyms_become_canonical_words() -> None:
     assert canonical_label("shot_size", "sideways") is None
 
 
-def test_import_keeps_good_rows_names_bad_ones_and_the_run_works_end_to_end(
-    folder: Path, tmp_path: Path
-) -> None:
+def test_import_keeps_good_rows_names_bad_ones_and_the_run_works_end_to_end(folder: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     run_dir = tmp_path / "run"
     prompts = tmp_path / "prompts.csv"
@@ -177,9 +173,7 @@ def test_a_prompts_file_without_the_prompt_column_is_bad_input(folder: Path, tmp
 
 def test_labels_from_import_option_are_stored(folder: Path, tmp_path: Path) -> None:
     prompts = tmp_path / "p.csv"
-    prompts.write_text(
-        f'image,prompt\nsub/img0.png,"{GRAMMAR.format(camera="eye-level")}"\n', encoding="utf-8"
-    )
+    prompts.write_text(f'image,prompt\nsub/img0.png,"{GRAMMAR.format(camera="eye-level")}"\n', encoding="utf-8")
     labels_csv = tmp_path / "l.csv"
     labels_csv.write_text("image,labeller,camera_angle\nsub/img0.png,cy,Eye level\n", encoding="utf-8")
     result = CliRunner().invoke(
@@ -244,9 +238,7 @@ def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> N
 
 def test_a_csv_column_the_import_does_not_know_skips_rows_that_fill_it(folder: Path, tmp_path: Path) -> None:
     prompts = tmp_path / "p.csv"
-    prompts.write_text(
-        "image,prompt,negative\nsub/img0.png,a dog,\nsub/img1.png,a cat,blurry\n", encoding="utf-8"
-    )
+    prompts.write_text("image,prompt,negative\nsub/img0.png,a dog,\nsub/img1.png,a cat,blurry\n", encoding="utf-8")
     result = CliRunner().invoke(
         app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")]
     )

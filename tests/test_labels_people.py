@@ -24,23 +24,16 @@ def labelled_run(tmp_path: Path) -> Path:
     run_dir = make_import_run(tmp_path, 40)
     with RunStore(run_dir, create=False) as store:
         ids = [row.id for row in store.images()]
-        truth = {
-            image_id: ("eye-level", "low-angle", "high-angle")[(k * 7) % 3] for k, image_id in enumerate(ids)
-        }
+        truth = {image_id: ("eye-level", "low-angle", "high-angle")[(k * 7) % 3] for k, image_id in enumerate(ids)}
         # wrong on every tenth image, except where the truth is the wrong answer: 28 of the first 30 right
         judge = {image_id: truth[image_id] if k % 10 else "high-angle" for k, image_id in enumerate(ids)}
-        faces = {
-            image_id: ("eye-level", "low-angle")[(k // 3) % 2] for k, image_id in enumerate(ids)
-        }  # unrelated
+        faces = {image_id: ("eye-level", "low-angle")[(k // 3) % 2] for k, image_id in enumerate(ids)}  # unrelated
         for name, answers, specs in (("judge", judge, JUDGE_SPECS), ("faces", faces, FACES_SPECS)):
             store.register_specs(name, "1", specs)  # the roles that make them answers on camera angle
-            store.write_analysis(
-                name, "1", [Measurement(i, "camera_angle", text=a) for i, a in answers.items()], ids
-            )
+            store.write_analysis(name, "1", [Measurement(i, "camera_angle", text=a) for i, a in answers.items()], ids)
         people = [Label(i, "camera_angle", "ann", truth[i], "csv") for i in ids[:30]]
         people += [
-            Label(i, "camera_angle", "bob", truth[i] if k % 5 else "dutch", "csv")
-            for k, i in enumerate(ids[:10])
+            Label(i, "camera_angle", "bob", truth[i] if k % 5 else "dutch", "csv") for k, i in enumerate(ids[:10])
         ]
         store.add_labels(people)
     return run_dir
@@ -65,17 +58,12 @@ def test_score_measures_methods_against_people_and_withholds_distrusted_verdicts
     assert pooled.model == "*" and pooled.n_labelled == 30 and pooled.raw_n == 40
     assert pooled.rate is not None and pooled.ci_low <= pooled.rate <= pooled.ci_high
     assert [c.model for c in judge.corrected] == ["import:alpha", "import:beta", "*"]
-    assert (
-        people.labellers_agreement[0].dimension == "camera_angle"
-        and people.labellers_agreement[0].images == 10
-    )
+    assert people.labellers_agreement[0].dimension == "camera_angle" and people.labellers_agreement[0].images == 10
     assert people.labellers_agreement[0].alpha is not None and people.labellers_agreement[0].alpha < 1
     faces_result = report.dimension("camera_angle", "faces")
     judge_result = report.dimension("camera_angle", "judge")
     assert faces_result is not None and judge_result is not None
-    assert faces_result.overall.verdict is None and all(
-        r.verdict is None for r in faces_result.per_model.values()
-    )
+    assert faces_result.overall.verdict is None and all(r.verdict is None for r in faces_result.per_model.values())
     assert judge_result.overall.verdict is not None
     assert any("No verdict word for camera_angle (faces)" in note for note in report.notes)
     sentences = [s.text for s in report_sentences(report) if "faces analyzer" in s.text and "adherence" in s.text]
@@ -129,9 +117,7 @@ def test_labels_given_after_scoring_reach_the_export_and_the_report(labelled_run
     assert result.exit_code == 0, result.output
     people = json.loads((labelled_run / "export.people.json").read_text(encoding="utf-8"))
     assert people["labels"] == 41 and people["labellers"] == ["ann", "bob", "cy"]
-    assert (
-        "label.cy.camera_angle" in (labelled_run / "export.csv").read_text(encoding="utf-8").splitlines()[0]
-    )
+    assert "label.cy.camera_angle" in (labelled_run / "export.csv").read_text(encoding="utf-8").splitlines()[0]
     assert runner.invoke(app, ["report", str(labelled_run)]).exit_code == 0
     post = (labelled_run / "report" / "post.md").read_text(encoding="utf-8")
     assert "People labelled 31 images (41 labels by 3 labeller(s))" in " ".join(post.split())

@@ -93,7 +93,7 @@ def test_writes_post_page_embedded_images_and_plots(hostile_report: tuple[Path, 
         assert len(base64.b64decode(card["th"].partition(",")[2])) <= EMBED_MAX_BYTES
     for src in re.findall(r'<img src="([^"]+)"', html):
         assert src.startswith("data:image/svg+xml;base64,")  # plots are inside the page too
-    assert "<link" not in html and "src=\"http" not in html  # nothing from a CDN
+    assert "<link" not in html and 'src="http' not in html  # nothing from a CDN
     plots = sorted(p.name for p in (report_dir / "plots").glob("*.svg"))
     assert "adherence.svg" in plots and "heatmap_emotion_judge.svg" in plots
     md = (report_dir / "post.md").read_text()
@@ -160,7 +160,7 @@ def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_pat
         assert sentence is None or md_text(sentence.text) not in md
     assert check_text(md.replace("\\", "")) == []
     for dim in report.dimensions:
-        assert f"*{md_text(dim.label)}: " in md and f"<p class=\"note\">{dim.label}: " in html
+        assert f"*{md_text(dim.label)}: " in md and f'<p class="note">{dim.label}: ' in html
         for rate in dim.per_model.values():
             assert f"{rate.k} of {rate.n} judged images" in md
     assert "95% CI" in md and "higher is better" in md
@@ -172,7 +172,7 @@ def test_conclusions_come_from_the_score_report_and_agree_with_the_table(tmp_pat
 def test_methods_name_models_judges_analyzers_seeds_costs(hostile_report: tuple[Path, int]) -> None:
     report_dir, _ = hostile_report
     md = (report_dir / "post.md").read_text()
-    methods = md[md.index("## Methods"):]
+    methods = md[md.index("## Methods") :]
     assert "fal:fal-ai/flux/schnell (12 images)" in methods
     assert "openai:gpt-4o-mini (24 images)" in methods
     assert "pixels 1.0 (23 images, 0 failed)" in methods
@@ -231,8 +231,18 @@ def test_embed_json_round_trips_without_markup(text: str) -> None:
 
 def test_md_text_escapes_markdown_and_html() -> None:
     md = MarkdownIt("commonmark", {"html": True})
-    for text in ["**bold** _it_ `code`", "# heading", "1. item", "- item", "<b>x</b>", "![i](javascript:x)",
-                 "[l](http://e.x)", "a | b", "&amp;", "line\n\n# two"]:
+    for text in [
+        "**bold** _it_ `code`",
+        "# heading",
+        "1. item",
+        "- item",
+        "<b>x</b>",
+        "![i](javascript:x)",
+        "[l](http://e.x)",
+        "a | b",
+        "&amp;",
+        "line\n\n# two",
+    ]:
         rendered = md.render(md_text(text))
         assert rendered.startswith("<p>") and rendered.count("<p>") == 1, (text, rendered)
         assert "<strong>" not in rendered and "<em>" not in rendered and "<a " not in rendered
@@ -288,15 +298,18 @@ def test_heatmap_cells_count_the_cards_verdicts(hostile_report: tuple[Path, int]
     svg = (report_dir / "plots" / "heatmap_emotion_judge.svg").read_text()
     shown = sorted(re.findall(r">(\d+/\d+)<", svg))
     assert shown == sorted(f"{k}/{n}" for k, n in cells.values()) and len(shown) == 4  # 2 cameras x 2 emotions
-    for (k, n) in cells.values():
+    for k, n in cells.values():
         assert f">{k / n:.2f}<" in svg
 
 
 def test_every_plot_has_a_caption_with_its_direction(hostile_report: tuple[Path, int]) -> None:
     report_dir, _ = hostile_report
     html = (report_dir / "index.html").read_text()
-    figures = re.findall(r'<figure id="plot-([^"]+)"><img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]*" '
-                         r'data-file="plots/\1\.svg"><figcaption>(.*?)</figcaption>', html)
+    figures = re.findall(
+        r'<figure id="plot-([^"]+)"><img src="data:image/svg\+xml;base64,[^"]+" alt="[^"]*" '
+        r'data-file="plots/\1\.svg"><figcaption>(.*?)</figcaption>',
+        html,
+    )
     assert len(figures) == len(list((report_dir / "plots").glob("*.svg"))) == 7
     for _, caption in figures:
         assert "is better" in caption and re.search(r"\b(Share of|Distribution over|Mean of)\b", caption)

@@ -41,8 +41,10 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[di
         rows = store.images()
         record = load_image_adherence(store)  # as the scoring stage stored it
         assert record is not None
-        flags = {image_id: {(v.dimension, v.method): v.follows for v in verdicts}
-                 for image_id, verdicts in record.images.items()}
+        flags = {
+            image_id: {(v.dimension, v.method): v.follows for v in verdicts}
+            for image_id, verdicts in record.images.items()
+        }
         images = [asdict(row) | {"flags": flags[row.id]} for row in rows]
     return run_dir / "report", images
 
@@ -69,8 +71,9 @@ class Page:
         self.page.close()
 
 
-def test_page_loads_clean_with_one_card_per_image(browser: object, hostile_run: tuple[Path, list[dict]],
-                                                  tmp_path: Path) -> None:
+def test_page_loads_clean_with_one_card_per_image(
+    browser: object, hostile_run: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
     report_dir, images = hostile_run
     page = Page(browser, (report_dir / "index.html").as_uri())
     page.choose("#page-size", "0")  # all on one page
@@ -100,7 +103,8 @@ def test_filters_by_model_emotion_camera_and_verdict(browser: object, hostile_ru
     page.choose("#filter-model", "fal:fal-ai/flux/dev")
     assert page.cards() == sum(i["model"] == "fal:fal-ai/flux/dev" for i in images) == 18
     assert set(page.page.locator("#gallery .card").evaluate_all("cs => cs.map(c => c.dataset.model)")) == {
-        "fal:fal-ai/flux/dev"}
+        "fal:fal-ai/flux/dev"
+    }
     page.choose("#filter-emotion", "Joy")
     assert page.cards() == sum(i["model"] == "fal:fal-ai/flux/dev" and i["emotion"] == "Joy" for i in images)
     page.choose("#filter-model", "")
@@ -114,8 +118,9 @@ def test_filters_by_model_emotion_camera_and_verdict(browser: object, hostile_ru
     texts = page.page.locator("#gallery .card ul.verdicts").all_inner_texts()
     assert all("Camera angle (judge): misses" in t for t in texts)
     page.choose("#filter-model", "fal:fal-ai/flux/schnell")
-    assert page.cards() == sum(i["flags"].get(("camera_angle", "judge")) is False
-                               and i["model"] == "fal:fal-ai/flux/schnell" for i in images)
+    assert page.cards() == sum(
+        i["flags"].get(("camera_angle", "judge")) is False and i["model"] == "fal:fal-ai/flux/schnell" for i in images
+    )
     page.choose("#filter-model", "")
     page.choose("#filter-verdict", "")
     page.page.fill("#filter-text", "kite")
@@ -150,8 +155,13 @@ def test_hostile_text_is_shown_as_text_and_never_runs(browser: object, hostile_r
     prompts = page.page.locator("#gallery .card .prompt").all_inner_texts()
     assert any(HOSTILE_VARIANT in p for p in prompts)
     assert page.page.evaluate("document.querySelectorAll('script').length") == 2
-    assert page.page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
-                              ".some(a => a.name.startsWith('on'))).length") == 0
+    assert (
+        page.page.evaluate(
+            "[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+            ".some(a => a.name.startsWith('on'))).length"
+        )
+        == 0
+    )
     assert page.errors == []
     page.close()
 
@@ -196,8 +206,11 @@ def test_filters_live_in_the_address(browser: object, hostile_run: tuple[Path, l
 
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-LONG_ERRORS = ("The image has visible noise in the shadows and a second, softer copy of the subject's hand; "
-               * 6 + "see https://example.com/" + "a" * 300)
+LONG_ERRORS = (
+    "The image has visible noise in the shadows and a second, softer copy of the subject's hand; " * 6
+    + "see https://example.com/"
+    + "a" * 300
+)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +235,8 @@ def _all_images_loaded(page: object) -> list[str]:
             break
         page.wait_for_timeout(100)  # type: ignore[attr-defined]
     return page.evaluate(  # type: ignore[attr-defined]
-        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+        "[...document.images].filter(i => i.naturalWidth === 0).map(i => i.src.slice(0, 80))"
+    )
 
 
 def test_page_works_when_copied_alone(browser: object, long_text_run: Path, tmp_path: Path) -> None:

@@ -25,13 +25,16 @@ SCHNELL, DEV = "fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"
 
 
 def rates(report: ScoreReport, dim: str, model: str) -> list[Rate]:
-    return [d.per_model[model] for d in report.dimensions
-            if d.dimension == dim and model in d.per_model and d.per_model[model].rate is not None]
+    return [
+        d.per_model[model]
+        for d in report.dimensions
+        if d.dimension == dim and model in d.per_model and d.per_model[model].rate is not None
+    ]
 
 
 def one_answer(a: Agreement) -> bool:
     rows = [sum(r) for r in a.matrix]
-    cols = [sum(c) for c in zip(*a.matrix)] if a.matrix else []
+    cols = [sum(c) for c in zip(*a.matrix, strict=True)] if a.matrix else []
     return sum(1 for n in rows if n) <= 1 or sum(1 for n in cols if n) <= 1
 
 
@@ -47,8 +50,12 @@ def disagree(report: ScoreReport, dim: str, model: str) -> bool:
 
 def significant(report: ScoreReport, dim: str, winner: str, loser: str) -> bool:
     for c in report.comparisons:
-        if c.kind == "binary" and c.target.startswith(dim + "/") and c.significant and {c.model_a, c.model_b} == {
-                winner, loser}:
+        if (
+            c.kind == "binary"
+            and c.target.startswith(dim + "/")
+            and c.significant
+            and {c.model_a, c.model_b} == {winner, loser}
+        ):
             return (c.value_a > c.value_b) == (c.model_a == winner)  # type: ignore[operator]
     return False
 
@@ -128,15 +135,16 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     return out
 
 
-@pytest.mark.parametrize("case", ["one model", "several models", "disagreeing methods", "one model better",
-                                  "no judge", "failed judge"])
+@pytest.mark.parametrize(
+    "case", ["one model", "several models", "disagreeing methods", "one model better", "no judge", "failed judge"]
+)
 def test_every_sentence_matches_its_numbers(built, case: str) -> None:
     report, md, html = built[case]
     story = story_of(report)
     check_story(report, story)
     assert md.startswith(f"# {story.title.replace('[', chr(92) + '[').replace(']', chr(92) + ']')}\n")
     assert check_text(md.replace("\\", "")) == []
-    conclusion_md = md[md.index("## Conclusion"):md.index("\n## ", md.index("## Conclusion") + 5)]
+    conclusion_md = md[md.index("## Conclusion") : md.index("\n## ", md.index("## Conclusion") + 5)]
     assert "Overall, " in conclusion_md or not story.conclusion
 
 
@@ -182,8 +190,13 @@ def test_several_models_are_compared_only_where_the_test_says_so(built) -> None:
 def test_cards_say_why_they_have_no_title(built) -> None:
     _, md, html = built["failed judge"]
     assert "(no judge title)" not in md and "(no judge title)" not in html
-    assert md.count("*No title: the judge analyzer failed: HTTP 503 from the judge API after 4 tries: upstream "
-                    "\\<b\\>overloaded\\</b\\>*") == 8
+    assert (
+        md.count(
+            "*No title: the judge analyzer failed: HTTP 503 from the judge API after 4 tries: upstream "
+            "\\<b\\>overloaded\\</b\\>*"
+        )
+        == 8
+    )
     assert "## Jealousy: Lonely and envious\n" in md  # the heading falls back to the prompt's emotion and variant
     _, md, html = built["no judge"]
     assert md.count("*No title: no judge ran on this study's images (titles come from the VLM judge).*") == 8

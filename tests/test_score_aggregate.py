@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from test_score_support import TrueRates, build_run, study
 from typer.testing import CliRunner
 
-from test_score_support import TrueRates, build_run, study
 from viewfinder.cli import app
 from viewfinder.score import (
     AGGREGATE_NAME,
@@ -43,8 +43,11 @@ def test_emotion_counts_match_the_stored_answers(scored: tuple[Path, ScoreReport
     run_dir, report = scored
     with _open(run_dir) as store:
         images = {image.id: image for image in store.images()}
-        rows = [{"model": images[m.image_id].model, "emotion": images[m.image_id].emotion, "text": m.text}
-                for m in store.measurements("judge") if m.name == "expression"]
+        rows = [
+            {"model": images[m.image_id].model, "emotion": images[m.image_id].emotion, "text": m.text}
+            for m in store.measurements("judge")
+            if m.name == "expression"
+        ]
     accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
     result = report.dimension("emotion", "judge")
     assert result is not None
@@ -62,11 +65,16 @@ def test_emotion_counts_match_the_stored_answers(scored: tuple[Path, ScoreReport
 def test_no_face_and_unclear_are_counted_apart_never_as_failures(tmp_path: Path) -> None:
     with build_run(tmp_path) as store:
         ids = [row.id for row in store.images()][:3]
-        store.write_analysis("judge", "1", [
-            Measurement(ids[0], "expression", text="no face"),
-            Measurement(ids[1], "expression", text="unclear"),
-            Measurement(ids[2], "expression", text="contempt"),
-        ], ids)
+        store.write_analysis(
+            "judge",
+            "1",
+            [
+                Measurement(ids[0], "expression", text="no face"),
+                Measurement(ids[1], "expression", text="unclear"),
+                Measurement(ids[2], "expression", text="contempt"),
+            ],
+            ids,
+        )
         images = store.images(ids)
         table = store.measurement_table()
         specs = store.spec_records()
@@ -104,8 +112,11 @@ def test_agreement_between_judge_and_faces(scored: tuple[Path, ScoreReport]) -> 
     with _open(run_dir) as store:
         table = store.measurement_table()
     emotion = next(a for a in report.agreements if a.dimension == "emotion")
-    pairs = [(v["judge.expression"], v["faces.expression"]) for v in table.values()
-             if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"]
+    pairs = [
+        (v["judge.expression"], v["faces.expression"])
+        for v in table.values()
+        if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"
+    ]
     expected = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs])
     assert emotion.n == len(pairs) == sum(map(sum, emotion.matrix))
     assert emotion.kappa == pytest.approx(expected.kappa)
@@ -116,8 +127,11 @@ def test_agreement_between_judge_and_faces(scored: tuple[Path, ScoreReport]) -> 
     with _open(run_dir) as store:
         images = {row.id: row.emotion for row in store.images()}
     accepted = {"Jealousy": {"contempt", "anger", "sadness"}, "Joy": {"happiness"}}
-    flags = [(v["judge.expression"] in accepted[images[i]], v["faces.expression"] in accepted[images[i]])
-             for i, v in table.items() if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"]
+    flags = [
+        (v["judge.expression"] in accepted[images[i]], v["faces.expression"] in accepted[images[i]])
+        for i, v in table.items()
+        if v["judge.expression"] != "no face" and v["faces.expression"] != "no face"
+    ]
     assert follows.labels == ["follows", "does not follow"]
     assert follows.matrix[0][0] == sum(a and b for a, b in flags) and follows.n == len(flags)
     assert follows.kappa == pytest.approx(cohens_kappa([str(a) for a, _ in flags], [str(b) for _, b in flags]).kappa)
@@ -192,6 +206,7 @@ def test_score_command_prints_json_and_conclusions(tmp_path: Path) -> None:
 
 def test_match_answers_read_numbers_and_words() -> None:
     from test_score_support import declared_specs
+
     from viewfinder.score.adherence import dimension_methods, read_answer
     from viewfinder.store import StoredSpec
 
@@ -200,7 +215,14 @@ def test_match_answers_read_numbers_and_words() -> None:
     )
 
     scene = next(m for m in DIMENSION_METHODS if m.dimension == "scene")
-    assert [read_answer(scene, raw) for raw in (1.0, 0.0, "yes", "No", "maybe", None)] == ["1", "0", "1", "0", None, None]
+    assert [read_answer(scene, raw) for raw in (1.0, 0.0, "yes", "No", "maybe", None)] == [
+        "1",
+        "0",
+        "1",
+        "0",
+        None,
+        None,
+    ]
     emotion = next(m for m in DIMENSION_METHODS if (m.dimension, m.method) == ("emotion", "faces"))
     assert [read_answer(emotion, raw) for raw in ("Angry", "no face", "unclear")] == ["anger", None, None]
 

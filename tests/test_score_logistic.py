@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_score_support import TrueRates, build_run, study
+
 from viewfinder.score import build_score_report, report_sentences
 from viewfinder.score.logistic import firth_logistic, fit_adherence
 
@@ -57,9 +57,14 @@ def test_report_model_finds_the_planted_low_angle_effect(tmp_path: Path) -> None
 def test_false_positive_rate_is_near_five_percent_without_an_effect() -> None:
     """Studies of 72 images with no grid effect: the camera term is 'significant' in about 5% of them."""
     rng = np.random.default_rng(1)
-    rows = [{"model": m, "camera": c, "style": s, "emotion": e}
-            for m in "ab" for c in ("eye-level", "low-angle") for s in ("cinematic", "watercolor")
-            for e in ("Jealousy", "Joy", "Fear") for _ in range(3)]
+    rows = [
+        {"model": m, "camera": c, "style": s, "emotion": e}
+        for m in "ab"
+        for c in ("eye-level", "low-angle")
+        for s in ("cinematic", "watercolor")
+        for e in ("Jealousy", "Joy", "Fear")
+        for _ in range(3)
+    ]
     runs, rejected = 400, 0
     for _ in range(runs):
         fit = fit_adherence(rows, list(rng.random(len(rows)) < 0.7), ["model", "camera", "style", "emotion"])

@@ -47,9 +47,7 @@ def test_ppi_closed_form_by_hand() -> None:
     half = 1.959963984540054 * math.sqrt(np.var([0, 1, 0, 0]) / 4 + np.var(unlabelled) / 6)
     assert result.ci_high - result.estimate == pytest.approx(half)
     # tuned weight: covariance / ((1 + n/N) * variance of all answers)
-    expected = np.mean((y - y.mean()) * (yhat - yhat.mean())) / (
-        (1 + 4 / 6) * np.var(np.r_[yhat, unlabelled], ddof=1)
-    )
+    expected = np.mean((y - y.mean()) * (yhat - yhat.mean())) / ((1 + 4 / 6) * np.var(np.r_[yhat, unlabelled], ddof=1))
     assert tuned_lambda(y, yhat, unlabelled) == pytest.approx(min(1.0, expected))
 
 

@@ -9,7 +9,13 @@ import pytest
 
 from viewfinder.score import coverage
 from viewfinder.score.stats import (
-    bootstrap_mean, cohens_kappa, holm, homogeneity_test, mcnemar, paired_permutation, wilcoxon_signed_rank,
+    bootstrap_mean,
+    cohens_kappa,
+    holm,
+    homogeneity_test,
+    mcnemar,
+    paired_permutation,
+    wilcoxon_signed_rank,
     wilson_interval,
 )
 
@@ -213,7 +219,9 @@ def test_paired_tests_keep_their_false_positive_rate() -> None:
         b = np.where(rng.random(60) < 0.5, shared, rng.random(60) < 0.6)
         binary += mcnemar(a, b).p_value < 0.05  # type: ignore[operator]
         base = rng.normal(0.26, 0.03, 60)
-        continuous += paired_permutation(base + rng.normal(0, 0.01, 60), base + rng.normal(0, 0.01, 60),
-                                         resamples=999).p_value < 0.05  # type: ignore[operator]
+        continuous += (
+            paired_permutation(base + rng.normal(0, 0.01, 60), base + rng.normal(0, 0.01, 60), resamples=999).p_value
+            < 0.05
+        )  # type: ignore[operator]
     assert 0.01 <= binary / runs <= 0.07
     assert 0.02 <= continuous / runs <= 0.08

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from test_score_support import build_run, study
 from typer.testing import CliRunner
 
-from test_score_support import build_run, study
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
 from viewfinder.export import export_run

@@ -17,19 +17,23 @@ from tests.study_text import emotion_toml
 from viewfinder.store import Measurement, MeasurementSpec, NewImage, RunStore, write_image
 from viewfinder.study import Study, expand_jobs, parse_study
 
-STUDY_TOML = """
+STUDY_TOML = (
+    """
 name = "scoring-test"
 topic = "facial-expressions"
 cameras = ["eye-level", "low-angle close-up"]
 styles = ["cinematic", "watercolor"]
 models = ["fal:model-a", "fal:model-b"]
 seeds = [0, 1, 2]
-""" + emotion_toml(
-    "Jealousy",
-    ["contempt", "anger", "sadness"],
-    ("Lonely and envious", "A single woman", "Single Persons", "A crowded party"),
-    ("Bitter and isolated", "A superhero alone on a rooftop", "Heroes", "A city skyline at night"),
-) + emotion_toml("Joy", ["happiness"], ("Delighted", "A child with a kite", "Children", "A windy beach"))
+"""
+    + emotion_toml(
+        "Jealousy",
+        ["contempt", "anger", "sadness"],
+        ("Lonely and envious", "A single woman", "Single Persons", "A crowded party"),
+        ("Bitter and isolated", "A superhero alone on a rooftop", "Heroes", "A city skyline at night"),
+    )
+    + emotion_toml("Joy", ["happiness"], ("Delighted", "A child with a kite", "Children", "A windy beach"))
+)
 
 
 @dataclass
@@ -55,7 +59,12 @@ def _png(seed: int) -> bytes:
 
 
 def build_run(
-    run_dir: Path, rates: TrueRates | None = None, *, seed: int = 7, judge_secret: str = "", toml: str = STUDY_TOML,
+    run_dir: Path,
+    rates: TrueRates | None = None,
+    *,
+    seed: int = 7,
+    judge_secret: str = "",
+    toml: str = STUDY_TOML,
 ) -> RunStore:
     """A run folder with images of every job and judge, faces, clip and pixels measurements."""
     rates = rates or TrueRates()
@@ -91,7 +100,9 @@ def build_run(
             Measurement(image_id, "shot_size", text="close-up" if rng.random() < 0.6 else "medium"),
             Measurement(image_id, "scene_match", value=scene_match),
             Measurement(image_id, "style_match", value=float(rng.random() < 0.75)),
-            Measurement(image_id, "scene_p_yes", value=float(np.clip(rng.normal(0.7 if scene_match else 0.3, 0.1), 0, 1))),
+            Measurement(
+                image_id, "scene_p_yes", value=float(np.clip(rng.normal(0.7 if scene_match else 0.3, 0.1), 0, 1))
+            ),
             Measurement(image_id, "aesthetic", value=float(rng.uniform(0.3, 0.9))),
             Measurement(image_id, "ai_likelihood", value=float(rng.uniform(0.1, 0.5))),
             Measurement(image_id, "description", text=f"A picture {judge_secret}<b>bold</b>"),
@@ -114,8 +125,9 @@ def build_run(
     for analyzer, specs in declared_specs().items():
         store.register_specs(analyzer, "1", specs)
     clip_score = next(spec for spec in declared_specs()["clip"] if spec.name == "clip_score")
-    store.register_specs("clip", "1", [replace(clip_score, unit="cosine", better="higher",
-                                                description="CLIP image-prompt cosine")])
+    store.register_specs(
+        "clip", "1", [replace(clip_score, unit="cosine", better="higher", description="CLIP image-prompt cosine")]
+    )
     return store
 
 
@@ -126,5 +138,9 @@ def declared_specs() -> dict[str, list[MeasurementSpec]]:
     from viewfinder.analyze.analyzers.pixels import SPECS as PIXELS
     from viewfinder.judge.fields import JUDGE_SPECS
 
-    return {"judge": JUDGE_SPECS, "faces": FACES, "pixels": PIXELS,
-            "clip": clip_specs("openai/clip-vit-base-patch32", 77, "sac+logos+ava1-l14-linearMSE")}
+    return {
+        "judge": JUDGE_SPECS,
+        "faces": FACES,
+        "pixels": PIXELS,
+        "clip": clip_specs("openai/clip-vit-base-patch32", 77, "sac+logos+ava1-l14-linearMSE"),
+    }

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from test_score_support import build_run, study
+
 from viewfinder.score import build_score_report, report_sentences
 from viewfinder.score.verdicts import SCALES, Sentence, check_sentence, check_sentences, check_text, verdict
 
@@ -15,8 +15,16 @@ SEED_CONCLUSION = Path("/work/shared/seed/000_c9bd63d7d045d1a9.txt")
 
 @pytest.mark.parametrize(
     ("value", "word"),
-    [(0.0, "poor"), (0.39, "poor"), (0.4, "fair"), (0.59, "fair"), (0.6, "good"), (0.79, "good"),
-     (0.8, "very good"), (1.0, "very good")],
+    [
+        (0.0, "poor"),
+        (0.39, "poor"),
+        (0.4, "fair"),
+        (0.59, "fair"),
+        (0.6, "good"),
+        (0.79, "good"),
+        (0.8, "very good"),
+        (1.0, "very good"),
+    ],
 )
 def test_adherence_thresholds(value: float, word: str) -> None:
     assert verdict("adherence", value) == word
@@ -31,7 +39,13 @@ def test_lower_is_better_scale_reads_backwards() -> None:
 
 def test_kappa_uses_landis_koch_bands() -> None:
     assert [verdict("kappa", v) for v in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
-        "poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+        "poor",
+        "slight",
+        "fair",
+        "moderate",
+        "substantial",
+        "almost perfect",
+    ]
 
 
 def test_word_is_taken_for_the_printed_number() -> None:
@@ -79,8 +93,14 @@ def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path
     model = report.models[0]
     wrong = "poor" if first.per_model[model].verdict != "poor" else "very good"
     planted_rate = first.per_model[model].model_copy(update={"verdict": wrong})
-    planted = report.model_copy(update={"dimensions": [
-        first.model_copy(update={"per_model": {**first.per_model, model: planted_rate}}), *report.dimensions[1:]]})
+    planted = report.model_copy(
+        update={
+            "dimensions": [
+                first.model_copy(update={"per_model": {**first.per_model, model: planted_rate}}),
+                *report.dimensions[1:],
+            ]
+        }
+    )
     problems = check_sentences(report_sentences(planted))
     assert len(problems) == 1 and problems[0].word == wrong
 
@@ -90,7 +110,9 @@ def test_generated_sentences_are_consistent_and_a_planted_one_is_caught(tmp_path
 
 
 def test_structured_sentence_is_checked_against_its_own_scale() -> None:
-    sentence = Sentence(text="Judge aesthetic for m scored 0.85 (mean), which is good.", scale="probability", value=0.85)
+    sentence = Sentence(
+        text="Judge aesthetic for m scored 0.85 (mean), which is good.", scale="probability", value=0.85
+    )
     assert check_sentences([sentence])[0].expected == "very good"
 
 
@@ -109,15 +131,21 @@ def test_built_report_words_agree_with_its_numbers(tmp_path: Path) -> None:
     claimed = [s for s in report_sentences(report) if s.scale]
     assert sum(s.text in post for s in claimed) == len(claimed)  # every scored sentence is in the post
     assert check_text(post) == []
-    planted = post.replace(claimed[0].text, claimed[0].text.replace(
-        f"which is {claimed[0].text.rsplit('which is ', 1)[1]}",
-        "which is poor." if not claimed[0].text.endswith("poor.") else "which is very good."))
+    planted = post.replace(
+        claimed[0].text,
+        claimed[0].text.replace(
+            f"which is {claimed[0].text.rsplit('which is ', 1)[1]}",
+            "which is poor." if not claimed[0].text.endswith("poor.") else "which is very good.",
+        ),
+    )
     assert len(check_text(planted)) == 1
 
 
 def test_checker_reads_html_and_keeps_claims_within_their_sentence() -> None:
-    html = ("<ul><li>Scene adherence for a scored 0.13, which is very good.</li>"
-            "<li>Scene adherence for b scored 0.90, which is very good.</li></ul>")
+    html = (
+        "<ul><li>Scene adherence for a scored 0.13, which is very good.</li>"
+        "<li>Scene adherence for b scored 0.90, which is very good.</li></ul>"
+    )
     assert [(p.value, p.expected) for p in check_text(html)] == [(0.13, "poor")]
     # a verdict in the next sentence is not read as this number's verdict
     assert check_text("The model scored 0.2. This is considered very good news for the team.") == []

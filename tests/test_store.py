@@ -83,8 +83,16 @@ def test_job_lifecycle_image_cost_and_status(store: RunStore, seed_jobs) -> None
     digest, rel = write_image(store.run_dir, data, "png")
     assert (store.run_dir / rel).read_bytes() == data
     assert rel == f"images/{digest[:2]}/{digest}.png"
-    image = NewImage(sha256=digest, path=rel, size=len(data), fmt="png", width=8, height=8, cost_usd=0.003,
-                     detail={"request_id": "req-1"})
+    image = NewImage(
+        sha256=digest,
+        path=rel,
+        size=len(data),
+        fmt="png",
+        width=8,
+        height=8,
+        cost_usd=0.003,
+        detail={"request_id": "req-1"},
+    )
     store.record_generation(job, [image], seed=job.seed, response={"result": "r"})
     store.fail_job(store.jobs()[1].id, "422: bad prompt", attempts=1)
     info = store.status()
@@ -92,16 +100,24 @@ def test_job_lifecycle_image_cost_and_status(store: RunStore, seed_jobs) -> None
     assert info["images"] == 1
     assert info["cost_usd"]["generation"] == pytest.approx(0.003)
     done = store.jobs(ids=[job.id])[0]
-    assert (done.state, done.request, done.response, done.cost_usd) == ("completed", {"status_url": "u"}, {"result": "r"},
-                                                                         0.003)
+    assert (done.state, done.request, done.response, done.cost_usd) == (
+        "completed",
+        {"status_url": "u"},
+        {"result": "r"},
+        0.003,
+    )
     failed = store.jobs(states=["failed"])[0]
     assert (failed.last_error, failed.attempts) == ("422: bad prompt", 1)
     row = store.images()[0]
     assert row.emotion == "Jealousy" and row.camera == "eye-level" and row.prompt_field("camera") == "eye-level"
     assert (row.job_id, row.sha256, row.path, row.width, row.cost_usd) == (job.id, digest, rel, 8, 0.003)
     [entry] = store.ledger()
-    assert (entry.kind, entry.job_id, entry.image_id, entry.detail) == ("generation", job.id, row.id,
-                                                                       {"request_id": "req-1"})
+    assert (entry.kind, entry.job_id, entry.image_id, entry.detail) == (
+        "generation",
+        job.id,
+        row.id,
+        {"request_id": "req-1"},
+    )
     assert [(t.kind, t.model, t.entries) for t in store.cost_totals()] == [("generation", job.model, 1)]
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.camera = "high-angle"  # type: ignore[misc]
@@ -124,11 +140,15 @@ def test_measurements_are_versioned_and_failures_recorded(store: RunStore, seed_
     assert store.measurement_table()[ids[0]]["pixels.entropy"] == 7.0
     assert store.specs()[("pixels", "entropy")].unit == "bits"
     assert [(r.image_id, r.status, r.error) for r in store.analysis_runs("pixels")] == [
-        (ids[0], "done", None), (ids[1], "failed", "cannot decode")]
+        (ids[0], "done", None),
+        (ids[1], "failed", "cannot decode"),
+    ]
     assert [(m.version, m.value) for m in store.measurements("pixels")] == [("2", 7.0)]
     assert store.measurement_pairs() == {ids[0]: {"pixels.entropy": (7.0, None)}}
-    assert [(r.analyzer, r.version, r.done, r.failed) for r in store.analyzer_runs()] == [("pixels", "1", 0, 1),
-                                                                                        ("pixels", "2", 1, 0)]
+    assert [(r.analyzer, r.version, r.done, r.failed) for r in store.analyzer_runs()] == [
+        ("pixels", "1", 0, 1),
+        ("pixels", "2", 1, 0),
+    ]
 
 
 def test_failed_transaction_rolls_back(store: RunStore, seed_jobs) -> None:
@@ -143,13 +163,18 @@ def test_status_command_json(tmp_path: Path, seed_jobs) -> None:
     with RunStore(tmp_path) as opened:
         opened.add_jobs(seed_jobs)
         opened.set_meta("study_name", "seed")
-    result = subprocess.run([sys.executable, "-m", "viewfinder", "status", str(tmp_path), "--json"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "viewfinder", "status", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["jobs"]["pending"] == 10 and info["images"] == 0 and info["study"] == "seed"
-    table = subprocess.run([sys.executable, "-m", "viewfinder", "status", str(tmp_path)],
-                           capture_output=True, text=True, timeout=60)
+    table = subprocess.run(
+        [sys.executable, "-m", "viewfinder", "status", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert "jobs pending" in table.stdout and "10" in table.stdout
 
 
@@ -191,7 +216,12 @@ def test_cached_answers_come_from_finished_runs_of_the_same_version(store: RunSt
     [answer] = store.cached_answers("judge", "1", [digest, "f" * 64])
     prompt = store.jobs()[0].prompt_text
     assert (answer.sha256, answer.prompt_text, answer.image_id, answer.name, answer.text) == (
-        digest, prompt, ids[0], "title", "A title")
+        digest,
+        prompt,
+        ids[0],
+        "title",
+        "A title",
+    )
     assert store.cached_answers("judge", "1", []) == [] and store.cached_answers("pixels", "1", [digest]) == []
     assert [a.text for a in store.cached_answers("judge", "2", [digest])] == ["Newer"]
     assert store.analyzed_image_ids("judge") == {ids[0], ids[2]}

@@ -57,9 +57,7 @@ def test_a_version_1_run_gains_the_roles_column(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "viewfinder.sqlite") as conn:
         conn.executescript(MIGRATIONS[0])
         conn.execute("PRAGMA user_version=1")
-        conn.execute(
-            "INSERT INTO measurement_specs VALUES ('pixels', '1', 'entropy', 'bits', 'higher', 'entropy')"
-        )
+        conn.execute("INSERT INTO measurement_specs VALUES ('pixels', '1', 'entropy', 'bits', 'higher', 'entropy')")
     with RunStore(tmp_path) as store:
         (stored,) = store.spec_records()
     assert (stored.key, stored.spec.better, stored.spec.roles) == ("pixels.entropy", specs.Better.HIGHER, ())

@@ -140,7 +140,9 @@ def test_missing_study_file(tmp_path: Path) -> None:
     assert "study file not found" in result.stderr
 
 
-PER_MODEL = MINIMAL.replace("seeds = [1, 2]", 'seeds = [1, 2]\nmodels = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]') + """
+PER_MODEL = (
+    MINIMAL.replace("seeds = [1, 2]", 'seeds = [1, 2]\nmodels = ["fal:fal-ai/flux/schnell", "fal:fal-ai/flux/dev"]')
+    + """
 [generation]
 num_inference_steps = 4
 
@@ -148,6 +150,7 @@ num_inference_steps = 4
 num_inference_steps = 28
 guidance_scale = 3.5
 """
+)
 
 
 def test_per_model_settings_change_only_that_models_jobs() -> None:
@@ -168,10 +171,16 @@ def test_per_model_settings_change_only_that_models_jobs() -> None:
 @pytest.mark.parametrize(
     ("text", "where", "expected"),
     [
-        (PER_MODEL.replace('per_model."fal:fal-ai/flux/dev"', 'per_model."fal:fal-ai/flux/pro"'), "study.toml:21",
-         "field generation.per_model.fal:fal-ai/flux/pro: 'fal:fal-ai/flux/pro' is not in the study's models"),
-        (PER_MODEL.replace("num_inference_steps = 28", "num_steps = 28"), "study.toml:22",
-         "field generation.per_model.fal:fal-ai/flux/dev.num_steps: unknown key 'num_steps'"),
+        (
+            PER_MODEL.replace('per_model."fal:fal-ai/flux/dev"', 'per_model."fal:fal-ai/flux/pro"'),
+            "study.toml:21",
+            "field generation.per_model.fal:fal-ai/flux/pro: 'fal:fal-ai/flux/pro' is not in the study's models",
+        ),
+        (
+            PER_MODEL.replace("num_inference_steps = 28", "num_steps = 28"),
+            "study.toml:22",
+            "field generation.per_model.fal:fal-ai/flux/dev.num_steps: unknown key 'num_steps'",
+        ),
     ],
 )
 def test_bad_per_model_settings(tmp_path: Path, text: str, where: str, expected: str) -> None:

@@ -18,9 +18,7 @@ def test_a_foreign_tests_package_does_not_shadow_ours(tmp_path: Path) -> None:
     (foreign / "test_ppi.py").write_text("", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT)])}
     probe = "import tests, tests.servers; print(tests.__file__); print(tests.servers.__file__)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     package, servers = done.stdout.split()
     assert Path(package) == ROOT / "tests" / "__init__.py"

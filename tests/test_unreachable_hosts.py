@@ -52,8 +52,9 @@ def test_the_judge_stops_when_its_server_cannot_be_reached(image_run, monkeypatc
     log = io.StringIO()
     started = time.monotonic()
     with store:
-        summary = run_analysis(store, study, ["judge"], judge="openai:gpt-4o-mini", max_cost=None,
-                               console=Console(file=log, width=200))
+        summary = run_analysis(
+            store, study, ["judge"], judge="openai:gpt-4o-mini", max_cost=None, console=Console(file=log, width=200)
+        )
         failed = {run.error for run in store.analysis_runs("judge") if run.status == "failed"}
     outcome = summary.analyzers[0]
     assert time.monotonic() - started < 8

@@ -29,7 +29,15 @@ def tiny_clip_tokenizer():
 
 # The shapes of openai/clip-vit-large-patch14 and clip-vit-base-patch32 (benchmarks with random weights).
 _CLIP_SHAPE = (
-    "image_size", "patch_size", "hidden", "layers", "heads", "projection", "text_hidden", "text_layers", "text_heads"
+    "image_size",
+    "patch_size",
+    "hidden",
+    "layers",
+    "heads",
+    "projection",
+    "text_hidden",
+    "text_layers",
+    "text_heads",
 )
 VIT_L_14 = dict(zip(_CLIP_SHAPE, (224, 14, 1024, 24, 16, 768, 768, 12, 12), strict=True))
 VIT_B_32 = dict(zip(_CLIP_SHAPE, (224, 32, 768, 12, 12, 512, 512, 12, 8), strict=True))
@@ -62,16 +70,23 @@ def build_tiny_clip(
     tokenizer = tiny_clip_tokenizer()
     config = CLIPConfig(
         text_config={
-            "vocab_size": len(tokenizer), "hidden_size": text_hidden or hidden,
-            "intermediate_size": (text_hidden or hidden) * 4, "num_hidden_layers": text_layers or layers,
-            "num_attention_heads": text_heads or heads, "max_position_embeddings": text_context,
+            "vocab_size": len(tokenizer),
+            "hidden_size": text_hidden or hidden,
+            "intermediate_size": (text_hidden or hidden) * 4,
+            "num_hidden_layers": text_layers or layers,
+            "num_attention_heads": text_heads or heads,
+            "max_position_embeddings": text_context,
             "bos_token_id": tokenizer.convert_tokens_to_ids("<|startoftext|>"),
             "eos_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
             "pad_token_id": tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         },
         vision_config={
-            "hidden_size": hidden, "intermediate_size": hidden * 4, "num_hidden_layers": layers,
-            "num_attention_heads": heads, "image_size": image_size, "patch_size": patch_size,
+            "hidden_size": hidden,
+            "intermediate_size": hidden * 4,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "image_size": image_size,
+            "patch_size": patch_size,
         },
         projection_dim=projection,
     )
@@ -110,33 +125,60 @@ def build_tiny_blip_vlm(folder: Path, *, seed: int = 0, context: int = 4096) -> 
     """
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BlipConfig, BlipForConditionalGeneration, BlipImageProcessorPil, BlipProcessor
-    from transformers import PreTrainedTokenizerFast
+    from transformers import (
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessorPil,
+        BlipProcessor,
+        PreTrainedTokenizerFast,
+    )
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    words = specials + list('{}[]":,.') + ["title", "yes", "no", "face", "image", "eye-level", "close-up", "true", "0", "1"]
+    words = (
+        specials + list('{}[]":,.') + ["title", "yes", "no", "face", "image", "eye-level", "close-up", "true", "0", "1"]
+    )
     tokenizer = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", bos_token="[CLS]", eos_token="[SEP]",
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        bos_token="[CLS]",
+        eos_token="[SEP]",
     )
     torch.manual_seed(seed)
     config = BlipConfig(
         text_config={
-            "vocab_size": len(words), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "max_position_embeddings": context, "bos_token_id": 2, "eos_token_id": 3,
-            "pad_token_id": 0, "sep_token_id": 3, "encoder_hidden_size": 32,
+            "vocab_size": len(words),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "max_position_embeddings": context,
+            "bos_token_id": 2,
+            "eos_token_id": 3,
+            "pad_token_id": 0,
+            "sep_token_id": 3,
+            "encoder_hidden_size": 32,
         },
         vision_config={
-            "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-            "image_size": 32, "patch_size": 8,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "image_size": 32,
+            "patch_size": 8,
         },
         projection_dim=16,
     )
     folder.mkdir(parents=True, exist_ok=True)
     BlipForConditionalGeneration(config).eval().save_pretrained(folder)
-    BlipProcessor(image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=fast).save_pretrained(folder)
+    BlipProcessor(
+        image_processor=BlipImageProcessorPil(size={"height": 32, "width": 32}), tokenizer=fast
+    ).save_pretrained(folder)
     return folder
 
 
@@ -167,8 +209,16 @@ def torchmetrics_clip(model):
 
 
 def build_tiny_expression_classifier(
-    folder: Path, labels: list[str], *, favour: str | None = None, image_size: int = 32, patch_size: int = 8,
-    hidden: int = 32, layers: int = 2, heads: int = 4, seed: int = 0,
+    folder: Path,
+    labels: list[str],
+    *,
+    favour: str | None = None,
+    image_size: int = 32,
+    patch_size: int = 8,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 4,
+    seed: int = 0,
 ) -> Path:
     """A tiny random ViT image classifier with ``labels``, saved with its image processor.
 
@@ -181,9 +231,15 @@ def build_tiny_expression_classifier(
 
     torch.manual_seed(seed)
     config = ViTConfig(
-        image_size=image_size, patch_size=patch_size, hidden_size=hidden, num_hidden_layers=layers,
-        num_attention_heads=heads, intermediate_size=hidden * 4 + 5, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        image_size=image_size,
+        patch_size=patch_size,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden * 4 + 5,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
     )
     model = ViTForImageClassification(config).eval()
     if favour is not None:
@@ -208,24 +264,55 @@ def build_tiny_sd_pipeline(folder: Path, *, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=(32, 32, 32, 64), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, norm_num_groups=8,
+        block_out_channels=(32, 32, 32, 64),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        norm_num_groups=8,
     )
     tokenizer = tiny_clip_tokenizer()
     tokenizer.model_max_length = 77
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-    ))
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                              set_alpha_to_one=False, steps_offset=1)
-    pipeline = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                       scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                       requires_safety_checker=False)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipeline = StableDiffusionPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipeline.save_pretrained(folder)
     return folder

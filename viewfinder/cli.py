@@ -7,17 +7,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
-
-from viewfinder.providers.budget import check_max_cost
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from viewfinder.errors import ViewfinderError
+from viewfinder.providers.budget import check_max_cost
 
 app = typer.Typer(
     help="Reproducible studies of how text-to-image models follow structured prompts.",
@@ -115,17 +114,21 @@ def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
+    ),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
-    analyzers: Optional[str] = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: Optional[str] = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
+    ),
+    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
+    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
     executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -141,8 +144,14 @@ def run(
         from viewfinder.analyze.plan import plan_judge
 
         return GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            allow_unpriced=allow_unpriced, executor=executor, ray_address=ray_address,
+            limit=limit,
+            max_cost=max_cost,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
+            executor=executor,
+            ray_address=ray_address,
             judge=None if until == "generate" else plan_judge(loaded, _names(analyzers), judge),
         )
 
@@ -178,7 +187,7 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _check_judge(judge: Optional[str]) -> None:
+def _check_judge(judge: str | None) -> None:
     """A --judge of an unknown kind is bad input before any work starts."""
     if judge is not None:
         from viewfinder.judge.select import check_judge_name
@@ -186,7 +195,7 @@ def _check_judge(judge: Optional[str]) -> None:
         check_judge_name(judge)
 
 
-def _names(value: Optional[str]) -> Optional[list[str]]:
+def _names(value: str | None) -> list[str] | None:
     """Split a comma-separated option; None keeps the study's default."""
     if value is None:
         return None
@@ -200,9 +209,8 @@ def status(
     as_json: bool = AS_JSON,
 ) -> None:
     """Jobs per state, images, cost so far and failures grouped by reason (with the fix)."""
-    from viewfinder.store import RunStore
-
     from viewfinder.providers.fixes import fix_for, short
+    from viewfinder.store import RunStore
 
     with RunStore(run_dir, readonly=True) as store:
         info = store.status()
@@ -236,7 +244,7 @@ def analyze(
     max_cost: float | None = MAX_COST,
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
     executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.executors import make_executor
@@ -249,7 +257,13 @@ def analyze(
     with store:
         runs_on = make_executor(executor, loaded.analysis, ray_address)
         summary = run_analysis(
-            store, loaded, _names(analyzers), judge=judge, max_cost=max_cost, console=console, executor=runs_on,
+            store,
+            loaded,
+            _names(analyzers),
+            judge=judge,
+            max_cost=max_cost,
+            console=console,
+            executor=runs_on,
             allow_unpriced=allow_unpriced,
         )
     raise typer.Exit(1 if summary.failed else 0)
@@ -283,14 +297,18 @@ def models_fetch(
 @friendly
 def generate(
     run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
+    ),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
+    ),
     allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
     executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
 ) -> None:
     """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -300,8 +318,14 @@ def generate(
     store, loaded = open_run(run_dir, readonly=dry_run)
     with store:
         options = GenerateOptions(
-            limit=limit, max_cost=max_cost, concurrency=concurrency, dry_run=dry_run, timeout_s=timeout,
-            allow_unpriced=allow_unpriced, executor=executor, ray_address=ray_address,
+            limit=limit,
+            max_cost=max_cost,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            timeout_s=timeout,
+            allow_unpriced=allow_unpriced,
+            executor=executor,
+            ray_address=ray_address,
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)
@@ -387,8 +411,12 @@ app.add_typer(labels_app, name="labels")
 @friendly
 def labels_import(
     run_dir: Annotated[Path, typer.Argument(help="Run folder.")],
-    file: Annotated[Path, typer.Argument(help="CSV: image, labeller and any of camera_angle, shot_size, "
-                                              "expression, scene_match, style_match.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: image, labeller and any of camera_angle, shot_size, expression, scene_match, style_match."
+        ),
+    ],
 ) -> None:
     """Store reference labels from a CSV (a labeller's new answer replaces their old one)."""
     from viewfinder.cli_labels import import_label_file
@@ -404,8 +432,12 @@ def review(
     labeller: Annotated[str, typer.Option("--labeller", help="Your name (default: $USER).")] = "",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any).")] = 0,
     show_prompt: Annotated[bool, typer.Option("--show-prompt", help="Show the requested values.")] = False,
-    plan: Annotated[bool, typer.Option("--plan", help="Print how many more labels each corrected interval "
-                                                      "needs to be under --width, and exit.")] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print how many more labels each corrected interval needs to be under --width, and exit."
+        ),
+    ] = False,
     width: Annotated[float, typer.Option("--width", min=0.001, max=1, help="Target interval width.")] = 0.1,
 ) -> None:
     """Label a sample of the run's images in a local web page (answers are stored at once)."""

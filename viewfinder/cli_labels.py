@@ -16,9 +16,7 @@ def print_problems(problems: list[Problem], console: Console) -> None:
     for problem in problems:
         console.print(f"[yellow]skipped[/] {escape(str(problem))}")
     if problems:
-        console.print(
-            f"{len(problems)} row(s) skipped; fix them and run the same command again (stored rows are kept)"
-        )
+        console.print(f"{len(problems)} row(s) skipped; fix them and run the same command again (stored rows are kept)")
 
 
 def import_run(
@@ -32,9 +30,7 @@ def import_run(
     store, summary = import_images(images_dir, prompts, folder)
     problems = list(summary.problems)
     with store:
-        console.print(
-            f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}"
-        )
+        console.print(f"imported {summary.added} images ({summary.already} already in the run) into {store.run_dir}")
         if labels is not None:
             result = import_labels(store, labels)
             problems += result.problems

@@ -45,19 +45,27 @@ def column_descriptions(store: RunStore, columns: list[str]) -> dict[str, dict[s
     for column in columns:
         analyzer, _, name = column.partition(".")
         if column == ERROR_COLUMN:
-            out[column] = {"description": "why an analyzer failed on this image or left a measurement out; "
-                                          "null when nothing failed"}
+            out[column] = {
+                "description": "why an analyzer failed on this image or left a measurement out; "
+                "null when nothing failed"
+            }
         elif analyzer == "requested":
-            out[column] = {"description": f"what the prompt asks for on {name.replace('_', ' ')} ('1' = the "
-                                          "judge's match question; several accepted answers joined by ' | ')"}
+            out[column] = {
+                "description": f"what the prompt asks for on {name.replace('_', ' ')} ('1' = the "
+                "judge's match question; several accepted answers joined by ' | ')"
+            }
         elif analyzer == "adherence":
             dimension, _, method = name.partition(".")
-            out[column] = {"description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
-                                          f"according to the {method} method; null when not judged or not asked"}
+            out[column] = {
+                "description": f"true when the image follows the prompt's {dimension.replace('_', ' ')} "
+                f"according to the {method} method; null when not judged or not asked"
+            }
         elif analyzer == "label":
             labeller, _, dimension = name.rpartition(".")
-            out[column] = {"description": f"{labeller}'s reference label for {dimension.replace('_', ' ')} "
-                                          "(a canonical answer; null when not labelled)"}
+            out[column] = {
+                "description": f"{labeller}'s reference label for {dimension.replace('_', ' ')} "
+                "(a canonical answer; null when not labelled)"
+            }
         elif (analyzer, name) in specs:
             spec = specs[(analyzer, name)]
             out[column] = {key: str(getattr(spec, key)) for key in ("unit", "better", "description", "version")}
@@ -71,8 +79,10 @@ def export_rows(store: RunStore, study: Study) -> tuple[list[str], list[dict[str
     except ValueError:
         record = None
     if record is None:
-        raise BadInput(f"{store.run_dir}: no stored adherence of this viewfinder version; run 'viewfinder score "
-                       f"{store.run_dir}' first, then export again")
+        raise BadInput(
+            f"{store.run_dir}: no stored adherence of this viewfinder version; run 'viewfinder score "
+            f"{store.run_dir}' first, then export again"
+        )
     images = store.images()
     table = store.measurement_table()
     methods = [(m.dimension, m.method) for m in record.methods]
@@ -123,18 +133,22 @@ def _coerce(rows: list[dict[str, Any]], kinds: dict[str, str]) -> list[dict[str,
     return [{key: None if value is None else convert[kinds[key]](value) for key, value in row.items()} for row in rows]
 
 
-def write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]],
-                  descriptions: dict[str, dict[str, str]] | None = None) -> None:
+def write_parquet(
+    path: Path, columns: list[str], rows: list[dict[str, Any]], descriptions: dict[str, dict[str, str]] | None = None
+) -> None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise BadInput(f"--format parquet needs pyarrow ({exc}); install it with: pip install 'viewfinder[export]', "
-                       "or use --format csv or jsonl") from None
+        raise BadInput(
+            f"--format parquet needs pyarrow ({exc}); install it with: pip install 'viewfinder[export]', "
+            "or use --format csv or jsonl"
+        ) from None
     kinds = _column_types(columns, rows)
     types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "string": pa.string()}
-    schema = pa.schema([pa.field(column, types[kinds[column]], metadata=(descriptions or {}).get(column))
-                        for column in columns])
+    schema = pa.schema(
+        [pa.field(column, types[kinds[column]], metadata=(descriptions or {}).get(column)) for column in columns]
+    )
     pq.write_table(pa.Table.from_pylist(_coerce(rows, kinds), schema=schema), path)
 
 

@@ -77,7 +77,11 @@ class BflFakeServer(FakeApi):
             return 200, {"id": task.id, "status": "Pending", "result": None, "progress": round(share, 2)}, {}
         if task.ending == "Ready":
             return 200, {"id": task.id, "status": "Ready", "result": self._result(task), "progress": None}, {}
-        details: Any = {"Moderation Reasons": ["Derivative Works Filter"]} if "Moderated" in task.ending else "Internal error: CUDA out of memory (injected)"
+        details: Any = (
+            {"Moderation Reasons": ["Derivative Works Filter"]}
+            if "Moderated" in task.ending
+            else "Internal error: CUDA out of memory (injected)"
+        )
         return 200, {"id": task.id, "status": task.ending, "result": None, "progress": None, "details": details}, {}
 
     def _submit(self, model: str, body: Any, fault: Fault | None) -> Reply:
@@ -91,13 +95,17 @@ class BflFakeServer(FakeApi):
             self.tasks[task.id] = task
         width, height = _size(body)
         host = self.polling_host or self.url
-        return 200, {
-            "id": task.id,
-            "polling_url": f"{host}/v1/get_result?id={task.id}",
-            "cost": CREDITS.get(model, 3.0),
-            "input_mp": 0.0,
-            "output_mp": round(width * height / 1e6, 2),
-        }, {}
+        return (
+            200,
+            {
+                "id": task.id,
+                "polling_url": f"{host}/v1/get_result?id={task.id}",
+                "cost": CREDITS.get(model, 3.0),
+                "input_mp": 0.0,
+                "output_mp": round(width * height / 1e6, 2),
+            },
+            {},
+        )
 
     def _result(self, task: Task) -> dict[str, Any]:
         if task.sample is None:
@@ -105,7 +113,12 @@ class BflFakeServer(FakeApi):
             data = self.image(task.input["prompt"], int(task.input.get("seed") or 0), _size(task.input), fmt)
             url = self.add_file(f"{task.id}/sample.{'png' if fmt == 'png' else 'jpeg'}", data, f"image/{fmt}")
             task.sample = f"{url}?se=2026-11-26T10%3A00%3A00Z&sig=fake-signature"
-        return {"sample": task.sample, "prompt": task.input["prompt"], "seed": task.input.get("seed"), "duration": self.latency_s}
+        return {
+            "sample": task.sample,
+            "prompt": task.input["prompt"],
+            "seed": task.input.get("seed"),
+            "duration": self.latency_s,
+        }
 
 
 def _size(body: dict[str, Any]) -> tuple[int, int]:
@@ -122,9 +135,19 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     for field in ("width", "height"):
         value = body.get(field, 1024)
         if not isinstance(value, int) or value % 16 or not 64 <= value <= 4096:
-            errors.append({"loc": ["body", field], "msg": "Input should be a multiple of 16 between 64 and 4096",
-                           "type": "multiple_of", "input": value})
-    if isinstance(body.get("width"), int) and isinstance(body.get("height"), int) and body["width"] * body["height"] > 4_194_304:
+            errors.append(
+                {
+                    "loc": ["body", field],
+                    "msg": "Input should be a multiple of 16 between 64 and 4096",
+                    "type": "multiple_of",
+                    "input": value,
+                }
+            )
+    if (
+        isinstance(body.get("width"), int)
+        and isinstance(body.get("height"), int)
+        and body["width"] * body["height"] > 4_194_304
+    ):
         errors.append({"loc": ["body"], "msg": "Image is larger than 4 megapixels", "type": "value_error"})
     if body.get("output_format", "jpeg") not in ("jpeg", "png"):
         errors.append({"loc": ["body", "output_format"], "msg": "Input should be 'jpeg' or 'png'", "type": "enum"})

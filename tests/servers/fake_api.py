@@ -17,9 +17,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
@@ -139,7 +140,7 @@ class FakeApi:
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "FakeApi":
+    def start(self) -> FakeApi:
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
@@ -178,7 +179,8 @@ class FakeApi:
         with self.lock:
             rows = list(self.requests)
         return [
-            r for r in rows
+            r
+            for r in rows
             if (method is None or r.method == method) and (route is None or self.route(r.method, r.path) == route)
         ]
 
@@ -254,7 +256,9 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             self._handle("PUT")
 
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
+        def _send(
+            self, status: int, body: Any, headers: dict[str, str] | None = None, content_type: str = "application/json"
+        ) -> None:
             if isinstance(body, Stream):
                 return self._send_stream(status, body, headers or {})
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -306,16 +310,22 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
                     self.close_connection = True
                     return
                 elif fault.kind == "http":
-                    return self._send(fault.status, fault.body if fault.body is not None else {"detail": f"injected {fault.status}"}, fault.headers)
+                    return self._send(
+                        fault.status,
+                        fault.body if fault.body is not None else {"detail": f"injected {fault.status}"},
+                        fault.headers,
+                    )
                 elif fault.kind == "truncate":
                     return self._send(200, server.truncated_json)
                 elif fault.kind == "html":
-                    return self._send(200, b"<html><body>Access denied</body></html>", content_type="text/html; charset=utf-8")
+                    return self._send(
+                        200, b"<html><body>Access denied</body></html>", content_type="text/html; charset=utf-8"
+                    )
                 elif fault.kind == "bomb":
                     return self._send(200, bomb_png(), content_type="image/png")
             if route == "file":
                 with server.lock:
-                    entry = server.files.get(path[len("/files/"):])
+                    entry = server.files.get(path[len("/files/") :])
                 if entry is None:
                     return self._send(404, {"detail": "File not found"})
                 return self._send(200, entry[0], content_type=entry[1])
@@ -333,7 +343,9 @@ def _handler(server: FakeApi) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve_main(server_class: type[FakeApi], description: str, latency_help: str, key_header: str, url_suffix: str = "") -> None:
+def serve_main(
+    server_class: type[FakeApi], description: str, latency_help: str, key_header: str, url_suffix: str = ""
+) -> None:
     """Run a ``server_class`` server as a process; its URL (plus ``url_suffix``) is the first line of output."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, default=0)

@@ -58,13 +58,25 @@ class FakeHub(ServedOnThread):
                 return self._send(handler, 404, b'{"error": "Repository not found"}', {"X-Error-Code": "RepoNotFound"})
             if kind == "revision":
                 files = self._files(repo)
-                body = {"id": repo, "modelId": repo, "sha": self.commit(repo), "private": False,
-                        "siblings": [{"rfilename": name} for name in files]}
+                body = {
+                    "id": repo,
+                    "modelId": repo,
+                    "sha": self.commit(repo),
+                    "private": False,
+                    "siblings": [{"rfilename": name} for name in files],
+                }
                 return self._json(handler, body, with_body)
             if kind == "tree":
                 root = self.repos[repo]
-                body = [{"type": "file", "path": name, "size": (root / name).stat().st_size,
-                         "oid": hashlib.sha1((root / name).read_bytes()).hexdigest()} for name in self._files(repo)]
+                body = [
+                    {
+                        "type": "file",
+                        "path": name,
+                        "size": (root / name).stat().st_size,
+                        "oid": hashlib.sha1((root / name).read_bytes()).hexdigest(),
+                    }
+                    for name in self._files(repo)
+                ]
                 return self._json(handler, body, with_body)
         if len(parts) >= 5 and parts[2] == "resolve":
             repo, name = "/".join(parts[:2]), "/".join(parts[4:])
@@ -74,8 +86,11 @@ class FakeHub(ServedOnThread):
             if not file.is_file():
                 return self._send(handler, 404, b"Entry not found", {"X-Error-Code": "EntryNotFound"})
             data = file.read_bytes()
-            headers = {"X-Repo-Commit": self.commit(repo), "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
-                       "Content-Type": "application/octet-stream"}
+            headers = {
+                "X-Repo-Commit": self.commit(repo),
+                "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+                "Content-Type": "application/octet-stream",
+            }
             return self._send(handler, 200, data, headers, with_body)
         return self._send(handler, 404, b"not found", {})
 
@@ -83,8 +98,9 @@ class FakeHub(ServedOnThread):
         self._send(handler, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}, with_body)
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str],
-              with_body: bool = True) -> None:
+    def _send(
+        handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str], with_body: bool = True
+    ) -> None:
         handler.send_response(status)
         for key, value in headers.items():
             handler.send_header(key, value)

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tests.servers.fake_api import FakeApi, Fault, Query, Reply, Stream, chunk, input_errors, render_image, serve_main
 
@@ -57,7 +58,7 @@ class Queued:
 class ResultContext:
     """What a result function may use: the server's URL and a place to put files."""
 
-    def __init__(self, server: "FalFakeServer", request_id: str) -> None:
+    def __init__(self, server: FalFakeServer, request_id: str) -> None:
         self.server = server
         self.request_id = request_id
 
@@ -243,7 +244,12 @@ class FalFakeServer(FakeApi):
 
 
 def _log(message: str) -> dict[str, Any]:
-    return {"message": message, "level": "INFO", "source": "user", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+    return {
+        "message": message,
+        "level": "INFO",
+        "source": "user",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+    }
 
 
 def _validate(body: Any) -> list[dict[str, Any]]:
@@ -254,8 +260,13 @@ def _validate(body: Any) -> list[dict[str, Any]]:
     steps = body.get("num_inference_steps", 4)
     if not isinstance(steps, int) or not 1 <= steps <= 12:
         errors.append(
-            {"loc": ["body", "num_inference_steps"], "msg": "Input should be less than or equal to 12",
-             "type": "less_than_equal", "ctx": {"le": 12}, "input": steps}
+            {
+                "loc": ["body", "num_inference_steps"],
+                "msg": "Input should be less than or equal to 12",
+                "type": "less_than_equal",
+                "ctx": {"le": 12},
+                "input": steps,
+            }
         )
     size = body.get("image_size", "landscape_4_3")
     if not (size in SIZES or (isinstance(size, dict) and {"width", "height"} <= set(size))):

@@ -27,7 +27,9 @@ FORMATS = ("png", "jpeg", "webp")
 OUTPUT_TOKENS = {"low": (272, 408), "medium": (1056, 1584), "high": (4160, 6240), "auto": (1056, 1584)}
 
 
-def _error(status: int, message: str, code: str | None, param: str | None = None, kind: str = "invalid_request_error") -> Reply:
+def _error(
+    status: int, message: str, code: str | None, param: str | None = None, kind: str = "invalid_request_error"
+) -> Reply:
     return status, {"error": {"message": message, "type": kind, "param": param, "code": code}}, {}
 
 
@@ -42,7 +44,11 @@ class OpenAIImagesFakeServer(FakeApi):
         return "generate" if (method, path) == ("POST", "/v1/images/generations") else "unknown"
 
     def unauthorized(self) -> Reply:
-        return _error(401, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_api_key")
+        return _error(
+            401,
+            "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+            "invalid_api_key",
+        )
 
     def handle(self, route: str, method: str, path: str, query: Query, body, fault: Fault | None, headers) -> Reply:
         if route != "generate":
@@ -52,8 +58,11 @@ class OpenAIImagesFakeServer(FakeApi):
             return invalid
         if fault is not None and fault.kind == "moderate":
             return _error(
-                400, "Your request was rejected as a result of our safety system. Your request may contain content "
-                "that is not allowed by our safety system.", "moderation_blocked", kind="image_generation_user_error",
+                400,
+                "Your request was rejected as a result of our safety system. Your request may contain content "
+                "that is not allowed by our safety system.",
+                "moderation_blocked",
+                kind="image_generation_user_error",
             )
         time.sleep(self.latency_s)
         size = body.get("size", "auto")
@@ -65,20 +74,24 @@ class OpenAIImagesFakeServer(FakeApi):
             images.append({"b64_json": base64.b64encode(data).decode(), "revised_prompt": None})
         text_tokens = len(body["prompt"].split()) + 4
         output_tokens = OUTPUT_TOKENS[quality][0 if SIZES[size][0] == SIZES[size][1] else 1] * len(images)
-        return 200, {
-            "created": int(time.time()),
-            "data": images,
-            "background": "opaque",
-            "output_format": fmt,
-            "quality": "medium" if quality == "auto" else quality,
-            "size": "1024x1024" if size == "auto" else size,
-            "usage": {
-                "input_tokens": text_tokens,
-                "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
-                "output_tokens": output_tokens,
-                "total_tokens": text_tokens + output_tokens,
+        return (
+            200,
+            {
+                "created": int(time.time()),
+                "data": images,
+                "background": "opaque",
+                "output_format": fmt,
+                "quality": "medium" if quality == "auto" else quality,
+                "size": "1024x1024" if size == "auto" else size,
+                "usage": {
+                    "input_tokens": text_tokens,
+                    "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
+                    "output_tokens": output_tokens,
+                    "total_tokens": text_tokens + output_tokens,
+                },
             },
-        }, {}
+            {},
+        )
 
 
 def _validate(body: Any) -> Reply | None:
@@ -93,8 +106,10 @@ def _validate(body: Any) -> Reply | None:
     for field, allowed in checks:
         if field in body and body[field] not in allowed:
             return _error(
-                400, f"Invalid value: '{body[field]}'. Supported values are: {', '.join(repr(a) for a in allowed)}.",
-                "invalid_value", field,
+                400,
+                f"Invalid value: '{body[field]}'. Supported values are: {', '.join(repr(a) for a in allowed)}.",
+                "invalid_value",
+                field,
             )
     n = body.get("n", 1)
     if not isinstance(n, int) or not 1 <= n <= 10:
@@ -103,4 +118,10 @@ def _validate(body: Any) -> Reply | None:
 
 
 if __name__ == "__main__":
-    serve_main(OpenAIImagesFakeServer, "Fake OpenAI Images server", "seconds each request takes", "Authorization: Bearer ", url_suffix="/v1")
+    serve_main(
+        OpenAIImagesFakeServer,
+        "Fake OpenAI Images server",
+        "seconds each request takes",
+        "Authorization: Bearer ",
+        url_suffix="/v1",
+    )

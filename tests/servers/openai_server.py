@@ -19,9 +19,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 Responder = Callable[[dict[str, Any]], "dict[str, Any] | str"]
 
@@ -76,7 +77,9 @@ def rate_limited(retry_after: float = 0) -> Fault:
     return Fault(
         status=429,
         headers={"Retry-After": f"{retry_after:g}"},
-        body={"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}},
+        body={
+            "error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}
+        },
     )
 
 
@@ -136,7 +139,7 @@ class FakeOpenAI:
     def push(self, *faults: Fault) -> None:
         self.script.extend(faults)
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         self._thread.start()
         return self
 
@@ -153,7 +156,17 @@ class FakeOpenAI:
         if self.latency_s:
             time.sleep(self.latency_s)
         if auth != f"Bearer {self.key}":
-            return 401, {}, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         problem, param = self._check(body)
         if problem:
             return 400, {}, {"error": {"message": problem, "type": "invalid_request_error", "param": param}}
@@ -177,24 +190,32 @@ class FakeOpenAI:
             return "the first user message must carry an image_url part", "messages"
         if self.reasoning:
             if "max_tokens" in body:
-                return ("Unsupported parameter: 'max_tokens' is not supported with this model. "
-                        "Use 'max_completion_tokens' instead."), "max_tokens"
+                return (
+                    "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                    "Use 'max_completion_tokens' instead."
+                ), "max_tokens"
             if body.get("temperature", 1) != 1:
-                return (f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. "
-                        "Only the default (1) value is supported."), "temperature"
+                return (
+                    f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. "
+                    "Only the default (1) value is supported."
+                ), "temperature"
             if body.get("logprobs"):
                 return "This model does not support logprobs.", "logprobs"
         response_format = body.get("response_format") or {}
         if response_format.get("type") == "json_schema":
             if not self.json_schema:
-                return ("Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
-                        "response_format")
+                return (
+                    "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+                    "response_format",
+                )
             schema = response_format["json_schema"]["schema"]
             if set(schema["required"]) != set(schema["properties"]) or schema.get("additionalProperties") is not False:
                 return "strict schemas need every property required and additionalProperties false", "response_format"
         return None, None
 
-    def _completion(self, body: dict[str, Any], content: str | None, refused: str | None, finish: str) -> dict[str, Any]:
+    def _completion(
+        self, body: dict[str, Any], content: str | None, refused: str | None, finish: str
+    ) -> dict[str, Any]:
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": content, "refusal": refused},
@@ -232,7 +253,9 @@ class FakeOpenAI:
                     "token": token,
                     "logprob": alternatives[0][1],
                     "bytes": list(token.encode()),
-                    "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in alternatives[:top]],
+                    "top_logprobs": [
+                        {"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in alternatives[:top]
+                    ],
                 }
             )
         return entries

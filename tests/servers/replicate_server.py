@@ -19,7 +19,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.servers.fake_api import FakeApi, Fault, Query, Reply, serve_main
@@ -43,7 +43,17 @@ class Prediction:
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> Reply:
-    return status, {"type": f"https://replicate.com/docs/reference/http#{status}", "title": title, "detail": detail, "status": status, **extra}, {}
+    return (
+        status,
+        {
+            "type": f"https://replicate.com/docs/reference/http#{status}",
+            "title": title,
+            "detail": detail,
+            "status": status,
+            **extra,
+        },
+        {},
+    )
 
 
 class ReplicateFakeServer(FakeApi):
@@ -55,7 +65,10 @@ class ReplicateFakeServer(FakeApi):
 
     def route_of(self, method: str, path: str) -> str:
         parts = path.strip("/").split("/")
-        if method == "POST" and (parts == ["v1", "predictions"] or (len(parts) == 5 and parts[:2] == ["v1", "models"] and parts[4] == "predictions")):
+        if method == "POST" and (
+            parts == ["v1", "predictions"]
+            or (len(parts) == 5 and parts[:2] == ["v1", "models"] and parts[4] == "predictions")
+        ):
             return "create"
         if len(parts) == 3 and parts[:2] == ["v1", "predictions"] and method == "GET":
             return "get"
@@ -95,7 +108,11 @@ class ReplicateFakeServer(FakeApi):
         parts = path.strip("/").split("/")
         if parts == ["v1", "predictions"]:
             if not isinstance(body.get("version"), str):
-                return _problem(422, "Invalid version or not permitted", "The specified version does not exist (or perhaps you don't have permission to use it?)")
+                return _problem(
+                    422,
+                    "Invalid version or not permitted",
+                    "The specified version does not exist (or perhaps you don't have permission to use it?)",
+                )
             model, version = "black-forest-labs/flux-schnell", body["version"]
         else:
             model, version = f"{parts[2]}/{parts[3]}", "dp-" + uuid.uuid4().hex[:28]
@@ -104,8 +121,12 @@ class ReplicateFakeServer(FakeApi):
             detail = "".join(f"- {f['field']}: {f['description']}\n" for f in invalid)
             return _problem(422, "Input validation failed", detail, invalid_fields=invalid)
         prediction = Prediction(
-            id=uuid.uuid4().hex[:26], model=model, version=version, input=body["input"],
-            created=time.monotonic(), created_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            id=uuid.uuid4().hex[:26],
+            model=model,
+            version=version,
+            input=body["input"],
+            created=time.monotonic(),
+            created_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         )
         if fault is not None and fault.kind == "error":
             prediction.error = "CUDA out of memory (injected)"
@@ -134,7 +155,8 @@ class ReplicateFakeServer(FakeApi):
             "model": prediction.model,
             "version": prediction.version,
             "input": prediction.input,
-            "logs": f"Using seed: {prediction.input.get('seed')}\n" + ("100%|##########| 4/4\n" if status == "succeeded" else ""),
+            "logs": f"Using seed: {prediction.input.get('seed')}\n"
+            + ("100%|##########| 4/4\n" if status == "succeeded" else ""),
             "output": prediction.output if status == "succeeded" else None,
             "data_removed": False,
             "error": prediction.error if status == "failed" else None,
@@ -142,7 +164,12 @@ class ReplicateFakeServer(FakeApi):
             "created_at": prediction.created_at,
             "started_at": prediction.created_at if status != "starting" else None,
             "completed_at": prediction.created_at if status in ("succeeded", "failed", "canceled") else None,
-            "urls": {"get": base, "cancel": f"{base}/cancel", "stream": f"{self.url}/stream/{prediction.id}", "web": f"{self.url}/p/{prediction.id}"},
+            "urls": {
+                "get": base,
+                "cancel": f"{base}/cancel",
+                "stream": f"{self.url}/stream/{prediction.id}",
+                "web": f"{self.url}/p/{prediction.id}",
+            },
             "metrics": {"predict_time": self.latency_s, "total_time": self.latency_s} if status == "succeeded" else {},
         }
 
@@ -156,7 +183,9 @@ class ReplicateFakeServer(FakeApi):
         urls = []
         for index in range(int(inputs.get("num_outputs", 1))):
             data = self.image(inputs["prompt"], seed + index, (width, height), "png" if fmt == "png" else "jpeg")
-            urls.append(self.add_file(f"{prediction.id}/out-{index}.{fmt}", data, "image/png" if fmt == "png" else "image/jpeg"))
+            urls.append(
+                self.add_file(f"{prediction.id}/out-{index}.{fmt}", data, "image/png" if fmt == "png" else "image/jpeg")
+            )
         return urls
 
 
@@ -191,4 +220,9 @@ def _invalid_fields(inputs: dict[str, Any]) -> list[dict[str, str]]:
 
 
 if __name__ == "__main__":
-    serve_main(ReplicateFakeServer, "Fake Replicate predictions server", "seconds from create to succeeded", "Authorization: Bearer ")
+    serve_main(
+        ReplicateFakeServer,
+        "Fake Replicate predictions server",
+        "seconds from create to succeeded",
+        "Authorization: Bearer ",
+    )

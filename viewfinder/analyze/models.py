@@ -63,8 +63,13 @@ def _unavailable(kind: str, ref: str, setting: str, exc: BaseException, alternat
 
 
 def load_model(
-    kind: str, ref: str, setting: str, load: Callable[[], T], *,
-    errors: tuple[type[Exception], ...] = (), alternative: str = "",
+    kind: str,
+    ref: str,
+    setting: str,
+    load: Callable[[], T],
+    *,
+    errors: tuple[type[Exception], ...] = (),
+    alternative: str = "",
 ) -> T:
     """Run ``load`` for the ``[analysis] setting = ref``: a missing path or a local folder that
     does not load (OSError, or one of ``errors``) is :class:`BadInput`, a hub model neither
@@ -91,11 +96,13 @@ def load_clip(ref: str, device: str, dtype: torch.dtype) -> tuple[Any, Any, Any]
     def load() -> tuple[Any, Any, Any]:
         from transformers import AutoTokenizer, CLIPImageProcessorPil, CLIPModel
 
-        return cache_first(lambda local_only: (
-            CLIPModel.from_pretrained(ref, dtype=dtype, local_files_only=local_only),
-            AutoTokenizer.from_pretrained(ref, local_files_only=local_only),
-            CLIPImageProcessorPil.from_pretrained(ref, local_files_only=local_only),
-        ))
+        return cache_first(
+            lambda local_only: (
+                CLIPModel.from_pretrained(ref, dtype=dtype, local_files_only=local_only),
+                AutoTokenizer.from_pretrained(ref, local_files_only=local_only),
+                CLIPImageProcessorPil.from_pretrained(ref, local_files_only=local_only),
+            )
+        )
 
     model, tokenizer, processor = load_model("CLIP model", ref, "clip_model", load)
     return model.to(device).eval(), tokenizer, processor

@@ -27,8 +27,8 @@ from viewfinder.analyze.base import COST_KIND, AnalysisContext, AnalysisResult, 
 from viewfinder.analyze.executors import Executor
 from viewfinder.analyze.executors.local import LocalExecutor
 from viewfinder.analyze.executors.local import message as _message
-from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.analyze.plan import plan_judge
+from viewfinder.analyze.registry import ANALYZERS, check_names
 from viewfinder.errors import FatalRunError
 from viewfinder.providers.budget import check_max_cost, require_prices
 from viewfinder.providers.fixes import failure_lines, print_failures
@@ -254,7 +254,7 @@ def _run_batches(
         return True
     task = progress.add_task(f"{analyzer.name} {analyzer.version}", total=len(pending))
     size = max(1, analyzer.batch_size)
-    batches = [pending[start:start + size] for start in range(0, len(pending), size)]
+    batches = [pending[start : start + size] for start in range(0, len(pending), size)]
     seen: set[int] = set()
     try:
         for batch, result in executor.run(analyzer, batches, context):
@@ -277,7 +277,11 @@ def _run_batches(
 
 
 def _store_batch(
-    store: RunStore, analyzer: Analyzer, batch: list[ImageItem], result: AnalysisResult, done: list[int],
+    store: RunStore,
+    analyzer: Analyzer,
+    batch: list[ImageItem],
+    result: AnalysisResult,
+    done: list[int],
 ) -> None:
     """Write one batch's ledger entries, measurements and statuses (``done``: its measured
     images) in one transaction."""

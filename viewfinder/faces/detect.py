@@ -149,7 +149,7 @@ class FaceFinder:
             for top in TILE_STARTS:
                 for left in TILE_STARTS:
                     x0, y0 = round(width * left), round(height * top)
-                    faces += self._detect(rgb[y0:y0 + tile_h, x0:x0 + tile_w], x0, y0)
+                    faces += self._detect(rgb[y0 : y0 + tile_h, x0 : x0 + tile_w], x0, y0)
             faces = _merge(faces)
         if not faces:
             return FaceScan((width, height), (), None)

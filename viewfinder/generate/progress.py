@@ -103,14 +103,16 @@ class GenerationProgress:
     def __enter__(self) -> GenerationProgress:
         self.progress.__enter__()
         self.task = self.progress.add_task(
-            "generate", total=self.summary.planned, failed=0, in_flight=0, rate=0.0,
+            "generate",
+            total=self.summary.planned,
+            failed=0,
+            in_flight=0,
+            rate=0.0,
             cost=self.summary.cost_text(0.0),
         )
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.progress.__exit__(kind, exc, tb)
 
     def note(self, message: Text | str) -> None:

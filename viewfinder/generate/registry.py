@@ -46,6 +46,4 @@ def check_model(model: str) -> None:
     """Bad input unless ``model`` is 'backend:model-id' of a known backend (nothing is loaded)."""
     prefix, _ = split_model(model)
     if prefix not in BACKENDS:
-        raise BadInput(
-            f"model {model!r}: no generation backend {prefix!r}; use one of: {', '.join(sorted(BACKENDS))}"
-        )
+        raise BadInput(f"model {model!r}: no generation backend {prefix!r}; use one of: {', '.join(sorted(BACKENDS))}")

@@ -335,9 +335,7 @@ class _Generation:
         )
         return False
 
-    def _mark_submitted(
-        self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int
-    ) -> None:
+    def _mark_submitted(self, job_id: str, payload: dict[str, Any], submission: Submission, attempts: int) -> None:
         self.store.mark_submitted(
             job_id,
             request_id=submission.request_id,

@@ -188,7 +188,7 @@ def _optional_fields() -> dict[str, Any]:
     return fields
 
 
-PartialAnswer: type[JudgeAnswer] = create_model(  # type: ignore[call-overload]
+PartialAnswer: type[JudgeAnswer] = create_model(
     "PartialAnswer", __base__=JudgeAnswer, __doc__="A judge answer whose invalid fields are None.", **_optional_fields()
 )
 """The same form with every field optional: what is left of an answer once its invalid fields are dropped."""

@@ -46,18 +46,14 @@ def answer_rows(
     for spec, read in FIELDS:
         value = read(answered)
         if value is not None:
-            rows.append(
-                (spec.name, None, value) if isinstance(value, str) else (spec.name, float(value), None)
-            )
+            rows.append((spec.name, None, value) if isinstance(value, str) else (spec.name, float(value), None))
     return rows
 
 
 Field = tuple[MeasurementSpec, Callable[["Answered"], "float | str | None"]]
 
 
-def _text(
-    name: str, unit: str, description: str, *roles: Role, read: Callable[[Answered], str | None]
-) -> Field:
+def _text(name: str, unit: str, description: str, *roles: Role, read: Callable[[Answered], str | None]) -> Field:
     return MeasurementSpec(name, unit, Better.NONE, description, roles), read
 
 
@@ -134,8 +130,7 @@ FIELDS: tuple[Field, ...] = (
             Dimension.CAMERA_ANGLE,
             Reading.LABEL,
             10,
-            "Share of images whose camera angle, as named by "
-            "the VLM judge, is the angle the prompt asks for.",
+            "Share of images whose camera angle, as named by the VLM judge, is the angle the prompt asks for.",
         ),
         read=lambda a: a.answer.camera_angle,
     ),
@@ -244,6 +239,5 @@ JUDGE_SPECS: list[MeasurementSpec] = [spec for spec, _ in FIELDS]
 #: Answer fields that scoring reads (adherence answers, and what gates them): only a problem
 #: in one of these is worth a paid retry; the others are stored as missing with their reason.
 SCORED_FIELDS: frozenset[str] = frozenset(
-    {spec.name for spec, _ in FIELDS if any(isinstance(role, AdherenceRole) for role in spec.roles)}
-    | {"face_visible"}
+    {spec.name for spec, _ in FIELDS if any(isinstance(role, AdherenceRole) for role in spec.roles)} | {"face_visible"}
 )

@@ -71,9 +71,7 @@ def _read_row(path: Path, images_dir: Path, row: Row, position: int) -> _Good | 
         return Problem(path, row.line, "image", "empty; give the image's path relative to the images folder")
     file = (images_dir / rel).resolve()
     if Path(rel).is_absolute() or not file.is_relative_to(images_dir.resolve()):
-        return Problem(
-            path, row.line, "image", f"{rel!r} is outside {images_dir}; give a path relative to it"
-        )
+        return Problem(path, row.line, "image", f"{rel!r} is outside {images_dir}; give a path relative to it")
     if not file.is_file():
         return Problem(path, row.line, "image", f"no file {file}; check the path (relative to {images_dir})")
     text = row.values.get("prompt", "")
@@ -110,9 +108,7 @@ def import_images(images_dir: Path, prompts: Path, workdir: Path) -> tuple[RunSt
     """Import the images listed in ``prompts`` into the run folder ``workdir`` (created or
     extended); returns the open store and the summary. Images already imported are kept."""
     if not images_dir.is_dir():
-        raise BadInput(
-            f"{images_dir}: not a folder; give the folder the prompts file's image paths are relative to"
-        )
+        raise BadInput(f"{images_dir}: not a folder; give the folder the prompts file's image paths are relative to")
     rows = list(read_rows(prompts, ("image", "prompt")))
     store = RunStore(workdir)
     if store.get_meta("study_toml") is not None and store.get_meta(IMPORTED_META) is None:

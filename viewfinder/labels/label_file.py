@@ -47,9 +47,7 @@ def read_labels(path: Path, keys: dict[str, int]) -> tuple[list[Label], list[Pro
                 "(or by its path in the run folder or its sha256)",
             )
         if bad is None and not labeller:
-            bad = Problem(
-                path, row.line, "labeller", "empty; give the name of the person who labelled the image"
-            )
+            bad = Problem(path, row.line, "labeller", "empty; give the name of the person who labelled the image")
         found: list[Label] = []
         for dimension in LABEL_DIMENSIONS:
             text = row.values.get(dimension, "").strip()
@@ -61,8 +59,7 @@ def read_labels(path: Path, keys: dict[str, int]) -> tuple[list[Label], list[Pro
                     path,
                     row.line,
                     dimension,
-                    f"{text!r} is not an answer; use one of: {answer_help(dimension)}"
-                    " (or leave the cell empty)",
+                    f"{text!r} is not an answer; use one of: {answer_help(dimension)} (or leave the cell empty)",
                 )
                 continue
             found.append(Label(keys[image], dimension, labeller, answer, "csv"))

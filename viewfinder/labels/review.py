@@ -46,9 +46,7 @@ class TokenGate:
         if scope["type"] == "http":
             given = Request(scope).query_params.get("token", "")
             if not secrets.compare_digest(given.encode(), self.token.encode()):
-                await Response("forbidden: open the URL printed by 'viewfinder review'", 403)(
-                    scope, receive, send
-                )
+                await Response("forbidden: open the URL printed by 'viewfinder review'", 403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -111,11 +109,7 @@ def review_app(
             image_id, dimension, value = int(body["image_id"]), str(body["dimension"]), str(body["answer"])
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "send {image_id, dimension, answer}"}, 400)
-        if (
-            image_id not in rows
-            or dimension not in LABEL_DIMENSIONS
-            or value not in question(dimension).answers
-        ):
+        if image_id not in rows or dimension not in LABEL_DIMENSIONS or value not in question(dimension).answers:
             return JSONResponse({"error": "unknown image, dimension or answer"}, 400)
         store.add_labels([Label(image_id, dimension, labeller, value, "review")])
         return JSONResponse({"stored": True})
@@ -145,9 +139,7 @@ def bind(port: int) -> socket.socket:
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise BadInput(
-            f"--port {port}: cannot listen on {HOST} ({exc.strerror}); choose another port or 0"
-        ) from None
+        raise BadInput(f"--port {port}: cannot listen on {HOST} ({exc.strerror}); choose another port or 0") from None
     sock.listen(64)
     return sock
 

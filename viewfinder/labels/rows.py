@@ -56,14 +56,10 @@ def _json_rows(path: Path, text: str) -> Iterator[Row | Problem]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Problem(
-                path, number, "(line)", f"not valid JSON ({exc.msg}); write one JSON object per line"
-            )
+            yield Problem(path, number, "(line)", f"not valid JSON ({exc.msg}); write one JSON object per line")
             continue
         if not isinstance(value, dict):
-            yield Problem(
-                path, number, "(line)", 'not a JSON object; write one {"image": ..., ...} object per line'
-            )
+            yield Problem(path, number, "(line)", 'not a JSON object; write one {"image": ..., ...} object per line')
             continue
         yield Row(number, {str(k): "" if v is None else str(v) for k, v in value.items()})
 
@@ -90,8 +86,7 @@ def _csv_rows(path: Path, text: str, required: tuple[str, ...]) -> Iterator[Row 
                 path,
                 start,
                 "(line)",
-                f"{len(cells)} cells but the header names {len(header)} columns; "
-                "quote cells that contain commas",
+                f"{len(cells)} cells but the header names {len(header)} columns; quote cells that contain commas",
             )
         else:
             yield Row(start, dict(zip(header, (cell.strip() for cell in cells), strict=False)))

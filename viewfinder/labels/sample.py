@@ -31,9 +31,7 @@ def stratified_order(images: Sequence[ImageRecord], *, seed: int = 0) -> list[in
         ids = list(strata[key])
         rng.shuffle(ids)
         offsets = rng.random(len(ids))
-        keyed += [
-            ((i + offsets[i]) / len(ids), float(rng.random()), image_id) for i, image_id in enumerate(ids)
-        ]
+        keyed += [((i + offsets[i]) / len(ids), float(rng.random()), image_id) for i, image_id in enumerate(ids)]
     return [image_id for _, _, image_id in sorted(keyed)]
 
 

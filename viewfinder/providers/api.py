@@ -80,9 +80,7 @@ class ApiBackend:
 class ApiClient:
     """An aiohttp session for one provider that answers JSON or raises the runner's errors."""
 
-    def __init__(
-        self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings
-    ) -> None:
+    def __init__(self, provider: Provider, key: str, auth_headers: dict[str, str], settings: BackendSettings) -> None:
         self.provider = provider
         self.auth_headers = auth_headers
         self.settings = settings
@@ -120,9 +118,7 @@ class ApiClient:
         headers = self.auth_headers if authenticated else {}
         if timeout_s is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout_s)
-        reply = await send(
-            self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs
-        )
+        reply = await send(self.session, method, url, f"{self.provider.name} {what}", headers=headers, **kwargs)
         if reply.status == 404 and unknown_is_gone:
             raise RequestUnknown(f"{self.provider.name} no longer knows this request ({what} answered 404)")
         self.raise_for_status(reply, what)
@@ -146,9 +142,7 @@ class ApiClient:
             self._session = None
 
 
-def raise_for_status(
-    provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None
-) -> None:
+def raise_for_status(provider: Provider, reply: Reply, what: str, detail: str, error_code: str | None = None) -> None:
     """Map a non-2xx answer onto the error tree, the same way for every provider (``detail``
     is the provider's error text, already masked)."""
     code = reply.status

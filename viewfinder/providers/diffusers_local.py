@@ -95,9 +95,7 @@ class DiffusersBackend:
             "timings": {"inference": round(seconds, 4)},
             "images": [{"width": body["width"], "height": body["height"], "content_type": content_type}],
         }
-        image = ImageRef(
-            url=None, content_type=content_type, width=body["width"], height=body["height"], data=data
-        )
+        image = ImageRef(url=None, content_type=content_type, width=body["width"], height=body["height"], data=data)
         return GenerationResult(images=[image], response=response, seed=request.seed)
 
     async def cancel(self, submission: Submission) -> bool:

@@ -74,9 +74,7 @@ class FalBackend:
         base_url: str = DEFAULT_QUEUE_URL,
     ) -> None:
         if not ENDPOINT.match(endpoint):
-            raise BadInput(
-                f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell"
-            )
+            raise BadInput(f"model 'fal:{endpoint}': a fal model id is 'owner/app[/path]', e.g. fal-ai/flux/schnell")
         self.endpoint = endpoint
         self.base_url = base_url.rstrip("/")
         self._submit_url = URL(f"{self.base_url}/{endpoint}")  # parsed once, not per request
@@ -122,9 +120,7 @@ class FalBackend:
         base = f"{self.base_url}/{'/'.join(self.endpoint.split('/')[:2])}/requests/{request_id}"
         defaults = {"status_url": f"{base}/status", "response_url": base, "cancel_url": f"{base}/cancel"}
         # Follow the URLs fal returns, but only on the queue's own origin: they get the key.
-        urls = {
-            name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()
-        }
+        urls = {name: data[name] if self._same_origin(data.get(name)) else url for name, url in defaults.items()}
         return Submission(request_id=request_id, urls=urls)
 
     def _same_origin(self, url: Any) -> bool:

@@ -35,9 +35,7 @@ from viewfinder.providers.retry import RETRYABLE_STATUS, retry_after
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
 VISION_ENDPOINT = "openrouter/router/vision"
-TOKEN_PRICES: dict[
-    str, tuple[float, float]
-] = {  # USD per million input / output tokens (OpenRouter list prices)
+TOKEN_PRICES: dict[str, tuple[float, float]] = {  # USD per million input / output tokens (OpenRouter list prices)
     "fal:google/gemini-2.5-flash": (0.30, 2.50),
     "fal:google/gemini-2.5-flash-lite": (0.10, 0.40),
     "fal:openai/gpt-4o-mini": (0.15, 0.60),
@@ -96,9 +94,7 @@ class FalVisionBackend(JudgeBackend):
         }
 
     async def complete(self, conversation: Conversation) -> Reply:
-        submitted = await self._json(
-            "POST", f"{self.base_url}/{self.endpoint}", json=self.arguments(conversation)
-        )
+        submitted = await self._json("POST", f"{self.base_url}/{self.endpoint}", json=self.arguments(conversation))
         try:
             status_url, response_url = submitted["status_url"], submitted["response_url"]
         except (KeyError, TypeError):
@@ -141,9 +137,7 @@ class FalVisionBackend(JudgeBackend):
         if status in (401, 403):
             raise FatalRunError(f"judge {self.name}: fal refused the key (HTTP {status}); check FAL_KEY")
         if status in RETRYABLE_STATUS:
-            raise RetryableError(
-                f"fal HTTP {status}: {self._detail(response)}", retry_after(response.headers)
-            )
+            raise RetryableError(f"fal HTTP {status}: {self._detail(response)}", retry_after(response.headers))
         if status >= 400:
             raise ItemFailed(f"fal HTTP {status}: {self._detail(response)}")
         return json_object(response, f"fal HTTP {status}:")

@@ -69,10 +69,7 @@ class LocalVLMBackend(JudgeBackend):
         """The text the model sees: a chat template when the processor has one."""
         system = conversation.system + "\n\n" + schema_instruction(conversation.schema)
         if getattr(self._processor, "chat_template", None):
-            later = [
-                {"role": role, "content": [{"type": "text", "text": text}]}
-                for role, text in conversation.turns
-            ]
+            later = [{"role": role, "content": [{"type": "text", "text": text}]} for role, text in conversation.turns]
             image = {"type": "image"}
             try:
                 return self._chat(

@@ -78,12 +78,12 @@ def _cause(exc: BaseException) -> str:
         return f"the name does not resolve ({exc.os_error.strerror or exc.os_error})"
     os_error = getattr(exc, "os_error", None)
     return (getattr(os_error, "strerror", None) or str(os_error or exc) or type(exc).__name__).strip()
+
+
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def new_session(
-    timeout_s: float, connections: int, headers: Mapping[str, str] | None = None
-) -> aiohttp.ClientSession:
+def new_session(timeout_s: float, connections: int, headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:
     """A session whose requests each time out after ``timeout_s`` (call inside the event loop);
     :data:`UNREACHABLE_AFTER` failed connections in a row to one host raise :class:`HostUnreachable`."""
     return aiohttp.ClientSession(
@@ -105,9 +105,7 @@ def stream_timeout(timeout_s: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
 
 
-async def send(
-    session: aiohttp.ClientSession, method: str, url: str | URL, what: str, **kwargs: Any
-) -> Reply:
+async def send(session: aiohttp.ClientSession, method: str, url: str | URL, what: str, **kwargs: Any) -> Reply:
     """One request read whole; a transport failure (reset, refused, timed out) is a
     :class:`RetryableError` whose message names ``what`` and the kind of failure."""
     try:

@@ -128,9 +128,7 @@ class OpenAIChatBackend(JudgeBackend):
             raise RuntimeError("call start() before complete()")
         while True:
             body = self.request_body(conversation)
-            response = await send(
-                self._session, "POST", f"{self.base_url}/chat/completions", "the call", json=body
-            )
+            response = await send(self._session, "POST", f"{self.base_url}/chat/completions", "the call", json=body)
             if response.status == 400 and self._adapt(_error_message(response), body):
                 continue
             self._raise_for_status(response)
@@ -193,9 +191,7 @@ def _parse_reply(response: HttpReply) -> Reply:
         choice = body["choices"][0]
         message = choice.get("message") or {}
     except (ValueError, KeyError, IndexError, TypeError):
-        raise RetryableError(
-            f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}"
-        ) from None
+        raise RetryableError(f"HTTP {response.status}: not a chat completion: {response.body[:200]!r}") from None
     usage = body.get("usage") or {}
     return Reply(
         content=message.get("content"),

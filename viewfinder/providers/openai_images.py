@@ -97,9 +97,7 @@ class OpenAIImagesBackend(ApiBackend):
     async def wait(self, submission: Submission) -> GenerationResult:
         result = self._results.pop(submission.request_id, None)
         if result is None:
-            raise RequestUnknown(
-                "OpenAI answers at once and this answer was not kept (the run was interrupted)"
-            )
+            raise RequestUnknown("OpenAI answers at once and this answer was not kept (the run was interrupted)")
         return result
 
     async def cancel(self, submission: Submission) -> bool:
@@ -119,20 +117,14 @@ class OpenAIImagesBackend(ApiBackend):
                     raw = base64.b64decode(item["b64_json"], validate=True)
                 except (binascii.Error, ValueError):
                     raise ItemFailed("OpenAI returned an image that is not valid base64") from None
-                images.append(
-                    ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw)
-                )
+                images.append(ImageRef(url=None, content_type=f"image/{fmt}", width=width, height=height, data=raw))
                 kept.append({**{k: v for k, v in item.items() if k != "b64_json"}, "image_bytes": len(raw)})
             elif isinstance(item.get("url"), str):
-                images.append(
-                    ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height)
-                )
+                images.append(ImageRef(url=item["url"], content_type=f"image/{fmt}", width=width, height=height))
                 kept.append(item)
         if not images:
             raise ItemFailed(
-                self.redact(
-                    f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}"
-                )
+                self.redact(f"OpenAI returned no images: {str({k: v for k, v in data.items() if k != 'data'})[:300]}")
             )
         return GenerationResult(images=images, response={**data, "data": kept})
 

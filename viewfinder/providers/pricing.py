@@ -121,9 +121,7 @@ def image_cost(model: str, width: int, height: int, overrides: Mapping[str, floa
     return 0.0 if price is None else round(price * billed_megapixels(width, height), 6)
 
 
-def estimate_job_cost(
-    model: str, params: Mapping[str, Any], overrides: Mapping[str, float] | None = None
-) -> float:
+def estimate_job_cost(model: str, params: Mapping[str, Any], overrides: Mapping[str, float] | None = None) -> float:
     """USD a job will cost before it runs (one image of the requested size)."""
     width, height = requested_size(params)
     return image_cost(model, width, height, overrides)

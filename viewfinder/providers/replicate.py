@@ -70,9 +70,7 @@ class ReplicateBackend(ApiBackend):
         "a Replicate model id is 'owner/name' or 'owner/name:version', e.g. replicate:black-forest-labs/flux-schnell"
     )
 
-    def __init__(
-        self, model: str, token: str, settings: BackendSettings, base_url: str | None = None
-    ) -> None:
+    def __init__(self, model: str, token: str, settings: BackendSettings, base_url: str | None = None) -> None:
         super().__init__(model, token, settings, base_url)
         assert self.match is not None  # ApiBackend checked it
         self.model, self.version = self.match["model"], self.match["version"]
@@ -97,9 +95,7 @@ class ReplicateBackend(ApiBackend):
 
     async def submit(self, request: GenerationRequest) -> Submission:
         url = (
-            f"{self.base_url}/v1/predictions"
-            if self.version
-            else f"{self.base_url}/v1/models/{self.model}/predictions"
+            f"{self.base_url}/v1/predictions" if self.version else f"{self.base_url}/v1/models/{self.model}/predictions"
         )
         prediction = await self.api.request_json("POST", url, "create prediction", json=self.payload(request))
         prediction_id = prediction.get("id")

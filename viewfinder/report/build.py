@@ -22,8 +22,8 @@ from viewfinder.report.names import count, dimension_name, model_name, num, span
 from viewfinder.report.plots import render_plots
 from viewfinder.report.story import Story, conclusion, headline, lead
 from viewfinder.report.thumbs import data_uri, embeds_as_is, image_budget, make_thumbs
-from viewfinder.score.model import ScoreReport
 from viewfinder.report.trust import trust_section
+from viewfinder.score.model import ScoreReport
 from viewfinder.score.sentences import (
     agreement_sentence,
     comparison_sentence,
@@ -70,8 +70,16 @@ def _environment(markdown: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_text
-    env.globals.update(fmt=fmt, vclass=verdict_class, is_url=is_url, model_name=model_name, num=num, span=span,
-                       count=count, LONG_PROMPT=LONG_PROMPT)
+    env.globals.update(
+        fmt=fmt,
+        vclass=verdict_class,
+        is_url=is_url,
+        model_name=model_name,
+        num=num,
+        span=span,
+        count=count,
+        LONG_PROMPT=LONG_PROMPT,
+    )
     return env
 
 
@@ -83,8 +91,9 @@ def story_of(data: ReportData) -> Story:
     """Headline, lead and conclusion of the run (report.story), from the stored score report."""
     ran = [ANALYZER_WORDS.get(a.name, a.name) for a in data.methods.analyzers if a.images_done]
     title = headline(data.score, data.models, data.study.topic) if data.cards else f"{data.study.topic}: no images yet"
-    paragraphs = lead(data.score, data.study.description, len(data.cards), len({c.prompt for c in data.cards}),
-                      data.models, ran)
+    paragraphs = lead(
+        data.score, data.study.description, len(data.cards), len({c.prompt for c in data.cards}), data.models, ran
+    )
     return Story(title, paragraphs, conclusion(data.score) if data.cards else [])
 
 
@@ -102,8 +111,14 @@ def research_texts(data: ReportData) -> dict[str, Any]:
     """The scoring stage's sentences, grouped by where the researcher's section shows them."""
     score = data.score
     if score is None:
-        return {"dimension_blocks": [], "score_texts": [], "agreement_texts": [], "comparison_texts": [],
-                "effect_texts": [], "metric_rows": data.metric_summary}
+        return {
+            "dimension_blocks": [],
+            "score_texts": [],
+            "agreement_texts": [],
+            "comparison_texts": [],
+            "effect_texts": [],
+            "metric_rows": data.metric_summary,
+        }
     blocks = []
     for dim in dict.fromkeys(d.dimension for d in score.dimensions):
         results = [d for d in score.dimensions if d.dimension == dim]
@@ -122,12 +137,22 @@ def research_texts(data: ReportData) -> dict[str, Any]:
 def embed_images(store: RunStore, rows: list[ImageRecord], report_dir: Path, console: Console) -> dict[str, str]:
     """sha256 -> data URI of every readable image, down-scaled within the page's budget (report.thumbs)."""
     budget = image_budget(len(rows))
-    with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]report[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         large = [r for r in rows if not embeds_as_is(r.width, r.height, r.bytes, r.format, budget)]
         task = progress.add_task("images", total=len(large))
-        made = make_thumbs(((r.sha256, store.image_path(r)) for r in large), report_dir, budget,
-                           advance=lambda n: progress.advance(task, n))
+        made = make_thumbs(
+            ((r.sha256, store.image_path(r)) for r in large),
+            report_dir,
+            budget,
+            advance=lambda n: progress.advance(task, n),
+        )
     out = {}
     for row in rows:
         if row.sha256 in out:
@@ -166,13 +191,19 @@ def build_report(store: RunStore, study: Study, console: Console | None = None) 
         "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "several": len(data.models) > 1,
     }
-    html = _environment(markdown=False).get_template("index.html.j2").render(
-        **context,
-        css=_asset("report.css"),
-        js=js,
-        js_hash=base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii"),
-        plot_uris={plot.key: data_uri(report_dir / plot.path, "svg+xml") for plot in plots},
-        cards_json=embed_json({"layout": card_layout(data.specs), "cards": [card.to_json() for card in data.cards]}),
+    html = (
+        _environment(markdown=False)
+        .get_template("index.html.j2")
+        .render(
+            **context,
+            css=_asset("report.css"),
+            js=js,
+            js_hash=base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii"),
+            plot_uris={plot.key: data_uri(report_dir / plot.path, "svg+xml") for plot in plots},
+            cards_json=embed_json(
+                {"layout": card_layout(data.specs), "cards": [card.to_json() for card in data.cards]}
+            ),
+        )
     )
     markdown = _environment(markdown=True).get_template("post.md.j2").render(**context)
     _write(report_dir / "index.html", html)

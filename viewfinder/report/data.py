@@ -38,8 +38,16 @@ from viewfinder.study.grammar import FIELDS
 def load_specs(store: RunStore) -> dict[str, Spec]:
     """Every registered measurement spec by "analyzer.name", in analyzer, then name order."""
     return {
-        stored.key: Spec(stored.key, stored.analyzer, stored.version, stored.spec.name, stored.spec.unit,
-                         stored.spec.better.value, stored.spec.description, stored.spec.roles)
+        stored.key: Spec(
+            stored.key,
+            stored.analyzer,
+            stored.version,
+            stored.spec.name,
+            stored.spec.unit,
+            stored.spec.better.value,
+            stored.spec.description,
+            stored.spec.roles,
+        )
         for stored in store.spec_records()
     }
 
@@ -73,8 +81,12 @@ def card_layout(specs: dict[str, Spec]) -> list[list[Any]]:
     ]
 
 
-def _field(key: str, role: CardRole, m: dict[str, tuple[float | None, str | None]], specs: Mapping[str, Spec],
-           ) -> CardField:
+def _field(
+    key: str,
+    role: CardRole,
+    m: dict[str, tuple[float | None, str | None]],
+    specs: Mapping[str, Spec],
+) -> CardField:
     value, text = m.get(key, (None, None))
     if role.as_text:
         shown = text if text is not None else (format_number(value, role.digits) if value is not None else None)
@@ -94,8 +106,12 @@ class CardPlan:
     @classmethod
     def of(cls, specs: Mapping[str, Spec]) -> CardPlan:
         titles = [key for key, _ in card_lines(specs, CardSection.TITLE)]
-        return cls(layout(specs), titles, [key for key, _ in card_lines(specs, CardSection.DESCRIPTION)],
-                   specs[titles[0]].analyzer if titles else None)
+        return cls(
+            layout(specs),
+            titles,
+            [key for key, _ in card_lines(specs, CardSection.DESCRIPTION)],
+            specs[titles[0]].analyzer if titles else None,
+        )
 
 
 def _text_of(keys: list[str], m: dict[str, tuple[float | None, str | None]]) -> str | None:
@@ -131,9 +147,16 @@ def title_note(title: str | None, analyzer: str | None, missing: dict[str, str],
     return f"No title: the {analyzer} analyzer gave none for this image."
 
 
-def build_card(row: ImageRecord, m: dict[str, tuple[float | None, str | None]], specs: Mapping[str, Spec],
-               plan: CardPlan, verdicts: list[Verdict], embedded: str | None,
-               missing: dict[str, str] | None = None, ran: set[str] | None = None) -> Card:
+def build_card(
+    row: ImageRecord,
+    m: dict[str, tuple[float | None, str | None]],
+    specs: Mapping[str, Spec],
+    plan: CardPlan,
+    verdicts: list[Verdict],
+    embedded: str | None,
+    missing: dict[str, str] | None = None,
+    ran: set[str] | None = None,
+) -> Card:
     """One card from an image row (store.images()) and its measurements; ``missing`` and ``ran``:
     analyzers that failed on it (with why) and those that handled it."""
     title = _text_of(plan.titles, m)
@@ -172,8 +195,12 @@ def image_verdicts(record: ImageAdherenceRecord | None, image_id: int) -> list[V
     return out
 
 
-def gather(store: RunStore, study: Study, rows: list[ImageRecord], embedded: Mapping[str, str] | None = None,
-           ) -> ReportData:
+def gather(
+    store: RunStore,
+    study: Study,
+    rows: list[ImageRecord],
+    embedded: Mapping[str, str] | None = None,
+) -> ReportData:
     """Read the whole report's data from ``store`` for the image ``rows`` (``store.images()``);
     ``embedded`` maps sha256 to the image's data URI (report.thumbs)."""
     specs = load_specs(store)
@@ -199,8 +226,18 @@ def gather(store: RunStore, study: Study, rows: list[ImageRecord], embedded: Map
     cards = []
     plan = CardPlan.of(specs)
     for row in rows:
-        cards.append(build_card(row, table.get(row.id, {}), specs, plan, image_verdicts(record, row.id),
-                                (embedded or {}).get(row.sha256), missing.get(row.id), ran.get(row.id)))
+        cards.append(
+            build_card(
+                row,
+                table.get(row.id, {}),
+                specs,
+                plan,
+                image_verdicts(record, row.id),
+                (embedded or {}).get(row.sha256),
+                missing.get(row.id),
+                ran.get(row.id),
+            )
+        )
     return ReportData(
         study=study,
         cards=cards,
@@ -211,8 +248,13 @@ def gather(store: RunStore, study: Study, rows: list[ImageRecord], embedded: Map
     )
 
 
-def gather_methods(store: RunStore, study: Study, cards: list[Card],
-                   table: dict[int, dict[str, tuple[float | None, str | None]]], specs: dict[str, Spec]) -> Methods:
+def gather_methods(
+    store: RunStore,
+    study: Study,
+    cards: list[Card],
+    table: dict[int, dict[str, tuple[float | None, str | None]]],
+    specs: dict[str, Spec],
+) -> Methods:
     from viewfinder import __version__
 
     models = Counter(c.model for c in cards)
@@ -262,8 +304,9 @@ def _generation_settings(study: Study) -> dict[str, Any]:
     return settings
 
 
-def summarise_metrics(cards: list[Card], table: dict[int, dict[str, tuple[float | None, str | None]]],
-                      specs: dict[str, Spec]) -> list[dict[str, Any]]:
+def summarise_metrics(
+    cards: list[Card], table: dict[int, dict[str, tuple[float | None, str | None]]], specs: dict[str, Spec]
+) -> list[dict[str, Any]]:
     """Mean, spread and count of the main numbers, per model (a descriptive table)."""
     import numpy as np
 
@@ -273,20 +316,32 @@ def summarise_metrics(cards: list[Card], table: dict[int, dict[str, tuple[float 
         by_model[card.model].append(card.image_id)
     for key in numbers(specs):
         for model, ids in sorted(by_model.items()):
-            values = np.array([table[i][key][0] for i in ids if i in table and key in table[i]
-                               and table[i][key][0] is not None], dtype=float)
-            rows.append({
-                "key": key, "spec": specs[key], "model": model, "n": int(values.size),
-                "n_missing": len(ids) - int(values.size),
-                "mean": float(values.mean()) if values.size else None,
-                "sd": float(values.std(ddof=1)) if values.size > 1 else None,
-                "median": float(np.median(values)) if values.size else None,
-            })
+            values = np.array(
+                [table[i][key][0] for i in ids if i in table and key in table[i] and table[i][key][0] is not None],
+                dtype=float,
+            )
+            rows.append(
+                {
+                    "key": key,
+                    "spec": specs[key],
+                    "model": model,
+                    "n": int(values.size),
+                    "n_missing": len(ids) - int(values.size),
+                    "mean": float(values.mean()) if values.size else None,
+                    "sd": float(values.std(ddof=1)) if values.size > 1 else None,
+                    "median": float(np.median(values)) if values.size else None,
+                }
+            )
     return rows
 
 
 def embed_json(data: Any) -> str:
     """JSON safe inside a <script type="application/json"> element (no '</script>' break-out)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )

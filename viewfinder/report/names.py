@@ -74,12 +74,12 @@ def span(low: float | None, high: float | None, digits: int = 2) -> str:
 
 
 def join(items: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+    """ "a", "a and b", "a, b and c"."""
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def count(n: int, one: str, many: str | None = None) -> str:
-    """"1 model", "2 models" (never "1 model(s)")."""
+    """ "1 model", "2 models" (never "1 model(s)")."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"

@@ -75,8 +75,16 @@ def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
                 xs.append(rate.rate)
                 lo.append(rate.rate - (rate.ci_low if rate.ci_low is not None else rate.rate))
                 hi.append((rate.ci_high if rate.ci_high is not None else rate.rate) - rate.rate)
-            ax.barh(ys, xs, height=height * 0.9, color=PALETTE[j % len(PALETTE)], label=_short(model, 40),
-                    xerr=[lo, hi], capsize=3, error_kw={"elinewidth": 1, "ecolor": "#333"})
+            ax.barh(
+                ys,
+                xs,
+                height=height * 0.9,
+                color=PALETTE[j % len(PALETTE)],
+                label=_short(model, 40),
+                xerr=[lo, hi],
+                capsize=3,
+                error_kw={"elinewidth": 1, "ecolor": "#333"},
+            )
         ax.set_yticks([i + height * (len(models) - 1) / 2 for i in range(len(dims))])
         ax.set_yticklabels([_short(d.label, 34) for d in dims])
         ax.invert_yaxis()
@@ -86,23 +94,29 @@ def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
         ax.legend(loc="lower right", fontsize=8, frameon=False)
         ax.set_title("Prompt adherence per dimension")
         path = _save(fig, out_dir, "adherence")
-    return Plot("adherence", path, "Prompt adherence per dimension",
-                "Share of judged images that follow each prompt dimension, per model and judging method; "
-                "bars show the rate, whiskers its 95% Wilson interval. Higher is better; images that could "
-                "not be judged (no face, unclear) are left out of the denominator.")
+    return Plot(
+        "adherence",
+        path,
+        "Prompt adherence per dimension",
+        "Share of judged images that follow each prompt dimension, per model and judging method; "
+        "bars show the rate, whiskers its 95% Wilson interval. Higher is better; images that could "
+        "not be judged (no face, unclear) are left out of the denominator.",
+    )
 
 
 def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
     """Mean of each continuous score per model with its 95% bootstrap interval."""
     score = data.score
-    results = [r for r in (score.scores if score is not None else []) if any(
-        m.mean is not None for m in r.per_model.values())]
+    results = [
+        r for r in (score.scores if score is not None else []) if any(m.mean is not None for m in r.per_model.values())
+    ]
     if not results:
         return None
     models = data.models
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(results), figsize=(2.9 * len(results) + 0.8, 0.45 * len(models) + 1.8),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(results), figsize=(2.9 * len(results) + 0.8, 0.45 * len(models) + 1.8), squeeze=False
+        )
         for ax, result in zip(axes[0], results, strict=True):
             for j, model in enumerate(models):
                 mean = result.per_model.get(model)
@@ -110,8 +124,7 @@ def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
                     continue
                 low = mean.mean - (mean.ci_low if mean.ci_low is not None else mean.mean)
                 high = (mean.ci_high if mean.ci_high is not None else mean.mean) - mean.mean
-                ax.errorbar([mean.mean], [j], xerr=[[low], [high]], fmt="o", color=PALETTE[j % len(PALETTE)],
-                            capsize=3)
+                ax.errorbar([mean.mean], [j], xerr=[[low], [high]], fmt="o", color=PALETTE[j % len(PALETTE)], capsize=3)
             ax.set_yticks(range(len(models)))
             ax.set_yticklabels([_short(m.split(":")[-1], 18) for m in models] if ax is axes[0][0] else [])
             ax.set_ylim(-0.6, len(models) - 0.4)
@@ -123,9 +136,13 @@ def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
         fig.tight_layout()
         path = _save(fig, out_dir, "scores")
     directions = "; ".join(f"{r.label}: {r.unit}, {r.direction} is better" for r in results)
-    return Plot("scores", path, "Scores per model",
-                "Mean of each score over a model's images, with its 95% bootstrap interval (from the scoring "
-                f"stage). {directions}.")
+    return Plot(
+        "scores",
+        path,
+        "Scores per model",
+        "Mean of each score over a model's images, with its 95% bootstrap interval (from the scoring "
+        f"stage). {directions}.",
+    )
 
 
 def _values(cards: Sequence[Card], key: str) -> dict[str, list[float]]:
@@ -150,8 +167,13 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
         for ax, key in zip(axes[0], keys, strict=True):
             spec = data.specs[key]
             series = [values[key].get(m, []) for m in models]
-            parts = ax.boxplot([s if s else [np.nan] for s in series], patch_artist=True, widths=0.6,
-                               showfliers=False, medianprops={"color": "#222"})
+            parts = ax.boxplot(
+                [s if s else [np.nan] for s in series],
+                patch_artist=True,
+                widths=0.6,
+                showfliers=False,
+                medianprops={"color": "#222"},
+            )
             for patch, colour in zip(parts["boxes"], PALETTE, strict=False):
                 patch.set_facecolor(colour)
                 patch.set_alpha(0.75)
@@ -164,9 +186,13 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
         fig.tight_layout()
         path = _save(fig, out_dir, "distributions")
     directions = "; ".join(f"{data.specs[k].name}: {data.specs[k].unit}, {data.specs[k].direction}" for k in keys)
-    return Plot("distributions", path, "Quality numbers per model",
-                f"Distribution over images of each number, one box per model (median line, quartile box, "
-                f"whiskers to the furthest value within 1.5 IQR; outliers not drawn). {directions}.")
+    return Plot(
+        "distributions",
+        path,
+        "Quality numbers per model",
+        f"Distribution over images of each number, one box per model (median line, quartile box, "
+        f"whiskers to the furthest value within 1.5 IQR; outliers not drawn). {directions}.",
+    )
 
 
 def heatmap_cells(data: ReportData, dimension: str, method: str) -> dict[tuple[str, str], list[int]]:
@@ -195,8 +221,9 @@ def heatmap_figure(data: ReportData, dimension: str, method: str) -> Any | None:
         grid[cameras.index(camera), emotions.index(emotion)] = k / n
     label = dimension.replace("_", " ")
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(1.3 * len(emotions) + 3.2, max(3.2, 0.55 * len(cameras) + 2.2)),
-                               layout="constrained")
+        fig, ax = plt.subplots(
+            figsize=(1.3 * len(emotions) + 3.2, max(3.2, 0.55 * len(cameras) + 2.2)), layout="constrained"
+        )
         image = ax.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
         ax.set_xticks(range(len(emotions)))
         ax.set_xticklabels([_short(e, 18) for e in emotions], rotation=30, ha="right")
@@ -205,14 +232,16 @@ def heatmap_figure(data: ReportData, dimension: str, method: str) -> Any | None:
         for (camera, emotion), (k, n) in cells.items():
             i, j = cameras.index(camera), emotions.index(emotion)
             dark = k / n < 0.15 or k / n > 0.85  # the colour map's dark ends: white text stays readable
-            ax.text(j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8,
-                    color="#fff" if dark else "#111")
+            ax.text(
+                j, i, f"{k / n:.2f}\n{k}/{n}", ha="center", va="center", fontsize=8, color="#fff" if dark else "#111"
+            )
         bar = fig.colorbar(image, ax=ax, fraction=0.08)
         bar.set_label("share that follows\n(0-1, higher is better)", fontsize=8)
         ax.spines[:].set_visible(False)
         # the title over the whole figure, so it never runs into the colour bar's label
-        fig.suptitle(f"{label.capitalize()} adherence ({method})\nby camera and emotion", fontweight="bold",
-                     fontsize=10)
+        fig.suptitle(
+            f"{label.capitalize()} adherence ({method})\nby camera and emotion", fontweight="bold", fontsize=10
+        )
     return fig
 
 
@@ -225,10 +254,14 @@ def heatmap_plot(data: ReportData, out_dir: Path, dimension: str, method: str) -
     key = f"heatmap_{dimension.replace(' ', '_')}_{method}"
     with plt.rc_context(STYLE):
         path = _save(fig, out_dir, key)
-    return Plot(key, path, f"{label.capitalize()} adherence by camera position and emotion ({method})",
-                f"Share of judged images whose {label} follows the prompt, for each requested camera position "
-                f"(rows) and emotion (columns), judged by the {method}; each cell shows the rate and k/n. "
-                "Higher (green) is better; empty cells had no judged image.")
+    return Plot(
+        key,
+        path,
+        f"{label.capitalize()} adherence by camera position and emotion ({method})",
+        f"Share of judged images whose {label} follows the prompt, for each requested camera position "
+        f"(rows) and emotion (columns), judged by the {method}; each cell shows the rate and k/n. "
+        "Higher (green) is better; empty cells had no judged image.",
+    )
 
 
 def render_plots(data: ReportData, out_dir: Path) -> list[Plot]:

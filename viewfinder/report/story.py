@@ -60,7 +60,7 @@ def _by_status(found: dict[tuple[str, str], Finding], model: str, status: str) -
 
 
 def model_clause(found: dict[tuple[str, str], Finding], model: str, subject: str) -> str | None:
-    """"X gets the scene right but misses the camera angle; how well it follows ... is uncertain"."""
+    """ "X gets the scene right but misses the camera angle; how well it follows ... is uncertain"."""
     right, partly = _by_status(found, model, "right"), _by_status(found, model, "partly")
     missed, uncertain = _by_status(found, model, "missed"), _by_status(found, model, "uncertain")
     main = []
@@ -88,9 +88,13 @@ def _short_doubt(clause: str) -> str:
 
 def _shared_clause(found: dict[tuple[str, str], Finding], models: list[str]) -> str | None:
     """What every model has in common ("A and B both get the style right but miss the angle")."""
+
     def common(status: str) -> list[str]:
-        return [dimension_name(dim) for dim in dict.fromkeys(d for d, _ in found)
-                if all(found[(dim, m)].status == status for m in models)]
+        return [
+            dimension_name(dim)
+            for dim in dict.fromkeys(d for d, _ in found)
+            if all(found[(dim, m)].status == status for m in models)
+        ]
 
     right, missed, uncertain = common("right"), common("missed"), common("uncertain")
     both = "both" if len(models) == 2 else "all"
@@ -132,38 +136,47 @@ def headline(report: ScoreReport | None, models: list[str], topic: str) -> str:
     return title if len(title) > 80 else f"{title}: a look at {about}"
 
 
-def lead(report: ScoreReport | None, description: str, n_images: int, n_prompts: int, models: list[str],
-         analyzers: list[str]) -> list[str]:
+def lead(
+    report: ScoreReport | None, description: str, n_images: int, n_prompts: int, models: list[str], analyzers: list[str]
+) -> list[str]:
     """The paragraph under the headline: what was made and measured, and how to read the verdicts."""
     out = [description] if description else []
     if not n_images:
         out.append("The run has no images yet: 'viewfinder run STUDY' or 'viewfinder generate DIR' makes them.")
         return out
-    made = (f"We made {count(n_images, 'image')} from {count(n_prompts, 'prompt')} with "
-            f"{join([model_name(m) for m in models])} and measured them with {join(analyzers) or 'no analyzer yet'}.")
+    made = (
+        f"We made {count(n_images, 'image')} from {count(n_prompts, 'prompt')} with "
+        f"{join([model_name(m) for m in models])} and measured them with {join(analyzers) or 'no analyzer yet'}."
+    )
     out.append(made)
     if report is None:
         out.append("The run has not been scored yet, so there is no verdict.")
         return out
-    rules = ("Each part of the prompt gets a verdict word from fixed thresholds on the share of judged images "
-             "that follow it; where two methods measure one part and disagree, we say the measure is uncertain "
-             "instead of choosing one.")
+    rules = (
+        "Each part of the prompt gets a verdict word from fixed thresholds on the share of judged images "
+        "that follow it; where two methods measure one part and disagree, we say the measure is uncertain "
+        "instead of choosing one."
+    )
     if len(report.models) > 1:
-        rules += (" One model is said to follow a part better than another only where a paired test on the same "
-                  "prompts and seeds finds a difference (Holm-adjusted p below 0.05).")
+        rules += (
+            " One model is said to follow a part better than another only where a paired test on the same "
+            "prompts and seeds finds a difference (Holm-adjusted p below 0.05)."
+        )
     out.append(rules)
     return out
 
 
 def _verdict_claim(f: Finding, subject: str) -> Claim:
-    """"The scene: X scored 0.62 (...), which is good; the faces analyzer agrees (0.60, ...)." (the
+    """ "The scene: X scored 0.62 (...), which is good; the faces analyzer agrees (0.60, ...)." (the
     seed's "Shot Analysis: The model scored 0.66, which is considered good")."""
     chosen = f.chosen
     assert chosen is not None
     others = [r for r in f.rates if r is not chosen]
     also = "".join(f"; the {r.name} agrees ({_rate(r.rate)})" for r in others)
-    text = (f"{_cap(dimension_name(f.dimension))}: {subject} scored {_rate(chosen.rate, chosen.name)}, "
-            f"which is {chosen.rate.verdict}{also}.")
+    text = (
+        f"{_cap(dimension_name(f.dimension))}: {subject} scored {_rate(chosen.rate, chosen.name)}, "
+        f"which is {chosen.rate.verdict}{also}."
+    )
     values = (chosen.rate.rate or 0.0, *(r.rate.rate or 0.0 for r in others))
     return Claim(text, "verdict", f.dimension, (f.model,), values, chosen.rate.verdict)
 
@@ -174,8 +187,10 @@ def _uncertain_claim(f: Finding, subject: str) -> Claim:
     if "intervals" in f.reasons:
         why.append("their 95% intervals do not overlap")
     if "kappa" in f.reasons:
-        why.append(f"they agree on which images follow it with Cohen's kappa {num(usable_kappa(f.agreement))} "
-                   f"(−1 to 1, higher is better; below {KAPPA_AGREE} counts as disagreeing)")
+        why.append(
+            f"they agree on which images follow it with Cohen's kappa {num(usable_kappa(f.agreement))} "
+            f"(−1 to 1, higher is better; below {KAPPA_AGREE} counts as disagreeing)"
+        )
     if "people" in f.reasons:
         why.append("people's labels disagree with every method that measured it (Cohen's kappa with them below 0.4)")
     text = f"How well {subject} follows {dimension_name(f.dimension)} is uncertain: {join(said)}; {join(why)}."
@@ -183,10 +198,17 @@ def _uncertain_claim(f: Finding, subject: str) -> Claim:
 
 
 def _not_measured_claim(f: Finding, subject: str) -> Claim:
-    why = (f"none of its {count(f.not_judged, 'image')} that ask for it could be judged" if f.not_judged
-           else "no method answered it")
-    return Claim(f"{_cap(dimension_name(f.dimension))} could not be measured for {subject}: {why}.",
-                 "not measured", f.dimension, (f.model,))
+    why = (
+        f"none of its {count(f.not_judged, 'image')} that ask for it could be judged"
+        if f.not_judged
+        else "no method answered it"
+    )
+    return Claim(
+        f"{_cap(dimension_name(f.dimension))} could not be measured for {subject}: {why}.",
+        "not measured",
+        f.dimension,
+        (f.model,),
+    )
 
 
 def _better_claim(item: Better) -> Claim:
@@ -195,10 +217,14 @@ def _better_claim(item: Better) -> Claim:
     for c in item.comparisons:
         a, b = (c.value_a, c.value_b) if c.model_a == item.winner else (c.value_b, c.value_a)
         values += [a or 0.0, b or 0.0]
-        tests.append(f"{c.label or c.target}: {num(a)} vs {num(b)} ({RATE_UNIT}; {c.n_pairs} paired images, "
-                     f"{c.test}, Holm-adjusted p {_p(c.p_holm)})")
-    text = (f"{model_name(item.winner)} follows {dimension_name(item.dimension)} better than "
-            f"{model_name(item.loser)}: {'; '.join(tests)}.")
+        tests.append(
+            f"{c.label or c.target}: {num(a)} vs {num(b)} ({RATE_UNIT}; {c.n_pairs} paired images, "
+            f"{c.test}, Holm-adjusted p {_p(c.p_holm)})"
+        )
+    text = (
+        f"{model_name(item.winner)} follows {dimension_name(item.dimension)} better than "
+        f"{model_name(item.loser)}: {'; '.join(tests)}."
+    )
     return Claim(text, "better", item.dimension, (item.winner, item.loser), tuple(values))
 
 
@@ -238,11 +264,23 @@ def conclusion(report: ScoreReport | None) -> list[Claim]:
         compared = [c for c in report.comparisons if c.kind == "binary"]
         contest = contested(report)
         if compared and not items:
-            out.append(Claim(f"No model follows any part of the prompt better than another: none of the "
-                             f"{count(len(compared), 'paired test')} on the same prompts and seeds finds a difference "
-                             "(Holm-adjusted p below 0.05).", "alike", models=tuple(report.models)))
+            out.append(
+                Claim(
+                    f"No model follows any part of the prompt better than another: none of the "
+                    f"{count(len(compared), 'paired test')} on the same prompts and seeds finds a difference "
+                    "(Holm-adjusted p below 0.05).",
+                    "alike",
+                    models=tuple(report.models),
+                )
+            )
         if contest:
-            out.append(Claim(f"For {join([dimension_name(d) for d in contest])} the methods find opposite "
-                             "differences between models, so which model follows it better is uncertain.",
-                             "uncertain", contest[0], tuple(report.models)))
+            out.append(
+                Claim(
+                    f"For {join([dimension_name(d) for d in contest])} the methods find opposite "
+                    "differences between models, so which model follows it better is uncertain.",
+                    "uncertain",
+                    contest[0],
+                    tuple(report.models),
+                )
+            )
     return out

@@ -28,8 +28,14 @@ MIN_SIZE = 96
 BYTES_PER_PIXEL = 0.15
 THUMB_DIR = "thumbs"
 WEB_FORMATS = {"jpeg", "jpg", "png", "webp", "gif"}
-MIME = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
-        "svg+xml": "image/svg+xml"}
+MIME = {
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg+xml": "image/svg+xml",
+}
 
 
 def image_budget(n_images: int) -> int:

@@ -117,9 +117,7 @@ def trust_section(store: Any) -> TrustSection | None:
                     accuracy=f"{_n(item.accuracy)} {_ci(item.accuracy_low, item.accuracy_high)}".strip()
                     if pooled
                     else "",
-                    kappa=f"{_n(item.kappa)} {_ci(item.kappa_low, item.kappa_high)}".strip()
-                    if pooled
-                    else "",
+                    kappa=f"{_n(item.kappa)} {_ci(item.kappa_low, item.kappa_high)}".strip() if pooled else "",
                     kappa_word=verdict("kappa", item.kappa) if pooled else None,
                     raw_rate=_n(rate.raw_rate),
                     corrected=f"{_n(rate.rate)} {_ci(rate.ci_low, rate.ci_high)}".strip(),

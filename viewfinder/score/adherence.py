@@ -51,8 +51,15 @@ def dimension_methods(specs: Iterable[StoredSpec]) -> tuple[DimensionMethod, ...
     for stored in specs:
         for role in stored.spec.roles:
             if isinstance(role, AdherenceRole):
-                method = DimensionMethod(role.dimension.value, role.method, stored.key, role.reading.value,
-                                         role.label, role.measures, role.method_name)
+                method = DimensionMethod(
+                    role.dimension.value,
+                    role.method,
+                    stored.key,
+                    role.reading.value,
+                    role.label,
+                    role.measures,
+                    role.method_name,
+                )
                 found.append((role.order, stored.key, method))
     return tuple(method for _, _, method in sorted(found, key=lambda entry: entry[:2]))
 
@@ -129,8 +136,11 @@ def not_judged_reason(raw: Any) -> str:
 
 
 def image_adherence(
-    images: list[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
-    methods: tuple[DimensionMethod, ...], score_columns: tuple[str, ...] = (),
+    images: list[ImageRecord],
+    table: Mapping[int, Mapping[str, Any]],
+    study: Study,
+    methods: tuple[DimensionMethod, ...],
+    score_columns: tuple[str, ...] = (),
 ) -> list[ImageAdherence]:
     """Adherence of every image (``images`` rows of ``RunStore.images``, ``table`` from
     ``RunStore.measurement_table``) for each dimension and method in ``methods``."""
@@ -138,7 +148,11 @@ def image_adherence(
     for row in images:
         values = table.get(row.id, {})
         item = ImageAdherence(
-            image_id=row.id, model=row.model, seed=row.seed, prompt_id=row.prompt_id, idx=row.idx,
+            image_id=row.id,
+            model=row.model,
+            seed=row.seed,
+            prompt_id=row.prompt_id,
+            idx=row.idx,
             factors={name: row.prompt_field(name) for name in FACTORS},
         )
         for method in methods:
@@ -160,7 +174,8 @@ def image_adherence(
 
 
 def present_methods(
-    table: Mapping[int, Mapping[str, Any]], specs: Iterable[StoredSpec],
+    table: Mapping[int, Mapping[str, Any]],
+    specs: Iterable[StoredSpec],
 ) -> tuple[DimensionMethod, ...]:
     """The dimension methods (declared by ``specs``) whose measurement was stored for at least one image."""
     columns = {column for values in table.values() for column in values}

@@ -60,8 +60,20 @@ def score_specs(specs: Iterable[StoredSpec]) -> list[ScoreSpec]:
             continue
         if role.scale not in SCALES:
             raise ValueError(f"measurement {stored.key}: score scale {role.scale!r} is not one of {', '.join(SCALES)}")
-        found.append((role.order, stored.key, ScoreSpec(stored.key, role.label, stored.spec.unit, role.scale,
-                                                        _sentence(stored.spec.description), role.compare)))
+        found.append(
+            (
+                role.order,
+                stored.key,
+                ScoreSpec(
+                    stored.key,
+                    role.label,
+                    stored.spec.unit,
+                    role.scale,
+                    _sentence(stored.spec.description),
+                    role.compare,
+                ),
+            )
+        )
     return [spec for _, _, spec in sorted(found, key=lambda entry: entry[:2])]
 
 
@@ -96,8 +108,16 @@ def rate_of(flags: Sequence[bool | None], reasons: Sequence[str] = ()) -> Rate:
     k, n = sum(judged), len(judged)
     low, high = wilson_interval(k, n)
     value = k / n if n else None
-    return Rate(k=k, n=n, n_not_judged=len(flags) - n, not_judged_reasons=dict(Counter(reasons)), rate=value,
-                ci_low=low, ci_high=high, verdict=verdict("adherence", value))
+    return Rate(
+        k=k,
+        n=n,
+        n_not_judged=len(flags) - n,
+        not_judged_reasons=dict(Counter(reasons)),
+        rate=value,
+        ci_low=low,
+        ci_high=high,
+        verdict=verdict("adherence", value),
+    )
 
 
 def rate_for(items: Sequence[ImageAdherence], key: tuple[str, str]) -> Rate:
@@ -107,8 +127,14 @@ def rate_for(items: Sequence[ImageAdherence], key: tuple[str, str]) -> Rate:
 
 def mean_of(values: Sequence[float], scale: str, *, seed: int = 0, resamples: int = 2000) -> Mean:
     result = bootstrap_mean(values, seed=seed, resamples=resamples)
-    return Mean(n=result.n, mean=result.mean, sd=result.sd, ci_low=result.low, ci_high=result.high,
-                verdict=verdict(scale, result.mean))
+    return Mean(
+        n=result.n,
+        mean=result.mean,
+        sd=result.sd,
+        ci_low=result.low,
+        ci_high=result.high,
+        verdict=verdict(scale, result.mean),
+    )
 
 
 def _levels(items: Sequence[ImageAdherence], factor: str) -> list[str]:
@@ -134,11 +160,16 @@ def _applicable(method: DimensionMethod, items: Sequence[ImageAdherence]) -> lis
 
 
 def _rate_rows(
-    method: DimensionMethod, applicable: Sequence[ImageAdherence], models: Sequence[str], factor: str,
+    method: DimensionMethod,
+    applicable: Sequence[ImageAdherence],
+    models: Sequence[str],
+    factor: str,
 ) -> list[BreakdownRow]:
     """``method``'s adherence rate per model (and all models pooled) and level of ``factor``."""
-    return [BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
-            for model, level, cell in _cells(applicable, models, factor)]
+    return [
+        BreakdownRow(model=model, level=level, rate=rate_for(cell, method.key))
+        for model, level, cell in _cells(applicable, models, factor)
+    ]
 
 
 def dimension_result(
@@ -146,16 +177,25 @@ def dimension_result(
 ) -> DimensionResult:
     applicable = _applicable(method, items)
     return DimensionResult(
-        dimension=method.dimension, method=method.method, label=method.label, measures=method.measures,
+        dimension=method.dimension,
+        method=method.method,
+        label=method.label,
+        measures=method.measures,
         overall=rate_for(applicable, method.key),
-        per_model={model: rate_for([item for item in applicable if item.model == model], method.key)
-                   for model in models},
+        per_model={
+            model: rate_for([item for item in applicable if item.model == model], method.key) for model in models
+        },
         breakdowns=[Breakdown(by=factor, rows=_rate_rows(method, applicable, models, factor)) for factor in FACTORS],
     )
 
 
 def score_result(
-    spec: ScoreSpec, items: Sequence[ImageAdherence], models: Sequence[str], *, seed: int = 0, measures: str = "",
+    spec: ScoreSpec,
+    items: Sequence[ImageAdherence],
+    models: Sequence[str],
+    *,
+    seed: int = 0,
+    measures: str = "",
 ) -> ScoreResult:
     """Means of one score overall, per model and per grid level; ``measures`` overrides the spec's sentence."""
     scored = [item for item in items if spec.column in item.scores]
@@ -171,11 +211,16 @@ def score_result(
         ]
         breakdowns.append(Breakdown(by=factor, rows=rows))
     return ScoreResult(
-        key=spec.column, label=spec.label, measures=measures or spec.measures, unit=spec.unit, scale=spec.scale,
+        key=spec.column,
+        label=spec.label,
+        measures=measures or spec.measures,
+        unit=spec.unit,
+        scale=spec.scale,
         direction=SCALES[spec.scale].direction,  # type: ignore[arg-type]
         overall=mean_of(values(scored), spec.scale, seed=seed),
-        per_model={model: mean_of(values([i for i in scored if i.model == model]), spec.scale, seed=seed)
-                   for model in models},
+        per_model={
+            model: mean_of(values([i for i in scored if i.model == model]), spec.scale, seed=seed) for model in models
+        },
         breakdowns=breakdowns,
     )
 
@@ -215,9 +260,19 @@ def agreement(
     labels = [label for label in order if label in used]
     result = cohens_kappa([a for a, _ in pairs], [b for _, b in pairs], labels)
     return Agreement(
-        dimension=dimension, basis=basis, method_a=methods[0].method_name, method_b=methods[1].method_name,
-        n=result.n, observed=result.observed, kappa=result.kappa, ci_low=result.low, ci_high=result.high,
-        ci_method=result.method, verdict=verdict("kappa", result.kappa), labels=result.labels, matrix=result.matrix,
+        dimension=dimension,
+        basis=basis,
+        method_a=methods[0].method_name,
+        method_b=methods[1].method_name,
+        n=result.n,
+        observed=result.observed,
+        kappa=result.kappa,
+        ci_low=result.low,
+        ci_high=result.high,
+        ci_method=result.method,
+        verdict=verdict("kappa", result.kappa),
+        labels=result.labels,
+        matrix=result.matrix,
     )
 
 
@@ -244,8 +299,17 @@ def grid_effects(method: DimensionMethod, items: Sequence[ImageAdherence], model
         pooled = [row.rate for row in rows if row.model == ALL_MODELS and row.rate is not None]
         test, p_value = homogeneity_test([(rate.k, rate.n - rate.k) for rate in pooled])
         rates = [rate.rate for rate in pooled if rate.rate is not None]
-        out.append(GridEffect(dimension=method.dimension, method=method.method, by=factor, rows=rows, test=test,
-                              p_value=p_value, spread=(max(rates) - min(rates)) if len(rates) > 1 else None))
+        out.append(
+            GridEffect(
+                dimension=method.dimension,
+                method=method.method,
+                by=factor,
+                rows=rows,
+                test=test,
+                p_value=p_value,
+                spread=(max(rates) - min(rates)) if len(rates) > 1 else None,
+            )
+        )
     return out
 
 
@@ -261,8 +325,12 @@ def logistic_model(method: DimensionMethod, items: Sequence[ImageAdherence]) -> 
         return None
     used = [factor for factor in LOGISTIC_FACTORS if any(term.factor == factor for term in fit.terms)]
     return LogisticModel(
-        dimension=method.dimension, method=method.method, label=method.label,
-        formula="adherence ~ " + " + ".join(used), n=fit.n, converged=fit.converged,
+        dimension=method.dimension,
+        method=method.method,
+        label=method.label,
+        formula="adherence ~ " + " + ".join(used),
+        n=fit.n,
+        converged=fit.converged,
         terms=[LogisticTerm(**vars(term)) for term in fit.terms],
     )
 
@@ -275,8 +343,12 @@ def ordered_models(present: Iterable[str], study: Study) -> list[str]:
 
 
 def build_score_report(
-    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
-    specs: Sequence[StoredSpec], *, seed: int = 0,
+    images: Sequence[ImageRecord],
+    table: Mapping[int, Mapping[str, Any]],
+    study: Study,
+    specs: Sequence[StoredSpec],
+    *,
+    seed: int = 0,
 ) -> ScoreReport:
     """The score report of ``images`` (``RunStore.images`` rows) and their measurements, scored
     by the roles the registered ``specs`` (``RunStore.spec_records()``) declare."""
@@ -284,8 +356,12 @@ def build_score_report(
 
 
 def build_scoring(
-    images: Sequence[ImageRecord], table: Mapping[int, Mapping[str, Any]], study: Study,
-    specs: Sequence[StoredSpec], *, seed: int = 0,
+    images: Sequence[ImageRecord],
+    table: Mapping[int, Mapping[str, Any]],
+    study: Study,
+    specs: Sequence[StoredSpec],
+    *,
+    seed: int = 0,
 ) -> tuple[ScoreReport, list[ImageAdherence], tuple[DimensionMethod, ...]]:
     """The score report, each image's adherence and the dimension methods stored for the run."""
     columns = {column for values in table.values() for column in values}
@@ -309,7 +385,9 @@ def build_scoring(
             )
     compared = {spec.column: spec.label for spec in scores if spec.compare}
     report = ScoreReport(
-        study=study.name, models=models, n_images=len(items),
+        study=study.name,
+        models=models,
+        n_images=len(items),
         dimensions=[dimension_result(method, items, models) for method in methods],
         scores=[score_result(spec, items, models, seed=seed) for spec in scores],
         agreements=_agreements(methods, items),

@@ -37,8 +37,13 @@ def _comparison(test: PairedTest, models: tuple[str, str], target: str, label: s
 
 
 def compare_pair(
-    images: Sequence[ImageAdherence], model_a: str, model_b: str,
-    methods: Sequence[DimensionMethod], score_columns: Mapping[str, str], *, seed: int = 0,
+    images: Sequence[ImageAdherence],
+    model_a: str,
+    model_b: str,
+    methods: Sequence[DimensionMethod],
+    score_columns: Mapping[str, str],
+    *,
+    seed: int = 0,
 ) -> list[Comparison]:
     """Every adherence dimension and score (``score_columns``: column -> label) of ``model_a``
     vs ``model_b``, Holm-adjusted together."""
@@ -49,11 +54,20 @@ def compare_pair(
         flags = [(left[k].flags.get(method.key), right[k].flags.get(method.key)) for k in shared]
         both = [(a, b) for a, b in flags if a is not None and b is not None]
         result = mcnemar([a for a, _ in both], [b for _, b in both])
-        out.append(_comparison(
-            result, (model_a, model_b), f"{method.dimension}/{method.method}", method.label, kind="binary",
-            value_a=result.rate_a, value_b=result.rate_b, effect_name="difference in rates",
-            standardized=result.odds_ratio, discordant=[result.a_only, result.b_only],
-        ))
+        out.append(
+            _comparison(
+                result,
+                (model_a, model_b),
+                f"{method.dimension}/{method.method}",
+                method.label,
+                kind="binary",
+                value_a=result.rate_a,
+                value_b=result.rate_b,
+                effect_name="difference in rates",
+                standardized=result.odds_ratio,
+                discordant=[result.a_only, result.b_only],
+            )
+        )
     for column, label in score_columns.items():
         values = [(left[k].scores.get(column), right[k].scores.get(column)) for k in shared]
         paired = [(a, b) for a, b in values if a is not None and b is not None]
@@ -62,11 +76,20 @@ def compare_pair(
         xs, ys = [a for a, _ in paired], [b for _, b in paired]
         continuous = paired_permutation(xs, ys, seed=seed)
         _, p_wilcoxon = wilcoxon_signed_rank(xs, ys)
-        out.append(_comparison(
-            continuous, (model_a, model_b), column, label, kind="continuous", p_wilcoxon=p_wilcoxon,
-            value_a=continuous.mean_a, value_b=continuous.mean_b, effect_name="mean difference",
-            standardized=continuous.cohens_dz,
-        ))
+        out.append(
+            _comparison(
+                continuous,
+                (model_a, model_b),
+                column,
+                label,
+                kind="continuous",
+                p_wilcoxon=p_wilcoxon,
+                value_a=continuous.mean_a,
+                value_b=continuous.mean_b,
+                effect_name="mean difference",
+                standardized=continuous.cohens_dz,
+            )
+        )
     adjusted = holm([item.p_value for item in out])
     return [
         item.model_copy(update={"p_holm": p, "significant": p is not None and p < ALPHA})
@@ -75,8 +98,12 @@ def compare_pair(
 
 
 def compare_models(
-    images: Sequence[ImageAdherence], models: Sequence[str],
-    methods: Sequence[DimensionMethod], score_columns: Mapping[str, str], *, seed: int = 0,
+    images: Sequence[ImageAdherence],
+    models: Sequence[str],
+    methods: Sequence[DimensionMethod],
+    score_columns: Mapping[str, str],
+    *,
+    seed: int = 0,
 ) -> list[Comparison]:
     """All pairs of ``models`` (in the given order) compared on their shared prompt+seed images."""
     out: list[Comparison] = []

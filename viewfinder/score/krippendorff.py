@@ -62,8 +62,6 @@ def krippendorff_alpha(
         stack = np.stack(per_unit)
         rng = np.random.default_rng(seed)
         draws = [_alpha(stack[rng.integers(0, len(units), len(units))].sum(axis=0)) for _ in range(resamples)]
-        kept = [
-            1.0 if d is None else d for d in draws
-        ]  # a resample with one label used throughout agrees fully
+        kept = [1.0 if d is None else d for d in draws]  # a resample with one label used throughout agrees fully
         low, high = (float(q) for q in np.quantile(kept, [0.025, 0.975]))
     return AlphaResult(alpha, low, high, len(units), pairable)

@@ -90,6 +90,15 @@ def fit_adherence(rows: Sequence[dict[str, str]], outcomes: Sequence[bool], fact
         se = math.sqrt(max(float(covariance[index, index]), 0.0))
         estimate = float(beta[index])
         p_value = float(2 * stats.norm.sf(abs(estimate) / se)) if se > 0 else 1.0
-        terms.append(Term(factor, level, reference, math.exp(estimate), math.exp(estimate - Z95 * se),
-                          math.exp(estimate + Z95 * se), p_value))
+        terms.append(
+            Term(
+                factor,
+                level,
+                reference,
+                math.exp(estimate),
+                math.exp(estimate - Z95 * se),
+                math.exp(estimate + Z95 * se),
+                p_value,
+            )
+        )
     return Fit(int(y.size), terms, converged)

@@ -112,8 +112,10 @@ class Agreement(_Model):
 
     dimension: str
     basis: Literal["labels", "adherence"] = Field(
-        "labels", description="'labels': the answers themselves (angle, expression); "
-                              "'adherence': whether each says the image follows the request")
+        "labels",
+        description="'labels': the answers themselves (angle, expression); "
+        "'adherence': whether each says the image follows the request",
+    )
     method_a: str = Field(description="rows of the confusion matrix")
     method_b: str = Field(description="columns of the confusion matrix")
     n: int = Field(description="images both methods judged")

@@ -64,8 +64,7 @@ NOTES = (
     "93.8-97.1% coverage in simulation).",
     "The corrected rates assume the labelled images are a random sample of the images each method judged "
     "(or a proportionally stratified one, as the review page draws); labels chosen by hand can bias them.",
-    f"A method whose kappa with people is below {TRUST_KAPPA} gets no verdict word, "
-    "and no headline rests on it.",
+    f"A method whose kappa with people is below {TRUST_KAPPA} gets no verdict word, and no headline rests on it.",
     "Agreement between labellers: Krippendorff's alpha (nominal) over images two or more people "
     "labelled, with a 95% percentile bootstrap interval over images.",
 )
@@ -121,9 +120,7 @@ def method_vs_people(
         said = read_answer(method, table.get(image_id, {}).get(method.column))
         if said is not None:
             pairs.append((_shown(_consensus(answers), method.dimension), _shown(said, method.dimension)))
-    agreement = agreement_with_people(
-        [a for a, _ in pairs], [b for _, b in pairs], _ORDER[method.dimension], seed=seed
-    )
+    agreement = agreement_with_people([a for a, _ in pairs], [b for _, b in pairs], _ORDER[method.dimension], seed=seed)
     trusted = None if agreement.kappa is None else agreement.kappa >= TRUST_KAPPA
     corrected = []
     for model in [*models, ALL_MODELS]:

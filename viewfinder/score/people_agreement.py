@@ -27,9 +27,7 @@ class LabelAgreement:
     matrix: list[list[int]]
 
 
-def accuracy_interval(
-    hits: np.ndarray, *, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float] | None:
+def accuracy_interval(hits: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
     """Percentile bootstrap 95% interval of the share of ``hits`` (resampling images)."""
     if len(hits) < 2:
         return None

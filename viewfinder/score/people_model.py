@@ -31,8 +31,7 @@ class CorrectedRate(_Model):
     lam: float | None = Field(None, description="weight of the method's answers (0 = labels only)")
     labels_needed: int | None = Field(
         None,
-        description="labels in all for an interval under the target width; "
-        "None when labels alone cannot reach it",
+        description="labels in all for an interval under the target width; None when labels alone cannot reach it",
     )
     more_labels: int | None = Field(None, description="labels_needed minus the labels there are")
 
@@ -50,9 +49,7 @@ class MethodVsPeople(_Model):
     kappa: float | None = None
     kappa_low: float | None = None
     kappa_high: float | None = None
-    labels: list[str] = Field(
-        default_factory=list, description="order of the confusion matrix's rows and columns"
-    )
+    labels: list[str] = Field(default_factory=list, description="order of the confusion matrix's rows and columns")
     matrix: list[list[int]] = Field(default_factory=list, description="rows: people; columns: the method")
     trusted: bool | None = Field(None, description="False when kappa < 0.4; None when not measured")
     corrected: list[CorrectedRate] = Field(default_factory=list)

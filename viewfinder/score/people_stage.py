@@ -28,15 +28,11 @@ def withhold_verdicts(report: ScoreReport, distrusted: set[tuple[str, str]]) -> 
         if (result["dimension"], result["method"]) not in distrusted:
             continue
         rates = [result["overall"], *result["per_model"].values()]
-        rates += [
-            row["rate"] for breakdown in result["breakdowns"] for row in breakdown["rows"] if row.get("rate")
-        ]
+        rates += [row["rate"] for breakdown in result["breakdowns"] for row in breakdown["rows"] if row.get("rate")]
         for rate in rates:
             rate["verdict"] = None
     labels = ", ".join(f"{d} ({m})" for d, m in sorted(distrusted))
-    body["notes"].append(
-        f"No verdict word for {labels}: its kappa with people's labels is below {TRUST_KAPPA}."
-    )
+    body["notes"].append(f"No verdict word for {labels}: its kappa with people's labels is below {TRUST_KAPPA}.")
     return ScoreReport.model_validate(body)
 
 
@@ -45,9 +41,7 @@ def people_report(store: Any, study: Study, models: list[str], *, target_width: 
     (``review --plan`` with its own target width)."""
     table = store.measurement_table()
     methods = present_methods(table, store.spec_records())
-    return build_people_report(
-        store.images(), table, study, store.labels(), methods, models, target_width=target_width
-    )
+    return build_people_report(store.images(), table, study, store.labels(), methods, models, target_width=target_width)
 
 
 def score_people(
@@ -134,9 +128,7 @@ def plan_lines(people: PeopleReport) -> list[str]:
         for rate in item.corrected:
             who = "all models" if rate.model == "*" else rate.model
             width = None if rate.ci_low is None or rate.ci_high is None else rate.ci_high - rate.ci_low
-            now = (
-                "no interval yet" if width is None else f"now {width:.2f} wide with {rate.n_labelled} labels"
-            )
+            now = "no interval yet" if width is None else f"now {width:.2f} wide with {rate.n_labelled} labels"
             if rate.more_labels is None:
                 more = "labels cannot narrow it that far (too few images)"
             elif rate.more_labels == 0:

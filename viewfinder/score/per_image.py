@@ -53,10 +53,7 @@ class ImageAdherenceRecord:
             "images": [
                 [
                     image_id,
-                    [
-                        [index[(v.dimension, v.method)], v.follows, list(v.requested), v.seen]
-                        for v in verdicts
-                    ],
+                    [[index[(v.dimension, v.method)], v.follows, list(v.requested), v.seen] for v in verdicts],
                 ]
                 for image_id, verdicts in self.images.items()
             ],
@@ -90,9 +87,7 @@ def image_adherence_record(
 ) -> ImageAdherenceRecord:
     """The stored form of ``items`` (one per row of ``images``) for the ``methods`` stored."""
     rows = {row.id: row for row in images}
-    out = ImageAdherenceRecord(
-        tuple(MethodRef(m.dimension, m.method, m.method_name, m.kind) for m in methods)
-    )
+    out = ImageAdherenceRecord(tuple(MethodRef(m.dimension, m.method, m.method_name, m.kind) for m in methods))
     for item in items:
         values = table.get(item.image_id, {})
         verdicts = []
@@ -102,9 +97,7 @@ def image_adherence_record(
             raw = values.get(method.column)
             wanted = tuple(sorted(requested(method.dimension, rows[item.image_id], study) or ()))
             seen = None if raw is None else str(raw)
-            verdicts.append(
-                ImageVerdict(method.dimension, method.method, item.flags[method.key], wanted, seen)
-            )
+            verdicts.append(ImageVerdict(method.dimension, method.method, item.flags[method.key], wanted, seen))
         out.images[item.image_id] = verdicts
     return out
 

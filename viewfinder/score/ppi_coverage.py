@@ -33,9 +33,7 @@ def ppi_coverage(
     for _ in range(runs):
         rate = rng.uniform(0.2, 0.8)
         truth = rng.random(n_labelled + n_unlabelled) < rate
-        says_yes = np.where(
-            truth, rng.random(truth.size) < sensitivity, rng.random(truth.size) >= specificity
-        )
+        says_yes = np.where(truth, rng.random(truth.size) < sensitivity, rng.random(truth.size) >= specificity)
         y, yhat = truth[:n_labelled].astype(float), says_yes.astype(float)
         result = ppi_mean(y, yhat[:n_labelled], yhat[n_labelled:], lam=lam, small_sample=small_sample)
         if result is None:

@@ -25,7 +25,7 @@ def _num(scale: str, value: float | None) -> str:
 
 
 def _ci(scale: str, low: float | None, high: float | None) -> str:
-    """"95% CI 0.22 to 0.78" (a range never reads "-0.35--0.23")."""
+    """ "95% CI 0.22 to 0.78" (a range never reads "-0.35--0.23")."""
     return f"95% CI {_num(scale, low)} to {_num(scale, high)}"
 
 
@@ -42,10 +42,14 @@ def dimension_sentences(result: DimensionResult) -> list[Sentence]:
         if rate.n == 0 and rate.n_not_judged == 0:
             continue  # the model has no image that asks for this dimension
         if rate.rate is None:
-            out.append(Sentence(text=(
-                f"{result.label} adherence for {model} could not be measured: none of its "
-                f"{rate.n_not_judged} images could be judged{_reasons(rate.not_judged_reasons)}."
-            )))
+            out.append(
+                Sentence(
+                    text=(
+                        f"{result.label} adherence for {model} could not be measured: none of its "
+                        f"{rate.n_not_judged} images could be judged{_reasons(rate.not_judged_reasons)}."
+                    )
+                )
+            )
             continue
         text = (
             f"{result.label} adherence for {model} scored {_num(result.scale, rate.rate)} "
@@ -54,8 +58,12 @@ def dimension_sentences(result: DimensionResult) -> list[Sentence]:
             f"which is {rate.verdict}."
         )
         if rate.verdict is None:  # withheld: the method disagrees with people (score.people_stage)
-            out.append(Sentence(text=text.rsplit(", which is", 1)[0] + "; no verdict, because the method "
-                                "disagrees with people's labels."))
+            out.append(
+                Sentence(
+                    text=text.rsplit(", which is", 1)[0] + "; no verdict, because the method "
+                    "disagrees with people's labels."
+                )
+            )
             continue
         out.append(Sentence(text=text, scale=result.scale, value=rate.rate))
     return out
@@ -80,8 +88,11 @@ _NAMED = {"camera_angle": "the angle", "shot_size": "the shot size", "emotion": 
 
 def agreement_sentence(item: Agreement) -> Sentence:
     dimension = item.dimension.replace("_", " ")
-    on = (f"whether images follow the requested {dimension}" if item.basis == "adherence"
-          else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)")
+    on = (
+        f"whether images follow the requested {dimension}"
+        if item.basis == "adherence"
+        else f"{dimension} ({_NAMED.get(item.dimension, 'the answer')} each named)"
+    )
     subject = f"Agreement between the {item.method_a} and the {item.method_b} on {on}"
     why = kappa_gap(item)
     if why:
@@ -103,12 +114,17 @@ def kappa_gap(item: Agreement) -> str | None:
     answer every time), in words; None when it can be read."""
     if item.n == 0:
         return "no image was judged by both methods"
-    for method, lines in ((item.method_a, item.matrix), (item.method_b, [list(c) for c in zip(*item.matrix)])):
+    for method, lines in (
+        (item.method_a, item.matrix),
+        (item.method_b, [list(c) for c in zip(*item.matrix, strict=True)]),
+    ):
         used = [i for i, line in enumerate(lines) if sum(line)]
         if len(used) == 1:
             answer = item.labels[used[0]] if used[0] < len(item.labels) else "one answer"
-            return (f"the {method} gave the same answer (\u201c{answer}\u201d) for all {item.n} images both judged, "
-                    "and kappa needs each method to give two or more answers")
+            return (
+                f"the {method} gave the same answer (\u201c{answer}\u201d) for all {item.n} images both judged, "
+                "and kappa needs each method to give two or more answers"
+            )
     if item.kappa is None:
         return f"kappa is undefined for these {item.n} images (chance agreement is complete)"
     return None
@@ -122,24 +138,29 @@ def _p(value: float | None) -> str:
 
 def comparison_sentence(item: Comparison) -> Sentence:
     if item.effect is None:
-        return Sentence(text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target} "
-                             f"because {item.n_pairs} prompt and seed pairs have an answer from both.")
+        return Sentence(
+            text=f"{item.model_a} and {item.model_b} could not be compared on {item.label or item.target} "
+            f"because {item.n_pairs} prompt and seed pairs have an answer from both."
+        )
     outcome = "a significant difference" if item.significant else "no significant difference"
-    return Sentence(text=(
-        f"On {item.label or item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
-        f"{item.value_a:.2f} vs {item.value_b:.2f}{_unit(item)}, {item.effect_name} {_signed(item.effect)} "
-        f"(95% CI {_signed(item.effect_ci_low)} to {_signed(item.effect_ci_high)}); {item.test} p {_p(item.p_value)}, "
-        f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
-    ))
+    return Sentence(
+        text=(
+            f"On {item.label or item.target}, {item.model_a} vs {item.model_b} over {item.n_pairs} paired images: "
+            f"{item.value_a:.2f} vs {item.value_b:.2f}{_unit(item)}, {item.effect_name} {_signed(item.effect)} "
+            f"(95% CI {_signed(item.effect_ci_low)} to {_signed(item.effect_ci_high)}); "
+            f"{item.test} p {_p(item.p_value)}, "
+            f"Holm-adjusted p {_p(item.p_holm)}: {outcome}."
+        )
+    )
 
 
-def _unit(item: "Comparison") -> str:
+def _unit(item: Comparison) -> str:
     """The scale beside a comparison's two values (adherence rates; a score's unit is in its label)."""
     return " (shares of judged images, higher is better)" if item.kind == "binary" else ""
 
 
 def _signed(value: float | None) -> str:
-    """"+0.50", "\u22120.10"."""
+    """ "+0.50", "\u22120.10"."""
     return "n/a" if value is None else f"{value:+.2f}".replace("-", "\u2212")
 
 
@@ -157,10 +178,12 @@ def grid_effect_sentence(item: GridEffect) -> Sentence | None:
     subject = f"{item.dimension.replace('_', ' ').capitalize()} adherence ({item.method})"
     if high == low:
         return Sentence(text=f"{subject} is {low:.2f} at every {item.by} value.")
-    return Sentence(text=(
-        f"{subject} ranges from {low:.2f} ({low_level}) to {high:.2f} ({high_level}) "
-        f"across {item.by} values ({item.test} p {_p(item.p_value)})."
-    ))
+    return Sentence(
+        text=(
+            f"{subject} ranges from {low:.2f} ({low_level}) to {high:.2f} ({high_level}) "
+            f"across {item.by} values ({item.test} p {_p(item.p_value)})."
+        )
+    )
 
 
 def _ratio(value: float) -> str:
@@ -174,12 +197,16 @@ def logistic_sentences(model: LogisticModel, alpha: float = 0.05) -> list[Senten
     for term in model.terms:
         if term.p_value >= alpha:
             continue
-        out.append(Sentence(text=(
-            f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
-            f"multiplies the odds of {model.label} adherence by {_ratio(term.odds_ratio)} (95% CI "
-            f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; "
-            f"logistic model of {model.n} judged images)."
-        )))
+        out.append(
+            Sentence(
+                text=(
+                    f"Holding the other grid factors fixed, {term.factor} {term.level!r} instead of {term.reference!r} "
+                    f"multiplies the odds of {model.label} adherence by {_ratio(term.odds_ratio)} (95% CI "
+                    f"{_ratio(term.ci_low)} to {_ratio(term.ci_high)}, p {_p(term.p_value)}; "
+                    f"logistic model of {model.n} judged images)."
+                )
+            )
+        )
     return out
 
 

@@ -83,12 +83,24 @@ def bootstrap_mean(values: Sequence[float] | np.ndarray, *, resamples: int = 200
     method = "BCa" if n < BCA_BELOW else "percentile"
     with warnings.catch_warnings():  # an undefined BCa interval falls back to the percentile one below
         warnings.simplefilter("ignore")
-        result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method=method,
-                                 confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
+        result = stats.bootstrap(
+            (data,),
+            np.mean,
+            n_resamples=resamples,
+            method=method,
+            confidence_level=expanded_level(n),
+            random_state=np.random.default_rng(seed),
+        )
     low, high = result.confidence_interval
     if not (math.isfinite(low) and math.isfinite(high)):
-        result = stats.bootstrap((data,), np.mean, n_resamples=resamples, method="percentile",
-                                 confidence_level=expanded_level(n), random_state=np.random.default_rng(seed))
+        result = stats.bootstrap(
+            (data,),
+            np.mean,
+            n_resamples=resamples,
+            method="percentile",
+            confidence_level=expanded_level(n),
+            random_state=np.random.default_rng(seed),
+        )
         low, high = result.confidence_interval
     return MeanInterval(n, mean, sd, _finite(low), _finite(high))
 
@@ -121,8 +133,13 @@ def confusion_matrix(
 
 
 def cohens_kappa(
-    a: Sequence[str], b: Sequence[str], labels: Sequence[str] | None = None, *,
-    interval: str = "auto", resamples: int = 2000, seed: int = 0,
+    a: Sequence[str],
+    b: Sequence[str],
+    labels: Sequence[str] | None = None,
+    *,
+    interval: str = "auto",
+    resamples: int = 2000,
+    seed: int = 0,
 ) -> KappaResult:
     """Cohen's kappa with a 95% interval: the large-sample interval of Fleiss, Cohen & Everitt
     (1969), or below :data:`KAPPA_BOOTSTRAP_BELOW` items (``interval="auto"``) a paired BCa
@@ -175,9 +192,15 @@ def _bootstrap_kappa(a: np.ndarray, b: np.ndarray, size: int, resamples: int, se
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            result = stats.bootstrap((a, b), lambda x, y, axis: _kappa_of_codes(x, y, size), paired=True,
-                                     vectorized=True, n_resamples=resamples, method="BCa",
-                                     random_state=np.random.default_rng(seed))
+            result = stats.bootstrap(
+                (a, b),
+                lambda x, y, axis: _kappa_of_codes(x, y, size),
+                paired=True,
+                vectorized=True,
+                n_resamples=resamples,
+                method="BCa",
+                random_state=np.random.default_rng(seed),
+            )
         except ValueError:
             return None
     low, high = result.confidence_interval
@@ -219,8 +242,18 @@ def mcnemar(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> P
     n = int(x.size)
     if n == 0:
         return PairedBinary(
-            n=0, test="McNemar", statistic=None, p_value=None, difference=None, low=None, high=None,
-            rate_a=None, rate_b=None, a_only=0, b_only=0, odds_ratio=None,
+            n=0,
+            test="McNemar",
+            statistic=None,
+            p_value=None,
+            difference=None,
+            low=None,
+            high=None,
+            rate_a=None,
+            rate_b=None,
+            a_only=0,
+            b_only=0,
+            odds_ratio=None,
         )
     both = int(np.sum(x & y))
     a_only = int(np.sum(x & ~y))
@@ -240,8 +273,18 @@ def mcnemar(a: Sequence[bool] | np.ndarray, b: Sequence[bool] | np.ndarray) -> P
     odds = None if b_only == 0 else a_only / b_only
     rate_a, rate_b = (both + a_only) / n, (both + b_only) / n
     return PairedBinary(
-        n=n, test=test, statistic=statistic, p_value=p_value, difference=rate_a - rate_b, low=low, high=high,
-        rate_a=rate_a, rate_b=rate_b, a_only=a_only, b_only=b_only, odds_ratio=odds,
+        n=n,
+        test=test,
+        statistic=statistic,
+        p_value=p_value,
+        difference=rate_a - rate_b,
+        low=low,
+        high=high,
+        rate_a=rate_a,
+        rate_b=rate_b,
+        a_only=a_only,
+        b_only=b_only,
+        odds_ratio=odds,
     )
 
 
@@ -285,8 +328,16 @@ def paired_permutation(
     test = "paired permutation"
     if n == 0:
         return PairedContinuous(
-            n=0, test=test, statistic=None, p_value=None, difference=None, low=None, high=None,
-            mean_a=None, mean_b=None, cohens_dz=None,
+            n=0,
+            test=test,
+            statistic=None,
+            p_value=None,
+            difference=None,
+            low=None,
+            high=None,
+            mean_a=None,
+            mean_b=None,
+            cohens_dz=None,
         )
     diff = x - y
     mean_diff = float(diff.mean())
@@ -295,13 +346,27 @@ def paired_permutation(
     if n < 2 or sd == 0:
         bound = mean_diff if n > 1 else None
         return PairedContinuous(
-            n=n, test=test, statistic=mean_diff, p_value=1.0 if mean_diff == 0 else None, difference=mean_diff,
-            low=bound, high=bound, cohens_dz=None, **means,
+            n=n,
+            test=test,
+            statistic=mean_diff,
+            p_value=1.0 if mean_diff == 0 else None,
+            difference=mean_diff,
+            low=bound,
+            high=bound,
+            cohens_dz=None,
+            **means,
         )
     interval = bootstrap_mean(diff, seed=seed)
     return PairedContinuous(
-        n=n, test=test, statistic=mean_diff, p_value=_sign_flip_p(diff, resamples, seed), difference=mean_diff,
-        low=interval.low, high=interval.high, cohens_dz=mean_diff / sd, **means,
+        n=n,
+        test=test,
+        statistic=mean_diff,
+        p_value=_sign_flip_p(diff, resamples, seed),
+        difference=mean_diff,
+        low=interval.low,
+        high=interval.high,
+        cohens_dz=mean_diff / sd,
+        **means,
     )
 
 

@@ -54,19 +54,48 @@ _QUALITY = ("poor", "fair", "good", "very good")
 SCALES: dict[str, Scale] = {
     scale.name: scale
     for scale in (
-        Scale("kappa", "higher", (0.0, 0.2, 0.4, 0.6, 0.8),
-              ("poor", "slight", "fair", "moderate", "substantial", "almost perfect"), 2,
-              r"\bkappa\b", "Cohen's kappa, Landis & Koch (1977) bands"),
-        Scale("clip_score", "higher", (0.20, 0.25, 0.30), _QUALITY, 2,
-              r"\bCLIP score\b", "cosine of CLIP image and prompt embeddings"),
-        Scale("aesthetic_laion", "higher", (4.5, 5.5, 6.5), _QUALITY, 2,
-              r"\bLAION\b", "LAION aesthetic predictor, 1-10"),
-        Scale("ai_likelihood", "lower", (0.2, 0.4, 0.6), _QUALITY, 2,
-              r"\blikelihood of AI\b", "judge's likelihood that the image is AI-made, 0-1, lower is better"),
-        Scale("probability", "higher", (0.4, 0.6, 0.8), _QUALITY, 2,
-              r"P\(yes\)|\(0-1\)", "a probability or 0-1 judge score, higher is better"),
-        Scale("adherence", "higher", (0.4, 0.6, 0.8), _QUALITY, 2,
-              "", "share of judged images that follow the request"),
+        Scale(
+            "kappa",
+            "higher",
+            (0.0, 0.2, 0.4, 0.6, 0.8),
+            ("poor", "slight", "fair", "moderate", "substantial", "almost perfect"),
+            2,
+            r"\bkappa\b",
+            "Cohen's kappa, Landis & Koch (1977) bands",
+        ),
+        Scale(
+            "clip_score",
+            "higher",
+            (0.20, 0.25, 0.30),
+            _QUALITY,
+            2,
+            r"\bCLIP score\b",
+            "cosine of CLIP image and prompt embeddings",
+        ),
+        Scale(
+            "aesthetic_laion", "higher", (4.5, 5.5, 6.5), _QUALITY, 2, r"\bLAION\b", "LAION aesthetic predictor, 1-10"
+        ),
+        Scale(
+            "ai_likelihood",
+            "lower",
+            (0.2, 0.4, 0.6),
+            _QUALITY,
+            2,
+            r"\blikelihood of AI\b",
+            "judge's likelihood that the image is AI-made, 0-1, lower is better",
+        ),
+        Scale(
+            "probability",
+            "higher",
+            (0.4, 0.6, 0.8),
+            _QUALITY,
+            2,
+            r"P\(yes\)|\(0-1\)",
+            "a probability or 0-1 judge score, higher is better",
+        ),
+        Scale(
+            "adherence", "higher", (0.4, 0.6, 0.8), _QUALITY, 2, "", "share of judged images that follow the request"
+        ),
     )
 }
 DEFAULT_SCALE = "adherence"
@@ -100,8 +129,10 @@ class Contradiction:
     expected: str
 
     def __str__(self) -> str:
-        return (f"{self.sentence!r}: {self.value:g} on scale {self.scale!r} is {self.expected!r} "
-                f"by the verdict table, not {self.word!r}")
+        return (
+            f"{self.sentence!r}: {self.value:g} on scale {self.scale!r} is {self.expected!r} "
+            f"by the verdict table, not {self.word!r}"
+        )
 
 
 _ALL_WORDS = sorted({w for s in SCALES.values() for w in s.words}, key=len, reverse=True)
@@ -110,7 +141,8 @@ _ALL_WORDS = sorted({w for s in SCALES.values() for w in s.words}, key=len, reve
 _CLAIM = re.compile(
     r"\bscored\s+([-\u2212]?\d+(?:\.\d+)?)(?:(?!\bscored\b)(?![.!?](?:\s|<|$))[\s\S])*?"
     r"\b(?:which|that|this)\s+(?:is|was)\s+(?:considered\s+|rated\s+|judged\s+)?(?:an?\s+)?("
-    + "|".join(re.escape(w) for w in _ALL_WORDS) + r")\b",
+    + "|".join(re.escape(w) for w in _ALL_WORDS)
+    + r")\b",
     re.IGNORECASE,
 )
 _BOUNDARY = re.compile(r"[.!?](?=\s|<|$)|\n|>")
@@ -149,7 +181,7 @@ def check_text(text: str) -> list[Contradiction]:
     found = []
     for claim in _CLAIM.finditer(text):
         starts = [m.end() for m in _BOUNDARY.finditer(text, 0, claim.start())]
-        sentence = text[(starts[-1] if starts else 0):claim.end()]
+        sentence = text[(starts[-1] if starts else 0) : claim.end()]
         problem = _judge_claim(sentence, _value(claim.group(1)), claim.group(2), scale_of(sentence))
         if problem:
             found.append(problem)

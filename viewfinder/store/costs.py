@@ -34,9 +34,7 @@ def total_cost(db: Database, kind: str | None = None) -> float:
 
 def cost_totals(db: Database) -> list[CostTotal]:
     """Spending per kind and model, in kind, then model order."""
-    rows = db.rows(
-        "SELECT kind, model, SUM(usd), COUNT(*) FROM ledger GROUP BY kind, model ORDER BY kind, model"
-    )
+    rows = db.rows("SELECT kind, model, SUM(usd), COUNT(*) FROM ledger GROUP BY kind, model ORDER BY kind, model")
     return [CostTotal(kind, model, float(usd), n) for kind, model, usd, n in rows]
 
 

@@ -23,9 +23,7 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
         target = f"{path.resolve().as_uri()}?{_read_only_mode(path)}" if readonly else str(path)
-        self._conn = sqlite3.connect(
-            target, timeout=30, check_same_thread=False, isolation_level=None, uri=readonly
-        )
+        self._conn = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None, uri=readonly)
         self._conn.row_factory = sqlite3.Row
         if readonly:
             self._check_readable()

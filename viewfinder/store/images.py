@@ -17,9 +17,7 @@ _SELECT = (
 _ORDER = " ORDER BY p.position, i.model, i.seed, i.idx"
 
 
-def add_image(
-    db: Database, job_id: str, image: NewImage, *, model: str, seed: int | None, idx: int = 0
-) -> int:
+def add_image(db: Database, job_id: str, image: NewImage, *, model: str, seed: int | None, idx: int = 0) -> int:
     """Record a stored image file; returns its id (the existing one if already stored)."""
     with db.transaction():
         db.write(

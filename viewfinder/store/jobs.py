@@ -52,9 +52,7 @@ def add_jobs(db: Database, jobs: Iterable[Job]) -> int:
     return new
 
 
-def jobs(
-    db: Database, states: Sequence[str] | None = None, ids: Sequence[str] | None = None
-) -> list[JobRecord]:
+def jobs(db: Database, states: Sequence[str] | None = None, ids: Sequence[str] | None = None) -> list[JobRecord]:
     """Jobs joined with their prompt text, in grid order (optionally only these states or ids)."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -97,8 +95,7 @@ def complete_job(
 
 def fail_job(db: Database, job_id: str, error: str, *, attempts: int | None = None) -> None:
     db.write(
-        f"UPDATE jobs SET state='failed', last_error=?, attempts=COALESCE(?, attempts), updated_at={NOW}"
-        " WHERE id=?",
+        f"UPDATE jobs SET state='failed', last_error=?, attempts=COALESCE(?, attempts), updated_at={NOW} WHERE id=?",
         (error, attempts, job_id),
     )
 

@@ -46,17 +46,12 @@ def labels_stamp(db: Database) -> str:
 
 def set_sources(db: Database, sources: dict[int, str]) -> None:
     """Remember where imported images came from (their path in the imported folder)."""
-    db.write_many(
-        "INSERT OR IGNORE INTO image_sources(image_id, source) VALUES (?, ?)", list(sources.items())
-    )
+    db.write_many("INSERT OR IGNORE INTO image_sources(image_id, source) VALUES (?, ?)", list(sources.items()))
 
 
 def sources(db: Database) -> dict[int, str]:
     """``{image_id: imported path}`` of imported images."""
-    return {
-        int(image_id): str(source)
-        for image_id, source in db.rows("SELECT image_id, source FROM image_sources")
-    }
+    return {int(image_id): str(source) for image_id, source in db.rows("SELECT image_id, source FROM image_sources")}
 
 
 def image_keys(db: Database) -> dict[str, int]:

@@ -73,9 +73,7 @@ def write_analysis(
     done = list(done_ids)
     measured = set(done)
     with db.transaction():
-        db.write_many(
-            "DELETE FROM measurements WHERE image_id=? AND analyzer=?", [(i, analyzer) for i in done]
-        )
+        db.write_many("DELETE FROM measurements WHERE image_id=? AND analyzer=?", [(i, analyzer) for i in done])
         db.write_many(
             "DELETE FROM missing_measurements WHERE image_id=? AND analyzer=?",
             [(i, analyzer) for i in [*done, *(failures or {})]],
@@ -153,9 +151,7 @@ def analyzer_runs(db: Database) -> list[AnalyzerRuns]:
         "SELECT analyzer, version, SUM(status='done'), SUM(status='failed') FROM analysis_runs"
         " GROUP BY analyzer, version ORDER BY analyzer, version"
     )
-    return [
-        AnalyzerRuns(analyzer, version, done or 0, failed or 0) for analyzer, version, done, failed in rows
-    ]
+    return [AnalyzerRuns(analyzer, version, done or 0, failed or 0) for analyzer, version, done, failed in rows]
 
 
 def analysis_runs(db: Database, analyzer: str | None = None) -> list[AnalysisRun]:

@@ -30,16 +30,12 @@ def save_text(db: Database, kind: str, version: str, body: str) -> None:
 
 def texts(db: Database, kind: str) -> dict[str, str]:
     """The bodies of one kind of text by version."""
-    return {
-        version: body for version, body in db.rows("SELECT version, body FROM texts WHERE kind=?", (kind,))
-    }
+    return {version: body for version, body in db.rows("SELECT version, body FROM texts WHERE kind=?", (kind,))}
 
 
 def text_versions(db: Database) -> list[tuple[str, str]]:
     """Every stored (kind, version), sorted."""
-    return [
-        (kind, version) for kind, version in db.rows("SELECT kind, version FROM texts ORDER BY kind, version")
-    ]
+    return [(kind, version) for kind, version in db.rows("SELECT kind, version FROM texts ORDER BY kind, version")]
 
 
 def save_aggregate(db: Database, name: str, body: Any) -> None:

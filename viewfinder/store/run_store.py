@@ -50,8 +50,7 @@ class RunStore:
         self._lock: Path | None = None
         if not self.path.exists() and (readonly or not create):
             raise BadInput(
-                f"{self.run_dir}: not a run folder (no {DB_NAME}); "
-                "start one with 'viewfinder run STUDY --workdir DIR'"
+                f"{self.run_dir}: not a run folder (no {DB_NAME}); start one with 'viewfinder run STUDY --workdir DIR'"
             )
         if readonly:
             self._db = Database(self.path, readonly=True)
@@ -198,9 +197,7 @@ class RunStore:
         """Every registered spec with its roles, in analyzer, then name order."""
         return measurements.spec_records(self._db)
 
-    def analyzed_image_ids(
-        self, analyzer: str, version: str | None = None, include_failed: bool = False
-    ) -> set[int]:
+    def analyzed_image_ids(self, analyzer: str, version: str | None = None, include_failed: bool = False) -> set[int]:
         """Images this analyzer (this version, or any) already handled (done, failed when asked)."""
         return measurements.analyzed_image_ids(self._db, analyzer, version, include_failed)
 
@@ -246,9 +243,7 @@ class RunStore:
             jobs.add_jobs(self._db, (item.job for item in imported))
             found: dict[int, str] = {}
             for item in imported:
-                image_id = images.add_image(
-                    self._db, item.job.id, item.image, model=item.job.model, seed=item.seed
-                )
+                image_id = images.add_image(self._db, item.job.id, item.image, model=item.job.model, seed=item.seed)
                 jobs.complete_job(self._db, item.job.id, cost_usd=item.image.cost_usd)
                 found[image_id] = item.source
             labels.set_sources(self._db, found)

@@ -142,8 +142,7 @@ class MeasurementSpec:
             object.__setattr__(self, "better", Better(self.better))
         except ValueError:
             raise ValueError(
-                f"measurement {self.name!r}: better={self.better!r} is not one of "
-                f"{', '.join(b.value for b in Better)}"
+                f"measurement {self.name!r}: better={self.better!r} is not one of {', '.join(b.value for b in Better)}"
             ) from None
         object.__setattr__(self, "roles", tuple(self.roles))
         for role in self.roles:

@@ -60,7 +60,7 @@ def _split_ws(part: str) -> tuple[str, str, str]:
     if not stripped:
         return part, "", ""
     start = part.index(stripped)
-    return part[:start], stripped, part[start + len(stripped):]
+    return part[:start], stripped, part[start + len(stripped) :]
 
 
 def parse_prompt(text: str) -> Prompt:

@@ -64,8 +64,18 @@ def _fix(error: ErrorDetails, model: type[BaseModel] | None) -> str:
         return "the list is empty: give at least one entry"
     if kind == "string_too_short":
         return "the text is empty: give a value"
-    if kind in {"int_type", "int_parsing", "float_type", "float_parsing", "bool_type", "bool_parsing",
-                "string_type", "list_type", "dict_type", "model_type"}:
+    if kind in {
+        "int_type",
+        "int_parsing",
+        "float_type",
+        "float_parsing",
+        "bool_type",
+        "bool_parsing",
+        "string_type",
+        "list_type",
+        "dict_type",
+        "model_type",
+    }:
         expected = kind.split("_")[0].replace("model", "table").replace("dict", "table")
         return f"expected a {expected}, got {type(error.get('input')).__name__} {error.get('input')!r}"
     message = error["msg"]

@@ -60,9 +60,7 @@ class Emotion(Strict):
         for item in value:
             canon = canonical_expression(item)
             if canon is None:
-                raise ValueError(
-                    f"unknown facial expression {item!r}; use one of: {', '.join(EXPRESSIONS)}"
-                )
+                raise ValueError(f"unknown facial expression {item!r}; use one of: {', '.join(EXPRESSIONS)}")
             out.append(canon)
         return out
 
@@ -181,9 +179,7 @@ class Study(Strict):
         for item in value:
             backend, _, model_id = item.partition(":")
             if not backend or not model_id:
-                raise ValueError(
-                    f"model {item!r} is not 'backend:model-id'; e.g. {DEFAULT_MODEL!r}"
-                )
+                raise ValueError(f"model {item!r} is not 'backend:model-id'; e.g. {DEFAULT_MODEL!r}")
         return value
 
     @field_validator("prices")
@@ -202,9 +198,7 @@ class Study(Strict):
         names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
         unknown = names - set(FIELDS)
         if unknown:
-            raise ValueError(
-                f"unknown template field(s) {sorted(unknown)}; use only {', '.join(FIELDS)}"
-            )
+            raise ValueError(f"unknown template field(s) {sorted(unknown)}; use only {', '.join(FIELDS)}")
         return value
 
     @model_validator(mode="after")

@@ -159,7 +159,7 @@ def parse_camera(text: str) -> CameraPosition | None:
                     shot = table[synonym]
                 else:
                     angle = table[synonym]
-                rest = rest[: match.start()] + " " + rest[match.end():]
+                rest = rest[: match.start()] + " " + rest[match.end() :]
                 break
     leftover = re.sub(r"[\s,;/+&-]|\band\b|\bshot\b|\bview\b|\bcamera\b", "", rest)
     if (angle is None and shot is None) or leftover:

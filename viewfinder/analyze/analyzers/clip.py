@@ -46,28 +46,48 @@ def clip_specs(clip_model: str, text_context: int, aesthetic_model: str | None) 
     """The measurements of the clip analyzer for these models (``aesthetic`` only with a predictor)."""
     model = f"CLIP {clip_model}"
     specs = [
-        MeasurementSpec("clip_score", "cosine (-1 to 1)", Better.HIGHER,
-                        f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)",
-                        (ScoreRole("CLIP score", "clip_score", order=10),
-                         CardRole(CardSection.QUALITY, "Prompt CLIP Score", 30, summary=True, plot=True))),
-        MeasurementSpec("clip_truncated", "flag (0/1)", Better.LOWER,
-                        f"1 when the prompt was longer than the {text_context}-token text context and cut",
-                        (FlagRole("have prompts longer than CLIP's text context, cut before the CLIP score "
-                                  "was computed"),)),
+        MeasurementSpec(
+            "clip_score",
+            "cosine (-1 to 1)",
+            Better.HIGHER,
+            f"cosine of the {model} image and whole-prompt embeddings (torchmetrics CLIPScore / 100)",
+            (
+                ScoreRole("CLIP score", "clip_score", order=10),
+                CardRole(CardSection.QUALITY, "Prompt CLIP Score", 30, summary=True, plot=True),
+            ),
+        ),
+        MeasurementSpec(
+            "clip_truncated",
+            "flag (0/1)",
+            Better.LOWER,
+            f"1 when the prompt was longer than the {text_context}-token text context and cut",
+            (FlagRole("have prompts longer than CLIP's text context, cut before the CLIP score was computed"),),
+        ),
     ]
     for position, dimension in enumerate(DIMENSIONS):
         text = "emotion name" if dimension == "emotion" else f"{dimension} text"
-        specs.append(MeasurementSpec(f"clip_{dimension}", "cosine (-1 to 1)", Better.HIGHER,
-                                     f"cosine of the {model} image embedding and the prompt's {text} alone",
-                                     (ScoreRole(f"CLIP score, {dimension} text only", "clip_score",
-                                                compare=False, order=11 + position),)))
+        specs.append(
+            MeasurementSpec(
+                f"clip_{dimension}",
+                "cosine (-1 to 1)",
+                Better.HIGHER,
+                f"cosine of the {model} image embedding and the prompt's {text} alone",
+                (ScoreRole(f"CLIP score, {dimension} text only", "clip_score", compare=False, order=11 + position),),
+            )
+        )
     if aesthetic_model is not None:
-        specs.append(MeasurementSpec("aesthetic", "LAION score (1-10)", Better.HIGHER,
-                                     f"LAION improved aesthetic predictor {aesthetic_model} on the "
-                                     f"L2-normalised {model} image embedding",
-                                     (ScoreRole("Aesthetic score (LAION, 1-10)", "aesthetic_laion", order=20),
-                                      CardRole(CardSection.CHARACTERISTIC, "LAION Aesthetic", 30, summary=True,
-                                               plot=True))))
+        specs.append(
+            MeasurementSpec(
+                "aesthetic",
+                "LAION score (1-10)",
+                Better.HIGHER,
+                f"LAION improved aesthetic predictor {aesthetic_model} on the L2-normalised {model} image embedding",
+                (
+                    ScoreRole("Aesthetic score (LAION, 1-10)", "aesthetic_laion", order=20),
+                    CardRole(CardSection.CHARACTERISTIC, "LAION Aesthetic", 30, summary=True, plot=True),
+                ),
+            )
+        )
     return specs
 
 
@@ -78,9 +98,12 @@ class AestheticHead(nn.Module):
         super().__init__()
         self.embedding_dim = embedding_dim
         self.layers = nn.Sequential(
-            nn.Linear(embedding_dim, 1024), nn.Dropout(0.2),
-            nn.Linear(1024, 128), nn.Dropout(0.2),
-            nn.Linear(128, 64), nn.Dropout(0.1),
+            nn.Linear(embedding_dim, 1024),
+            nn.Dropout(0.2),
+            nn.Linear(1024, 128),
+            nn.Dropout(0.2),
+            nn.Linear(128, 64),
+            nn.Dropout(0.1),
             nn.Linear(64, 16),
             nn.Linear(16, 1),
         )
@@ -126,8 +149,12 @@ class CropSpec:
         size, crop = dict(processor.size), dict(processor.crop_size)
         edge = size.get("shortest_edge") or min(size["height"], size["width"])
         return cls(
-            shortest_edge=int(edge), crop_height=int(crop["height"]), crop_width=int(crop["width"]),
-            mean=tuple(processor.image_mean), std=tuple(processor.image_std), resample=int(processor.resample),
+            shortest_edge=int(edge),
+            crop_height=int(crop["height"]),
+            crop_width=int(crop["width"]),
+            mean=tuple(processor.image_mean),
+            std=tuple(processor.image_std),
+            resample=int(processor.resample),
         )
 
 
@@ -145,7 +172,7 @@ def crop_image(path: Path, spec: CropSpec) -> np.ndarray:
     top, left = (new_h - spec.crop_height) // 2, (new_w - spec.crop_width) // 2
     if top < 0 or left < 0:
         raise ValueError(f"crop {spec.crop_height}x{spec.crop_width} is larger than the resized image {new_h}x{new_w}")
-    return resized[top:top + spec.crop_height, left:left + spec.crop_width]
+    return resized[top : top + spec.crop_height, left : left + spec.crop_width]
 
 
 def _crop_or_error(path: Path, spec: CropSpec) -> np.ndarray | str:
@@ -240,11 +267,13 @@ class ClipAnalyzer(Analyzer):
             lengths = {text: len(ids) for text, ids in zip(new, full, strict=True)}
             by_length = sorted(new, key=lengths.__getitem__)  # similar lengths together: little padding
             for start in range(0, len(by_length), TEXT_CHUNK):
-                chunk = by_length[start:start + TEXT_CHUNK]
-                tokens = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.text_context,
-                                        return_tensors="pt").to(self.device)
-                features = _features(self.model.get_text_features(input_ids=tokens["input_ids"],
-                                                                  attention_mask=tokens["attention_mask"])).float()
+                chunk = by_length[start : start + TEXT_CHUNK]
+                tokens = self.tokenizer(
+                    chunk, padding=True, truncation=True, max_length=self.text_context, return_tensors="pt"
+                ).to(self.device)
+                features = _features(
+                    self.model.get_text_features(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])
+                ).float()
                 for text, vector in zip(chunk, nn.functional.normalize(features, dim=-1), strict=True):
                     self._texts[text] = (vector, lengths[text] > self.text_context)
         out = {}
@@ -278,8 +307,10 @@ class ClipAnalyzer(Analyzer):
         role_texts = {role: [self._role_text(item, role) for item, _ in good] for role in ("prompt", *DIMENSIONS)}
         table = self.embed_texts([text for texts in role_texts.values() for text in texts if text])
         zero = torch.zeros_like(images[0])
-        rows = [(images * torch.stack([table[text][0] if text else zero for text in texts])).sum(-1)
-                for texts in role_texts.values()]
+        rows = [
+            (images * torch.stack([table[text][0] if text else zero for text in texts])).sum(-1)
+            for texts in role_texts.values()
+        ]
         if self.head is not None:
             rows.append(self.aesthetic_scores(images))
         values = torch.stack(rows).cpu().tolist()  # one device-to-host copy per batch
@@ -318,4 +349,3 @@ class ClipAnalyzer(Analyzer):
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._prefetched.clear()
         self._texts.clear()
-

@@ -63,13 +63,18 @@ class ExpressionClassifier:
             ) from None
 
         def load(local_only: bool) -> tuple[Any, Any]:
-            return (AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only),
-                    AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_only))
+            return (
+                AutoImageProcessor.from_pretrained(model_id, local_files_only=local_only),
+                AutoModelForImageClassification.from_pretrained(model_id, local_files_only=local_only),
+            )
 
         processor, model = load_model(
-            "image classifier", model_id, "expression_model",
+            "image classifier",
+            model_id,
+            "expression_model",
             (lambda: load(True)) if local_files_only else (lambda: cache_first(load)),
-            errors=(ValueError,), alternative='set [analysis] expression_model = "" for the default offline model',
+            errors=(ValueError,),
+            alternative='set [analysis] expression_model = "" for the default offline model',
         )
         return cls(model, processor, model_id, pick_device())
 
@@ -103,6 +108,6 @@ def expression_labels(id2label: dict[Any, str], model_id: str) -> dict[int, str]
         raise BadInput(
             f"[analysis] expression_model = {model_id!r}: its labels {sorted(map(str, id2label.values()))} "
             f"name fewer than two facial expressions ({', '.join(EXPRESSIONS)}); choose a facial-expression "
-            "classifier or set expression_model = \"\" for the default offline model"
+            'classifier or set expression_model = "" for the default offline model'
         )
     return mapped

