@@ -8,16 +8,8 @@ import numpy as np
 import pytest
 
 from viewfinder.score import coverage
-from viewfinder.score.stats import (
-    bootstrap_mean,
-    cohens_kappa,
-    holm,
-    homogeneity_test,
-    mcnemar,
-    paired_permutation,
-    wilcoxon_signed_rank,
-    wilson_interval,
-)
+from viewfinder.score.paired import holm, mcnemar, paired_permutation, wilcoxon_signed_rank
+from viewfinder.score.stats import bootstrap_mean, cohens_kappa, homogeneity_test, wilson_interval
 
 
 @pytest.mark.parametrize(

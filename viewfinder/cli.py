@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
-from viewfinder.errors import ViewfinderError
+from viewfinder.cli_options import (
+    ALLOW_UNPRICED,
+    ANALYZERS,
+    AS_JSON,
+    CONCURRENCY,
+    DRY_RUN,
+    EXECUTOR,
+    JUDGE,
+    LIMIT,
+    MAX_COST,
+    RAY_ADDRESS,
+    RUN_DIR,
+    TIMEOUT,
+    check_judge,
+    console,
+    friendly,
+    names,
+    out,
+)
 from viewfinder.providers.budget import check_max_cost
 
 app = typer.Typer(
@@ -25,36 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console(stderr=True, soft_wrap=True, highlight=False)
-out = Console(soft_wrap=True, highlight=False)
-
-# Options that several commands share: one definition, one help text.
-RUN_DIR = typer.Argument(..., help="Run folder.")
-LIMIT = typer.Option(None, "--limit", min=1, help="Make at most N new images.")
-MAX_COST = typer.Option(None, "--max-cost", min=0, help="Stop before spending more than USD in total.")
-CONCURRENCY = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once.")
-DRY_RUN = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing.")
-TIMEOUT = typer.Option(60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out.")
-ANALYZERS = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's).")
-AS_JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
-JUDGE = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>.")
-
-
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Show :class:`ViewfinderError` as one message with its exit code, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ViewfinderError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted: everything finished so far is stored; run again to resume[/]")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 @app.command()
@@ -64,23 +46,9 @@ def expand(
     format: str = typer.Option("table", "--format", help="table or jsonl."),
 ) -> None:
     """Print the prompt grid of STUDY."""
-    if format not in {"table", "jsonl"}:
-        raise typer.BadParameter("use table or jsonl", param_hint="--format")
-    from viewfinder.study import expand_prompts, load_study
+    from viewfinder.cli_study import print_grid
 
-    prompts = expand_prompts(load_study(study))
-    if format == "jsonl":
-        for prompt in prompts:
-            sys.stdout.write(json.dumps(prompt.as_dict(), ensure_ascii=False) + "\n")
-        return
-    table = Table(title=f"{len(prompts)} prompts")
-    for column in ("#", "emotion", "variant", "camera", "style", "text"):
-        table.add_column(column, overflow="fold")
-    for prompt in prompts:
-        table.add_row(
-            str(prompt.position + 1), prompt.emotion, prompt.variant, prompt.camera, prompt.style, prompt.text
-        )
-    out.print(table)
+    print_grid(study, format)
 
 
 @app.command()
@@ -90,22 +58,12 @@ def prompt(
     as_json: bool = AS_JSON,
 ) -> None:
     """Parse one prompt in the grammar and show its fields."""
-    from viewfinder.study import parse_prompt
-    from viewfinder.study.rules import check_fields
+    from viewfinder.cli_study import print_prompt
 
-    fields = parse_prompt(text).fields()
-    check_fields(fields, f"prompt {text!r}")
-    if as_json:
-        sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
-        return
-    table = Table(show_header=False)
-    for key, value in fields.items():
-        table.add_row(key, value)
-    out.print(table)
+    print_prompt(text, as_json)
 
 
 STAGES = ("generate", "analyze", "score", "report")
-ALLOW_UNPRICED_HELP = "With --max-cost, also run models without a known price (their cost is not limited)."
 
 
 @app.command()
@@ -114,21 +72,17 @@ def run(
     study: Path = typer.Argument(..., help="Study file (TOML)."),
     workdir: Path | None = typer.Option(None, "--workdir", help="Run folder (default runs/<study name>)."),
     model: list[str] = typer.Option([], "--model", help="backend:model-id; repeat for several (default: the study's)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(
-        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
-    ),
-    analyzers: str | None = typer.Option(None, "--analyzers", help="Comma-separated analyzers (default: the study's)."),
-    judge: str | None = typer.Option(None, "--judge", help="VLM judge, e.g. openai:gpt-4o-mini, fal:..., hf:<model>."),
+    limit: int | None = LIMIT,
+    max_cost: float | None = MAX_COST,
+    concurrency: int = CONCURRENCY,
+    dry_run: bool = DRY_RUN,
+    timeout: float = TIMEOUT,
+    analyzers: str | None = ANALYZERS,
+    judge: str | None = JUDGE,
     until: str = typer.Option("report", "--until", help="Last stage to run: generate, analyze, score or report."),
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
-    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    allow_unpriced: bool = ALLOW_UNPRICED,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Generate, analyze, score and report a study; resumes where an earlier run stopped."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -136,7 +90,7 @@ def run(
 
     if until not in STAGES:
         raise typer.BadParameter(f"use one of {', '.join(STAGES)}", param_hint="--until")
-    _check_judge(judge)
+    check_judge(judge)
     check_max_cost(max_cost)
     models = list(model) or None
 
@@ -152,7 +106,7 @@ def run(
             allow_unpriced=allow_unpriced,
             executor=executor,
             ray_address=ray_address,
-            judge=None if until == "generate" else plan_judge(loaded, _names(analyzers), judge),
+            judge=None if until == "generate" else plan_judge(loaded, names(analyzers), judge),
         )
 
     if dry_run:  # writes nothing, not even the folder
@@ -171,7 +125,7 @@ def run(
         from viewfinder.pipeline import generate_and_analyze
 
         generated, analysis = generate_and_analyze(
-            store, loaded, options, _names(analyzers), judge=judge, console=console, models=models
+            store, loaded, options, names(analyzers), judge=judge, console=console, models=models
         )
         failed = generated.failed + analysis.failed
         if until == "analyze":
@@ -187,21 +141,6 @@ def run(
     raise typer.Exit(1 if failed else 0)
 
 
-def _check_judge(judge: str | None) -> None:
-    """A --judge of an unknown kind is bad input before any work starts."""
-    if judge is not None:
-        from viewfinder.judge.select import check_judge_name
-
-        check_judge_name(judge)
-
-
-def _names(value: str | None) -> list[str] | None:
-    """Split a comma-separated option; None keeps the study's default."""
-    if value is None:
-        return None
-    return [name.strip() for name in value.split(",") if name.strip() and name.strip() != "none"]
-
-
 @app.command()
 @friendly
 def status(
@@ -209,30 +148,9 @@ def status(
     as_json: bool = AS_JSON,
 ) -> None:
     """Jobs per state, images, cost so far and failures grouped by reason (with the fix)."""
-    from viewfinder.providers.fixes import fix_for, short
-    from viewfinder.store import RunStore
+    from viewfinder.cli_status import print_status
 
-    with RunStore(run_dir, readonly=True) as store:
-        info = store.status()
-    for group in info["failures"] + info["missing"]:
-        group["fix"] = fix_for(group["reason"])
-    if as_json:
-        sys.stdout.write(json.dumps(info) + "\n")
-        return
-    table = Table(title=f"{info['run_dir']} ({info['study']})", show_header=False)
-    for state, count in info["jobs"].items():
-        table.add_row(f"jobs {state}", str(count))
-    table.add_row("images", str(info["images"]))
-    for kind, usd in info["cost_usd"].items():
-        table.add_row(f"cost {kind}", f"${usd:.4f}")
-    for group in info["failures"]:
-        example = f"job {group['example'][:12]}" if group["stage"] == "generate" else f"image {group['example']}"
-        line = f"{group['count']} × {short(group['reason'])} ({example}): {group['fix']}"
-        table.add_row(Text(f"failed: {group['source']}"), Text(line))  # reasons are data, never markup
-    for group in info["missing"]:
-        line = f"{group['count']} × {short(group['reason'])} (image {group['example']}): {group['fix']}"
-        table.add_row(Text(f"not measured: {group['source']}"), Text(line))
-    out.print(table)
+    print_status(run_dir, as_json)
 
 
 @app.command()
@@ -242,16 +160,16 @@ def analyze(
     analyzers: str | None = ANALYZERS,
     judge: str | None = JUDGE,
     max_cost: float | None = MAX_COST,
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
-    executor: str = typer.Option("local", "--executor", help="Where analysis batches run: local or ray."),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    allow_unpriced: bool = ALLOW_UNPRICED,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Measure the run's images; skips what the same analyzer version already stored."""
     from viewfinder.analyze.executors import make_executor
     from viewfinder.analyze.runner import run_analysis
     from viewfinder.runfolder import open_run
 
-    _check_judge(judge)
+    check_judge(judge)
     check_max_cost(max_cost)
     store, loaded = open_run(run_dir)
     with store:
@@ -259,7 +177,7 @@ def analyze(
         summary = run_analysis(
             store,
             loaded,
-            _names(analyzers),
+            names(analyzers),
             judge=judge,
             max_cost=max_cost,
             console=console,
@@ -296,19 +214,15 @@ def models_fetch(
 @app.command()
 @friendly
 def generate(
-    run_dir: Path = typer.Argument(..., help="Run folder."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N jobs of the study (grid order)."),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop before spending more than USD in total."
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=1024, help="Requests in flight at once."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the jobs and the estimated cost; call nothing."),
-    timeout: float = typer.Option(
-        60.0, "--timeout", min=1, help="Seconds before one HTTP request to a provider times out."
-    ),
-    allow_unpriced: bool = typer.Option(False, "--allow-unpriced", help=ALLOW_UNPRICED_HELP),
-    executor: str = typer.Option("local", "--executor", help="Where diffusers models run: local or ray."),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster to join (default: a local Ray)."),
+    run_dir: Path = RUN_DIR,
+    limit: int | None = LIMIT,
+    max_cost: float | None = MAX_COST,
+    concurrency: int = CONCURRENCY,
+    dry_run: bool = DRY_RUN,
+    timeout: float = TIMEOUT,
+    allow_unpriced: bool = ALLOW_UNPRICED,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Make the missing images of the study stored in the run folder; resumes submitted requests."""
     from viewfinder.generate.runner import GenerateOptions, run_generation
@@ -451,7 +365,7 @@ def review(
 
 @app.command()
 @friendly
-def prune(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+def prune(run_dir: Path = RUN_DIR) -> None:
     """Drop the jobs the stored study no longer asks for, with their image rows and measurements
     (image files and the cost ledger stay)."""
     from viewfinder.cli_prune import prune_run

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ from rich.text import Text
 from viewfinder.errors import FatalRunError, ItemFailed, RequestUnknown, RetryableError
 from viewfinder.generate.backend import Backend
 from viewfinder.generate.batching import Batcher
+from viewfinder.generate.options import GenerateOptions
 from viewfinder.generate.plan import jobs_for_run
 from viewfinder.generate.progress import (
     UNPRICED,
@@ -35,44 +36,21 @@ from viewfinder.generate.progress import (
 )
 from viewfinder.generate.registry import make_backend, split_model
 from viewfinder.generate.spending import generation_limit
-from viewfinder.providers.budget import BudgetGuard, JudgePlan, check_max_cost, require_prices
+from viewfinder.providers.budget import BudgetGuard, check_max_cost, require_prices
 from viewfinder.providers.download import (
-    MAX_IMAGE_BYTES,
-    MAX_IMAGE_PIXELS,
     StoredImage,
     fetch_image,
     store_batch,
 )
 from viewfinder.providers.http import new_session
 from viewfinder.providers.pricing import billed_megapixels, estimate_job_cost, has_price, image_cost
-from viewfinder.providers.retry import RetryPolicy, with_retries
+from viewfinder.providers.retry import with_retries
 from viewfinder.providers.types import BackendSettings, GenerationRequest, GenerationResult, Submission
 from viewfinder.store import JobRecord, NewImage, RunStore
 from viewfinder.study import Study
 
 MAX_RESUBMITS = 3
 STORE_LINGER_S = 0.1  # downloaded images gather this long, then share one flush and commit
-
-
-@dataclass
-class GenerateOptions:
-    """How to run the generation stage (CLI options map onto these)."""
-
-    limit: int | None = None
-    max_cost: float | None = None
-    concurrency: int = 8
-    dry_run: bool = False
-    timeout_s: float = 60.0
-    job_timeout_s: float = 900.0
-    poll_interval_s: float = 0.5
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_image_bytes: int = MAX_IMAGE_BYTES
-    max_image_pixels: int = MAX_IMAGE_PIXELS
-    allow_unpriced: bool = False  # --allow-unpriced: --max-cost runs models without a price
-    judge: JudgePlan | None = None  # the judge pass planned after generation (its budget share)
-    on_stored: Callable[[], None] | None = None  # called after each batch of images is recorded
-    executor: str = "local"  # "ray": diffusers models run on Ray actors
-    ray_address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from viewfinder.score.adherence import DimensionMethod, ImageAdherence
 from viewfinder.score.model import Comparison
-from viewfinder.score.stats import PairedTest, holm, mcnemar, paired_permutation, wilcoxon_signed_rank
+from viewfinder.score.paired import PairedTest, holm, mcnemar, paired_permutation, wilcoxon_signed_rank
 
 ALPHA = 0.05
 

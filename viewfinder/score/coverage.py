@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewfinder.score.stats import bootstrap_mean, cohens_kappa, mcnemar, wilson_bounds
+from viewfinder.score.paired import mcnemar
+from viewfinder.score.stats import bootstrap_mean, cohens_kappa, wilson_bounds
 
 SIZES: tuple[int, ...] = (10, 20, 50, 100, 200, 500, 1000, 2000)
 RATE_RANGE = (0.05, 0.95)
