@@ -126,11 +126,11 @@ def test_labels_given_after_scoring_reach_the_export_and_the_report(labelled_run
 def test_a_version_2_run_gains_the_labels_tables(tmp_path: Path) -> None:
     import sqlite3
 
-    from viewfinder.store.schema import MIGRATIONS
+    from viewfinder.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     with sqlite3.connect(tmp_path / "viewfinder.sqlite") as conn:
         conn.executescript(MIGRATIONS[0] + MIGRATIONS[1])
         conn.execute("PRAGMA user_version=2")
     with RunStore(tmp_path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert store.labels() == [] and store.image_sources() == {} and store.review_sample("review") == []
