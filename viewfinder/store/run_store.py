@@ -13,7 +13,8 @@ from typing import Any
 
 from viewfinder.errors import BadInput
 from viewfinder.store import costs, failures, images, jobs, labels, lock, measurements, meta
-from viewfinder.store.db import Database
+from viewfinder.store import jobs as job_table  # `jobs` is also a method name in the class body
+from viewfinder.store.db import Database, on_db
 from viewfinder.store.records import (
     AnalysisRun,
     AnalyzerRuns,
@@ -27,7 +28,6 @@ from viewfinder.store.records import (
     JobRecord,
     Label,
     LedgerEntry,
-    Measurement,
     MissingMeasurement,
     NewImage,
     StoredMeasurement,
@@ -127,23 +127,9 @@ class RunStore:
         """Delete these jobs with their image rows and measurements (files and ledger stay)."""
         return jobs.drop_jobs(self._db, job_ids)
 
-    def mark_submitted(
-        self,
-        job_id: str,
-        *,
-        request_id: str,
-        request: dict[str, Any],
-        response: dict[str, Any],
-        attempts: int,
-    ) -> None:
-        jobs.mark_submitted(
-            self._db, job_id, request_id=request_id, request=request, response=response, attempts=attempts
-        )
+    mark_submitted = on_db(job_table.mark_submitted)
 
-    def complete_job(
-        self, job_id: str, *, response: dict[str, Any] | None = None, cost_usd: float | None = None
-    ) -> None:
-        jobs.complete_job(self._db, job_id, response=response, cost_usd=cost_usd)
+    complete_job = on_db(job_table.complete_job)
 
     def fail_job(self, job_id: str, error: str, *, attempts: int | None = None) -> None:
         jobs.fail_job(self._db, job_id, error, attempts=attempts)
@@ -201,18 +187,7 @@ class RunStore:
         """Images this analyzer (this version, or any) already handled (done, failed when asked)."""
         return measurements.analyzed_image_ids(self._db, analyzer, version, include_failed)
 
-    def write_analysis(
-        self,
-        analyzer: str,
-        version: str,
-        results: Sequence[Measurement],
-        done_ids: Iterable[int],
-        failures: dict[int, str] | None = None,
-        missing: dict[int, dict[str, str]] | None = None,
-    ) -> None:
-        """Store one batch of an analyzer's results in one transaction (``missing``: per measured
-        image, the measurements it lacks and why)."""
-        measurements.write_analysis(self._db, analyzer, version, results, done_ids, failures, missing)
+    write_analysis = on_db(measurements.write_analysis)
 
     def measurements(self, analyzer: str | None = None) -> list[StoredMeasurement]:
         return measurements.measurements(self._db, analyzer)
@@ -274,17 +249,7 @@ class RunStore:
         return labels.sample(self._db, name)
 
     # -- cost ledger ----------------------------------------------------------------------
-    def add_cost(
-        self,
-        kind: str,
-        model: str,
-        usd: float,
-        *,
-        job_id: str | None = None,
-        image_id: int | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        costs.add_cost(self._db, kind, model, usd, job_id=job_id, image_id=image_id, detail=detail)
+    add_cost = on_db(costs.add_cost)
 
     def total_cost(self, kind: str | None = None) -> float:
         return costs.total_cost(self._db, kind)
