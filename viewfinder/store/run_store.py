@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
@@ -20,8 +20,7 @@ from viewfinder.store import jobs as job_queries
 from viewfinder.store import labels as label_queries
 from viewfinder.store import measurements as measurement_queries
 from viewfinder.store.db import Database, on_db
-from viewfinder.store.records import ImageRecord, ImportedImage, JobRecord, Label, NewImage
-from viewfinder.study.grid import Job
+from viewfinder.store.records import ImageRecord, ImportedImage, JobRecord, NewImage
 
 DB_NAME = "viewfinder.sqlite"
 
@@ -89,10 +88,7 @@ class RunStore:
     aggregate = on_db(meta.aggregate)
 
     # -- prompts and jobs -----------------------------------------------------------------
-    def add_jobs(self, grid: Iterable[Job]) -> int:
-        """Insert prompts and jobs not yet stored; return how many jobs were new."""
-        return job_queries.add_jobs(self._db, grid)
-
+    add_jobs = on_db(job_queries.add_jobs)
     jobs = on_db(job_queries.jobs)
     drop_jobs = on_db(job_queries.drop_jobs)
     mark_submitted = on_db(job_queries.mark_submitted)
@@ -161,10 +157,7 @@ class RunStore:
     image_sources = on_db(label_queries.sources)
     image_keys = on_db(label_queries.image_keys)
 
-    def add_labels(self, found: Iterable[Label]) -> int:
-        """Store labels; a labeller's new answer for an image and dimension replaces their old one."""
-        return label_queries.add_labels(self._db, found)
-
+    add_labels = on_db(label_queries.add_labels)
     labels = on_db(label_queries.labels)
     labels_stamp = on_db(label_queries.labels_stamp)
     save_review_sample = on_db(label_queries.save_sample)
