@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from rich.console import Console  # noqa: E402
 
+from tests.study_text import one_case_study  # noqa: E402
 from viewfinder.analyze.runner import run_analysis  # noqa: E402
 from viewfinder.runfolder import init_run, open_run  # noqa: E402
 from viewfinder.store import NewImage, write_image  # noqa: E402
@@ -37,27 +38,15 @@ KEY = "sk-bench-judge"
 def make_run(folder: Path, images: int, batch_size: int) -> Path:
     """A run folder with ``images`` completed jobs, each a distinct 1024x768 JPEG."""
     study = folder / "bench.toml"
+    analysis = f"[analysis]\nbatch_size = {batch_size}\n"
     study.write_text(
-        "\n".join(
-            [
-                'name = "judge-bench"',
-                'topic = "facial-expressions"',
-                'cameras = ["eye-level"]',
-                'styles = ["cinematic"]',
-                'models = ["fal:fal-ai/flux/schnell"]',
-                f"seeds = {list(range(images))}",
-                "[analysis]",
-                f"batch_size = {batch_size}",
-                "[[emotions]]",
-                'name = "Jealousy"',
-                'expressions = ["contempt", "anger"]',
-                "[[emotions.cases]]",
-                'variant = "Lonely and envious"',
-                'subject = "A single woman"',
-                'category = "Single Persons"',
-                'scene = "A crowded party with couples dancing"',
-                "",
-            ]
+        one_case_study(
+            "judge-bench",
+            ["fal:fal-ai/flux/schnell"],
+            list(range(images)),
+            analysis,
+            expressions=("contempt", "anger"),
+            scene="A crowded party with couples dancing",
         )
     )
     run_dir = folder / "run"

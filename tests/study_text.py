@@ -19,12 +19,20 @@ def emotion_toml(name: str, expressions: list[str], *cases: tuple[str, str, str,
     return head + "".join(case_toml(*case) for case in cases)
 
 
-def one_case_study(name: str, models: list[str], seeds: list[int], tables: str = "") -> str:
+def one_case_study(
+    name: str,
+    models: list[str],
+    seeds: list[int],
+    tables: str = "",
+    *,
+    expressions: tuple[str, ...] = (),
+    scene: str = "A crowded party",
+) -> str:
     """A study of one case (Jealousy, eye-level, cinematic) for ``models`` x ``seeds``; ``tables``
     adds TOML tables such as ``[generation]``."""
     head = (
         f'name = "{name}"\ntopic = "facial-expressions"\ncameras = ["eye-level"]\nstyles = ["cinematic"]\n'
         f"models = {json.dumps(models)}\nseeds = {json.dumps(seeds)}\n"
     )
-    case = ("Lonely and envious", "A single woman", "Single Persons", "A crowded party")
-    return head + tables + emotion_toml("Jealousy", [], case)
+    case = ("Lonely and envious", "A single woman", "Single Persons", scene)
+    return head + tables + emotion_toml("Jealousy", list(expressions), case)

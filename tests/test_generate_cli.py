@@ -39,6 +39,12 @@ def cli_env(url: str, key: str = SECRET) -> dict[str, str]:
     return {**os.environ, "FAL_KEY": key, "VIEWFINDER_FAL_URL": url, "COLUMNS": "200"}
 
 
+def run_command(run_dir: Path, concurrency: int, *extra: str) -> list[str]:
+    """The `viewfinder run` command line of the subprocess tests: the seed study, generation only."""
+    command = [str(VIEWFINDER), "run", str(SEED_STUDY), "--workdir", str(run_dir), "--until", "generate"]
+    return [*command, "--concurrency", str(concurrency), *extra]
+
+
 def job_states(run_dir: Path) -> dict[str, int]:
     db = run_dir / "viewfinder.sqlite"
     if not db.exists():
@@ -62,17 +68,7 @@ TRANSIENT_FAULTS = [  # each retried without a resubmit: 500s on the result, 503
 def test_sigkill_mid_run_then_resume_completes_every_job_once_without_resubmitting(tmp_path, faults):
     server, url = start_server("--latency", "0.8", "--key", SECRET)
     run_dir = tmp_path / "run"
-    command = [
-        str(VIEWFINDER),
-        "run",
-        str(SEED_STUDY),
-        "--workdir",
-        str(run_dir),
-        "--until",
-        "generate",
-        "--concurrency",
-        "3",
-    ]
+    command = run_command(run_dir, 3)
     try:
         for fault in faults:
             httpx.post(f"{url}/_control/faults", json=fault).raise_for_status()

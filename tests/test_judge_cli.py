@@ -68,13 +68,11 @@ def test_no_judge_configured_says_how_to_configure_one(
     assert "no VLM judge is configured; set OPENAI_API_KEY" in text and "--judge hf:<model id>" in text
 
 
-def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean_env, tmp_path: Path) -> None:
-    """10 jobs at C=1, 0.15 s each, judge batches of 2: judging must begin well before the
-    last image is generated (a stage-after-stage run judges only after the tenth)."""
-    study = tmp_path / "seed.toml"
-    study.write_text(SEED.read_text() + "\n[analysis]\nbatch_size = 2\n")
+def run_judged(study: Path, run_dir: Path, latency_s: float, *options: str) -> tuple[str, list[float], FalFakeServer]:
+    """`viewfinder run ... --analyzers judge --until analyze` against fake fal and a fake judge;
+    returns the output, when each image was judged, and the fal fake (to read its request times)."""
     judged_at: list[float] = []
-    with FalFakeServer(latency_s=0.15, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
+    with FalFakeServer(latency_s=latency_s, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
 
         def answer(request: dict) -> dict:
             judged_at.append(time.time())
@@ -87,61 +85,26 @@ def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean
             "OPENAI_BASE_URL": judge.url,
             "OPENAI_API_KEY": judge.key,
         }
-        result = CliRunner().invoke(
-            app,
-            [
-                "run",
-                str(study),
-                "--workdir",
-                str(tmp_path / "run"),
-                "--analyzers",
-                "judge",
-                "--until",
-                "analyze",
-                "--concurrency",
-                "1",
-            ],
-            env=env,
-        )
+        command = ["run", str(study), "--workdir", str(run_dir), "--analyzers", "judge", "--until", "analyze"]
+        result = CliRunner().invoke(app, [*command, *options], env=env)
         assert result.exit_code == 0, result.output
-        last_submit = max(r.at for r in fal.recorded("POST", "submit"))
-    assert "10 measured" in result.output
+    return result.output, judged_at, fal
+
+
+def test_run_judges_the_first_images_while_later_ones_are_still_generating(clean_env, tmp_path: Path) -> None:
+    """10 jobs at C=1, 0.15 s each, judge batches of 2: judging must begin well before the
+    last image is generated (a stage-after-stage run judges only after the tenth)."""
+    study = tmp_path / "seed.toml"
+    study.write_text(SEED.read_text() + "\n[analysis]\nbatch_size = 2\n")
+    output, judged_at, fal = run_judged(study, tmp_path / "run", 0.15, "--concurrency", "1")
+    last_submit = max(r.at for r in fal.recorded("POST", "submit"))
+    assert "10 measured" in output
     assert len(judged_at) == 10
     assert sum(at < last_submit for at in judged_at) >= 4
 
 
 def test_with_a_budget_run_judges_only_after_generation(clean_env, tmp_path: Path) -> None:
     """--max-cost: one budget for two stages, so they run one after the other."""
-    judged_at: list[float] = []
-    with FalFakeServer(latency_s=0.05, key=FAL_TEST_KEY) as fal, FakeOpenAI() as judge:
-
-        def answer(request: dict) -> dict:
-            judged_at.append(time.time())
-            return good_answer()
-
-        judge.responder = answer
-        env = {
-            "VIEWFINDER_FAL_URL": fal.url,
-            "FAL_KEY": FAL_TEST_KEY,
-            "OPENAI_BASE_URL": judge.url,
-            "OPENAI_API_KEY": judge.key,
-        }
-        result = CliRunner().invoke(
-            app,
-            [
-                "run",
-                str(SEED),
-                "--workdir",
-                str(tmp_path / "run"),
-                "--analyzers",
-                "judge",
-                "--until",
-                "analyze",
-                "--max-cost",
-                "5",
-            ],
-            env=env,
-        )
-        assert result.exit_code == 0, result.output
-        last_download = max(r.at for r in fal.recorded("GET", "file"))
+    _, judged_at, fal = run_judged(SEED, tmp_path / "run", 0.05, "--max-cost", "5")
+    last_download = max(r.at for r in fal.recorded("GET", "file"))
     assert len(judged_at) == 10 and min(judged_at) > last_download

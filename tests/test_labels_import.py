@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from viewfinder.cli import app
 from viewfinder.labels.importer import model_name
@@ -58,6 +58,11 @@ def folder(tmp_path: Path) -> Path:
     return images
 
 
+def import_prompts(folder: Path, prompts: Path, run_dir: Path) -> Result:
+    """``viewfinder import FOLDER --prompts PROMPTS --workdir RUN_DIR``."""
+    return CliRunner().invoke(app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(run_dir)])
+
+
 def test_model_names_get_a_backend() -> None:
     assert model_name("midjourney-v6") == "import:midjourney-v6"
     assert model_name("fal:fal-ai/flux/dev") == "fal:fal-ai/flux/dev"
@@ -76,7 +81,7 @@ def test_import_keeps_good_rows_names_bad_ones_and_the_run_works_end_to_end(fold
     runner = CliRunner()
     run_dir = tmp_path / "run"
     prompts = tmp_path / "prompts.csv"
-    result = runner.invoke(app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(run_dir)])
+    result = import_prompts(folder, prompts, run_dir)
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())
     assert f"{prompts}:5: field 'image'" in text and "no file" in text
@@ -95,7 +100,7 @@ def test_import_keeps_good_rows_names_bad_ones_and_the_run_works_end_to_end(fold
         assert rows[0].path.startswith("images/") and rows[0].sha256 in rows[0].path
         assert sorted(store.image_sources().values()) == ["sub/img0.png", "sub/img1.png", "sub/img2.png"]
     # importing again adds nothing and loses nothing
-    again = runner.invoke(app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(run_dir)])
+    again = import_prompts(folder, prompts, run_dir)
     assert "imported 0 images (3 already in the run)" in " ".join(again.output.split())
 
     labels_csv = tmp_path / "labels.csv"
@@ -150,9 +155,7 @@ def test_jsonl_prompts_with_an_unknown_key_skip_that_row(folder: Path, tmp_path:
         + "\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(
-        app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")]
-    )
+    result = import_prompts(folder, prompts, tmp_path / "r")
     text = " ".join(result.output.split())
     assert result.exit_code == 1
     assert f"{prompts}:2: field 'negative': unknown column" in text
@@ -164,9 +167,7 @@ def test_jsonl_prompts_with_an_unknown_key_skip_that_row(folder: Path, tmp_path:
 def test_a_prompts_file_without_the_prompt_column_is_bad_input(folder: Path, tmp_path: Path) -> None:
     prompts = tmp_path / "p.csv"
     prompts.write_text("image,text\nsub/img0.png,a dog\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")]
-    )
+    result = import_prompts(folder, prompts, tmp_path / "r")
     assert result.exit_code == 2
     assert "the header has no column 'prompt'" in " ".join(result.output.split())
 
@@ -205,12 +206,7 @@ def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> N
         f'image,prompt\nsub/img0.png,"{GRAMMAR.format(camera="eye-level")}"\nsub/img1.png,a cat on a sofa\n',
         encoding="utf-8",
     )
-    assert (
-        CliRunner()
-        .invoke(app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")])
-        .exit_code
-        == 0
-    )
+    assert import_prompts(folder, prompts, tmp_path / "r").exit_code == 0
     store, study = open_run(tmp_path / "r")
     with store:
         ids = [row.id for row in store.images()]
@@ -239,9 +235,7 @@ def test_free_prompts_get_no_dimension_scores(folder: Path, tmp_path: Path) -> N
 def test_a_csv_column_the_import_does_not_know_skips_rows_that_fill_it(folder: Path, tmp_path: Path) -> None:
     prompts = tmp_path / "p.csv"
     prompts.write_text("image,prompt,negative\nsub/img0.png,a dog,\nsub/img1.png,a cat,blurry\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["import", str(folder), "--prompts", str(prompts), "--workdir", str(tmp_path / "r")]
-    )
+    result = import_prompts(folder, prompts, tmp_path / "r")
     assert result.exit_code == 1
     assert f"{prompts}:3: field 'negative': unknown column" in " ".join(result.output.split())
     with RunStore(tmp_path / "r", create=False) as store:

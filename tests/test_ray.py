@@ -133,36 +133,14 @@ def test_a_diffusers_model_on_ray_makes_the_same_images_as_locally(tmp_path, loc
     from PIL import Image
     from typer.testing import CliRunner
 
+    from tests.study_text import one_case_study
     from tests.tiny_models import build_tiny_sd_pipeline
     from viewfinder.cli import app
 
     pipeline = build_tiny_sd_pipeline(tmp_path / "tiny-sd")
     study = tmp_path / "local.toml"
-    study.write_text(
-        "\n".join(
-            [
-                'name = "local"',
-                'topic = "facial-expressions"',
-                'cameras = ["eye-level"]',
-                'styles = ["cinematic"]',
-                f'models = ["diffusers:{pipeline}"]',
-                "seeds = [1, 2, 3]",
-                "[generation]",
-                "width = 64",
-                "height = 64",
-                "num_inference_steps = 1",
-                'output_format = "png"',
-                "[[emotions]]",
-                'name = "Jealousy"',
-                "[[emotions.cases]]",
-                'variant = "Lonely and envious"',
-                'subject = "A single woman"',
-                'category = "Single Persons"',
-                'scene = "A crowded party"',
-                "",
-            ]
-        )
-    )
+    generation = '[generation]\nwidth = 64\nheight = 64\nnum_inference_steps = 1\noutput_format = "png"\n'
+    study.write_text(one_case_study("local", [f"diffusers:{pipeline}"], [1, 2, 3], generation))
     made = {}
     for executor in ("local", "ray"):
         run_dir = tmp_path / executor

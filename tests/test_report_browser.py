@@ -71,11 +71,19 @@ class Page:
         self.page.close()
 
 
+@pytest.fixture()
+def report_page(browser: object, hostile_run: tuple[Path, list[dict]]) -> Iterator[Page]:
+    """The hostile run's report opened in a new page, closed after the test."""
+    page = Page(browser, (hostile_run[0] / "index.html").as_uri())
+    yield page
+    page.close()
+
+
 def test_page_loads_clean_with_one_card_per_image(
-    browser: object, hostile_run: tuple[Path, list[dict]], tmp_path: Path
+    hostile_run: tuple[Path, list[dict]], report_page: Page, tmp_path: Path
 ) -> None:
-    report_dir, images = hostile_run
-    page = Page(browser, (report_dir / "index.html").as_uri())
+    images = hostile_run[1]
+    page = report_page
     page.choose("#page-size", "0")  # all on one page
     assert page.cards() == len(images) == 36
     assert page.page.locator("#gallery").get_attribute("data-total") == "36"
@@ -93,12 +101,11 @@ def test_page_loads_clean_with_one_card_per_image(
     page.page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert page.errors == []
-    page.close()
 
 
-def test_filters_by_model_emotion_camera_and_verdict(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
-    report_dir, images = hostile_run
-    page = Page(browser, (report_dir / "index.html").as_uri())
+def test_filters_by_model_emotion_camera_and_verdict(hostile_run: tuple[Path, list[dict]], report_page: Page) -> None:
+    images = hostile_run[1]
+    page = report_page
     page.choose("#page-size", "0")
     page.choose("#filter-model", "fal:fal-ai/flux/dev")
     assert page.cards() == sum(i["model"] == "fal:fal-ai/flux/dev" for i in images) == 18
@@ -127,12 +134,11 @@ def test_filters_by_model_emotion_camera_and_verdict(browser: object, hostile_ru
     assert page.cards() == sum("kite" in i["prompt_text"] for i in images) == 12
     assert "of 12 images (filtered from 36)" in page.page.inner_text("#page-info")
     assert page.errors == []
-    page.close()
 
 
-def test_pagination_walks_every_card_once(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
-    report_dir, images = hostile_run
-    page = Page(browser, (report_dir / "index.html").as_uri())
+def test_pagination_walks_every_card_once(hostile_run: tuple[Path, list[dict]], report_page: Page) -> None:
+    images = hostile_run[1]
+    page = report_page
     page.choose("#page-size", "24")
     seen: list[str] = []
     while True:
@@ -142,12 +148,10 @@ def test_pagination_walks_every_card_once(browser: object, hostile_run: tuple[Pa
         page.page.click("#next-page")
     assert sorted(map(int, seen)) == sorted(i["id"] for i in images)
     assert page.page.inner_text("#page-info").endswith("page 2 of 2")
-    page.close()
 
 
-def test_hostile_text_is_shown_as_text_and_never_runs(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:
-    report_dir, _ = hostile_run
-    page = Page(browser, (report_dir / "index.html").as_uri())
+def test_hostile_text_is_shown_as_text_and_never_runs(report_page: Page) -> None:
+    page = report_page
     page.choose("#page-size", "0")
     assert page.page.evaluate("window.__pwned") is None
     titles = page.page.locator("#gallery .card h3").all_inner_texts()
@@ -163,7 +167,6 @@ def test_hostile_text_is_shown_as_text_and_never_runs(browser: object, hostile_r
         == 0
     )
     assert page.errors == []
-    page.close()
 
 
 def test_rendered_markdown_shows_hostile_text_as_text(browser: object, hostile_run: tuple[Path, list[dict]]) -> None:

@@ -15,7 +15,7 @@ import pytest
 from test_score_support import build_run
 from typer.testing import CliRunner
 
-from tests.test_generate_cli import ROOT, SEED_STUDY, VIEWFINDER, cli_env, job_states, start_server
+from tests.test_generate_cli import ROOT, SEED_STUDY, VIEWFINDER, cli_env, job_states, run_command, start_server
 from viewfinder.cli import app
 from viewfinder.errors import BadInput
 from viewfinder.store import RunStore
@@ -94,17 +94,7 @@ def test_status_export_and_report_read_a_scored_run_while_another_process_writes
 def test_two_runs_on_one_folder_never_pay_twice(tmp_path):
     server, url = start_server("--latency", "2.0", "--key", "fal-secret-5b1e0d2c9a7f")
     run_dir = tmp_path / "run"
-    command = [
-        str(VIEWFINDER),
-        "run",
-        str(SEED_STUDY),
-        "--workdir",
-        str(run_dir),
-        "--until",
-        "generate",
-        "--concurrency",
-        "2",
-    ]
+    command = run_command(run_dir, 2)
     env = cli_env(url, "fal-secret-5b1e0d2c9a7f")
     try:
         first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_generate_cli import SEED_STUDY, VIEWFINDER, cli_env, job_states, start_server
+from tests.test_generate_cli import SEED_STUDY, cli_env, job_states, run_command, start_server
 from viewfinder.cli import app
 from viewfinder.generate.plan import plan_jobs, select_jobs
 from viewfinder.store import RunStore
@@ -172,19 +172,7 @@ def test_select_jobs_waits_for_paid_requests_first_and_skips_completed(tmp_path)
 def test_limit_then_sigkill_then_the_same_command_makes_exactly_n_images(tmp_path):
     server, url = start_server("--latency", "0.8", "--key", "fal-secret-5b1e0d2c9a7f")
     run_dir = tmp_path / "run"
-    command = [
-        str(VIEWFINDER),
-        "run",
-        str(SEED_STUDY),
-        "--workdir",
-        str(run_dir),
-        "--until",
-        "generate",
-        "--concurrency",
-        "2",
-        "--limit",
-        "6",
-    ]
+    command = run_command(run_dir, 2, "--limit", "6")
     try:
         first = subprocess.Popen(command, env=cli_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

@@ -25,6 +25,7 @@ from viewfinder.cli_options import (
     check_judge,
     console,
     friendly,
+    generate_options,
     names,
     out,
 )
@@ -97,16 +98,9 @@ def run(
     def options_for(loaded: Any) -> GenerateOptions:
         from viewfinder.analyze.plan import plan_judge
 
-        return GenerateOptions(
-            limit=limit,
-            max_cost=max_cost,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            timeout_s=timeout,
-            allow_unpriced=allow_unpriced,
-            executor=executor,
-            ray_address=ray_address,
-            judge=None if until == "generate" else plan_judge(loaded, names(analyzers), judge),
+        plan = None if until == "generate" else plan_judge(loaded, names(analyzers), judge)
+        return generate_options(
+            limit, max_cost, concurrency, dry_run, timeout, allow_unpriced, executor, ray_address, plan
         )
 
     if dry_run:  # writes nothing, not even the folder
@@ -225,21 +219,14 @@ def generate(
     ray_address: str | None = RAY_ADDRESS,
 ) -> None:
     """Make the missing images of the study stored in the run folder; resumes submitted requests."""
-    from viewfinder.generate.runner import GenerateOptions, run_generation
+    from viewfinder.generate.runner import run_generation
     from viewfinder.runfolder import open_run
 
     check_max_cost(max_cost)
     store, loaded = open_run(run_dir, readonly=dry_run)
     with store:
-        options = GenerateOptions(
-            limit=limit,
-            max_cost=max_cost,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            timeout_s=timeout,
-            allow_unpriced=allow_unpriced,
-            executor=executor,
-            ray_address=ray_address,
+        options = generate_options(
+            limit, max_cost, concurrency, dry_run, timeout, allow_unpriced, executor, ray_address
         )
         summary = run_generation(store, loaded, options, console)
     raise typer.Exit(1 if summary.failed else 0)

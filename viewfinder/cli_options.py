@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from viewfinder.errors import ViewfinderError
+
+if TYPE_CHECKING:
+    from viewfinder.generate.options import GenerateOptions
+    from viewfinder.providers.budget import JudgePlan
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
@@ -64,3 +68,30 @@ def names(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [name.strip() for name in value.split(",") if name.strip() and name.strip() != "none"]
+
+
+def generate_options(
+    limit: int | None,
+    max_cost: float | None,
+    concurrency: int,
+    dry_run: bool,
+    timeout: float,
+    allow_unpriced: bool,
+    executor: str,
+    ray_address: str | None,
+    judge: JudgePlan | None = None,
+) -> GenerateOptions:
+    """What the generation options that ``run`` and ``generate`` share ask of the generation stage."""
+    from viewfinder.generate.options import GenerateOptions
+
+    return GenerateOptions(
+        limit=limit,
+        max_cost=max_cost,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        timeout_s=timeout,
+        allow_unpriced=allow_unpriced,
+        executor=executor,
+        ray_address=ray_address,
+        judge=judge,
+    )

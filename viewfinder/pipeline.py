@@ -42,9 +42,9 @@ def generate_and_analyze(
     the analysis runs on ``executor``, by default the one ``options`` names."""
     check_names(list(study.analysis.analyzers if analyzers is None else analyzers))  # before spending
     executor = executor or make_executor(options.executor, study.analysis, options.ray_address)
-    if options.max_cost is not None:  # one budget, two stages: each must see what the other has in flight
-        generated = run_generation(store, study, options, console, models)
-        summary = run_analysis(
+
+    def analyze_images(follow: Follow | None) -> AnalysisSummary:
+        return run_analysis(
             store,
             study,
             analyzers,
@@ -52,26 +52,20 @@ def generate_and_analyze(
             max_cost=options.max_cost,
             allow_unpriced=options.allow_unpriced,
             console=console,
+            follow=follow,
             executor=executor,
         )
-        return generated, summary
+
+    if options.max_cost is not None:  # one budget, two stages: each must see what the other has in flight
+        generated = run_generation(store, study, options, console, models)
+        return generated, analyze_images(None)
     follow = Follow()
     options = dataclasses.replace(options, on_stored=follow.image_stored)
     outcome: dict[str, AnalysisSummary | BaseException] = {}
 
     def analyze() -> None:
         try:
-            outcome["summary"] = run_analysis(
-                store,
-                study,
-                analyzers,
-                judge=judge,
-                max_cost=options.max_cost,
-                allow_unpriced=options.allow_unpriced,
-                console=console,
-                follow=follow,
-                executor=executor,
-            )
+            outcome["summary"] = analyze_images(follow)
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc
 

@@ -25,16 +25,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from viewfinder.study.vocabulary import (
-    CAMERA_ANGLES,
-    EXPRESSIONS,
-    NO_FACE,
-    SHOT_SIZES,
-    UNCLEAR,
-    canonical_angle,
-    canonical_expression,
-    canonical_shot_size,
-)
+from viewfinder.study.vocabulary import CAMERA_ANGLES, CANONICAL_READERS, EXPRESSIONS, NO_FACE, SHOT_SIZES, UNCLEAR
 
 ANGLE_CHOICES: tuple[str, ...] = (*CAMERA_ANGLES, UNCLEAR)
 SHOT_CHOICES: tuple[str, ...] = (*SHOT_SIZES, UNCLEAR)
@@ -84,11 +75,7 @@ class JudgeAnswer(BaseModel):
         if not isinstance(value, str):
             return {True: "yes", False: "no"}.get(value, value) if field.endswith("_match") else value
         word = " ".join(value.strip().lower().replace("_", " ").split())
-        canonical = {
-            "camera_angle": canonical_angle,
-            "shot_size": canonical_shot_size,
-            "expression": canonical_expression,
-        }.get(field)
+        canonical = CANONICAL_READERS.get(field)
         return (canonical(word) if canonical else None) or word
 
     @field_validator("moods")

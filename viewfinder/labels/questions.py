@@ -12,16 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from viewfinder.store.labels import LABEL_DIMENSIONS
-from viewfinder.study.vocabulary import (
-    CAMERA_ANGLES,
-    EXPRESSIONS,
-    NO_FACE,
-    SHOT_SIZES,
-    UNCLEAR,
-    canonical_angle,
-    canonical_expression,
-    canonical_shot_size,
-)
+from viewfinder.study.vocabulary import CAMERA_ANGLES, CANONICAL_READERS, EXPRESSIONS, NO_FACE, SHOT_SIZES, UNCLEAR
 
 YES, NO = "yes", "no"
 
@@ -47,9 +38,7 @@ assert tuple(q.dimension for q in QUESTIONS) == LABEL_DIMENSIONS
 
 _YES_NO = {"yes": YES, "y": YES, "true": YES, "1": YES, "match": YES, "no": NO, "n": NO, "false": NO, "0": NO}
 _READERS: dict[str, Callable[[str], str | None]] = {
-    "camera_angle": canonical_angle,
-    "shot_size": canonical_shot_size,
-    "expression": canonical_expression,
+    **CANONICAL_READERS,
     "scene_match": lambda text: _YES_NO.get(text.strip().lower()),
     "style_match": lambda text: _YES_NO.get(text.strip().lower()),
 }

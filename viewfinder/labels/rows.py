@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viewfinder.errors import BadInput
+from viewfinder.study.load import read_text_file
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,7 @@ def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[Row | Problem]:
 
     A file that cannot be read, or a CSV header without a ``required`` column, is bad input
     (exit 2); a line that is not a JSON object is a :class:`Problem` and the rest are read."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadInput(f"{path}: file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read it ({exc}); give a UTF-8 CSV or JSON-lines file") from None
+    text = read_text_file(path, "file", "it", "a UTF-8 CSV or JSON-lines file", encoding="utf-8-sig")
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         yield from _json_rows(path, text)
     else:

@@ -55,6 +55,13 @@ def _save(fig: Any, out_dir: Path, key: str) -> str:
     return f"plots/{key}.svg"
 
 
+def _save_panels(fig: Any, title: str, out_dir: Path, key: str) -> str:
+    """A figure of one panel per measure, under one bold title, saved as :func:`_save` does."""
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return _save(fig, out_dir, key)
+
+
 def adherence_plot(data: ReportData, out_dir: Path) -> Plot | None:
     """Adherence rate per dimension and method, one bar per model, with 95% intervals."""
     score = data.score
@@ -132,9 +139,7 @@ def scores_plot(data: ReportData, out_dir: Path) -> Plot | None:
             arrow = {"higher": "higher is better →", "lower": "← lower is better"}.get(result.direction, "")
             ax.set_title(_short(result.label, 30), fontsize=9)
             ax.set_xlabel(f"{_short(result.unit, 24)}\n{arrow}", fontsize=8)
-        fig.suptitle("Scores per model (mean, 95% interval)", fontweight="bold")
-        fig.tight_layout()
-        path = _save(fig, out_dir, "scores")
+        path = _save_panels(fig, "Scores per model (mean, 95% interval)", out_dir, "scores")
     directions = "; ".join(f"{r.label}: {r.unit}, {r.direction} is better" for r in results)
     return Plot(
         "scores",
@@ -182,9 +187,7 @@ def distributions_plot(data: ReportData, out_dir: Path) -> Plot | None:
             arrow = {"higher": "↑ higher is better", "lower": "↓ lower is better"}.get(spec.better, "")
             ax.set_title(f"{spec.analyzer}.{spec.name}", fontsize=9)
             ax.set_ylabel(f"{_short(spec.unit, 30)}\n{arrow}".strip(), fontsize=8)
-        fig.suptitle("Quality numbers per model", fontweight="bold")
-        fig.tight_layout()
-        path = _save(fig, out_dir, "distributions")
+        path = _save_panels(fig, "Quality numbers per model", out_dir, "distributions")
     directions = "; ".join(f"{data.specs[k].name}: {data.specs[k].unit}, {data.specs[k].direction}" for k in keys)
     return Plot(
         "distributions",

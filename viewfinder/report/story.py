@@ -71,8 +71,13 @@ def model_clause(found: dict[tuple[str, str], Finding], model: str, subject: str
     if missed:
         main.append(f"misses {join(missed)}")
     text = f"{subject} {' but '.join(main)}" if main else ""
-    if uncertain:
-        doubt = f"how well {'it' if text else subject} follows {join(uncertain)} is uncertain"
+    who = "it" if text else subject
+    return _add_doubt(text, f"how well {who} follows {join(uncertain)} is uncertain" if uncertain else None)
+
+
+def _add_doubt(text: str, doubt: str | None) -> str | None:
+    """``text``, then the clause of what is uncertain (a sentence of its own when ``text`` is empty)."""
+    if doubt:
         text = f"{text}; {doubt}" if text else _cap(doubt)
     return text or None
 
@@ -105,10 +110,7 @@ def _shared_clause(found: dict[tuple[str, str], Finding], models: list[str]) -> 
     if missed:
         main.append(f"miss {join(missed)}")
     text = f"{subject} {both} {' but '.join(main)}" if main else ""
-    if uncertain:
-        doubt = f"how well they follow {join(uncertain)} is uncertain"
-        text = f"{text}; {doubt}" if text else _cap(doubt)
-    return text or None
+    return _add_doubt(text, f"how well they follow {join(uncertain)} is uncertain" if uncertain else None)
 
 
 def _better_clause(items: list[Better]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from viewfinder.score.adherence import (
@@ -130,15 +131,7 @@ def method_vs_people(
         dimension=method.dimension,
         method=method.method,
         label=method.label,
-        n=agreement.n,
-        accuracy=agreement.accuracy,
-        accuracy_low=agreement.accuracy_low,
-        accuracy_high=agreement.accuracy_high,
-        kappa=agreement.kappa,
-        kappa_low=agreement.kappa_low,
-        kappa_high=agreement.kappa_high,
-        labels=agreement.labels,
-        matrix=agreement.matrix,
+        **asdict(agreement),  # n, accuracy and kappa with their intervals, labels, matrix
         trusted=trusted,
         corrected=corrected,
     )

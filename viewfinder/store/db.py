@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from viewfinder.errors import BadInput
 from viewfinder.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -125,3 +125,29 @@ def marks(values: Sequence[Any]) -> str:
 def _statements(script: str) -> list[str]:
     """Split a migration script into statements (no ';' inside our DDL literals)."""
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class HasDatabase(Protocol):
+    _db: Database
+
+
+class on_db(Generic[P, R]):
+    """A store method that is a query module's function applied to the store's database, so
+    that the facade does not restate the function's signature."""
+
+    def __init__(self, query: Callable[Concatenate[Database, P], R]) -> None:
+        self.query = query
+        self.__doc__ = query.__doc__
+
+    def __get__(self, store: HasDatabase, owner: type | None = None) -> Callable[P, R]:
+        query, db = self.query, store._db
+
+        def bound(*args: P.args, **kwargs: P.kwargs) -> R:
+            return query(db, *args, **kwargs)
+
+        bound.__doc__ = self.__doc__
+        return bound

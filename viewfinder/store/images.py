@@ -9,9 +9,9 @@ from viewfinder.store.db import Database, marks
 from viewfinder.store.records import ImageDates, ImageRecord, NewImage
 
 _SELECT = (
-    "SELECT i.id, i.job_id, i.idx, i.sha256, i.path, i.bytes, i.format, i.width, i.height, i.model, i.seed,"
-    " i.cost_usd, i.source_url, i.created_at, j.prompt_id, p.text, p.topic, p.emotion, p.variant, p.subject,"
-    " p.camera, p.category, p.scene, p.style, p.position"
+    "SELECT p.topic, p.emotion, p.variant, p.subject, p.camera, p.category, p.scene, p.style,"  # PromptFields first
+    " i.id, i.job_id, i.idx, i.sha256, i.path, i.bytes, i.format, i.width, i.height, i.model, i.seed,"
+    " i.cost_usd, i.source_url, i.created_at, j.prompt_id, p.text, p.position"
     " FROM images i JOIN jobs j ON j.id = i.job_id JOIN prompts p ON p.id = j.prompt_id"
 )
 _ORDER = " ORDER BY p.position, i.model, i.seed, i.idx"

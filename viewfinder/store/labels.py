@@ -16,7 +16,8 @@ NO_LABELS = "0:"  # the labels stamp of a run with no labels
 
 
 def add_labels(db: Database, labels: Iterable[Label]) -> int:
-    """Insert or replace labels (keyed by image, dimension, labeller); returns how many were written."""
+    """Store labels; a labeller's new answer for an image and dimension replaces their old one
+    (keyed by image, dimension, labeller). Returns how many were written."""
     rows = [(lab.image_id, lab.dimension, lab.labeller, lab.answer, lab.source) for lab in labels]
     db.write_many(
         "INSERT INTO labels(image_id, dimension, labeller, answer, source) VALUES (?,?,?,?,?)"

@@ -21,6 +21,7 @@ def get_meta(db: Database, key: str, default: Any = None) -> Any:
 
 
 def save_text(db: Database, kind: str, version: str, body: str) -> None:
+    """Keep a versioned text (a judge prompt, the study file) with the run."""
     db.write(
         "INSERT INTO texts(kind, version, body) VALUES (?, ?, ?) ON CONFLICT(kind, version) DO UPDATE SET"
         " body=excluded.body",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from viewfinder.study.grammar import FIELDS as PROMPT_FIELDS
+from viewfinder.study.grammar import PromptFields
 from viewfinder.study.grid import Job
 
 JobState = Literal["pending", "submitted", "completed", "failed"]
@@ -57,7 +58,7 @@ class JobRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ImageRecord:
+class ImageRecord(PromptFields):
     """One stored image file with its job's and prompt's fields (text, emotion, camera, ...)."""
 
     id: int
@@ -76,14 +77,6 @@ class ImageRecord:
     created_at: str
     prompt_id: str
     prompt_text: str
-    topic: str
-    emotion: str
-    variant: str
-    subject: str
-    camera: str
-    category: str
-    scene: str
-    style: str
     position: int
 
     def prompt_field(self, name: str) -> str:

@@ -17,13 +17,18 @@ from viewfinder.study.schema import Study
 def load_study(path: str | Path) -> Study:
     """Read and validate the TOML study file at ``path``."""
     path = Path(path)
+    return parse_study(read_text_file(path, "study file", "the study file", "a UTF-8 TOML file"), path)
+
+
+def read_text_file(path: Path, what: str, it: str, wanted: str, encoding: str = "utf-8") -> str:
+    """The text of ``path``; a missing or unreadable file is bad input naming the file and the fix
+    (``what`` names it in "not found", ``it`` in "cannot read", ``wanted`` says what to give)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
-        raise BadInput(f"{path}: study file not found; check the path") from None
+        raise BadInput(f"{path}: {what} not found; check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: cannot read the study file ({exc}); give a UTF-8 TOML file") from None
-    return parse_study(text, path)
+        raise BadInput(f"{path}: cannot read {it} ({exc}); give {wanted}") from None
 
 
 def parse_study(text: str, path: str | Path = "<study>") -> Study:

@@ -7,6 +7,7 @@ Synonyms map onto one canonical term so that every judge answers in the same wor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 CAMERA_ANGLES: tuple[str, ...] = (
@@ -139,6 +140,13 @@ def canonical_expression(text: str) -> str | None:
     if norm in EXPRESSIONS:
         return norm
     return _EXPRESSION_SYNONYMS.get(norm)
+
+
+CANONICAL_READERS: dict[str, Callable[[str], str | None]] = {  # prompt/label field -> its synonym reader
+    "camera_angle": canonical_angle,
+    "shot_size": canonical_shot_size,
+    "expression": canonical_expression,
+}
 
 
 def parse_camera(text: str) -> CameraPosition | None:
