@@ -81,8 +81,10 @@ def run_generation(
     unpriced = sorted({job.model for job in jobs if not has_price(job.model, study.prices)})
     if options.max_cost is not None and not options.allow_unpriced:
         require_prices(unpriced, options.judge)
-    stored = len(store.images()) - len(store.analyzed_image_ids("judge")) if store is not None else 0
-    to_judge = len(jobs) + stored
+    to_judge = 0  # images the planned judge pass will see: these jobs' and stored ones not judged yet
+    if options.judge is not None:
+        unjudged = store.image_count() - len(store.analyzed_image_ids("judge")) if store is not None else 0
+        to_judge = len(jobs) + unjudged
     if options.dry_run or store is None:
         spent = store.total_cost() if store is not None else 0.0
         return dry_run_summary(jobs, estimates, spent, console, unpriced, options.judge, to_judge)

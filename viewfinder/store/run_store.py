@@ -120,6 +120,7 @@ class RunStore:
     # -- images ---------------------------------------------------------------------------
     add_image = on_db(image_queries.add_image)
     images = on_db(image_queries.images)
+    image_count = on_db(image_queries.image_count)
 
     def image_path(self, image: ImageRecord) -> Path:
         return self.run_dir / image.path
@@ -183,7 +184,7 @@ class RunStore:
             "run_dir": str(self.run_dir),
             "study": self.get_meta("study_name"),
             "jobs": self.job_counts(),
-            "images": image_queries.image_count(self._db),
+            "images": self.image_count(),
             "cost_usd": {
                 "generation": round(self.total_cost("generation"), 6),
                 "judge": round(self.total_cost("judge"), 6),
