@@ -75,11 +75,10 @@ def _check_study_name(store: RunStore, study: Study) -> None:
 def open_scored(run_dir: Path, console: Console) -> tuple[RunStore, Study]:
     """The run for reading its stored scores: read-only (no lock) when they are stored and current,
     otherwise opened for writing (the lock) and scored first."""
-    from viewfinder.score.people_stage import people_out_of_date
-    from viewfinder.score.stage import ensure_scored, is_scored
+    from viewfinder.score.stage import ensure_scored, needs_scoring
 
     store, loaded = open_run(run_dir, readonly=True)
-    if is_scored(store) and not people_out_of_date(store):
+    if not needs_scoring(store):
         return store, loaded
     store.close()
     store, loaded = open_run(run_dir)

@@ -92,9 +92,13 @@ def is_scored(store: Any) -> bool:
     return store.aggregate(AGGREGATE_NAME) is not None
 
 
+def needs_scoring(store: Any) -> bool:
+    """Whether the run has no stored score report yet, or people's labels changed since it was stored."""
+    return not is_scored(store) or people_out_of_date(store)
+
+
 def ensure_scored(store: Any, study: Study, console: Console | None = None) -> None:
-    """Run the scoring stage when the run has no stored score report yet, or when people's labels
-    changed since it was stored (``viewfinder report`` and ``export`` read stored scores; a stored
-    report of another version is left for them to name)."""
-    if not is_scored(store) or people_out_of_date(store):
+    """Run the scoring stage when :func:`needs_scoring` (``viewfinder report`` and ``export`` read
+    stored scores; a stored report of another version is left for them to name)."""
+    if needs_scoring(store):
         run_scoring(store, study, console)
